@@ -1,0 +1,23 @@
+# Compiler options every Mailwright target gets, through the mailwright_options interface target.
+add_library(mailwright_options INTERFACE)
+add_library(mailwright::options ALIAS mailwright_options)
+# Options structs give every field a default; a designated initializer that names only some fields is the
+# intended use, which g++ 12 would otherwise warn about (fixed in g++ 13, PR 96868).
+target_compile_options(mailwright_options INTERFACE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+if(MAILWRIGHT_WERROR)
+    target_compile_options(mailwright_options INTERFACE -Werror)
+endif()
+if(MAILWRIGHT_SANITIZE)
+    target_compile_options(mailwright_options INTERFACE -fsanitize=${MAILWRIGHT_SANITIZE} -fno-omit-frame-pointer
+                                                        -fno-sanitize-recover=all)
+    target_link_options(mailwright_options INTERFACE -fsanitize=${MAILWRIGHT_SANITIZE})
+endif()
+# Asio is compiled once, in framework/src/asio_impl.cpp; every user must agree on these.
+target_compile_definitions(mailwright_options INTERFACE ASIO_SEPARATE_COMPILATION ASIO_NO_DEPRECATED)
+
+# mailwright_add_test(NAME SOURCES...): a Catch2 test program whose cases CTest discovers one by one.
+function(mailwright_add_test name)
+    add_executable(${name} ${ARGN})
+    target_link_libraries(${name} PRIVATE mailwright::framework mailwright::catch2_main)
+    catch_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES TIMEOUT 120)
+endfunction()

@@ -1,0 +1,117 @@
+// Demo state: var/demo-password (0600, generated once) and var/mail/demo/Maildir with a welcome message
+// delivered the Maildir way (tmp/ with O_EXCL, fsync, link into new/, fsync new/).
+#include "bootstrap.hpp"
+
+#include <fcntl.h>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <system_error>
+
+namespace mailwrightd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
+
+std::string random_password() {
+    // 18 characters from 32 unambiguous ones: 90 bits.
+    static constexpr std::string_view alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+    unsigned char bytes[18];
+    if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+        fail("getrandom");
+    }
+    std::string password;
+    for (unsigned char b : bytes) {
+        password += alphabet[b % alphabet.size()];
+    }
+    return password;
+}
+
+void fsync_path(const fs::path& path, int flags) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+        fail("fsync " + path.string());
+    }
+    ::close(fd);
+}
+
+// Writes a new file that must not exist yet, durably.
+void write_new_file(const fs::path& path, std::string_view content) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fail("create " + path.string());
+    }
+    const bool ok =
+        ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+        fail("write " + path.string());
+    }
+}
+
+std::string welcome_message(std::string_view user) {
+    const auto now = std::chrono::system_clock::now();
+    return fmt::format(
+        "From: Mailwright <postmaster@localhost>\r\n"
+        "To: {}@localhost\r\n"
+        "Subject: Welcome to Mailwright\r\n"
+        "Date: {:%a, %d %b %Y %H:%M:%S +0000}\r\n"
+        "Message-ID: <welcome.{}@localhost>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        "Hello {},\r\n"
+        "\r\n"
+        "this message was delivered when mailwrightd first started. Your mailbox works.\r\n",
+        user, fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(), user);
+}
+
+void create_maildir(const fs::path& maildir, std::string_view user) {
+    for (const char* sub : {"tmp", "new", "cur"}) {
+        fs::create_directories(maildir / sub);
+        fs::permissions(maildir / sub, fs::perms::owner_all);
+    }
+    const std::string message = welcome_message(user);
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
+    const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1'000'000;
+    char host[256] = "localhost";
+    ::gethostname(host, sizeof host - 1);
+    const std::string name = fmt::format("{}.M{}P{}.{},S={}", secs, usecs, ::getpid(), host, message.size());
+    write_new_file(maildir / "tmp" / name, message);
+    fs::create_hard_link(maildir / "tmp" / name, maildir / "new" / name);
+    fs::remove(maildir / "tmp" / name);
+    fsync_path(maildir / "new", O_RDONLY | O_DIRECTORY);
+}
+
+}  // namespace
+
+demo_state bootstrap_demo(const fs::path& state_dir) {
+    demo_state state;
+    state.user = "demo";
+    fs::create_directories(state_dir);
+    fs::permissions(state_dir, fs::perms::owner_all);
+
+    state.password_file = state_dir / "demo-password";
+    if (!fs::exists(state.password_file)) {
+        state.password = random_password();
+        write_new_file(state.password_file, state.password + "\n");
+        fsync_path(state_dir, O_RDONLY | O_DIRECTORY);
+    }
+
+    state.maildir = state_dir / "mail" / state.user / "Maildir";
+    if (!fs::exists(state.maildir)) {
+        create_maildir(state.maildir, state.user);
+    }
+    return state;
+}
+
+}  // namespace mailwrightd

@@ -1,0 +1,130 @@
+// mailwrightd: the reference daemon. It reads one TOML file (or its built-in default), builds the listeners
+// and serves until SIGTERM/SIGINT.
+#include <sys/resource.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "bootstrap.hpp"
+#include "default_config.hpp"
+#include "mailwright/config/config.hpp"
+#include "mailwright/log/log.hpp"
+#include "mailwright/server/server.hpp"
+#include "mailwright/services/echo.hpp"
+#include "mailwright/version.hpp"
+
+namespace {
+
+using namespace mailwright;
+using service_factory = std::shared_ptr<server::service> (*)();
+
+// Services this daemon can put on a listener.
+const std::map<std::string_view, service_factory>& service_registry() {
+    static const std::map<std::string_view, service_factory> registry{
+        {"echo", [] { return std::shared_ptr<server::service>(std::make_shared<services::echo>()); }},
+    };
+    return registry;
+}
+
+config::load_result load(const std::string& path) {
+    std::vector<std::string_view> names;
+    for (const auto& [name, factory] : service_registry()) {
+        names.push_back(name);
+    }
+    const config::schema schema{names};
+    return path.empty() ? config::load_string(mailwrightd::default_config, "<built-in default>", schema)
+                        : config::load_file(path, schema);
+}
+
+bool report(const config::load_result& result) {
+    for (const auto& e : result.errors) {
+        std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    }
+    return result.errors.empty();
+}
+
+// Each connection is a file descriptor: take the hard limit, which the administrator chose.
+void raise_fd_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+int serve(const std::string& config_path) {
+    const auto loaded = load(config_path);
+    if (!report(loaded)) {
+        return 2;
+    }
+    const auto& cfg = *loaded.config;
+    log::init(*log::parse_level(cfg.log.level));
+    raise_fd_limit();
+
+    if (config_path.empty()) {
+        const auto demo = mailwrightd::bootstrap_demo(cfg.server.state_dir);
+        if (!demo.password.empty()) {
+            // Shown once, on the terminal, never in the log.
+            std::printf("Demo user '%s', password '%s' (kept in %s). Its Maildir: %s\n", demo.user.c_str(),
+                        demo.password.c_str(), demo.password_file.c_str(), demo.maildir.c_str());
+        } else {
+            std::printf("Demo user '%s': the password is in %s. Its Maildir: %s\n", demo.user.c_str(),
+                        demo.password_file.c_str(), demo.maildir.c_str());
+        }
+        std::fflush(stdout);
+    }
+
+    server::server srv({.workers = cfg.server.workers,
+                        .max_connections = cfg.server.max_connections,
+                        .max_connections_per_ip = cfg.server.max_connections_per_ip,
+                        .shutdown_grace = cfg.server.shutdown_grace});
+    for (const auto& l : cfg.listeners) {
+        srv.add_listener({.name = l.name,
+                          .addresses = l.addresses,
+                          .port = l.port,
+                          .handler = service_registry().at(l.service)(),
+                          .lines = {.max_line = l.max_line, .bare_lf = l.bare_lf},
+                          .read_timeout = l.read_timeout});
+    }
+    srv.bind();
+    spdlog::info("mailwrightd {} starting", version);
+    srv.run();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"mailwrightd: the Mailwright mail daemon"};
+    std::string config_path;
+    std::string check_path;
+    bool print_default = false;
+    app.add_option("-c,--config", config_path, "TOML configuration file (default: the built-in one)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--check-config", check_path, "Validate a configuration file and exit");
+    app.add_flag("--print-default-config", print_default, "Print the built-in configuration and exit");
+    app.set_version_flag("-V,--version", fmt::format("mailwrightd {}", version));
+    CLI11_PARSE(app, argc, argv);
+
+    if (print_default) {
+        std::fwrite(mailwrightd::default_config.data(), 1, mailwrightd::default_config.size(), stdout);
+        return 0;
+    }
+    if (!check_path.empty()) {
+        if (!report(load(check_path))) {
+            return 2;
+        }
+        std::printf("%s: configuration is valid\n", check_path.c_str());
+        return 0;
+    }
+    try {
+        return serve(config_path);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "mailwrightd: %s\n", e.what());
+        return 1;
+    }
+}

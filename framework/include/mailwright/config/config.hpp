@@ -1,0 +1,71 @@
+// The daemon's configuration: one TOML file parsed into typed, validated structs. Every error names the
+// file, line and column, what is wrong and what would be right; all errors are reported at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mailwright/io/line_buffer.hpp"
+
+namespace mailwright::config {
+
+struct error {
+    std::string file;
+    std::uint32_t line = 0;  // 1-based; 0 when the error is about the file as a whole
+    std::uint32_t column = 0;
+    std::string message;
+
+    std::string to_string() const;  // "file:line:column: message"
+};
+
+struct listener_config {
+    std::string name;
+    std::string service;
+    std::vector<std::string> addresses{"127.0.0.1"};
+    std::uint16_t port = 0;
+    std::chrono::milliseconds read_timeout{std::chrono::minutes(5)};
+    std::size_t max_line = 0;  // 0: the service's own default
+    io::bare_lf_policy bare_lf = io::bare_lf_policy::accept;
+};
+
+struct server_config {
+    unsigned workers = 0;
+    std::size_t max_connections = 4096;
+    std::size_t max_connections_per_ip = 64;
+    std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
+    std::string state_dir = "var";
+};
+
+struct log_config {
+    std::string level = "info";
+};
+
+struct daemon_config {
+    server_config server;
+    log_config log;
+    std::vector<listener_config> listeners;
+};
+
+struct load_result {
+    std::optional<daemon_config> config;  // set when errors is empty
+    std::vector<error> errors;
+};
+
+// What the caller can serve: a listener naming any other service is an error.
+struct schema {
+    std::span<const std::string_view> services;
+};
+
+load_result load_file(const std::string& path, const schema& known);
+load_result load_string(std::string_view text, std::string_view source_name, const schema& known);
+
+// "90s", "5m", "2h", "250ms", or a bare number of seconds.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+}  // namespace mailwright::config

@@ -1,0 +1,92 @@
+// One client connection as a service sees it: who is talking, over which listener, and line-oriented I/O
+// with the limits and deadlines already applied. A session lives on one worker thread from accept to close,
+// so nothing in it needs a lock.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "mailwright/io/line_buffer.hpp"
+#include "mailwright/net/stream.hpp"
+
+namespace mailwright::server {
+
+struct endpoint_info {
+    std::string address;  // numeric, e.g. "127.0.0.1" or "::1"
+    std::uint16_t port = 0;
+
+    std::string to_string() const;  // "127.0.0.1:25", "[::1]:25"
+};
+
+struct session_info {
+    std::uint64_t id = 0;  // unique within the process, for logs
+    endpoint_info peer;
+    endpoint_info local;
+    std::string listener;  // the listener's name from the configuration
+};
+
+enum class read_status {
+    line,      // a complete line (terminator stripped) is in read_result::line
+    too_long,  // the client sent a line over the limit; it is being skipped
+    bare_lf,   // the line ended in a bare LF and the listener rejects that
+    eof,       // the client closed the connection
+    timeout,   // the client said nothing before the deadline
+    stopping,  // the server is shutting down: say goodbye and return
+    error,     // the connection failed (reset, ...); see read_result::ec
+};
+
+struct read_result {
+    read_status status;
+    std::string_view line;  // valid until the next read_line() or discard_input()
+    std::error_code ec;
+};
+
+class session {
+  public:
+    session(std::unique_ptr<net::stream> stream, session_info info, io::line_limits limits);
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+    ~session();
+
+    const session_info& info() const noexcept { return info_; }
+    std::uint64_t id() const noexcept { return info_.id; }
+
+    // Reads the next line. Replies queued with reply() are flushed first whenever no complete line is
+    // buffered, so a batch of pipelined commands gets all its replies in one write (RFC 2920, RFC 2449).
+    asio::awaitable<read_result> read_line();
+
+    // Queues text for the client; it goes out at the next flush() or before the next blocking read.
+    void reply(std::string_view text) { output_.append(text); }
+    bool has_pending_output() const noexcept { return !output_.empty(); }
+
+    // Writes everything queued. A failed write closes the conversation: later reads report the error.
+    asio::awaitable<std::error_code> flush();
+
+    // Drops every input octet buffered but not yet returned as a line, and returns the count. STARTTLS and
+    // STLS call it so that nothing sent before the handshake is ever executed after it.
+    std::size_t discard_input() noexcept { return input_.discard(); }
+
+    // Graceful shutdown: the current or next read_line() returns read_status::stopping.
+    void request_stop();
+    bool stop_requested() const noexcept { return stop_requested_; }
+
+    net::stream& stream() noexcept { return *stream_; }
+
+    // "session=12 peer=127.0.0.1:40000": what every log line about this session starts with.
+    const std::string& log_prefix() const noexcept { return log_prefix_; }
+
+  private:
+    std::unique_ptr<net::stream> stream_;
+    session_info info_;
+    io::line_buffer input_;
+    std::string output_;
+    std::string log_prefix_;
+    std::error_code write_error_;
+    bool stop_requested_ = false;
+};
+
+}  // namespace mailwright::server

@@ -1,0 +1,366 @@
+// TOML -> typed configuration, with every error located (file:line:column) and explained.
+#include "mailwright/config/config.hpp"
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <asio/ip/address.hpp>
+#include <charconv>
+#include <set>
+
+namespace mailwright::config {
+
+std::string error::to_string() const {
+    if (line == 0) {
+        return fmt::format("{}: {}", file, message);
+    }
+    return fmt::format("{}:{}:{}: {}", file, line, column, message);
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end == text.data()) {
+        return std::nullopt;
+    }
+    const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+    std::uint64_t factor = 0;
+    if (unit == "ms") {
+        factor = 1;
+    } else if (unit.empty() || unit == "s") {
+        factor = 1000;
+    } else if (unit == "m") {
+        factor = 60'000;
+    } else if (unit == "h") {
+        factor = 3'600'000;
+    } else {
+        return std::nullopt;
+    }
+    if (value > std::uint64_t{1} << 40) {
+        return std::nullopt;  // over 34 years: surely a typo
+    }
+    return std::chrono::milliseconds(value * factor);
+}
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// Collects errors for one file.
+struct context {
+    std::string file;
+    std::vector<error> errors;
+
+    void add(const toml::source_region& where, std::string message) {
+        errors.push_back({file, where.begin.line, where.begin.column, std::move(message)});
+    }
+};
+
+// Reads one TOML table. Every key must be read by exactly one accessor; finish() reports the rest as unknown,
+// with the nearest known key as a suggestion.
+class table_reader {
+  public:
+    table_reader(const toml::table& table, std::string name, context& ctx)
+        : table_(table), name_(std::move(name)), ctx_(ctx) {}
+
+    template <class Int>
+    void integer(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
+        const toml::node* node = take(key);
+        if (node == nullptr) {
+            return;
+        }
+        const auto value = node->value<std::int64_t>();
+        if (!node->is_integer() || !value || *value < min || *value > max) {
+            ctx_.add(node->source(), fmt::format("'{}' in {} must be an integer from {} to {}, not {}", key, name_, min,
+                                                 max, describe(*node)));
+            return;
+        }
+        out = static_cast<Int>(*value);
+    }
+
+    void string(std::string_view key, std::string& out) {
+        const toml::node* node = take(key);
+        if (node == nullptr) {
+            return;
+        }
+        if (!node->is_string()) {
+            ctx_.add(node->source(), fmt::format("'{}' in {} must be a string, not {}", key, name_, describe(*node)));
+            return;
+        }
+        out = *node->value<std::string>();
+    }
+
+    void choice(std::string_view key, std::string& out, std::initializer_list<std::string_view> allowed) {
+        const toml::node* node = take(key);
+        if (node == nullptr) {
+            return;
+        }
+        const auto value = node->value<std::string>();
+        if (!node->is_string() || std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
+            ctx_.add(node->source(), fmt::format("'{}' in {} must be one of \"{}\", not {}", key, name_,
+                                                 fmt::join(allowed, "\", \""), describe(*node)));
+            return;
+        }
+        out = *value;
+    }
+
+    void duration(std::string_view key, std::chrono::milliseconds& out, std::chrono::milliseconds min,
+                  std::chrono::milliseconds max) {
+        const toml::node* node = take(key);
+        if (node == nullptr) {
+            return;
+        }
+        std::optional<std::chrono::milliseconds> value;
+        if (node->is_integer() && *node->value<std::int64_t>() >= 0) {
+            value = std::chrono::seconds(*node->value<std::int64_t>());
+        } else if (node->is_string()) {
+            value = parse_duration(*node->value<std::string>());
+        }
+        if (!value || *value < min || *value > max) {
+            ctx_.add(node->source(),
+                     fmt::format("'{}' in {} must be a duration from {} ms to {} ms such as \"30s\", \"5m\" or "
+                                 "\"250ms\", not {}",
+                                 key, name_, min.count(), max.count(), describe(*node)));
+            return;
+        }
+        out = *value;
+    }
+
+    // A string or an array of strings.
+    void string_list(std::string_view key, std::vector<std::string>& out) {
+        const toml::node* node = take(key);
+        if (node == nullptr) {
+            return;
+        }
+        std::vector<std::string> values;
+        if (node->is_string()) {
+            values.push_back(*node->value<std::string>());
+        } else if (const auto* array = node->as_array()) {
+            for (const auto& element : *array) {
+                if (!element.is_string()) {
+                    ctx_.add(element.source(),
+                             fmt::format("'{}' in {} must list strings, not {}", key, name_, describe(element)));
+                    return;
+                }
+                values.push_back(*element.value<std::string>());
+            }
+        } else {
+            ctx_.add(node->source(), fmt::format("'{}' in {} must be a string or an array of strings, not {}", key,
+                                                 name_, describe(*node)));
+            return;
+        }
+        out = std::move(values);
+    }
+
+    const toml::node* node_of(std::string_view key) const { return table_.get(key); }
+
+    void finish() {
+        for (const auto& [key, node] : table_) {
+            if (seen_.count(std::string(key.str())) != 0) {
+                continue;
+            }
+            std::string_view best;
+            std::size_t best_distance = 3;  // suggest only close misspellings
+            for (const auto& known : seen_all_) {
+                const auto d = edit_distance(key.str(), known);
+                if (d < best_distance) {
+                    best_distance = d;
+                    best = known;
+                }
+            }
+            std::string hint = best.empty() ? fmt::format("known keys: {}", fmt::join(seen_all_, ", "))
+                                            : fmt::format("did you mean '{}'?", best);
+            ctx_.add(key.source(), fmt::format("unknown key '{}' in {}; {}", key.str(), name_, hint));
+        }
+    }
+
+    // Declares a key that is read elsewhere (a sub-table), so finish() does not report it.
+    void known(std::string_view key) { take(key); }
+
+  private:
+    const toml::node* take(std::string_view key) {
+        seen_all_.emplace_back(key);
+        const toml::node* node = table_.get(key);
+        if (node != nullptr) {
+            seen_.emplace(key);
+        }
+        return node;
+    }
+
+    static std::string describe(const toml::node& node) {
+        if (const auto s = node.value<std::string>(); s && node.is_string()) {
+            return fmt::format("\"{}\"", *s);
+        }
+        if (const auto i = node.value<std::int64_t>(); i && node.is_integer()) {
+            return std::to_string(*i);
+        }
+        switch (node.type()) {
+            case toml::node_type::table:
+                return "a table";
+            case toml::node_type::array:
+                return "an array";
+            case toml::node_type::boolean:
+                return "a boolean";
+            case toml::node_type::floating_point:
+                return "a floating-point number";
+            default:
+                return "a date or time";
+        }
+    }
+
+    const toml::table& table_;
+    std::string name_;
+    context& ctx_;
+    std::set<std::string, std::less<>> seen_;
+    std::vector<std::string> seen_all_;
+};
+
+using namespace std::chrono_literals;
+
+void read_server(const toml::table& table, server_config& out, context& ctx) {
+    table_reader r(table, "[server]", ctx);
+    r.integer("workers", out.workers, 0, 256);
+    r.integer("max_connections", out.max_connections, 1, 1'000'000);
+    r.integer("max_connections_per_ip", out.max_connections_per_ip, 1, 1'000'000);
+    r.duration("shutdown_grace", out.shutdown_grace, 0ms, 1h);
+    r.string("state_dir", out.state_dir);
+    r.finish();
+}
+
+void read_log(const toml::table& table, log_config& out, context& ctx) {
+    table_reader r(table, "[log]", ctx);
+    r.choice("level", out.level, {"trace", "debug", "info", "warn", "error", "off"});
+    r.finish();
+}
+
+void read_listener(const toml::table& table, listener_config& out, const schema& known, context& ctx) {
+    table_reader r(table, "[[listener]]", ctx);
+    r.string("name", out.name);
+    r.string("service", out.service);
+    r.string_list("address", out.addresses);
+    r.integer("port", out.port, 0, 65535);
+    r.duration("read_timeout", out.read_timeout, 1s, 24h);
+    r.integer("max_line", out.max_line, 64, 1 << 20);
+    std::string bare_lf = "accept";
+    r.choice("bare_lf", bare_lf, {"accept", "reject"});
+    out.bare_lf = bare_lf == "reject" ? io::bare_lf_policy::reject : io::bare_lf_policy::accept;
+    r.finish();
+
+    if (const auto* node = r.node_of("name"); node == nullptr || out.name.empty()) {
+        ctx.add(table.source(), "a [[listener]] needs a non-empty 'name', e.g. name = \"pop3\"");
+    }
+    if (const auto* node = r.node_of("service"); node == nullptr) {
+        ctx.add(table.source(), fmt::format("[[listener]] '{}' needs a 'service', one of \"{}\"", out.name,
+                                            fmt::join(known.services, "\", \"")));
+    } else if (std::find(known.services.begin(), known.services.end(), out.service) == known.services.end()) {
+        ctx.add(node->source(), fmt::format("unknown service \"{}\" in [[listener]] '{}'; this build serves \"{}\"",
+                                            out.service, out.name, fmt::join(known.services, "\", \"")));
+    }
+    if (out.addresses.empty()) {
+        ctx.add(table.source(), fmt::format("[[listener]] '{}' needs at least one address", out.name));
+    }
+    for (const auto& address : out.addresses) {
+        std::error_code ec;
+        asio::ip::make_address(address, ec);
+        if (ec) {
+            ctx.add(r.node_of("address")->source(),
+                    fmt::format("'{}' in [[listener]] '{}' is not a numeric IPv4 or IPv6 address (e.g. \"127.0.0.1\" "
+                                "or \"::1\")",
+                                address, out.name));
+        }
+    }
+}
+
+load_result finish_parse(const toml::table& root, context& ctx, const schema& known) {
+    daemon_config config;
+    table_reader top(root, "the top level", ctx);
+    auto sub_table = [&](std::string_view key) -> const toml::table* {
+        const toml::node* node = top.node_of(key);
+        top.known(key);
+        if (node != nullptr && !node->is_table()) {
+            ctx.add(node->source(), fmt::format("'{}' must be a table, written [{}]", key, key));
+            return nullptr;
+        }
+        return node != nullptr ? node->as_table() : nullptr;
+    };
+    if (const auto* t = sub_table("server")) {
+        read_server(*t, config.server, ctx);
+    }
+    if (const auto* t = sub_table("log")) {
+        read_log(*t, config.log, ctx);
+    }
+    if (const toml::node* node = top.node_of("listener")) {
+        top.known("listener");
+        const auto* array = node->as_array();
+        if (array == nullptr || !array->is_array_of_tables()) {
+            ctx.add(node->source(), "'listener' must be an array of tables, each written [[listener]]");
+        } else {
+            std::set<std::string, std::less<>> names;
+            for (const auto& element : *array) {
+                listener_config listener;
+                read_listener(*element.as_table(), listener, known, ctx);
+                if (!listener.name.empty() && !names.insert(listener.name).second) {
+                    ctx.add(element.source(),
+                            fmt::format("a second [[listener]] is named '{}'; names must be unique", listener.name));
+                }
+                config.listeners.push_back(std::move(listener));
+            }
+        }
+    }
+    top.finish();
+    if (config.listeners.empty() && ctx.errors.empty()) {
+        ctx.errors.push_back({ctx.file, 0, 0, "no [[listener]] is configured: the daemon would serve nothing"});
+    }
+    load_result result;
+    result.errors = std::move(ctx.errors);
+    if (result.errors.empty()) {
+        result.config = std::move(config);
+    }
+    return result;
+}
+
+}  // namespace
+
+load_result load_string(std::string_view text, std::string_view source_name, const schema& known) {
+    context ctx{std::string(source_name), {}};
+    try {
+        const toml::table root = toml::parse(text, source_name);
+        return finish_parse(root, ctx, known);
+    } catch (const toml::parse_error& e) {
+        ctx.add(e.source(), std::string(e.description()));
+        return {std::nullopt, std::move(ctx.errors)};
+    }
+}
+
+load_result load_file(const std::string& path, const schema& known) {
+    context ctx{path, {}};
+    try {
+        const toml::table root = toml::parse_file(path);
+        return finish_parse(root, ctx, known);
+    } catch (const toml::parse_error& e) {
+        if (e.source().begin.line == 0) {
+            ctx.errors.push_back({path, 0, 0, std::string(e.description())});
+        } else {
+            ctx.add(e.source(), std::string(e.description()));
+        }
+        return {std::nullopt, std::move(ctx.errors)};
+    }
+}
+
+}  // namespace mailwright::config

@@ -1,0 +1,80 @@
+// Bounded line splitting; see line_buffer.hpp for the rules and the attacks they answer.
+#include "mailwright/io/line_buffer.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace mailwright::io {
+
+namespace {
+// A line needs room for at least one octet and its CRLF.
+constexpr std::size_t min_line = 3;
+}  // namespace
+
+line_buffer::line_buffer(line_limits limits) : limits_(limits), storage_(std::max(limits.max_line, min_line)) {
+    limits_.max_line = storage_.size();
+}
+
+std::span<char> line_buffer::prepare() {
+    if (begin_ == end_) {
+        begin_ = end_ = 0;
+    } else if (end_ == storage_.size() && begin_ > 0) {
+        // Move the partial line to the front; at most max_line octets, and only when the space is needed.
+        std::memmove(storage_.data(), storage_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+    }
+    return {storage_.data() + end_, storage_.size() - end_};
+}
+
+void line_buffer::commit(std::size_t n) { end_ = std::min(end_ + n, storage_.size()); }
+
+line_buffer::result line_buffer::next() {
+    char* const base = storage_.data();
+    if (skipping_) {
+        char* lf = static_cast<char*>(std::memchr(base + begin_, '\n', end_ - begin_));
+        if (lf == nullptr) {
+            begin_ = end_ = 0;
+            return {status::need_more, {}};
+        }
+        begin_ = static_cast<std::size_t>(lf - base) + 1;
+        skipping_ = false;
+        scanned_ = 0;
+    }
+
+    const std::size_t from = begin_ + scanned_;
+    char* lf = static_cast<char*>(std::memchr(base + from, '\n', end_ - from));
+    if (lf == nullptr) {
+        scanned_ = end_ - begin_;
+        if (scanned_ >= storage_.size()) {
+            // The buffer is full and holds no line end: the line is longer than allowed. Report it now (the
+            // client may never send the rest) and skip whatever of it is still to come.
+            begin_ = end_ = scanned_ = 0;
+            skipping_ = true;
+            return {status::too_long, {}};
+        }
+        return {status::need_more, {}};
+    }
+
+    const std::size_t lf_at = static_cast<std::size_t>(lf - base);
+    std::string_view line(base + begin_, lf_at - begin_);
+    begin_ = lf_at + 1;
+    scanned_ = 0;
+    if (!line.empty() && line.back() == '\r') {
+        line.remove_suffix(1);
+        return {status::line, line};
+    }
+    if (limits_.bare_lf == bare_lf_policy::reject) {
+        return {status::bare_lf, {}};
+    }
+    return {status::line, line};
+}
+
+std::size_t line_buffer::discard() noexcept {
+    const std::size_t dropped = end_ - begin_;
+    begin_ = end_ = scanned_ = 0;
+    skipping_ = false;
+    return dropped;
+}
+
+}  // namespace mailwright::io

@@ -1,0 +1,104 @@
+// tcp_stream: deadlines by watchdog, graceful interruption of reads.
+#include "tcp_stream.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "mailwright/net/error.hpp"
+
+namespace mailwright::net {
+
+namespace {
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+}
+
+tcp_stream::tcp_stream(asio::ip::tcp::socket socket) : socket_(std::move(socket)), watchdog_(socket_.get_executor()) {}
+
+tcp_stream::~tcp_stream() { *alive_ = false; }
+
+void tcp_stream::arm() {
+    deadline_ = clock::now() + timeout_;
+    if (watchdog_armed_ && watchdog_.expiry() <= deadline_) {
+        return;  // it wakes earlier and re-arms for this deadline then
+    }
+    start_watchdog(deadline_);
+}
+
+void tcp_stream::start_watchdog(clock::time_point at) {
+    watchdog_armed_ = true;
+    ++watchdog_generation_;
+    // expires_at() cancels a wait already pending; its handler then sees an old generation and does nothing.
+    watchdog_.expires_at(at);
+    watchdog_.async_wait([this, alive = alive_, generation = watchdog_generation_](std::error_code ec) {
+        if (*alive && generation == watchdog_generation_) {
+            on_watchdog(ec);
+        }
+    });
+}
+
+void tcp_stream::on_watchdog(std::error_code ec) {
+    watchdog_armed_ = false;
+    if (ec == asio::error::operation_aborted || deadline_ == clock::time_point::max()) {
+        return;  // no operation is waiting; the next one arms the watchdog again
+    }
+    if (clock::now() >= deadline_) {
+        timed_out_ = true;
+        std::error_code ignored;
+        socket_.cancel(ignored);
+        return;
+    }
+    start_watchdog(deadline_);
+}
+
+std::error_code tcp_stream::translate(std::error_code ec, bool reading) const {
+    if (ec == asio::error::operation_aborted) {
+        if (timed_out_) {
+            return errc::timeout;
+        }
+        if (interrupted_ && reading) {
+            return errc::stopping;
+        }
+    }
+    return ec;
+}
+
+asio::awaitable<io_result> tcp_stream::read_some(std::span<char> buffer) {
+    if (timed_out_) {
+        co_return io_result{errc::timeout, 0};
+    }
+    if (interrupted_) {
+        co_return io_result{errc::stopping, 0};
+    }
+    arm();
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_tuple);
+    disarm();
+    co_return io_result{translate(ec, true), n};
+}
+
+asio::awaitable<io_result> tcp_stream::write_all(std::span<const char> data) {
+    if (timed_out_) {
+        co_return io_result{errc::timeout, 0};
+    }
+    arm();
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_tuple);
+    disarm();
+    co_return io_result{translate(ec, false), n};
+}
+
+void tcp_stream::interrupt() {
+    interrupted_ = true;
+    // Cancels a pending read (it then reports errc::stopping). A pending write is cancelled too, and is
+    // reported as the cancellation it is: the session is past saying goodbye anyway.
+    std::error_code ignored;
+    socket_.cancel(ignored);
+}
+
+void tcp_stream::close() {
+    std::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    watchdog_.cancel();
+}
+
+}  // namespace mailwright::net

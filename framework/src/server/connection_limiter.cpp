@@ -1,0 +1,50 @@
+// connection_limiter: see the header for the synchronization rule.
+#include "connection_limiter.hpp"
+
+#include <cstring>
+
+namespace mailwright::server {
+
+std::size_t address_key_hash::operator()(const address_key& key) const noexcept {
+    std::size_t h = 1469598103934665603ull;  // FNV-1a: the map holds at most max_connections entries
+    for (unsigned char c : key) {
+        h = (h ^ c) * 1099511628211ull;
+    }
+    return h;
+}
+
+connection_limiter::verdict connection_limiter::try_acquire(const address_key& address) {
+    std::lock_guard lock(mutex_);
+    if (total_ >= max_total_) {
+        return verdict::too_many_total;
+    }
+    auto& count = per_address_[address];
+    if (count >= max_per_address_) {
+        if (count == 0) {
+            per_address_.erase(address);
+        }
+        return verdict::too_many_from_address;
+    }
+    ++count;
+    ++total_;
+    return verdict::accepted;
+}
+
+void connection_limiter::release(const address_key& address) {
+    std::lock_guard lock(mutex_);
+    auto it = per_address_.find(address);
+    if (it == per_address_.end()) {
+        return;
+    }
+    --total_;
+    if (--it->second == 0) {
+        per_address_.erase(it);
+    }
+}
+
+std::size_t connection_limiter::total() const {
+    std::lock_guard lock(mutex_);
+    return total_;
+}
+
+}  // namespace mailwright::server

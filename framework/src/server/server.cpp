@@ -1,0 +1,405 @@
+// server: workers, accept loops, limits, signals and graceful shutdown.
+//
+// Theory of operation. bind() creates one worker per core, each with its own io_context, and on every
+// worker one acceptor per listener address, all bound with SO_REUSEPORT so the kernel spreads connections
+// over the workers. An accept loop per acceptor spawns one coroutine per connection on the same
+// io_context; the session stays on that thread until it ends, so session code needs no locks. The only
+// state shared between workers is the connection_limiter (mutex) and the session-id counter (atomic).
+//
+// run() starts the workers and then runs a small control io_context on the calling thread that waits for
+// SIGTERM/SIGINT or stop(). Shutdown: each worker closes its acceptors and asks its sessions to finish
+// (their next read reports "stopping" and the protocol says goodbye); a worker whose sessions are done runs
+// out of work and returns. If the grace period passes first, or a second signal comes, the workers are
+// stopped and the remaining sessions are dropped when the server is destroyed.
+#include "mailwright/server/server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <atomic>
+#include <csignal>
+#include <functional>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <unordered_set>
+
+#include "../net/tcp_stream.hpp"
+#include "connection_limiter.hpp"
+#include "mailwright/server/service.hpp"
+
+namespace mailwright::server {
+
+namespace {
+
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// A refused client gets its one line within this time or is dropped: refusals happen under load, when a
+// slow reader must not hold a socket.
+constexpr std::chrono::seconds refusal_timeout{5};
+
+// Accept failures from resource exhaustion (EMFILE, ENFILE, ENOBUFS, ENOMEM) leave the connection in the
+// backlog; retrying at once would spin a core. Back off from 10 ms up to 1 s, and reset on success.
+constexpr std::chrono::milliseconds accept_backoff_min{10};
+constexpr std::chrono::milliseconds accept_backoff_max{1000};
+
+bool is_resource_exhaustion(const std::error_code& ec) {
+    return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system ||
+           ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory;
+}
+
+address_key key_of(const asio::ip::address& address) {
+    const auto v6 = address.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4()) : address.to_v6();
+    return v6.to_bytes();
+}
+
+endpoint_info info_of(const tcp::endpoint& endpoint) {
+    auto address = endpoint.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    return {address.to_string(), endpoint.port()};
+}
+
+struct listener_state {
+    listener_options options;
+    io::line_limits limits;
+    std::vector<asio::ip::address> addresses;
+    std::uint16_t port = 0;
+};
+
+struct worker {
+    // Declaration order is destruction order reversed: the acceptors go first, then the io_context (whose
+    // destruction ends any coroutine still suspended, and those unregister from sessions), then sessions.
+    std::unordered_set<session*> sessions;
+    bool stopping = false;
+    asio::io_context context{1};
+    std::vector<std::pair<std::size_t, std::unique_ptr<tcp::acceptor>>> acceptors;  // (listener index, acceptor)
+};
+
+// Keeps a session in its worker's registry for as long as it lives, so shutdown can reach it.
+class registration {
+  public:
+    registration(worker& w, session& s) : worker_(w), session_(s) { worker_.sessions.insert(&session_); }
+    registration(const registration&) = delete;
+    registration& operator=(const registration&) = delete;
+    ~registration() { worker_.sessions.erase(&session_); }
+
+  private:
+    worker& worker_;
+    session& session_;
+};
+
+// One connection slot, released when the session ends however it ends.
+class slot {
+  public:
+    slot(connection_limiter& limiter, const address_key& key) : limiter_(limiter), key_(key) {}
+    slot(const slot&) = delete;
+    slot& operator=(const slot&) = delete;
+    ~slot() { limiter_.release(key_); }
+
+  private:
+    connection_limiter& limiter_;
+    address_key key_;
+};
+
+}  // namespace
+
+struct server::impl {
+    explicit impl(server_options o) : options(o), limiter(options.max_connections, options.max_connections_per_ip) {}
+
+    server_options options;
+    connection_limiter limiter;
+    std::vector<listener_state> listeners;
+    std::vector<std::unique_ptr<worker>> workers;
+    std::atomic<std::uint64_t> next_session_id{1};
+    bool bound = false;
+
+    // Control thread (the one that called run()).
+    asio::io_context control{1};
+    asio::steady_timer grace{control};
+    bool shutting_down = false;
+    std::size_t finished_workers = 0;
+
+    void bind_all();
+    asio::awaitable<void> accept_loop(worker& w, tcp::acceptor& acceptor, listener_state& listener);
+    asio::awaitable<void> run_session(worker& w, tcp::socket socket, listener_state& listener);
+    void begin_shutdown();
+    void force_stop();
+};
+
+void server::impl::bind_all() {
+    unsigned count = options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < count; ++i) {
+        workers.push_back(std::make_unique<worker>());
+    }
+    for (std::size_t li = 0; li < listeners.size(); ++li) {
+        auto& listener = listeners[li];
+        listener.port = listener.options.port;
+        for (const auto& address : listener.addresses) {
+            for (auto& w : workers) {
+                tcp::endpoint endpoint(address, listener.port);
+                auto acceptor = std::make_unique<tcp::acceptor>(w->context);
+                std::error_code ec;
+                acceptor->open(endpoint.protocol(), ec);
+                if (!ec && address.is_v6()) {
+                    acceptor->set_option(asio::ip::v6_only(true), ec);
+                }
+                if (!ec) {
+                    acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+                }
+                if (!ec) {
+                    // Every worker binds the same address; the kernel balances accepted connections.
+                    using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+                    acceptor->set_option(reuse_port(true), ec);
+                }
+                if (!ec) {
+                    acceptor->bind(endpoint, ec);
+                }
+                if (!ec) {
+                    acceptor->listen(asio::socket_base::max_listen_connections, ec);
+                }
+                if (ec) {
+                    throw std::system_error(ec, "listener '" + listener.options.name + "' cannot listen on " +
+                                                    info_of(endpoint).to_string());
+                }
+                if (listener.port == 0) {
+                    listener.port = acceptor->local_endpoint().port();  // the other workers share it
+                }
+                w->acceptors.emplace_back(li, std::move(acceptor));
+            }
+        }
+    }
+    bound = true;
+}
+
+asio::awaitable<void> server::impl::accept_loop(worker& w, tcp::acceptor& acceptor, listener_state& listener) {
+    asio::steady_timer backoff_timer(w.context);
+    std::chrono::milliseconds backoff{0};
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+        if (w.stopping || !acceptor.is_open()) {
+            co_return;
+        }
+        if (ec) {
+            if (is_resource_exhaustion(ec)) {
+                backoff = std::clamp(backoff * 2, accept_backoff_min, accept_backoff_max);
+                spdlog::warn("listener={} accept failed: {}; retrying in {} ms", listener.options.name, ec.message(),
+                             backoff.count());
+                backoff_timer.expires_after(backoff);
+                co_await backoff_timer.async_wait(use_tuple);
+            }
+            continue;  // anything else (ECONNABORTED, ...) concerns only the client that gave up
+        }
+        backoff = std::chrono::milliseconds{0};
+        asio::co_spawn(w.context, run_session(w, std::move(socket), listener), [](std::exception_ptr e) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    spdlog::error("session setup failed: {}", ex.what());
+                }
+            }
+        });
+    }
+}
+
+asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, listener_state& listener) {
+    std::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) {
+        co_return;  // the client is already gone
+    }
+    const auto local = socket.local_endpoint(ec);
+    socket.set_option(tcp::no_delay(true), ec);  // replies are whole lines, written when a batch is done
+
+    const auto key = key_of(peer.address());
+    const auto verdict = limiter.try_acquire(key);
+    session_info info{next_session_id.fetch_add(1, std::memory_order_relaxed), info_of(peer), info_of(local),
+                      listener.options.name};
+    auto stream = std::make_unique<net::tcp_stream>(std::move(socket));
+
+    if (verdict != connection_limiter::verdict::accepted) {
+        const bool total = verdict == connection_limiter::verdict::too_many_total;
+        spdlog::warn("session={} peer={} listener={} refused: too many connections{}", info.id, info.peer.to_string(),
+                     info.listener, total ? "" : " from this address");
+        const auto line = listener.options.handler->refusal_line(total ? refusal::too_many_connections
+                                                                       : refusal::too_many_connections_per_ip);
+        stream->set_timeout(refusal_timeout);
+        if (!line.empty()) {
+            co_await stream->write_all(line);
+        }
+        stream->close();
+        co_return;
+    }
+
+    slot held(limiter, key);
+    stream->set_timeout(listener.options.read_timeout);
+    session s(std::move(stream), std::move(info), listener.limits);
+    registration registered(w, s);
+    if (w.stopping) {
+        s.request_stop();
+    }
+    spdlog::info("{} listener={} connected", s.log_prefix(), s.info().listener);
+    const auto started = std::chrono::steady_clock::now();
+
+    bool failed = false;
+    try {
+        co_await listener.options.handler->serve(s);
+    } catch (const std::exception& e) {
+        failed = true;
+        spdlog::error("{} service {} failed: {}; connection closed", s.log_prefix(), listener.options.handler->name(),
+                      e.what());
+    }
+    if (!failed) {
+        co_await s.flush();
+    }
+    s.stream().close();
+    const auto lasted =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    spdlog::info("{} disconnected after {} ms", s.log_prefix(), lasted.count());
+}
+
+void server::impl::begin_shutdown() {
+    if (shutting_down) {
+        force_stop();
+        return;
+    }
+    shutting_down = true;
+    spdlog::info("shutting down: no new connections; {} open sessions have {} ms to finish", limiter.total(),
+                 options.shutdown_grace.count());
+    for (auto& w : workers) {
+        asio::post(w->context, [wp = w.get()] {
+            wp->stopping = true;
+            for (auto& [index, acceptor] : wp->acceptors) {
+                std::error_code ignored;
+                acceptor->close(ignored);
+            }
+            for (session* s : wp->sessions) {
+                s->request_stop();
+            }
+        });
+    }
+    grace.expires_after(options.shutdown_grace);
+    grace.async_wait([this](std::error_code ec) {
+        if (!ec) {
+            force_stop();
+        }
+    });
+}
+
+void server::impl::force_stop() {
+    spdlog::warn("forcing shutdown: closing {} remaining sessions", limiter.total());
+    for (auto& w : workers) {
+        w->context.stop();
+    }
+}
+
+server::server(server_options options) : impl_(std::make_unique<impl>(options)) {}
+
+server::~server() = default;
+
+void server::add_listener(listener_options options) {
+    if (impl_->bound) {
+        throw std::logic_error("server::add_listener after bind()");
+    }
+    if (!options.handler) {
+        throw std::invalid_argument("listener '" + options.name + "' has no service");
+    }
+    listener_state state;
+    state.limits = options.lines.max_line != 0 ? options.lines : options.handler->default_line_limits();
+    for (const auto& text : options.addresses) {
+        std::error_code ec;
+        auto address = asio::ip::make_address(text, ec);
+        if (ec) {
+            throw std::invalid_argument("listener '" + options.name + "': '" + text + "' is not an IP address");
+        }
+        state.addresses.push_back(address);
+    }
+    state.options = std::move(options);
+    impl_->listeners.push_back(std::move(state));
+}
+
+void server::bind() {
+    if (!impl_->bound) {
+        impl_->bind_all();
+    }
+}
+
+std::vector<bound_endpoint> server::bound_endpoints() const {
+    std::vector<bound_endpoint> result;
+    for (const auto& listener : impl_->listeners) {
+        for (const auto& address : listener.addresses) {
+            result.push_back({listener.options.name, info_of(tcp::endpoint(address, listener.port))});
+        }
+    }
+    return result;
+}
+
+void server::run() {
+    auto& m = *impl_;
+    bind();
+    for (auto& w : m.workers) {
+        for (auto& [index, acceptor] : w->acceptors) {
+            asio::co_spawn(w->context, m.accept_loop(*w, *acceptor, m.listeners[index]), asio::detached);
+        }
+    }
+    for (const auto& bound : bound_endpoints()) {
+        spdlog::info("listening listener={} address={} workers={}", bound.listener, bound.endpoint.to_string(),
+                     m.workers.size());
+    }
+
+    auto keep_running = asio::make_work_guard(m.control);
+    asio::signal_set signals(m.control);
+    std::function<void()> wait_for_signal = [&] {
+        signals.async_wait([&](std::error_code ec, int number) {
+            if (ec) {
+                return;
+            }
+            spdlog::info("received signal {}", number);
+            m.begin_shutdown();
+            wait_for_signal();  // a second signal forces the stop
+        });
+    };
+    if (m.options.handle_signals) {
+        signals.add(SIGINT);
+        signals.add(SIGTERM);
+        wait_for_signal();
+    }
+
+    std::vector<std::thread> threads;
+    for (auto& w : m.workers) {
+        threads.emplace_back([&m, &signals, &keep_running, wp = w.get()] {
+            wp->context.run();
+            asio::post(m.control, [&] {
+                if (++m.finished_workers == m.workers.size()) {
+                    std::error_code ignored;
+                    signals.cancel(ignored);
+                    m.grace.cancel();
+                    keep_running.reset();
+                }
+            });
+        });
+    }
+    m.control.run();
+    for (auto& t : threads) {
+        t.join();
+    }
+    spdlog::info("server stopped");
+}
+
+void server::stop() {
+    asio::post(impl_->control, [m = impl_.get()] { m->begin_shutdown(); });
+}
+
+}  // namespace mailwright::server

@@ -1,0 +1,88 @@
+// session: line reads with flush-before-block, so pipelined replies leave in one write.
+#include "mailwright/server/session.hpp"
+
+#include <fmt/format.h>
+#include <asio/error.hpp>
+
+#include "mailwright/net/error.hpp"
+
+namespace mailwright::server {
+
+std::string endpoint_info::to_string() const {
+    if (address.find(':') != std::string::npos) {
+        return fmt::format("[{}]:{}", address, port);
+    }
+    return fmt::format("{}:{}", address, port);
+}
+
+session::session(std::unique_ptr<net::stream> stream, session_info info, io::line_limits limits)
+    : stream_(std::move(stream)),
+      info_(std::move(info)),
+      input_(limits),
+      log_prefix_(fmt::format("session={} peer={}", info_.id, info_.peer.to_string())) {}
+
+session::~session() = default;
+
+asio::awaitable<read_result> session::read_line() {
+    for (;;) {
+        if (write_error_) {
+            co_return read_result{read_status::error, {}, write_error_};
+        }
+        if (stop_requested_) {
+            co_return read_result{read_status::stopping, {}, net::errc::stopping};
+        }
+        const auto next = input_.next();
+        switch (next.kind) {
+            case io::line_buffer::status::line:
+                co_return read_result{read_status::line, next.line, {}};
+            case io::line_buffer::status::too_long:
+                co_return read_result{read_status::too_long, {}, {}};
+            case io::line_buffer::status::bare_lf:
+                co_return read_result{read_status::bare_lf, {}, {}};
+            case io::line_buffer::status::need_more:
+                break;
+        }
+        // Nothing complete is buffered: the client waits for our replies before it sends more, so this is
+        // the moment to send them, all in one write.
+        if (!output_.empty()) {
+            if (auto ec = co_await flush()) {
+                co_return read_result{read_status::error, {}, ec};
+            }
+        }
+        const auto [ec, n] = co_await stream_->read_some(input_.prepare());
+        if (ec) {
+            if (ec == asio::error::eof) {
+                co_return read_result{read_status::eof, {}, ec};
+            }
+            if (ec == net::errc::timeout) {
+                co_return read_result{read_status::timeout, {}, ec};
+            }
+            if (ec == net::errc::stopping) {
+                co_return read_result{read_status::stopping, {}, ec};
+            }
+            co_return read_result{read_status::error, {}, ec};
+        }
+        input_.commit(n);
+    }
+}
+
+asio::awaitable<std::error_code> session::flush() {
+    if (write_error_ || output_.empty()) {
+        output_.clear();
+        co_return write_error_;
+    }
+    const auto result = co_await stream_->write_all(output_);
+    output_.clear();
+    if (output_.capacity() > 64 * 1024) {
+        output_.shrink_to_fit();  // a large multi-line reply must not pin its buffer for the whole session
+    }
+    write_error_ = result.ec;
+    co_return result.ec;
+}
+
+void session::request_stop() {
+    stop_requested_ = true;
+    stream_->interrupt();
+}
+
+}  // namespace mailwright::server
