@@ -4,6 +4,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <utility>
 
 #include "mailwright/net/error.hpp"
 
@@ -51,9 +52,10 @@ void tcp_stream::on_watchdog(std::error_code ec) {
     start_watchdog(deadline_);
 }
 
-std::error_code tcp_stream::translate(std::error_code ec, bool reading) const {
+std::error_code tcp_stream::translate(std::error_code ec, bool reading) {
+    const bool timed_out = std::exchange(timed_out_, false);  // the next operation gets a deadline of its own
     if (ec == asio::error::operation_aborted) {
-        if (timed_out_) {
+        if (timed_out) {
             return errc::timeout;
         }
         if (interrupted_ && reading) {
@@ -64,9 +66,6 @@ std::error_code tcp_stream::translate(std::error_code ec, bool reading) const {
 }
 
 asio::awaitable<io_result> tcp_stream::read_some(std::span<char> buffer) {
-    if (timed_out_) {
-        co_return io_result{errc::timeout, 0};
-    }
     if (interrupted_) {
         co_return io_result{errc::stopping, 0};
     }
@@ -77,9 +76,6 @@ asio::awaitable<io_result> tcp_stream::read_some(std::span<char> buffer) {
 }
 
 asio::awaitable<io_result> tcp_stream::write_all(std::span<const char> data) {
-    if (timed_out_) {
-        co_return io_result{errc::timeout, 0};
-    }
     arm();
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_tuple);
     disarm();

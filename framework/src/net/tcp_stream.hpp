@@ -36,7 +36,7 @@ class tcp_stream final : public stream {
     void disarm() noexcept { deadline_ = clock::time_point::max(); }
     void start_watchdog(clock::time_point at);
     void on_watchdog(std::error_code ec);
-    std::error_code translate(std::error_code ec, bool reading) const;
+    std::error_code translate(std::error_code ec, bool reading);
 
     asio::ip::tcp::socket socket_;
     asio::steady_timer watchdog_;

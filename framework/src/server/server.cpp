@@ -26,6 +26,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <functional>
 #include <stdexcept>
@@ -54,8 +55,19 @@ constexpr std::chrono::milliseconds accept_backoff_min{10};
 constexpr std::chrono::milliseconds accept_backoff_max{1000};
 
 bool is_resource_exhaustion(const std::error_code& ec) {
-    return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system ||
-           ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory;
+    // Asio reports errno values in its own "asio.system" category, which does not map them to std::errc.
+    if (ec.category() != asio::error::get_system_category()) {
+        return false;
+    }
+    switch (ec.value()) {
+        case EMFILE:
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM:
+            return true;
+        default:
+            return false;
+    }
 }
 
 address_key key_of(const asio::ip::address& address) {
@@ -199,6 +211,7 @@ asio::awaitable<void> server::impl::accept_loop(worker& w, tcp::acceptor& accept
                 backoff_timer.expires_after(backoff);
                 co_await backoff_timer.async_wait(use_tuple);
             }
+            spdlog::debug("listener={} accept failed: {}", listener.options.name, ec.message());
             continue;  // anything else (ECONNABORTED, ...) concerns only the client that gave up
         }
         backoff = std::chrono::milliseconds{0};
@@ -395,6 +408,9 @@ void server::run() {
     for (auto& t : threads) {
         t.join();
     }
+    // Destroying the io_contexts ends the coroutines of sessions that outlived the grace period, which closes
+    // their sockets now rather than when the server object goes.
+    m.workers.clear();
     spdlog::info("server stopped");
 }
 

@@ -1,0 +1,117 @@
+"""Start mailwrightd on loopback with a temporary configuration, find its ports in its log, stop it."""
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+DAEMON = os.environ.get("MAILWRIGHTD", "mailwrightd")
+LISTENING = re.compile(r"listening listener=(\S+) address=(\S+):(\d+) ")
+
+
+class Daemon:
+    """A mailwrightd process serving `config` (TOML text; ports may be 0)."""
+
+    def __init__(self, config, nofile=None, start_timeout=20.0):
+        self.dir = tempfile.TemporaryDirectory(prefix="mailwright-test-")
+        self.config_path = os.path.join(self.dir.name, "mailwright.toml")
+        with open(self.config_path, "w") as f:
+            f.write(config)
+        self.lines = []
+        self.ports = {}
+        self._ready = threading.Event()
+        self._expected = len(re.findall(r"^\s*\[\[listener\]\]", config, re.M))
+
+        def limit_files():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        self.proc = subprocess.Popen([DAEMON, "--config", self.config_path], cwd=self.dir.name,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True, preexec_fn=limit_files)
+        self._reader = threading.Thread(target=self._read_log, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(start_timeout):
+            self.kill()
+            raise RuntimeError("mailwrightd did not start:\n" + "\n".join(self.lines))
+
+    def _read_log(self):
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            m = LISTENING.search(line)
+            if m:
+                self.ports.setdefault(m.group(1), int(m.group(3)))
+                if len(self.ports) == self._expected:
+                    self._ready.set()
+
+    def log_contains(self, pattern, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(re.search(pattern, line) for line in list(self.lines)):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def connect(self, listener, host="127.0.0.1", timeout=10.0):
+        return Client(host, self.ports[listener], timeout)
+
+    def terminate(self, timeout=30.0):
+        """SIGTERM, then the exit code (the daemon must exit by itself within timeout)."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.kill()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._reader.join(5)
+        self.dir.cleanup()
+
+
+class Client:
+    """A line-oriented TCP client with a timeout on every read."""
+
+    def __init__(self, host, port, timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.file = self.sock.makefile("rb")
+
+    def line(self):
+        return self.file.readline().decode("utf-8", "replace")
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def echo_config(server="", listener="", addresses='["127.0.0.1"]'):
+    return f"""
+[server]
+workers = 2
+{server}
+
+[log]
+level = "debug"
+
+[[listener]]
+name = "echo"
+service = "echo"
+address = {addresses}
+port = 0
+{listener}
+"""

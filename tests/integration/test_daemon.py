@@ -1,0 +1,244 @@
+"""mailwrightd's server core, driven over loopback by Python's socket module."""
+import errno
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from daemon import DAEMON, Client, Daemon, echo_config
+
+GREETING = "220 mailwright echo ready\r\n"
+
+
+def ipv6_loopback_available():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class DaemonBasics(unittest.TestCase):
+    def setUp(self):
+        self.daemon = Daemon(echo_config())
+
+    def tearDown(self):
+        self.assertEqual(self.daemon.terminate(), 0)
+
+    def test_dialogue(self):
+        with self.daemon.connect("echo") as c:
+            self.assertEqual(c.line(), GREETING)
+            c.send("hello\r\n")
+            self.assertEqual(c.line(), "250 hello\r\n")
+            c.send("QUIT\r\n")
+            self.assertEqual(c.line(), "221 bye\r\n")
+            self.assertEqual(c.line(), "")  # the server closed the connection
+
+    def test_pipelined_commands_all_answered_in_order(self):
+        with self.daemon.connect("echo") as c:
+            c.line()
+            c.send("".join(f"line {i}\r\n" for i in range(50)) + "QUIT\r\n")
+            for i in range(50):
+                self.assertEqual(c.line(), f"250 line {i}\r\n")
+            self.assertEqual(c.line(), "221 bye\r\n")
+
+    def test_overlong_line_is_refused_not_truncated(self):
+        with self.daemon.connect("echo") as c:
+            c.line()
+            c.send("x" * 600 + "QUIT\r\nstill here\r\n")
+            self.assertEqual(c.line(), "500 line too long\r\n")
+            self.assertEqual(c.line(), "250 still here\r\n")
+
+    def test_many_concurrent_sessions(self):
+        clients = [self.daemon.connect("echo") for _ in range(40)]
+        try:
+            for c in clients:
+                self.assertEqual(c.line(), GREETING)
+            for i, c in enumerate(clients):
+                c.send(f"client {i}\r\n")
+            for i, c in enumerate(clients):
+                self.assertEqual(c.line(), f"250 client {i}\r\n")
+        finally:
+            for c in clients:
+                c.close()
+
+    def test_session_log_lines_carry_id_and_peer(self):
+        with self.daemon.connect("echo") as c:
+            c.line()
+        self.assertTrue(self.daemon.log_contains(r"session=\d+ peer=127\.0\.0\.1:\d+ listener=echo connected"))
+
+
+@unittest.skipUnless(ipv6_loopback_available(), "no IPv6 loopback on this machine")
+class DaemonIPv6(unittest.TestCase):
+    def test_dual_stack_listener(self):
+        daemon = Daemon(echo_config(addresses='["127.0.0.1", "::1"]'))
+        try:
+            for host in ("127.0.0.1", "::1"):
+                with daemon.connect("echo", host=host) as c:
+                    self.assertEqual(c.line(), GREETING)
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+
+def wait_accepted(daemon, attempts=100):
+    """A new client is served once the server has released a slot (that happens asynchronously)."""
+    for _ in range(attempts):
+        with daemon.connect("echo") as c:
+            if c.line() == GREETING:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+class ConnectionLimits(unittest.TestCase):
+    def test_per_address_limit(self):
+        daemon = Daemon(echo_config(server="max_connections_per_ip = 2"))
+        try:
+            first, second = daemon.connect("echo"), daemon.connect("echo")
+            self.assertEqual(first.line(), GREETING)
+            self.assertEqual(second.line(), GREETING)
+            with daemon.connect("echo") as third:
+                self.assertEqual(third.line(), "421 too many connections from your address\r\n")
+                self.assertEqual(third.line(), "")
+            first.close()
+            self.assertTrue(wait_accepted(daemon))
+            second.close()
+            self.assertTrue(daemon.log_contains(r"refused: too many connections from this address"))
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+    def test_global_limit(self):
+        daemon = Daemon(echo_config(server="max_connections = 2"))
+        try:
+            held = [daemon.connect("echo") for _ in range(2)]
+            for c in held:
+                self.assertEqual(c.line(), GREETING)
+            with daemon.connect("echo") as extra:
+                self.assertEqual(extra.line(), "421 too many connections, try later\r\n")
+            for c in held:
+                c.close()
+            self.assertTrue(wait_accepted(daemon))
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+
+class Deadlines(unittest.TestCase):
+    def test_idle_client_is_disconnected(self):
+        daemon = Daemon(echo_config(listener='read_timeout = "1s"'))
+        try:
+            with daemon.connect("echo") as c:
+                self.assertEqual(c.line(), GREETING)
+                started = time.monotonic()
+                self.assertEqual(c.line(), "421 idle timeout, closing\r\n")
+                self.assertEqual(c.line(), "")
+                self.assertLess(time.monotonic() - started, 9)  # bound, not a measurement: 1 s was configured
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+    def test_partial_line_does_not_hold_the_session(self):
+        daemon = Daemon(echo_config(listener='read_timeout = "1s"'))
+        try:
+            with daemon.connect("echo") as c:
+                c.line()
+                c.send("no end of line")
+                self.assertEqual(c.line(), "421 idle timeout, closing\r\n")
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+
+class Shutdown(unittest.TestCase):
+    def test_sigterm_with_sessions_open(self):
+        daemon = Daemon(echo_config())
+        port = daemon.ports["echo"]
+        a, b = daemon.connect("echo"), daemon.connect("echo")
+        try:
+            self.assertEqual(a.line(), GREETING)
+            self.assertEqual(b.line(), GREETING)
+            b.send("half a li")  # a session in the middle of a line says goodbye too
+            self.assertEqual(daemon.terminate(), 0)
+            self.assertEqual(a.line(), "421 server shutting down\r\n")
+            self.assertEqual(b.line(), "421 server shutting down\r\n")
+            self.assertEqual(a.line(), "")
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", port), timeout=5)
+        finally:
+            a.close()
+            b.close()
+
+
+class CheckConfig(unittest.TestCase):
+    def run_daemon(self, *args):
+        return subprocess.run([DAEMON, *args], capture_output=True, text=True, timeout=30)
+
+    def test_broken_file_names_line_and_key(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write('[[listener]]\nname = "e"\nservice = "echo"\nprot = 25\n')
+        try:
+            result = self.run_daemon("--check-config", f.name)
+            self.assertEqual(result.returncode, 2)
+            self.assertIn(f"{f.name}:4:1: unknown key 'prot' in [[listener]]; did you mean 'port'?", result.stderr)
+            # The same file refuses to start the daemon, before it listens anywhere.
+            result = self.run_daemon("--config", f.name)
+            self.assertEqual(result.returncode, 2)
+            self.assertIn(":4:1:", result.stderr)
+        finally:
+            os.unlink(f.name)
+
+    def test_valid_file(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write(echo_config())
+        try:
+            result = self.run_daemon("--check-config", f.name)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("configuration is valid", result.stdout)
+        finally:
+            os.unlink(f.name)
+
+    def test_version_and_help(self):
+        self.assertRegex(self.run_daemon("--version").stdout, r"^mailwrightd \d+\.\d+\.\d+")
+        help_text = self.run_daemon("--help").stdout
+        for option in ("--config", "--check-config", "--version", "--help"):
+            self.assertIn(option, help_text)
+
+    def test_port_in_use_is_a_start_error(self):
+        with socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", 0))
+            squatter.listen()
+            port = squatter.getsockname()[1]
+            with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+                f.write(echo_config().replace("port = 0", f"port = {port}"))
+            try:
+                result = self.run_daemon("--config", f.name)
+                self.assertEqual(result.returncode, 1)
+                self.assertIn(f"listener 'echo' cannot listen on 127.0.0.1:{port}", result.stderr)
+            finally:
+                os.unlink(f.name)
+
+
+class DescriptorExhaustion(unittest.TestCase):
+    def test_accept_backs_off_and_recovers(self):
+        daemon = Daemon(echo_config(), nofile=48)
+        clients = []
+        try:
+            for _ in range(80):  # more connections than the daemon has descriptors
+                try:
+                    clients.append(Client("127.0.0.1", daemon.ports["echo"], timeout=5))
+                except OSError as e:
+                    if e.errno not in (errno.ECONNREFUSED, errno.ETIMEDOUT, errno.EAGAIN):
+                        raise
+            self.assertTrue(daemon.log_contains(r"accept failed: Too many open files; retrying in"))
+            for c in clients:
+                c.close()
+            clients.clear()
+            self.assertTrue(wait_accepted(daemon, attempts=200))
+        finally:
+            for c in clients:
+                c.close()
+            self.assertEqual(daemon.terminate(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

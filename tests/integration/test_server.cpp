@@ -1,0 +1,157 @@
+// The server core in process, over loopback: a service that throws harms only its own client, and a session
+// that ignores the shutdown request is closed when the grace period ends.
+#include "mailwright/server/server.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read_until.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "mailwright/server/service.hpp"
+#include "mailwright/server/session.hpp"
+#include "mailwright/services/echo.hpp"
+
+using namespace mailwright;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Throws on "BOOM", otherwise behaves like echo.
+class fragile final : public server::service {
+  public:
+    std::string_view name() const override { return "fragile"; }
+    std::string refusal_line(server::refusal) const override { return {}; }
+    asio::awaitable<void> serve(server::session& s) override {
+        s.reply("220 ready\r\n");
+        for (;;) {
+            auto r = co_await s.read_line();
+            if (r.status != server::read_status::line) {
+                co_return;
+            }
+            if (r.line == "BOOM") {
+                throw std::runtime_error("plugin exploded");
+            }
+            s.reply("250 " + std::string(r.line) + "\r\n");
+        }
+    }
+};
+
+// Ignores the shutdown request: sleeps for a minute after its greeting.
+class stubborn final : public server::service {
+  public:
+    std::string_view name() const override { return "stubborn"; }
+    std::string refusal_line(server::refusal) const override { return {}; }
+    asio::awaitable<void> serve(server::session& s) override {
+        s.reply("220 not listening to you\r\n");
+        co_await s.flush();
+        asio::steady_timer timer(co_await asio::this_coro::executor, 60s);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+};
+
+struct client {
+    asio::io_context context;
+    tcp::socket socket{context};
+    std::string pending;
+
+    explicit client(std::uint16_t port) { socket.connect({asio::ip::make_address("127.0.0.1"), port}); }
+
+    std::string line() {
+        std::error_code ec;
+        const auto n = asio::read_until(socket, asio::dynamic_buffer(pending), "\r\n", ec);
+        if (ec) {
+            return "<" + ec.message() + ">";
+        }
+        std::string text = pending.substr(0, n - 1);  // keeps the CR, drops the LF
+        pending.erase(0, n);
+        return text;
+    }
+    void send(std::string_view text) { asio::write(socket, asio::buffer(text)); }
+};
+
+struct running_server {
+    server::server srv;
+    std::thread thread;
+
+    running_server(server::server_options options, std::shared_ptr<server::service> handler) : srv(options) {
+        srv.add_listener({.name = "test", .addresses = {"127.0.0.1"}, .port = 0, .handler = std::move(handler)});
+        srv.bind();
+        thread = std::thread([this] { srv.run(); });
+    }
+    ~running_server() {
+        if (thread.joinable()) {
+            srv.stop();
+            thread.join();
+        }
+    }
+    std::uint16_t port() const { return srv.bound_endpoints().at(0).endpoint.port; }
+};
+
+}  // namespace
+
+TEST_CASE("server: an exception in one session closes only that session", "[server][faults]") {
+    running_server rs({.workers = 2, .handle_signals = false}, std::make_shared<fragile>());
+    client bystander(rs.port());
+    client victim(rs.port());
+    CHECK(bystander.line() == "220 ready\r");
+    CHECK(victim.line() == "220 ready\r");
+
+    victim.send("BOOM\r\n");
+    CHECK(victim.line() == "<End of file>");
+
+    bystander.send("still there?\r\n");
+    CHECK(bystander.line() == "250 still there?\r");
+    client newcomer(rs.port());
+    CHECK(newcomer.line() == "220 ready\r");
+}
+
+TEST_CASE("server: sessions that ignore shutdown are closed after the grace period", "[server][shutdown]") {
+    running_server rs({.workers = 1, .shutdown_grace = 300ms, .handle_signals = false}, std::make_shared<stubborn>());
+    client c(rs.port());
+    CHECK(c.line() == "220 not listening to you\r");
+    rs.srv.stop();
+    rs.thread.join();  // returns only because the grace period forces the stop; CTest's timeout bounds it
+    CHECK(c.line() == "<End of file>");
+}
+
+TEST_CASE("server: graceful shutdown lets sessions say goodbye and refuses new ones", "[server][shutdown]") {
+    running_server rs({.workers = 2, .handle_signals = false}, std::make_shared<services::echo>());
+    client a(rs.port());
+    client b(rs.port());
+    REQUIRE(a.line() == "220 mailwright echo ready\r");
+    REQUIRE(b.line() == "220 mailwright echo ready\r");
+    rs.srv.stop();
+    CHECK(a.line() == "421 server shutting down\r");
+    CHECK(b.line() == "421 server shutting down\r");
+    rs.thread.join();
+    asio::io_context context;
+    tcp::socket late(context);
+    std::error_code ec;
+    late.connect({asio::ip::make_address("127.0.0.1"), rs.port()}, ec);
+    CHECK(ec == asio::error::connection_refused);
+}
+
+TEST_CASE("server: a listener that cannot bind is an error naming the address", "[server]") {
+    // A plain listening socket (no SO_REUSEPORT) makes the port unavailable to us.
+    asio::io_context context;
+    tcp::acceptor squatter(context, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = squatter.local_endpoint().port();
+    server::server second({.workers = 1, .handle_signals = false});
+    second.add_listener(
+        {.name = "clash", .addresses = {"127.0.0.1"}, .port = port, .handler = std::make_shared<services::echo>()});
+    CHECK_THROWS_WITH(second.bind(),
+                      Catch::Contains("listener 'clash' cannot listen on 127.0.0.1:" + std::to_string(port)));
+}
+
+TEST_CASE("server: a listener address that is not an IP address is refused", "[server]") {
+    server::server s({.workers = 1, .handle_signals = false});
+    CHECK_THROWS_WITH(
+        s.add_listener({.name = "bad", .addresses = {"mail.example"}, .handler = std::make_shared<services::echo>()}),
+        Catch::Contains("'mail.example' is not an IP address"));
+}

@@ -1,0 +1,190 @@
+// Config loading: values reach the typed structs, and every mistake is reported with file:line:column, what
+// is wrong and what would be right.
+#include "mailwright/config/config.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+using namespace mailwright;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string_view services[] = {"echo", "pop3"};
+const config::schema schema{services};
+
+config::load_result load(std::string_view text) { return config::load_string(text, "test.toml", schema); }
+
+// The single error of a load that must fail once.
+config::error only_error(std::string_view text) {
+    const auto result = load(text);
+    REQUIRE_FALSE(result.config);
+    REQUIRE(result.errors.size() == 1);
+    return result.errors.front();
+}
+
+}  // namespace
+
+TEST_CASE("config: a complete file reaches the structs", "[config]") {
+    const auto result = load(R"(
+[server]
+workers = 3
+max_connections = 100
+max_connections_per_ip = 7
+shutdown_grace = "2500ms"
+state_dir = "/srv/mail"
+
+[log]
+level = "debug"
+
+[[listener]]
+name = "pop3"
+service = "pop3"
+address = ["127.0.0.1", "::1"]
+port = 1110
+read_timeout = "10m"
+max_line = 255
+bare_lf = "reject"
+
+[[listener]]
+name = "health"
+service = "echo"
+address = "127.0.0.2"
+port = 7
+read_timeout = 30
+)");
+    for (const auto& e : result.errors) {
+        UNSCOPED_INFO(e.to_string());
+    }
+    REQUIRE(result.config);
+    const auto& c = *result.config;
+    CHECK(c.server.workers == 3);
+    CHECK(c.server.max_connections == 100);
+    CHECK(c.server.max_connections_per_ip == 7);
+    CHECK(c.server.shutdown_grace == 2500ms);
+    CHECK(c.server.state_dir == "/srv/mail");
+    CHECK(c.log.level == "debug");
+    REQUIRE(c.listeners.size() == 2);
+    CHECK(c.listeners[0].addresses == std::vector<std::string>{"127.0.0.1", "::1"});
+    CHECK(c.listeners[0].port == 1110);
+    CHECK(c.listeners[0].read_timeout == 10min);
+    CHECK(c.listeners[0].max_line == 255);
+    CHECK(c.listeners[0].bare_lf == io::bare_lf_policy::reject);
+    CHECK(c.listeners[1].addresses == std::vector<std::string>{"127.0.0.2"});
+    CHECK(c.listeners[1].read_timeout == 30s);
+}
+
+TEST_CASE("config: defaults are safe", "[config]") {
+    const auto result = load("[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+    REQUIRE(result.config);
+    CHECK(result.config->listeners[0].addresses == std::vector<std::string>{"127.0.0.1"});  // loopback only
+    CHECK(result.config->server.max_connections_per_ip > 0);
+    CHECK(result.config->listeners[0].read_timeout >= 1min);
+}
+
+TEST_CASE("config: an unknown key names its line, column and the likely key", "[config]") {
+    const auto e = only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\nprot = 25\n");
+    CHECK(e.file == "test.toml");
+    CHECK(e.line == 4);
+    CHECK(e.column == 1);
+    CHECK_THAT(e.message, Catch::Contains("unknown key 'prot'") && Catch::Contains("did you mean 'port'?"));
+    CHECK(e.to_string().rfind("test.toml:4:1: ", 0) == 0);
+}
+
+TEST_CASE("config: an unknown key far from any known one lists the known keys", "[config]") {
+    const auto e = only_error("[server]\ncolour = 1\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+    CHECK(e.line == 2);
+    CHECK_THAT(e.message, Catch::Contains("[server]") && Catch::Contains("known keys: workers"));
+}
+
+TEST_CASE("config: wrong types and impossible values", "[config]") {
+    SECTION("port out of range") {
+        const auto e = only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\nport = 70000\n");
+        CHECK(e.line == 4);
+        CHECK_THAT(e.message,
+                   Catch::Contains("'port'") && Catch::Contains("from 0 to 65535") && Catch::Contains("not 70000"));
+    }
+    SECTION("string where an integer belongs") {
+        const auto e = only_error("[server]\nworkers = \"two\"\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+        CHECK(e.line == 2);
+        CHECK_THAT(e.message, Catch::Contains("'workers'") && Catch::Contains("not \"two\""));
+    }
+    SECTION("a duration without a unit we know") {
+        const auto e =
+            only_error("[server]\nshutdown_grace = \"10 parsecs\"\n[[listener]]\nname=\"e\"\nservice=\"echo\"\n");
+        CHECK(e.line == 2);
+        CHECK_THAT(e.message, Catch::Contains("duration"));
+    }
+    SECTION("an address that is a host name") {
+        const auto e = only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\naddress = \"localhost\"\n");
+        CHECK(e.line == 4);
+        CHECK_THAT(e.message, Catch::Contains("not a numeric IPv4 or IPv6 address"));
+    }
+    SECTION("an unknown service lists the ones this build has") {
+        const auto e = only_error("[[listener]]\nname = \"e\"\nservice = \"imap\"\n");
+        CHECK(e.line == 3);
+        CHECK_THAT(e.message, Catch::Contains("\"imap\"") && Catch::Contains("\"echo\", \"pop3\""));
+    }
+    SECTION("a log level that does not exist") {
+        const auto e = only_error("[log]\nlevel = \"loud\"\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+        CHECK_THAT(e.message, Catch::Contains("one of \"trace\""));
+    }
+    SECTION("listener names are unique") {
+        const auto e = only_error(
+            "[[listener]]\nname = \"e\"\nservice = \"echo\"\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+        CHECK(e.line == 4);
+        CHECK_THAT(e.message, Catch::Contains("unique"));
+    }
+    SECTION("a listener without a service") {
+        const auto e = only_error("[[listener]]\nname = \"e\"\n");
+        CHECK_THAT(e.message, Catch::Contains("needs a 'service'"));
+    }
+    SECTION("no listener at all") {
+        const auto e = only_error("[server]\nworkers = 1\n");
+        CHECK_THAT(e.message, Catch::Contains("no [[listener]]"));
+    }
+}
+
+TEST_CASE("config: several mistakes are all reported", "[config]") {
+    const auto result =
+        load("[server]\nworkers = -1\nmax_connections = 0\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+    CHECK(result.errors.size() == 2);
+}
+
+TEST_CASE("config: TOML syntax errors carry the position", "[config]") {
+    const auto e = only_error("[server]\nworkers = = 2\n");
+    CHECK(e.line == 2);
+    CHECK(e.column > 0);
+}
+
+TEST_CASE("config: files", "[config]") {
+    SECTION("a missing file is an error, not a crash") {
+        const auto result = config::load_file("/nonexistent/mailwright.toml", schema);
+        REQUIRE(result.errors.size() == 1);
+        CHECK(result.errors[0].file == "/nonexistent/mailwright.toml");
+    }
+    SECTION("errors name the file") {
+        const std::string path = "test_config_broken.toml";
+        std::ofstream(path) << "[[listener]]\nname = \"e\"\nservice = \"echo\"\nport = \"twenty-five\"\n";
+        const auto result = config::load_file(path, schema);
+        std::remove(path.c_str());
+        REQUIRE(result.errors.size() == 1);
+        CHECK(result.errors[0].to_string().rfind(path + ":4:", 0) == 0);
+    }
+}
+
+TEST_CASE("config: parse_duration", "[config]") {
+    CHECK(config::parse_duration("250ms") == 250ms);
+    CHECK(config::parse_duration("30s") == 30s);
+    CHECK(config::parse_duration("30") == 30s);
+    CHECK(config::parse_duration("5m") == 5min);
+    CHECK(config::parse_duration("2h") == 2h);
+    CHECK_FALSE(config::parse_duration(""));
+    CHECK_FALSE(config::parse_duration("s"));
+    CHECK_FALSE(config::parse_duration("-5s"));
+    CHECK_FALSE(config::parse_duration("5 s"));
+    CHECK_FALSE(config::parse_duration("5d"));
+    CHECK_FALSE(config::parse_duration("99999999999999999999s"));
+}
