@@ -64,6 +64,9 @@ class Daemon:
         self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"mailwrightd did not exit within {timeout} s of SIGTERM; its log:\n"
+                                 + "\n".join(self.lines)) from None
         finally:
             self.kill()
 

@@ -13,6 +13,7 @@
 // stopped and the remaining sessions are dropped when the server is destroyed.
 #include "mailwright/server/server.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -27,6 +28,7 @@
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <cerrno>
+
 #include <csignal>
 #include <functional>
 #include <stdexcept>
@@ -367,11 +369,6 @@ void server::run() {
             asio::co_spawn(w->context, m.accept_loop(*w, *acceptor, m.listeners[index]), asio::detached);
         }
     }
-    for (const auto& bound : bound_endpoints()) {
-        spdlog::info("listening listener={} address={} workers={}", bound.listener, bound.endpoint.to_string(),
-                     m.workers.size());
-    }
-
     auto keep_running = asio::make_work_guard(m.control);
     asio::signal_set signals(m.control);
     std::function<void()> wait_for_signal = [&] {
@@ -390,6 +387,14 @@ void server::run() {
         wait_for_signal();
     }
 
+    // Workers start with the shutdown signals blocked, so a signal always reaches the control thread, which
+    // waits for it; the mask is restored here once they run.
+    sigset_t shutdown_signals, previous;
+    sigemptyset(&shutdown_signals);
+    sigaddset(&shutdown_signals, SIGINT);
+    sigaddset(&shutdown_signals, SIGTERM);
+    sigaddset(&shutdown_signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &shutdown_signals, &previous);
     std::vector<std::thread> threads;
     for (auto& w : m.workers) {
         threads.emplace_back([&m, &signals, &keep_running, wp = w.get()] {
@@ -403,6 +408,12 @@ void server::run() {
                 }
             });
         });
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    // Only now is everything in place to serve and to stop: tell whoever waits for us (tests, scripts).
+    for (const auto& bound : bound_endpoints()) {
+        spdlog::info("listening listener={} address={} workers={}", bound.listener, bound.endpoint.to_string(),
+                     m.workers.size());
     }
     m.control.run();
     for (auto& t : threads) {
