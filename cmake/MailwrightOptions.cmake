@@ -23,7 +23,11 @@ if(MAILWRIGHT_SANITIZE)
     target_link_options(mailwright_options INTERFACE -fsanitize=${MAILWRIGHT_SANITIZE})
 endif()
 # Asio is compiled once, in framework/src/asio_impl.cpp; every user must agree on these.
-target_compile_definitions(mailwright_options INTERFACE ASIO_SEPARATE_COMPILATION ASIO_NO_DEPRECATED)
+# ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio 1.22 decides between aligned_alloc and operator new by whether a
+# libstdc++ header was included before its own, so two files could disagree (an ODR violation that frees
+# with the wrong function; ASan reports it as alloc-dealloc-mismatch). This makes every file choose alike.
+target_compile_definitions(mailwright_options INTERFACE ASIO_SEPARATE_COMPILATION ASIO_NO_DEPRECATED
+                                                        ASIO_DISABLE_STD_ALIGNED_ALLOC)
 
 # mailwright_add_test(NAME SOURCES...): a Catch2 test program whose cases CTest discovers one by one.
 function(mailwright_add_test name)

@@ -22,7 +22,8 @@ struct dialogue {
 dialogue make(std::vector<std::string> chunks, io::line_limits limits = {}) {
     auto stream = std::make_unique<memory_stream>(std::move(chunks));
     auto* raw = stream.get();
-    return {raw, std::make_unique<server::session>(std::move(stream), server::session_info{.id = 1}, limits)};
+    return {raw, std::make_unique<server::session>(std::move(stream), server::session_info{.id = 1},
+                                                   server::session_options{.limits = limits})};
 }
 
 // Serves the whole dialogue as the server does: serve(), then a last flush.

@@ -90,6 +90,12 @@ void tcp_stream::interrupt() {
     socket_.cancel(ignored);
 }
 
+asio::awaitable<void> tcp_stream::shutdown() {
+    std::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    co_return;
+}
+
 void tcp_stream::close() {
     std::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

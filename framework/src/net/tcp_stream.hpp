@@ -25,6 +25,7 @@ class tcp_stream final : public stream {
     asio::awaitable<io_result> write_all(std::span<const char> data) override;
     void set_timeout(std::chrono::milliseconds timeout) override { timeout_ = timeout; }
     void interrupt() override;
+    asio::awaitable<void> shutdown() override;
     void close() override;
 
     asio::ip::tcp::socket& socket() noexcept { return socket_; }

@@ -260,7 +260,11 @@ asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, l
 
     slot held(limiter, key);
     stream->set_timeout(listener.options.read_timeout);
-    session s(std::move(stream), std::move(info), listener.limits);
+    const auto& options = listener.options;
+    session s(std::move(stream), std::move(info),
+              {.limits = listener.limits,
+               .read_timeout = options.read_timeout,
+               .tls = options.tls_mode == tls::mode::none ? nullptr : options.tls});
     registration registered(w, s);
     if (w.stopping) {
         s.request_stop();
@@ -269,15 +273,26 @@ asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, l
     const auto started = std::chrono::steady_clock::now();
 
     bool failed = false;
-    try {
-        co_await listener.options.handler->serve(s);
-    } catch (const std::exception& e) {
-        failed = true;
-        spdlog::error("{} service {} failed: {}; connection closed", s.log_prefix(), listener.options.handler->name(),
-                      e.what());
+    if (options.tls_mode == tls::mode::implicit) {
+        // RFC 8314: the handshake comes first; the protocol then starts exactly as it would in plaintext,
+        // greeting and all. TLS never stands in for authentication.
+        if (auto ec = co_await s.start_tls()) {
+            spdlog::info("{} TLS handshake failed: {}", s.log_prefix(), ec.message());
+            failed = true;
+        }
+    }
+    if (!failed) {
+        try {
+            co_await options.handler->serve(s);
+        } catch (const std::exception& e) {
+            failed = true;
+            spdlog::error("{} service {} failed: {}; connection closed", s.log_prefix(), options.handler->name(),
+                          e.what());
+        }
     }
     if (!failed) {
         co_await s.flush();
+        co_await s.stream().shutdown();
     }
     s.stream().close();
     const auto lasted =
@@ -331,6 +346,9 @@ void server::add_listener(listener_options options) {
     if (!options.handler) {
         throw std::invalid_argument("listener '" + options.name + "' has no service");
     }
+    if (options.tls_mode != tls::mode::none && !options.tls) {
+        throw std::invalid_argument("listener '" + options.name + "' uses TLS but has no TLS context");
+    }
     listener_state state;
     state.limits = options.lines.max_line != 0 ? options.lines : options.handler->default_line_limits();
     for (const auto& text : options.addresses) {
@@ -376,14 +394,22 @@ void server::run() {
             if (ec) {
                 return;
             }
-            spdlog::info("received signal {}", number);
-            m.begin_shutdown();
-            wait_for_signal();  // a second signal forces the stop
+            if (number == SIGHUP) {
+                spdlog::info("SIGHUP: reloading");
+                if (m.options.on_reload) {
+                    m.options.on_reload();
+                }
+            } else {
+                spdlog::info("received signal {}", number);
+                m.begin_shutdown();  // a second one forces the stop
+            }
+            wait_for_signal();
         });
     };
     if (m.options.handle_signals) {
         signals.add(SIGINT);
         signals.add(SIGTERM);
+        signals.add(SIGHUP);
         wait_for_signal();
     }
 

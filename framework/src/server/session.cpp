@@ -2,8 +2,10 @@
 #include "mailwright/server/session.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <asio/error.hpp>
 
+#include "../tls/tls_stream.hpp"
 #include "mailwright/net/error.hpp"
 
 namespace mailwright::server {
@@ -15,10 +17,11 @@ std::string endpoint_info::to_string() const {
     return fmt::format("{}:{}", address, port);
 }
 
-session::session(std::unique_ptr<net::stream> stream, session_info info, io::line_limits limits)
+session::session(std::unique_ptr<net::stream> stream, session_info info, session_options options)
     : stream_(std::move(stream)),
       info_(std::move(info)),
-      input_(limits),
+      options_(std::move(options)),
+      input_(options_.limits),
       log_prefix_(fmt::format("session={} peer={}", info_.id, info_.peer.to_string())) {}
 
 session::~session() = default;
@@ -78,6 +81,39 @@ asio::awaitable<std::error_code> session::flush() {
     }
     write_error_ = result.ec;
     co_return result.ec;
+}
+
+asio::awaitable<std::error_code> session::start_tls() {
+    if (!can_start_tls()) {
+        co_return std::make_error_code(std::errc::operation_not_supported);
+    }
+    if (auto ec = co_await flush()) {
+        co_return ec;
+    }
+    const std::size_t dropped = input_.discard();
+    if (dropped != 0) {
+        spdlog::warn("{} discarded {} octets sent before the TLS handshake: possible command injection", log_prefix_,
+                     dropped);
+    }
+    input_ = io::line_buffer(options_.limits);  // the reader that served plaintext never serves TLS
+
+    auto tls = std::make_unique<tls::tls_stream>(std::move(stream_), options_.tls->get());
+    const auto ec = co_await tls->handshake(options_.read_timeout);
+    if (!ec) {
+        channel_ = tls->channel();
+        tls_active_ = true;
+    }
+    stream_ = std::move(tls);  // even after a failure: this connection never speaks plaintext again
+    if (ec) {
+        write_error_ = ec;
+        co_return ec;
+    }
+    spdlog::info("{} TLS established: {} {}{}{}", log_prefix_, channel_.version, channel_.cipher,
+                 channel_.server_name.empty() ? "" : " sni=" + channel_.server_name,
+                 channel_.peer.present
+                     ? fmt::format(" client-cert=\"{}\" verified={}", channel_.peer.subject, channel_.peer.verified)
+                     : "");
+    co_return std::error_code{};
 }
 
 void session::request_stop() {

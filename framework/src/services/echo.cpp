@@ -1,6 +1,7 @@
 // echo: greeting "220", each line back as "250 <line>", "221" on QUIT, "500" for a line over the limit,
-// "421" on timeout and on shutdown. The codes follow SMTP's conventions so that people reading a trace know
-// them.
+// "421" on timeout and on shutdown. On a listener with TLS, STARTTLS upgrades the connection ("220", then
+// the handshake) and is refused inside TLS ("503"). The codes follow SMTP's conventions so that people
+// reading a trace know them.
 #include "mailwright/services/echo.hpp"
 
 #include <fmt/format.h>
@@ -10,9 +11,16 @@
 namespace mailwright::services {
 
 namespace {
-bool is_quit(std::string_view line) {
-    return line.size() == 4 && (line[0] | 0x20) == 'q' && (line[1] | 0x20) == 'u' && (line[2] | 0x20) == 'i' &&
-           (line[3] | 0x20) == 't';
+bool is(std::string_view line, std::string_view command) {
+    if (line.size() != command.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        if ((line[i] | 0x20) != command[i]) {
+            return false;
+        }
+    }
+    return true;
 }
 }  // namespace
 
@@ -22,9 +30,22 @@ asio::awaitable<void> echo::serve(server::session& s) {
         const auto r = co_await s.read_line();
         switch (r.status) {
             case server::read_status::line:
-                if (is_quit(r.line)) {
+                if (is(r.line, "quit")) {
                     s.reply("221 bye\r\n");
                     co_return;
+                }
+                if (is(r.line, "starttls")) {
+                    if (s.tls_active()) {
+                        s.reply("503 TLS is already active\r\n");
+                    } else if (!s.can_start_tls()) {
+                        s.reply("502 TLS is not available here\r\n");
+                    } else {
+                        s.reply("220 go ahead\r\n");
+                        if (co_await s.start_tls()) {
+                            co_return;  // the handshake failed: nothing more can be said
+                        }
+                    }
+                    break;
                 }
                 s.reply(fmt::format("250 {}\r\n", r.line));
                 break;

@@ -34,6 +34,10 @@ class stream {
     // write its goodbye. Called on the stream's own thread.
     virtual void interrupt() = 0;
 
+    // Ends the conversation politely: TLS sends its close_notify, TCP shuts its sending side down. Best effort,
+    // bounded by the deadline; close() follows either way.
+    virtual asio::awaitable<void> shutdown() { co_return; }
+
     // Closes the connection at once; pending operations fail.
     virtual void close() = 0;
 };

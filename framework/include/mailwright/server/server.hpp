@@ -5,12 +5,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "mailwright/io/line_buffer.hpp"
 #include "mailwright/server/session.hpp"
+#include "mailwright/tls/context.hpp"
+#include "mailwright/tls/settings.hpp"
 
 namespace mailwright::server {
 
@@ -23,6 +26,8 @@ struct listener_options {
     std::shared_ptr<service> handler;
     io::line_limits lines;  // max_line 0: the service's default_line_limits()
     std::chrono::milliseconds read_timeout{std::chrono::minutes(5)};
+    tls::mode tls_mode = tls::mode::none;
+    std::shared_ptr<tls::context_holder> tls;  // required unless tls_mode is none
 };
 
 struct server_options {
@@ -31,6 +36,9 @@ struct server_options {
     std::size_t max_connections_per_ip = 64;
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
     bool handle_signals = true;  // SIGTERM/SIGINT start a graceful shutdown; a second one forces it
+    // Called on SIGHUP (when handle_signals), on the control thread: reload what can be reloaded (TLS
+    // certificates) without touching open sessions.
+    std::function<void()> on_reload;
 };
 
 struct bound_endpoint {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,8 @@
 
 #include "mailwright/io/line_buffer.hpp"
 #include "mailwright/net/stream.hpp"
+#include "mailwright/tls/context.hpp"
+#include "mailwright/tls/peer.hpp"
 
 namespace mailwright::server {
 
@@ -39,6 +42,13 @@ enum class read_status {
     error,     // the connection failed (reset, ...); see read_result::ec
 };
 
+struct session_options {
+    io::line_limits limits;
+    std::chrono::milliseconds read_timeout{std::chrono::minutes(5)};
+    // The listener's TLS context, if it has one: what start_tls() uses.
+    std::shared_ptr<const tls::context_holder> tls;
+};
+
 struct read_result {
     read_status status;
     std::string_view line;  // valid until the next read_line() or discard_input()
@@ -47,7 +57,7 @@ struct read_result {
 
 class session {
   public:
-    session(std::unique_ptr<net::stream> stream, session_info info, io::line_limits limits);
+    session(std::unique_ptr<net::stream> stream, session_info info, session_options options);
     session(const session&) = delete;
     session& operator=(const session&) = delete;
     ~session();
@@ -70,6 +80,20 @@ class session {
     // STLS call it so that nothing sent before the handshake is ever executed after it.
     std::size_t discard_input() noexcept { return input_.discard(); }
 
+    // Whether start_tls() can be offered: the listener has a TLS context and TLS is not active yet.
+    bool can_start_tls() const noexcept { return options_.tls != nullptr && !tls_active_; }
+    bool tls_active() const noexcept { return tls_active_; }
+    // The negotiated channel and the client's certificate; empty until TLS is active.
+    const tls::channel_info& tls_channel() const noexcept { return channel_; }
+
+    // Upgrades the connection to TLS in place (STARTTLS, STLS, or the start of an implicit-TLS session).
+    // Queued replies are flushed first, in plaintext: the protocol's "go ahead" must reach the client before
+    // the handshake. Then every input octet still buffered is discarded and logged as a possible command
+    // injection, and the line reader is replaced: nothing read before the handshake can be served after it
+    // (RFC 3207 4.2, CVE-2011-0411, CVE-2021-33515). On failure the session must end: the stream is
+    // unusable and never falls back to plaintext.
+    asio::awaitable<std::error_code> start_tls();
+
     // Graceful shutdown: the current or next read_line() returns read_status::stopping.
     void request_stop();
     bool stop_requested() const noexcept { return stop_requested_; }
@@ -82,7 +106,10 @@ class session {
   private:
     std::unique_ptr<net::stream> stream_;
     session_info info_;
+    session_options options_;
     io::line_buffer input_;
+    tls::channel_info channel_;
+    bool tls_active_ = false;
     std::string output_;
     std::string log_prefix_;
     std::error_code write_error_;

@@ -1,0 +1,276 @@
+// tls_stream: wolfSSL driven through memory callbacks, with every transport step awaited.
+#include "tls_stream.hpp"
+
+#include <asio/error.hpp>
+#include <climits>
+#include <cstring>
+
+#include "wolfssl.hpp"
+// clang-format off
+#include <wolfssl/openssl/x509v3.h>  // GEN_EMAIL, GEN_DNS
+#include <wolfssl/wolfcrypt/sha256.h>
+// clang-format on
+
+namespace mailwright::tls {
+
+namespace {
+
+class tls_category final : public std::error_category {
+  public:
+    const char* name() const noexcept override { return "mailwright.tls"; }
+    std::string message(int value) const override { return error_text(-value); }
+};
+
+std::error_code tls_error(int code) { return {code < 0 ? -code : code, category()}; }
+
+// Ciphertext is read from the transport in pieces of this size; wolfSSL copies it into its own record
+// buffer, so this bounds our share of a TLS session's memory.
+constexpr std::size_t input_chunk = 4096;
+// wolfSSL_write is given at most one full TLS record of plaintext at a time.
+constexpr std::size_t max_record = 16384;
+
+std::string hex(const unsigned char* data, std::size_t size) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(size * 2);
+    for (std::size_t i = 0; i < size; ++i) {
+        out += digits[data[i] >> 4];
+        out += digits[data[i] & 0x0f];
+    }
+    return out;
+}
+
+std::string asn1_text(WOLFSSL_ASN1_STRING* s) {
+    if (s == nullptr) {
+        return {};
+    }
+    const auto* data = reinterpret_cast<const char*>(wolfSSL_ASN1_STRING_data(s));
+    const int size = wolfSSL_ASN1_STRING_length(s);
+    return data != nullptr && size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+peer_certificate describe(WOLFSSL* ssl) {
+    peer_certificate peer;
+    WOLFSSL_X509* cert = wolfSSL_get_peer_certificate(ssl);
+    if (cert == nullptr) {
+        return peer;
+    }
+    peer.present = true;
+    peer.verified = wolfSSL_get_verify_result(ssl) == X509_V_OK;
+    if (WOLFSSL_X509_NAME* subject = wolfSSL_X509_get_subject_name(cert)) {
+        char text[1024] = {};
+        if (wolfSSL_X509_NAME_oneline(subject, text, sizeof text) != nullptr) {
+            peer.subject = text;
+        }
+        char cn[256] = {};
+        if (wolfSSL_X509_NAME_get_text_by_NID(subject, NID_commonName, cn, sizeof cn) > 0) {
+            peer.common_name = cn;
+        }
+    }
+    auto* names = static_cast<WOLF_STACK_OF(WOLFSSL_GENERAL_NAME)*>(
+        wolfSSL_X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    if (names != nullptr) {
+        for (int i = 0; i < wolfSSL_sk_GENERAL_NAME_num(names); ++i) {
+            WOLFSSL_GENERAL_NAME* name = wolfSSL_sk_GENERAL_NAME_value(names, i);
+            if (name == nullptr) {
+                continue;
+            }
+            if (name->type == GEN_EMAIL) {
+                peer.san_emails.push_back(asn1_text(name->d.rfc822Name));
+            } else if (name->type == GEN_DNS) {
+                peer.san_dns.push_back(asn1_text(name->d.dNSName));
+            }
+        }
+        wolfSSL_sk_GENERAL_NAME_pop_free(names, wolfSSL_GENERAL_NAME_free);
+    }
+    int der_size = 0;
+    if (const unsigned char* der = wolfSSL_X509_get_der(cert, &der_size); der != nullptr && der_size > 0) {
+        unsigned char digest[WC_SHA256_DIGEST_SIZE];
+        if (wc_Sha256Hash(der, static_cast<word32>(der_size), digest) == 0) {
+            peer.sha256_fingerprint = hex(digest, sizeof digest);
+        }
+    }
+    wolfSSL_X509_free(cert);
+    return peer;
+}
+
+}  // namespace
+
+const std::error_category& category() noexcept {
+    static const tls_category instance;
+    return instance;
+}
+
+tls_stream::tls_stream(std::unique_ptr<net::stream> transport, std::shared_ptr<const context> ctx)
+    : transport_(std::move(transport)), ctx_(std::move(ctx)) {
+    ssl_ = wolfSSL_new(ctx_->internals().main.get());
+    if (ssl_ == nullptr) {
+        throw std::bad_alloc();
+    }
+    wolfSSL_SSLSetIORecv(ssl_, &tls_stream::on_receive);
+    wolfSSL_SSLSetIOSend(ssl_, &tls_stream::on_send);
+    wolfSSL_SetIOReadCtx(ssl_, this);
+    wolfSSL_SetIOWriteCtx(ssl_, this);
+}
+
+tls_stream::~tls_stream() { wolfSSL_free(ssl_); }
+
+int tls_stream::on_receive(WOLFSSL*, char* buffer, int size, void* self_ptr) {
+    auto& self = *static_cast<tls_stream*>(self_ptr);
+    const std::size_t available = self.in_end_ - self.in_begin_;
+    if (available == 0) {
+        return WOLFSSL_CBIO_ERR_WANT_READ;  // the caller awaits the transport, then asks wolfSSL again
+    }
+    const std::size_t n = std::min(available, static_cast<std::size_t>(size));
+    std::memcpy(buffer, self.in_.data() + self.in_begin_, n);
+    self.in_begin_ += n;
+    return static_cast<int>(n);
+}
+
+int tls_stream::on_send(WOLFSSL*, char* buffer, int size, void* self_ptr) {
+    // Never WANT_WRITE: output is collected and written by flush_output() under the transport's deadline.
+    static_cast<tls_stream*>(self_ptr)->out_.append(buffer, static_cast<std::size_t>(size));
+    return size;
+}
+
+asio::awaitable<std::error_code> tls_stream::flush_output() {
+    if (out_.empty()) {
+        co_return std::error_code{};
+    }
+    const auto result = co_await transport_->write_all(out_);
+    out_.clear();
+    co_return result.ec;
+}
+
+asio::awaitable<std::error_code> tls_stream::fill_input() {
+    if (in_begin_ == in_end_) {
+        in_begin_ = in_end_ = 0;
+    }
+    if (in_.empty()) {
+        in_.resize(input_chunk);
+    } else if (in_end_ == in_.size()) {
+        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+    }
+    const auto result = co_await transport_->read_some({in_.data() + in_end_, in_.size() - in_end_});
+    in_end_ += result.bytes;
+    co_return result.ec;
+}
+
+asio::awaitable<std::error_code> tls_stream::handshake(std::chrono::milliseconds restore_timeout) {
+    transport_->set_timeout(ctx_->settings().handshake_timeout);
+    for (;;) {
+        const int rc = wolfSSL_accept(ssl_);
+        const int err = rc == WOLFSSL_SUCCESS ? 0 : wolfSSL_get_error(ssl_, rc);
+        // Whatever wolfSSL produced goes out first: the next flight, or the alert that explains a failure.
+        if (auto ec = co_await flush_output(); ec && !failed_) {
+            failed_ = ec;
+            co_return failed_;
+        }
+        if (rc == WOLFSSL_SUCCESS) {
+            transport_->set_timeout(restore_timeout);
+            co_return std::error_code{};
+        }
+        if (err != WOLFSSL_ERROR_WANT_READ) {
+            failed_ = tls_error(err);
+            co_return failed_;
+        }
+        if (auto ec = co_await fill_input()) {
+            failed_ = ec;
+            co_return failed_;
+        }
+    }
+}
+
+channel_info tls_stream::channel() const {
+    channel_info info;
+    info.version = wolfSSL_get_version(ssl_);
+    if (const char* cipher = wolfSSL_get_cipher_name(ssl_)) {
+        info.cipher = cipher;
+    }
+    if (const char* name = wolfSSL_get_servername(ssl_, WOLFSSL_SNI_HOST_NAME)) {
+        info.server_name = name;
+    }
+    info.peer = describe(ssl_);
+    if (wolfSSL_version(ssl_) == TLS1_3_VERSION) {
+        static constexpr char label[] = "EXPORTER-Channel-Binding";  // RFC 9266
+        std::vector<unsigned char> binding(32);
+        if (wolfSSL_export_keying_material(ssl_, binding.data(), binding.size(), label, sizeof label - 1, nullptr, 0,
+                                           0) == WOLFSSL_SUCCESS) {
+            info.channel_binding_type = "tls-exporter";
+            info.channel_binding = std::move(binding);
+        }
+    } else {
+        // RFC 5929: the first Finished message of the handshake: the client's on a full handshake, ours on
+        // a resumed one.
+        unsigned char finished[64];
+        const std::size_t size = wolfSSL_session_reused(ssl_)
+                                     ? wolfSSL_get_finished(ssl_, finished, sizeof finished)
+                                     : wolfSSL_get_peer_finished(ssl_, finished, sizeof finished);
+        if (size > 0 && size <= sizeof finished) {
+            info.channel_binding_type = "tls-unique";
+            info.channel_binding.assign(finished, finished + size);
+        }
+    }
+    return info;
+}
+
+asio::awaitable<net::io_result> tls_stream::read_some(std::span<char> buffer) {
+    for (;;) {
+        if (failed_) {
+            co_return net::io_result{failed_, 0};
+        }
+        const int rc =
+            wolfSSL_read(ssl_, buffer.data(), static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX)));
+        const int err = rc > 0 ? 0 : wolfSSL_get_error(ssl_, rc);
+        // Reading can produce output: an alert, a reply to a key update.
+        if (auto ec = co_await flush_output()) {
+            failed_ = ec;
+            continue;
+        }
+        if (rc > 0) {
+            co_return net::io_result{{}, static_cast<std::size_t>(rc)};
+        }
+        if (err == WOLFSSL_ERROR_ZERO_RETURN) {
+            co_return net::io_result{asio::error::eof, 0};  // the client's close_notify
+        }
+        if (err != WOLFSSL_ERROR_WANT_READ) {
+            failed_ = tls_error(err);
+            continue;
+        }
+        if (auto ec = co_await fill_input()) {
+            co_return net::io_result{ec, 0};  // timeout, stopping, eof: the session decides
+        }
+    }
+}
+
+asio::awaitable<net::io_result> tls_stream::write_all(std::span<const char> data) {
+    if (failed_) {
+        co_return net::io_result{failed_, 0};
+    }
+    for (std::size_t done = 0; done < data.size();) {
+        const int chunk = static_cast<int>(std::min(max_record, data.size() - done));
+        const int rc = wolfSSL_write(ssl_, data.data() + done, chunk);
+        if (rc <= 0) {
+            failed_ = tls_error(wolfSSL_get_error(ssl_, rc));
+            co_return net::io_result{failed_, done};
+        }
+        done += static_cast<std::size_t>(rc);
+    }
+    if (auto ec = co_await flush_output()) {
+        failed_ = ec;
+        co_return net::io_result{ec, 0};
+    }
+    co_return net::io_result{{}, data.size()};
+}
+
+asio::awaitable<void> tls_stream::shutdown() {
+    if (!failed_) {
+        wolfSSL_shutdown(ssl_);  // queues our close_notify; we do not wait for the client's
+        co_await flush_output();
+    }
+    co_await transport_->shutdown();
+}
+
+}  // namespace mailwright::tls
