@@ -12,6 +12,11 @@ shutdown_grace = "10s"
 [log]
 level = "info"
 
+[tls]
+certificate = "var/tls/cert.pem"
+key = "var/tls/key.pem"
+generate_self_signed = true   # made at first start with wolfSSL; replace with a real certificate
+
 # A diagnostic service: greets, repeats every line, ends on QUIT. A health check for monitoring.
 [[listener]]
 name = "echo"
@@ -19,6 +24,14 @@ service = "echo"
 address = ["127.0.0.1"]
 port = 7007
 read_timeout = "5m"
+tls = "starttls"              # STARTTLS upgrades the connection in place
+
+[[listener]]
+name = "echo-tls"
+service = "echo"
+address = ["127.0.0.1"]
+port = 7993
+tls = "implicit"              # the TLS handshake comes first
 )toml";
 
 }  // namespace mailwrightd

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -15,6 +16,8 @@
 #include "mailwright/log/log.hpp"
 #include "mailwright/server/server.hpp"
 #include "mailwright/services/echo.hpp"
+#include "mailwright/tls/certificate.hpp"
+#include "mailwright/tls/context.hpp"
 #include "mailwright/version.hpp"
 
 namespace {
@@ -45,6 +48,51 @@ bool report(const config::load_result& result) {
         std::fprintf(stderr, "%s\n", e.to_string().c_str());
     }
     return result.errors.empty();
+}
+
+// Builds the TLS context of every TLS listener. Throws std::runtime_error naming the listener.
+std::map<std::string, std::shared_ptr<tls::context_holder>> build_tls(const config::daemon_config& cfg) {
+    std::map<std::string, std::shared_ptr<tls::context_holder>> contexts;
+    for (const auto& l : cfg.listeners) {
+        if (l.tls_mode == tls::mode::none) {
+            continue;
+        }
+        try {
+            contexts[l.name] = std::make_shared<tls::context_holder>(tls::context::create(l.tls));
+        } catch (const std::exception& e) {
+            throw std::runtime_error("listener '" + l.name + "': " + e.what());
+        }
+    }
+    return contexts;
+}
+
+// SIGHUP: new certificates for new connections; open sessions keep what they have. A context that cannot
+// be built leaves the listener on its previous one.
+void reload_tls(const config::daemon_config& cfg,
+                const std::map<std::string, std::shared_ptr<tls::context_holder>>& contexts) {
+    for (const auto& l : cfg.listeners) {
+        const auto it = contexts.find(l.name);
+        if (it == contexts.end()) {
+            continue;
+        }
+        try {
+            it->second->set(tls::context::create(l.tls));
+            spdlog::info("listener={} TLS certificates reloaded", l.name);
+        } catch (const std::exception& e) {
+            spdlog::error("listener={} TLS reload failed, keeping the previous certificates: {}", l.name, e.what());
+        }
+    }
+}
+
+void make_development_certificate(const config::tls_config& tls) {
+    if (!tls.generate_self_signed || tls.defaults.certificate.empty() || tls.defaults.key.empty()) {
+        return;
+    }
+    if (tls::ensure_self_signed(tls.defaults.certificate, tls.defaults.key, tls.self_signed_names)) {
+        std::printf("Generated a self-signed development certificate %s (key %s) for %s\n",
+                    tls.defaults.certificate.c_str(), tls.defaults.key.c_str(), tls.self_signed_names.front().c_str());
+        std::fflush(stdout);
+    }
 }
 
 // Each connection is a file descriptor: take the hard limit, which the administrator chose.
@@ -78,17 +126,24 @@ int serve(const std::string& config_path) {
         std::fflush(stdout);
     }
 
+    make_development_certificate(cfg.tls);
+    const auto contexts = build_tls(cfg);
+
     server::server srv({.workers = cfg.server.workers,
                         .max_connections = cfg.server.max_connections,
                         .max_connections_per_ip = cfg.server.max_connections_per_ip,
-                        .shutdown_grace = cfg.server.shutdown_grace});
+                        .shutdown_grace = cfg.server.shutdown_grace,
+                        .on_reload = [&] { reload_tls(cfg, contexts); }});
     for (const auto& l : cfg.listeners) {
+        const auto tls = contexts.find(l.name);
         srv.add_listener({.name = l.name,
                           .addresses = l.addresses,
                           .port = l.port,
                           .handler = service_registry().at(l.service)(),
                           .lines = {.max_line = l.max_line, .bare_lf = l.bare_lf},
-                          .read_timeout = l.read_timeout});
+                          .read_timeout = l.read_timeout,
+                          .tls_mode = l.tls_mode,
+                          .tls = tls == contexts.end() ? nullptr : tls->second});
     }
     srv.bind();
     spdlog::info("mailwrightd {} starting", version);
@@ -115,8 +170,19 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (!check_path.empty()) {
-        if (!report(load(check_path))) {
+        const auto loaded = load(check_path);
+        if (!report(loaded)) {
             return 2;
+        }
+        // The certificates must load too, unless the daemon is to generate them at start.
+        const auto& tls = loaded.config->tls;
+        if (!tls.generate_self_signed || std::filesystem::exists(tls.defaults.certificate)) {
+            try {
+                build_tls(*loaded.config);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "%s: %s\n", check_path.c_str(), e.what());
+                return 2;
+            }
         }
         std::printf("%s: configuration is valid\n", check_path.c_str());
         return 0;

@@ -142,6 +142,19 @@ class table_reader {
         out = *value;
     }
 
+    void boolean(std::string_view key, bool& out) {
+        const toml::node* node = take(key);
+        if (node == nullptr) {
+            return;
+        }
+        if (!node->is_boolean()) {
+            ctx_.add(node->source(),
+                     fmt::format("'{}' in {} must be true or false, not {}", key, name_, describe(*node)));
+            return;
+        }
+        out = *node->value<bool>();
+    }
+
     // A string or an array of strings.
     void string_list(std::string_view key, std::vector<std::string>& out) {
         const toml::node* node = take(key);
@@ -249,6 +262,60 @@ void read_log(const toml::table& table, log_config& out, context& ctx) {
     r.finish();
 }
 
+// The TLS keys shared by [tls] and [listener.tls_options]: only the keys present change `out`.
+void read_tls_keys(table_reader& r, tls::settings& out) {
+    r.string("certificate", out.certificate);
+    r.string("key", out.key);
+    std::string version = out.min_version == tls::version::tls1_3 ? "1.3" : "1.2";
+    r.choice("min_version", version, {"1.2", "1.3"});
+    out.min_version = version == "1.3" ? tls::version::tls1_3 : tls::version::tls1_2;
+    r.string("ciphers", out.ciphers);
+    r.boolean("session_tickets", out.session_tickets);
+    std::string client = out.client_certs == tls::client_certificates::required   ? "required"
+                         : out.client_certs == tls::client_certificates::optional ? "optional"
+                                                                                  : "none";
+    r.choice("client_certificates", client, {"none", "optional", "required"});
+    out.client_certs = client == "required"   ? tls::client_certificates::required
+                       : client == "optional" ? tls::client_certificates::optional
+                                              : tls::client_certificates::none;
+    r.string("client_ca", out.client_ca);
+    r.duration("handshake_timeout", out.handshake_timeout, 1s, 10min);
+}
+
+void read_sni(const toml::node* node, std::string_view where, std::vector<tls::sni_certificate>& out, context& ctx) {
+    const auto* array = node != nullptr ? node->as_array() : nullptr;
+    if (node == nullptr) {
+        return;
+    }
+    if (array == nullptr || !array->is_array_of_tables()) {
+        ctx.add(node->source(), fmt::format("'sni' in {} must be an array of tables, each written [[{}.sni]]", where,
+                                            where == "[tls]" ? "tls" : "listener.tls_options"));
+        return;
+    }
+    for (const auto& element : *array) {
+        tls::sni_certificate sni;
+        table_reader r(*element.as_table(), "an sni entry", ctx);
+        r.string_list("names", sni.names);
+        r.string("certificate", sni.certificate);
+        r.string("key", sni.key);
+        r.finish();
+        if (sni.names.empty() || sni.certificate.empty() || sni.key.empty()) {
+            ctx.add(element.source(), "an sni entry needs 'names', 'certificate' and 'key'");
+        }
+        out.push_back(std::move(sni));
+    }
+}
+
+void read_tls(const toml::table& table, tls_config& out, context& ctx) {
+    table_reader r(table, "[tls]", ctx);
+    read_tls_keys(r, out.defaults);
+    r.boolean("generate_self_signed", out.generate_self_signed);
+    r.string_list("self_signed_names", out.self_signed_names);
+    read_sni(r.node_of("sni"), "[tls]", out.defaults.sni, ctx);
+    r.known("sni");
+    r.finish();
+}
+
 void read_listener(const toml::table& table, listener_config& out, const schema& known, context& ctx) {
     table_reader r(table, "[[listener]]", ctx);
     r.string("name", out.name);
@@ -260,7 +327,40 @@ void read_listener(const toml::table& table, listener_config& out, const schema&
     std::string bare_lf = "accept";
     r.choice("bare_lf", bare_lf, {"accept", "reject"});
     out.bare_lf = bare_lf == "reject" ? io::bare_lf_policy::reject : io::bare_lf_policy::accept;
+    std::string mode = "none";
+    r.choice("tls", mode, {"none", "starttls", "implicit"});
+    out.tls_mode = mode == "implicit"   ? tls::mode::implicit
+                   : mode == "starttls" ? tls::mode::starttls
+                                        : tls::mode::none;
+    if (const toml::node* node = r.node_of("tls_options")) {
+        r.known("tls_options");
+        if (const auto* options = node->as_table()) {
+            table_reader o(*options, "[listener.tls_options]", ctx);
+            read_tls_keys(o, out.tls);
+            if (o.node_of("sni") != nullptr) {
+                out.tls.sni.clear();  // a listener's own SNI list replaces the global one
+            }
+            read_sni(o.node_of("sni"), "[listener.tls_options]", out.tls.sni, ctx);
+            o.known("sni");
+            o.finish();
+        } else {
+            ctx.add(node->source(), "'tls_options' must be a table, written [listener.tls_options]");
+        }
+    }
     r.finish();
+
+    if (out.tls_mode != tls::mode::none) {
+        if (out.tls.certificate.empty() || out.tls.key.empty()) {
+            ctx.add(table.source(), fmt::format("[[listener]] '{}' uses TLS but has no certificate: set 'certificate' "
+                                                "and 'key' in [tls] or in its [listener.tls_options]",
+                                                out.name));
+        }
+        if (out.tls.client_certs != tls::client_certificates::none && out.tls.client_ca.empty()) {
+            ctx.add(table.source(), fmt::format("[[listener]] '{}' asks for client certificates but has no "
+                                                "'client_ca' file to verify them against",
+                                                out.name));
+        }
+    }
 
     if (const auto* node = r.node_of("name"); node == nullptr || out.name.empty()) {
         ctx.add(table.source(), "a [[listener]] needs a non-empty 'name', e.g. name = \"pop3\"");
@@ -305,6 +405,9 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
     if (const auto* t = sub_table("log")) {
         read_log(*t, config.log, ctx);
     }
+    if (const auto* t = sub_table("tls")) {
+        read_tls(*t, config.tls, ctx);
+    }
     if (const toml::node* node = top.node_of("listener")) {
         top.known("listener");
         const auto* array = node->as_array();
@@ -314,6 +417,7 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
             std::set<std::string, std::less<>> names;
             for (const auto& element : *array) {
                 listener_config listener;
+                listener.tls = config.tls.defaults;
                 read_listener(*element.as_table(), listener, known, ctx);
                 if (!listener.name.empty() && !names.insert(listener.name).second) {
                     ctx.add(element.source(),

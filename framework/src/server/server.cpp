@@ -382,6 +382,9 @@ std::vector<bound_endpoint> server::bound_endpoints() const {
 void server::run() {
     auto& m = *impl_;
     bind();
+    // spdlog creates its default logger on first use; do it here, before any worker can race to it (its
+    // one-time initialisation lives in libspdlog, which ThreadSanitizer cannot see into).
+    spdlog::default_logger_raw();
     for (auto& w : m.workers) {
         for (auto& [index, acceptor] : w->acceptors) {
             asio::co_spawn(w->context, m.accept_loop(*w, *acceptor, m.listeners[index]), asio::detached);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mailwright/io/line_buffer.hpp"
+#include "mailwright/tls/settings.hpp"
 
 namespace mailwright::config {
 
@@ -32,6 +33,15 @@ struct listener_config {
     std::chrono::milliseconds read_timeout{std::chrono::minutes(5)};
     std::size_t max_line = 0;  // 0: the service's own default
     io::bare_lf_policy bare_lf = io::bare_lf_policy::accept;
+    tls::mode tls_mode = tls::mode::none;
+    tls::settings tls;  // [tls], then the listener's own [listener.tls_options] on top
+};
+
+struct tls_config {
+    tls::settings defaults;
+    // Create a self-signed development certificate at [tls] certificate/key when those files are missing.
+    bool generate_self_signed = false;
+    std::vector<std::string> self_signed_names{"localhost"};
 };
 
 struct server_config {
@@ -49,6 +59,7 @@ struct log_config {
 struct daemon_config {
     server_config server;
     log_config log;
+    tls_config tls;
     std::vector<listener_config> listeners;
 };
 
