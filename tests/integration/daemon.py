@@ -63,7 +63,11 @@ class Daemon:
         """SIGTERM, then the exit code (the daemon must exit by itself within timeout)."""
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            code = self.proc.wait(timeout)
+            if code != 0:
+                self._reader.join(5)
+                print(f"mailwrightd exited with {code}; its log:\n" + "\n".join(self.lines[-60:]))
+            return code
         except subprocess.TimeoutExpired:
             raise AssertionError(f"mailwrightd did not exit within {timeout} s of SIGTERM; its log:\n"
                                  + "\n".join(self.lines)) from None

@@ -428,6 +428,7 @@ void server::run() {
     for (auto& w : m.workers) {
         threads.emplace_back([&m, &signals, &keep_running, wp = w.get()] {
             wp->context.run();
+            tls::release_thread_state();
             asio::post(m.control, [&] {
                 if (++m.finished_workers == m.workers.size()) {
                     std::error_code ignored;

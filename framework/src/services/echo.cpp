@@ -1,10 +1,11 @@
 // echo: greeting "220", each line back as "250 <line>", "221" on QUIT, "500" for a line over the limit,
 // "421" on timeout and on shutdown. On a listener with TLS, STARTTLS upgrades the connection ("220", then
 // the handshake) and is refused inside TLS ("503"). The codes follow SMTP's conventions so that people
-// reading a trace know them.
+// reading a trace know them. TLSINFO shows what the session knows of the TLS channel (tls::channel_info).
 #include "mailwright/services/echo.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "mailwright/server/session.hpp"
 
@@ -22,6 +23,22 @@ bool is(std::string_view line, std::string_view command) {
     }
     return true;
 }
+// What TLS told the session, on one line: the diagnostic view of tls::channel_info.
+std::string describe_tls(const server::session& s) {
+    if (!s.tls_active()) {
+        return "250 tls=none\r\n";
+    }
+    const auto& c = s.tls_channel();
+    return fmt::format(
+        "250 tls={} cipher={} sni={} cert={} verified={} subject={} cn={} emails={} dns={} sha256={} cb-type={} "
+        "cb={:02x}\r\n",
+        c.version, c.cipher, c.server_name.empty() ? "-" : c.server_name, c.peer.present ? "yes" : "no",
+        c.peer.verified ? "yes" : "no", c.peer.subject.empty() ? "-" : c.peer.subject,
+        c.peer.common_name.empty() ? "-" : c.peer.common_name, fmt::join(c.peer.san_emails, ","),
+        fmt::join(c.peer.san_dns, ","), c.peer.sha256_fingerprint.empty() ? "-" : c.peer.sha256_fingerprint,
+        c.channel_binding_type.empty() ? "-" : c.channel_binding_type, fmt::join(c.channel_binding, ""));
+}
+
 }  // namespace
 
 asio::awaitable<void> echo::serve(server::session& s) {
@@ -33,6 +50,10 @@ asio::awaitable<void> echo::serve(server::session& s) {
                 if (is(r.line, "quit")) {
                     s.reply("221 bye\r\n");
                     co_return;
+                }
+                if (is(r.line, "tlsinfo")) {
+                    s.reply(describe_tls(s));
+                    break;
                 }
                 if (is(r.line, "starttls")) {
                     if (s.tls_active()) {

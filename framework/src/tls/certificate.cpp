@@ -122,6 +122,7 @@ generated_certificate make_self_signed(const std::vector<std::string>& names, in
     }
     wc_ecc_free(&key);
     wc_FreeRng(&rng);
+    release_thread_state();
     return out;
 }
 

@@ -6,6 +6,9 @@
 #include <stdexcept>
 
 #include "wolfssl.hpp"
+// clang-format off
+#include <wolfssl/wolfcrypt/ecc.h>
+// clang-format on
 
 namespace mailwright::tls {
 
@@ -19,6 +22,8 @@ void ensure_initialised() {
     static std::once_flag once;
     std::call_once(once, [] { wolfSSL_Init(); });
 }
+
+void release_thread_state() noexcept { wc_ecc_fp_free(); }
 
 namespace {
 

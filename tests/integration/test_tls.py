@@ -1,0 +1,434 @@
+"""TLS on mailwrightd's listeners, driven by Python's ssl module and openssl s_client: implicit TLS and the
+in-place upgrade, the injection cases of the NO STARTTLS study, versions, SNI, client certificates, a
+one-byte-at-a-time client, misbehaving peers, and certificate reload."""
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+
+from certs import der_sha256, make_all
+from daemon import Client, Daemon
+
+CERTS = tempfile.mkdtemp(prefix="mailwright-certs-")
+GREETING = b"220 mailwright echo ready\r\n"
+
+
+def setUpModule():
+    make_all(CERTS)
+
+
+def tearDownModule():
+    shutil.rmtree(CERTS, ignore_errors=True)
+
+
+def cert(name):
+    return os.path.join(CERTS, name)
+
+
+def tls_config(tls_extra="", listener_extra="", sni=True, handshake_timeout="5s"):
+    sni_table = f"""
+[[tls.sni]]
+names = ["two.test"]
+certificate = "{cert('two.pem')}"
+key = "{cert('two.key')}"
+""" if sni else ""
+    return f"""
+[server]
+workers = 2
+[log]
+level = "debug"
+[tls]
+certificate = "{cert('one.pem')}"
+key = "{cert('one.key')}"
+handshake_timeout = "{handshake_timeout}"
+{tls_extra}
+{sni_table}
+[[listener]]
+name = "plain"
+service = "echo"
+port = 0
+tls = "starttls"
+{listener_extra}
+[[listener]]
+name = "implicit"
+service = "echo"
+port = 0
+tls = "implicit"
+{listener_extra}
+"""
+
+
+def client_context(trust=None, min_version=None, max_version=None, cert_name=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if trust:
+        ctx.load_verify_locations(cert(trust))
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if min_version:
+        ctx.minimum_version = min_version
+    if max_version:
+        ctx.maximum_version = max_version
+    if cert_name:
+        ctx.load_cert_chain(cert(cert_name + ".pem"), cert(cert_name + ".key"))
+    return ctx
+
+
+def implicit(daemon, ctx=None, server_hostname="one.test"):
+    raw = socket.create_connection(("127.0.0.1", daemon.ports["implicit"]), timeout=10)
+    return (ctx or client_context()).wrap_socket(raw, server_hostname=server_hostname)
+
+
+def read_line(sock):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def tlsinfo(sock):
+    sock.sendall(b"TLSINFO\r\n")
+    return read_line(sock).decode()
+
+
+class Handshakes(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(tls_config())
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.daemon.terminate() == 0
+
+    def test_implicit_tls13_then_the_normal_greeting(self):
+        with implicit(self.daemon, client_context(trust="one.pem")) as s:
+            self.assertEqual(s.version(), "TLSv1.3")
+            self.assertEqual(read_line(s), GREETING)  # TLS first, then the protocol from its beginning
+            s.sendall(b"hello\r\n")
+            self.assertEqual(read_line(s), b"250 hello\r\n")
+
+    def test_implicit_tls12(self):
+        ctx = client_context(max_version=ssl.TLSVersion.TLSv1_2)
+        with implicit(self.daemon, ctx) as s:
+            self.assertEqual(s.version(), "TLSv1.2")
+            self.assertEqual(read_line(s), GREETING)
+            info = tlsinfo(s)
+            self.assertIn("cb-type=tls-unique", info)
+            # The server's tls-unique is the one the client computed.
+            self.assertIn("cb=" + s.get_channel_binding("tls-unique").hex(), info)
+
+    def test_tls13_exporter_binding_is_per_connection(self):
+        bindings = []
+        for _ in range(2):
+            with implicit(self.daemon) as s:
+                read_line(s)
+                m = re.search(r"cb-type=tls-exporter cb=([0-9a-f]{64})\r\n$", tlsinfo(s))
+                self.assertIsNotNone(m)
+                bindings.append(m.group(1))
+        self.assertNotEqual(bindings[0], bindings[1])
+
+    def test_starttls_upgrade_and_no_starttls_inside_tls(self):
+        with Client("127.0.0.1", self.daemon.ports["plain"]) as c:
+            self.assertEqual(c.line(), GREETING.decode())
+            c.send("STARTTLS\r\n")
+            self.assertEqual(c.line(), "220 go ahead\r\n")
+            s = client_context(trust="one.pem").wrap_socket(c.sock, server_hostname="one.test")
+            s.sendall(b"hello\r\n")
+            self.assertEqual(read_line(s), b"250 hello\r\n")
+            s.sendall(b"STARTTLS\r\n")
+            self.assertEqual(read_line(s), b"503 TLS is already active\r\n")
+        with implicit(self.daemon) as s:
+            read_line(s)
+            s.sendall(b"STARTTLS\r\n")
+            self.assertEqual(read_line(s), b"503 TLS is already active\r\n")
+
+    def test_tls11_and_older_are_refused(self):
+        ctx = client_context(max_version=ssl.TLSVersion.TLSv1_1)
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+        with self.assertRaises((ssl.SSLError, ConnectionError)):
+            implicit(self.daemon, ctx)
+        for flag in ("-tls1_1", "-tls1"):
+            result = subprocess.run(["openssl", "s_client", flag, "-cipher", "ALL:@SECLEVEL=0", "-connect",
+                                     f"127.0.0.1:{self.daemon.ports['implicit']}"], input=b"",
+                                    capture_output=True, timeout=30)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertNotIn(GREETING, result.stdout)
+
+    def test_sni_selects_the_certificate(self):
+        ctx = client_context()
+        ctx.load_verify_locations(cert("one.pem"))
+        ctx.load_verify_locations(cert("two.pem"))
+        ctx.check_hostname = True
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        for name in ("one.test", "two.test"):
+            with implicit(self.daemon, ctx, server_hostname=name) as s:  # hostname checked by the client
+                self.assertEqual(read_line(s), GREETING)
+                self.assertIn(f"sni={name}", tlsinfo(s))
+        ctx.check_hostname = False
+        with implicit(self.daemon, ctx, server_hostname="other.test") as s:
+            subject = dict(x[0] for x in s.getpeercert()["subject"])
+            self.assertEqual(subject["commonName"], "one.test")  # an unknown name gets the default
+
+    def test_openssl_s_client_implicit_and_starttls(self):
+        for args in (["-connect", f"127.0.0.1:{self.daemon.ports['implicit']}"],
+                     ["-starttls", "smtp", "-connect", f"127.0.0.1:{self.daemon.ports['plain']}"]):
+            result = subprocess.run(["openssl", "s_client", "-quiet", "-servername", "one.test", *args],
+                                    input=b"hello\r\nQUIT\r\n", capture_output=True, timeout=30)
+            self.assertIn(b"250 hello\r\n", result.stdout, result.stderr)
+            self.assertIn(b"221 bye\r\n", result.stdout)
+
+    def test_garbage_instead_of_client_hello(self):
+        with socket.create_connection(("127.0.0.1", self.daemon.ports["implicit"]), timeout=10) as raw:
+            raw.sendall(b"HELO attacker\r\n" * 4)
+            received = b""
+            while True:
+                chunk = raw.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+            self.assertNotIn(b"220", received)  # at most a TLS alert, then the connection closes
+        with implicit(self.daemon) as s:  # everybody else is still served
+            self.assertEqual(read_line(s), GREETING)
+
+    def test_vanished_client_mid_handshake(self):
+        for _ in range(5):
+            raw = socket.create_connection(("127.0.0.1", self.daemon.ports["implicit"]), timeout=10)
+            raw.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # the start of a ClientHello
+            raw.close()
+        with implicit(self.daemon) as s:
+            self.assertEqual(read_line(s), GREETING)
+
+
+class Injection(unittest.TestCase):
+    """NO STARTTLS (USENIX Security 2021): nothing sent in plaintext after STARTTLS is ever answered."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(tls_config())
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.daemon.terminate() == 0
+
+    def test_injection_in_the_same_segment(self):
+        with Client("127.0.0.1", self.daemon.ports["plain"]) as c:
+            c.line()
+            c.send("STARTTLS\r\nINJECTED\r\n")
+            self.assertEqual(c.line(), "220 go ahead\r\n")
+            s = client_context().wrap_socket(c.sock, server_hostname="one.test")
+            s.sendall(b"after\r\n")
+            self.assertEqual(read_line(s), b"250 after\r\n")  # not "250 INJECTED"
+        self.assertTrue(self.daemon.log_contains(r"discarded 10 octets sent before the TLS handshake: possible "
+                                                 r"command injection"))
+
+    def test_injection_in_a_second_segment_before_the_client_hello(self):
+        raw = socket.create_connection(("127.0.0.1", self.daemon.ports["plain"]), timeout=10)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.assertEqual(read_line(raw), GREETING)
+        raw.sendall(b"STARTTLS\r\n")
+        time.sleep(0.2)  # a separate segment, after the server has read the first
+        raw.sendall(b"INJECTED\r\n")
+        self.assertEqual(read_line(raw), b"220 go ahead\r\n")
+        try:
+            s = client_context().wrap_socket(raw, server_hostname="one.test")
+            s.sendall(b"after\r\n")
+            reply = read_line(s)
+            self.assertNotIn(b"INJECTED", reply)
+        except (ssl.SSLError, ConnectionError):
+            pass  # the injected bytes broke the handshake: the session ends, nothing was executed
+        finally:
+            raw.close()
+
+    def test_plaintext_reply_never_follows_starttls(self):
+        # The upgrade command with commands behind it, and the client never starts TLS: the server must not
+        # answer the queued commands in plaintext.
+        with socket.create_connection(("127.0.0.1", self.daemon.ports["plain"]), timeout=10) as raw:
+            self.assertEqual(read_line(raw), GREETING)
+            raw.sendall(b"STARTTLS\r\nNOOP\r\nQUIT\r\n")
+            self.assertEqual(read_line(raw), b"220 go ahead\r\n")
+            raw.shutdown(socket.SHUT_WR)
+            rest = b""
+            while True:
+                chunk = raw.recv(4096)
+                if not chunk:
+                    break
+                rest += chunk
+            self.assertNotIn(b"250", rest)
+            self.assertNotIn(b"221", rest)
+
+
+class ClientCertificates(unittest.TestCase):
+    def run_with(self, policy):
+        return Daemon(tls_config(tls_extra=f'client_certificates = "{policy}"\nclient_ca = "{cert("ca.pem")}"'))
+
+    def handshake_fails(self, daemon, ctx):
+        try:
+            with implicit(daemon, ctx) as s:
+                # TLS 1.3 reports a refused client certificate after the client's Finished: on the first read.
+                return read_line(s) != GREETING
+        except (ssl.SSLError, ConnectionError):
+            return True
+
+    def test_required(self):
+        daemon = self.run_with("required")
+        try:
+            self.assertTrue(self.handshake_fails(daemon, client_context()))  # none
+            self.assertTrue(self.handshake_fails(daemon, client_context(cert_name="mallory")))  # untrusted
+            with implicit(daemon, client_context(cert_name="alice")) as s:
+                self.assertEqual(read_line(s), GREETING)
+                info = tlsinfo(s)
+                self.assertIn("cert=yes verified=yes", info)
+                self.assertIn("cn=alice", info)
+                self.assertIn("emails=alice@example.org", info)
+                self.assertIn("dns=alice.example.org", info)
+                self.assertIn("sha256=" + der_sha256(cert("alice.pem")), info)
+                self.assertIn("/O=Mailwright Tests/CN=alice", info)
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+    def test_optional(self):
+        daemon = self.run_with("optional")
+        try:
+            with implicit(daemon, client_context()) as s:
+                self.assertEqual(read_line(s), GREETING)
+                self.assertIn("cert=no", tlsinfo(s))
+            with implicit(daemon, client_context(cert_name="mallory")) as s:
+                self.assertEqual(read_line(s), GREETING)
+                self.assertIn("cert=yes verified=no", tlsinfo(s))  # present, but may not authenticate
+            with implicit(daemon, client_context(cert_name="alice")) as s:
+                self.assertEqual(read_line(s), GREETING)
+                self.assertIn("cert=yes verified=yes", tlsinfo(s))
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+    def test_not_asked_for(self):
+        daemon = Daemon(tls_config())
+        try:
+            with implicit(daemon, client_context(cert_name="alice")) as s:
+                self.assertEqual(read_line(s), GREETING)
+                self.assertIn("cert=no", tlsinfo(s))
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+
+class Trickle(unittest.TestCase):
+    """A client whose every octet travels in a segment of its own, through the handshake and after it."""
+
+    def test_one_byte_at_a_time(self):
+        daemon = Daemon(tls_config())
+        try:
+            raw = socket.create_connection(("127.0.0.1", daemon.ports["implicit"]), timeout=10)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = client_context().wrap_bio(incoming, outgoing, server_hostname="one.test")
+
+            def pump_out():
+                data = outgoing.read()
+                for i in range(len(data)):
+                    raw.sendall(data[i:i + 1])
+                    time.sleep(0.0005)
+
+            def pump_in():
+                chunk = raw.recv(65536)
+                if not chunk:
+                    raise ConnectionError("server closed")
+                incoming.write(chunk)
+
+            for _ in range(1000):
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    pump_out()
+                    pump_in()
+            pump_out()
+            received = b""
+            for _ in range(1000):
+                if received.endswith(b"\n"):
+                    break
+                try:
+                    received += tls.read(4096)
+                except ssl.SSLWantReadError:
+                    pump_in()
+            self.assertEqual(received, GREETING)
+            tls.write(b"slowly but surely\r\n")
+            pump_out()
+            received = b""
+            for _ in range(1000):
+                if received.endswith(b"\n"):
+                    break
+                try:
+                    received += tls.read(4096)
+                except ssl.SSLWantReadError:
+                    pump_in()
+            self.assertEqual(received, b"250 slowly but surely\r\n")
+            raw.close()
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+
+class Deadlines(unittest.TestCase):
+    def test_stalled_handshake_is_dropped(self):
+        daemon = Daemon(tls_config(handshake_timeout="1s"))
+        try:
+            with socket.create_connection(("127.0.0.1", daemon.ports["implicit"]), timeout=10) as raw:
+                raw.sendall(b"\x16\x03\x01")  # three octets of a record header, then silence
+                self.assertEqual(raw.recv(4096), b"")  # closed by the deadline, well before our 10 s
+            self.assertTrue(daemon.log_contains(r"TLS handshake failed: deadline exceeded"))
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+
+class Reload(unittest.TestCase):
+    def test_sighup_with_a_good_and_a_broken_certificate(self):
+        work = tempfile.mkdtemp(prefix="mailwright-reload-")
+        live_cert, live_key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+        shutil.copy(cert("one.pem"), live_cert)
+        shutil.copy(cert("one.key"), live_key)
+        config = tls_config(sni=False).replace(cert("one.pem"), live_cert).replace(cert("one.key"), live_key)
+        daemon = Daemon(config)
+
+        def served_cn():
+            ctx = client_context()
+            ctx.load_verify_locations(cert("one.pem"))
+            ctx.load_verify_locations(cert("two.pem"))
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            with implicit(daemon, ctx) as s:
+                read_line(s)
+                return dict(x[0] for x in s.getpeercert()["subject"])["commonName"]
+
+        try:
+            self.assertEqual(served_cn(), "one.test")
+            open_session = implicit(daemon)
+            self.assertEqual(read_line(open_session), GREETING)
+
+            shutil.copy(cert("two.pem"), live_cert)
+            shutil.copy(cert("two.key"), live_key)
+            daemon.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(daemon.log_contains(r"listener=implicit TLS certificates reloaded"))
+            self.assertEqual(served_cn(), "two.test")
+            open_session.sendall(b"still here\r\n")  # the reload dropped nobody
+            self.assertEqual(read_line(open_session), b"250 still here\r\n")
+
+            with open(live_cert, "w") as f:
+                f.write("-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n")
+            daemon.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(daemon.log_contains(r"listener=implicit TLS reload failed, keeping the previous"))
+            self.assertEqual(served_cn(), "two.test")
+            open_session.close()
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
