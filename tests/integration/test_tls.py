@@ -186,6 +186,47 @@ class Handshakes(unittest.TestCase):
             self.assertIn(b"250 hello\r\n", result.stdout, result.stderr)
             self.assertIn(b"221 bye\r\n", result.stdout)
 
+    def s_client_dialogue(self, *args, steps):
+        """openssl s_client against the implicit listener, fed `steps` (text, pause) one after another."""
+        proc = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{self.daemon.ports['implicit']}",
+                                 *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            for text, pause in steps:
+                proc.stdin.write(text)
+                proc.stdin.flush()
+                time.sleep(pause)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # s_client ended the session itself
+        out = proc.stdout.read()
+        proc.wait(30)
+        return out
+
+    def test_renegotiation_is_refused(self):
+        out = self.s_client_dialogue("-tls1_2", steps=[(b"hello\r\n", 0.5), (b"R\n", 1.0), (b"after\r\n", 0.5)])
+        self.assertIn(b"250 hello\r\n", out)
+        self.assertIn(b"RENEGOTIATING", out)
+        self.assertIn(b"alert", out)  # the server answers the renegotiation with an alert and the session ends
+        self.assertNotIn(b"250 after", out)
+
+    def test_tls13_key_update_is_followed(self):
+        out = self.s_client_dialogue(steps=[(b"hello\r\n", 0.5), (b"k\n", 1.0), (b"after\r\n", 0.5)])
+        self.assertIn(b"KEYUPDATE", out)
+        self.assertIn(b"250 after\r\n", out)
+
+    def test_resumption_where_no_certificate_is_required(self):
+        session_file = os.path.join(CERTS, "resume.session")
+        for version in ("-tls1_2", "-tls1_3"):
+            common = ["openssl", "s_client", version, "-ign_eof", "-connect",
+                      f"127.0.0.1:{self.daemon.ports['implicit']}"]
+            first = subprocess.run([*common, "-sess_out", session_file], input=b"QUIT\r\n",
+                                   capture_output=True, timeout=30).stdout
+            self.assertIn(b"New, TLSv1.", first)
+            again = subprocess.run([*common, "-sess_in", session_file], input=b"QUIT\r\n",
+                                   capture_output=True, timeout=30).stdout
+            self.assertIn(b"Reused, TLSv1.", again)
+            self.assertIn(b"220 mailwright echo ready", again)
+
     def test_garbage_instead_of_client_hello(self):
         with socket.create_connection(("127.0.0.1", self.daemon.ports["implicit"]), timeout=10) as raw:
             raw.sendall(b"HELO attacker\r\n" * 4)
@@ -292,6 +333,24 @@ class ClientCertificates(unittest.TestCase):
                 self.assertIn("dns=alice.example.org", info)
                 self.assertIn("sha256=" + der_sha256(cert("alice.pem")), info)
                 self.assertIn("/O=Mailwright Tests/CN=alice", info)
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+    def test_resumption_cannot_skip_a_required_certificate(self):
+        daemon = self.run_with("required")
+        session_file = os.path.join(CERTS, "alice.session")
+        try:
+            def s_client(*args):
+                return subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{daemon.ports['implicit']}",
+                                       "-ign_eof", *args], input=b"hello\r\nQUIT\r\n", capture_output=True,
+                                      timeout=30).stdout
+
+            first = s_client("-cert", cert("alice.pem"), "-key", cert("alice.key"), "-sess_out", session_file)
+            self.assertIn(b"250 hello", first)
+            for version in ("-tls1_2", "-tls1_3"):
+                again = s_client(version, "-sess_in", session_file)  # no certificate this time
+                self.assertNotIn(b"220 mailwright", again)
+                self.assertNotIn(b"Reused, ", again)
         finally:
             self.assertEqual(daemon.terminate(), 0)
 
