@@ -289,6 +289,20 @@ class Injection(unittest.TestCase):
         finally:
             raw.close()
 
+    def test_failed_handshake_never_falls_back_to_plaintext(self):
+        with socket.create_connection(("127.0.0.1", self.daemon.ports["plain"]), timeout=10) as raw:
+            self.assertEqual(read_line(raw), GREETING)
+            raw.sendall(b"STARTTLS\r\n")
+            self.assertEqual(read_line(raw), b"220 go ahead\r\n")
+            raw.sendall(b"NOOP\r\nhello\r\n")  # plaintext where the ClientHello belongs
+            rest = b""
+            while True:
+                chunk = raw.recv(4096)
+                if not chunk:
+                    break
+                rest += chunk
+            self.assertNotIn(b"250", rest)  # at most a TLS alert; then the connection is closed
+
     def test_plaintext_reply_never_follows_starttls(self):
         # The upgrade command with commands behind it, and the client never starts TLS: the server must not
         # answer the queued commands in plaintext.
@@ -445,6 +459,44 @@ class Deadlines(unittest.TestCase):
             self.assertTrue(daemon.log_contains(r"TLS handshake failed: deadline exceeded"))
         finally:
             self.assertEqual(daemon.terminate(), 0)
+
+
+class DevelopmentCertificate(unittest.TestCase):
+    def test_generated_at_first_start_and_kept(self):
+        work = tempfile.mkdtemp(prefix="mailwright-devcert-")
+        config = f"""
+[tls]
+certificate = "{work}/tls/cert.pem"
+key = "{work}/tls/key.pem"
+generate_self_signed = true
+self_signed_names = ["mail.test", "localhost"]
+[[listener]]
+name = "implicit"
+service = "echo"
+port = 0
+tls = "implicit"
+"""
+        try:
+            daemon = Daemon(config)
+            try:
+                self.assertEqual(os.stat(f"{work}/tls/key.pem").st_mode & 0o777, 0o600)
+                ctx = client_context()
+                ctx.load_verify_locations(f"{work}/tls/cert.pem")
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.check_hostname = True
+                with implicit(daemon, ctx, server_hostname="mail.test") as s:  # CN and SAN as asked
+                    self.assertEqual(read_line(s), GREETING)
+                    self.assertEqual(dict(x[0] for x in s.getpeercert()["subject"])["commonName"], "mail.test")
+            finally:
+                self.assertEqual(daemon.terminate(), 0)
+            with open(f"{work}/tls/cert.pem") as f:
+                first = f.read()
+            daemon = Daemon(config)  # a second start keeps the certificate it made
+            self.assertEqual(daemon.terminate(), 0)
+            with open(f"{work}/tls/cert.pem") as f:
+                self.assertEqual(f.read(), first)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 class Reload(unittest.TestCase):

@@ -1,0 +1,152 @@
+// tls_stream over a transport that moves one octet per read and per write: the handshake and the data
+// that follows must still complete, with a wolfSSL client on the other end of a loopback connection.
+#include "tls/tls_stream.hpp"
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/use_awaitable.hpp>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "mailwright/tls/certificate.hpp"
+#include "net/tcp_stream.hpp"
+// clang-format off
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+// clang-format on
+
+using namespace mailwright;
+using asio::ip::tcp;
+
+namespace {
+
+// Passes at most one octet per call through to the real transport.
+class one_octet_stream final : public net::stream {
+  public:
+    explicit one_octet_stream(std::unique_ptr<net::stream> inner) : inner_(std::move(inner)) {}
+    asio::awaitable<net::io_result> read_some(std::span<char> buffer) override {
+        auto r = co_await inner_->read_some(buffer.first(1));
+        received += r.bytes;
+        largest_read = std::max(largest_read, r.bytes);
+        co_return r;
+    }
+    asio::awaitable<net::io_result> write_all(std::span<const char> data) override {
+        for (std::size_t i = 0; i < data.size(); ++i) {
+            auto r = co_await inner_->write_all(data.subspan(i, 1));
+            if (r.ec) {
+                co_return net::io_result{r.ec, i};
+            }
+        }
+        co_return net::io_result{{}, data.size()};
+    }
+    void set_timeout(std::chrono::milliseconds t) override { inner_->set_timeout(t); }
+    void interrupt() override { inner_->interrupt(); }
+    void close() override { inner_->close(); }
+
+    std::size_t received = 0;
+    std::size_t largest_read = 0;
+
+  private:
+    std::unique_ptr<net::stream> inner_;
+};
+
+struct temp_certificate {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / "mailwright-tls-stream-test";
+    std::string cert = (dir / "cert.pem").string();
+    std::string key = (dir / "key.pem").string();
+    temp_certificate() {
+        std::filesystem::create_directories(dir);
+        const auto generated = tls::make_self_signed({"localhost"});
+        std::ofstream(cert) << generated.certificate_pem;
+        std::ofstream(key) << generated.key_pem;
+    }
+    ~temp_certificate() { std::filesystem::remove_all(dir); }
+};
+
+// A blocking wolfSSL client: handshake, read a line, send one, read the answer.
+std::string run_client(std::uint16_t port, std::string& greeting) {
+    WOLFSSL_CTX* ctx = wolfSSL_CTX_new(wolfTLS_client_method());
+    wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, nullptr);
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    WOLFSSL* ssl = wolfSSL_new(ctx);
+    wolfSSL_set_fd(ssl, socket.native_handle());
+    std::string answer;
+    if (wolfSSL_connect(ssl) == WOLFSSL_SUCCESS) {
+        char buffer[256];
+        int n = wolfSSL_read(ssl, buffer, sizeof buffer);
+        greeting.assign(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+        wolfSSL_write(ssl, "ping\r\n", 6);
+        while (answer.find('\n') == std::string::npos && (n = wolfSSL_read(ssl, buffer, sizeof buffer)) > 0) {
+            answer.append(buffer, static_cast<std::size_t>(n));
+        }
+    }
+    wolfSSL_free(ssl);
+    wolfSSL_CTX_free(ctx);
+    return answer;
+}
+
+}  // namespace
+
+TEST_CASE("tls_stream: handshake and data over a transport that moves one octet at a time", "[tls]") {
+    temp_certificate files;
+    const auto ctx = tls::context::create({.certificate = files.cert, .key = files.key});
+
+    asio::io_context io;
+    tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::string greeting;
+    std::thread client([&] {
+        CHECK(run_client(port, greeting) == "pong: ping\r\n");
+        tls::release_thread_state();
+    });
+
+    std::error_code handshake_error;
+    std::size_t received = 0;
+    std::size_t largest_read = 0;
+    std::string version;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+            auto trickle = std::make_unique<one_octet_stream>(std::make_unique<net::tcp_stream>(std::move(socket)));
+            auto* counter = trickle.get();
+            tls::tls_stream stream(std::move(trickle), ctx);
+            handshake_error = co_await stream.handshake(std::chrono::seconds(10));
+            if (handshake_error) {
+                co_return;
+            }
+            version = stream.channel().version;
+            co_await stream.write_all(std::string_view("hello\r\n"));
+            std::string line;
+            char buffer[64];
+            while (line.find('\n') == std::string::npos) {
+                auto r = co_await stream.read_some(buffer);
+                if (r.ec) {
+                    break;
+                }
+                line.append(buffer, r.bytes);
+            }
+            co_await stream.write_all("pong: " + line);
+            co_await stream.shutdown();
+            received = counter->received;
+            largest_read = counter->largest_read;
+        },
+        asio::detached);
+    io.run();
+    client.join();
+    tls::release_thread_state();
+
+    CHECK_FALSE(handshake_error);
+    CHECK(version == "TLSv1.3");
+    CHECK(greeting == "hello\r\n");
+    CHECK(largest_read == 1);
+    CHECK(received > 250);  // the ClientHello alone is hundreds of octets, each read on its own
+}
