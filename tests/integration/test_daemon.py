@@ -1,6 +1,8 @@
 """mailwrightd's server core, driven over loopback by Python's socket module."""
 import errno
 import os
+import re
+import signal
 import socket
 import subprocess
 import tempfile
@@ -242,3 +244,28 @@ class DescriptorExhaustion(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EmbeddingExample(unittest.TestCase):
+    """examples/line_service: the framework embedded in a 50-line program with its own protocol."""
+
+    def test_custom_protocol(self):
+        proc = subprocess.Popen([os.environ["LINE_SERVICE"], "0"], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            port = None
+            for _ in range(100):
+                line = proc.stdout.readline()
+                m = re.search(r"listening listener=adder address=127\.0\.0\.1:(\d+)", line)
+                if m:
+                    port = int(m.group(1))
+                    break
+            self.assertIsNotNone(port)
+            with Client("127.0.0.1", port) as c:
+                self.assertEqual(c.line(), "READY\r\n")
+                c.send("ADD 2\r\nADD 40\r\nTOTAL\r\nnonsense\r\nBYE\r\n")
+                self.assertEqual([c.line() for _ in range(5)],
+                                 ["OK\r\n", "OK\r\n", "TOTAL 42\r\n", "ERR unknown command\r\n", "BYE\r\n"])
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(30), 0)
