@@ -11,6 +11,10 @@
 
 namespace mailwright::config {
 
+struct plugin_table {
+    toml::table table;
+};
+
 std::string error::to_string() const {
     if (line == 0) {
         return fmt::format("{}: {}", file, message);
@@ -387,8 +391,17 @@ void read_listener(const toml::table& table, listener_config& out, const schema&
     }
 }
 
+void read_plugins(const toml::table& table, plugins_config& out, context& ctx) {
+    table_reader r(table, "[plugins]", ctx);
+    r.string_list("path", out.path);
+    r.string_list("auth", out.auth_order);
+    r.string_list("hooks", out.hook_order);
+    r.finish();
+}
+
 load_result finish_parse(const toml::table& root, context& ctx, const schema& known) {
     daemon_config config;
+    config.file = ctx.file;
     table_reader top(root, "the top level", ctx);
     auto sub_table = [&](std::string_view key) -> const toml::table* {
         const toml::node* node = top.node_of(key);
@@ -408,6 +421,26 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
     if (const auto* t = sub_table("tls")) {
         read_tls(*t, config.tls, ctx);
     }
+    if (const auto* t = sub_table("plugins")) {
+        read_plugins(*t, config.plugins, ctx);
+    }
+    std::vector<std::string_view> services(known.services.begin(), known.services.end());
+    if (const auto* t = sub_table("plugin")) {
+        for (const auto& [key, node] : *t) {
+            if (!node.is_table()) {
+                ctx.add(node.source(), fmt::format("'plugin.{}' must be a table, written [plugin.{}]", key.str(),
+                                                   key.str()));
+                continue;
+            }
+            auto table = std::make_shared<plugin_table>();
+            table->table = *node.as_table();
+            config.plugins.sections.push_back({std::string(key.str()), std::move(table)});
+        }
+        for (const auto& section : config.plugins.sections) {
+            services.push_back(section.name);  // a plugin may provide a service of its name
+        }
+    }
+    const schema with_plugins{services};
     if (const toml::node* node = top.node_of("listener")) {
         top.known("listener");
         const auto* array = node->as_array();
@@ -418,7 +451,7 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
             for (const auto& element : *array) {
                 listener_config listener;
                 listener.tls = config.tls.defaults;
-                read_listener(*element.as_table(), listener, known, ctx);
+                read_listener(*element.as_table(), listener, with_plugins, ctx);
                 if (!listener.name.empty() && !names.insert(listener.name).second) {
                     ctx.add(element.source(),
                             fmt::format("a second [[listener]] is named '{}'; names must be unique", listener.name));
@@ -440,6 +473,74 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
 }
 
 }  // namespace
+
+namespace {
+
+class toml_plugin_settings final : public plugin_settings {
+public:
+    toml_plugin_settings(std::shared_ptr<const plugin_table> table, const std::string& file, const std::string& name,
+                         std::vector<error>& sink)
+        : table_(std::move(table)),
+          ctx_{file, {}},
+          reader_(table_->table, "[plugin." + name + "]", ctx_),
+          sink_(sink),
+          name_(name) {}
+
+    std::optional<std::string> string(std::string_view key) override {
+        return read<std::string>(key, [&](std::string& v) { reader_.string(key, v); });
+    }
+    std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max) override {
+        return read<std::int64_t>(key, [&](std::int64_t& v) { reader_.integer(key, v, min, max); });
+    }
+    std::optional<bool> boolean(std::string_view key) override {
+        return read<bool>(key, [&](bool& v) { reader_.boolean(key, v); });
+    }
+    std::optional<std::vector<std::string>> strings(std::string_view key) override {
+        return read<std::vector<std::string>>(key, [&](std::vector<std::string>& v) { reader_.string_list(key, v); });
+    }
+    std::optional<std::chrono::milliseconds> duration(std::string_view key) override {
+        return read<std::chrono::milliseconds>(
+            key, [&](std::chrono::milliseconds& v) { reader_.duration(key, v, 0ms, std::chrono::hours(24 * 365)); });
+    }
+    void invalid(std::string_view key, std::string_view what_would_be_right) override {
+        const toml::node* node = reader_.node_of(key);
+        ctx_.add(node != nullptr ? node->source() : table_->table.source(),
+                 fmt::format("'{}' in [plugin.{}]: {}", key, name_, what_would_be_right));
+    }
+    void finish() override {
+        reader_.finish();
+        sink_.insert(sink_.end(), ctx_.errors.begin(), ctx_.errors.end());
+        ctx_.errors.clear();
+    }
+
+private:
+    template <class T, class Reader>
+    std::optional<T> read(std::string_view key, Reader reader) {
+        const bool present = reader_.node_of(key) != nullptr;
+        const std::size_t errors_before = ctx_.errors.size();
+        T value{};
+        reader(value);
+        if (!present || ctx_.errors.size() != errors_before) {
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    std::shared_ptr<const plugin_table> table_;
+    context ctx_;
+    table_reader reader_;
+    std::vector<error>& sink_;
+    std::string name_;
+};
+
+}  // namespace
+
+std::unique_ptr<plugin_settings> open_plugin_settings(const daemon_config& config, const plugin_section& section,
+                                                      std::vector<error>& errors) {
+    static const auto empty = std::make_shared<const plugin_table>();
+    return std::make_unique<toml_plugin_settings>(section.table ? section.table : empty, config.file, section.name,
+                                                  errors);
+}
 
 load_result load_string(std::string_view text, std::string_view source_name, const schema& known) {
     context ctx{std::string(source_name), {}};

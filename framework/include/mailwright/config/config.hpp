@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "mailwright/io/line_buffer.hpp"
+#include "mailwright/plugin/plugin.hpp"
 #include "mailwright/tls/settings.hpp"
 
 namespace mailwright::config {
@@ -56,12 +58,38 @@ struct log_config {
     std::string level = "info";
 };
 
+struct plugin_table;  // a plugin's TOML table, opaque here
+
+struct plugin_section {
+    std::string name;  // from [plugin.<name>]
+    std::shared_ptr<const plugin_table> table;
+};
+
+struct plugins_config {
+    std::vector<std::string> path;        // searched before the built-in defaults
+    std::vector<std::string> auth_order;  // [plugins] auth
+    std::vector<std::string> hook_order;  // [plugins] hooks
+    std::vector<plugin_section> sections;
+};
+
 struct daemon_config {
+    std::string file;  // where it came from, for later errors
     server_config server;
     log_config log;
     tls_config tls;
+    plugins_config plugins;
     std::vector<listener_config> listeners;
 };
+
+// What a plugin reads its table through. Problems are collected, with file:line:column; finish() adds every
+// key the plugin did not read as unknown.
+class plugin_settings : public plugin::settings {
+public:
+    virtual void finish() = 0;
+};
+
+std::unique_ptr<plugin_settings> open_plugin_settings(const daemon_config& config, const plugin_section& section,
+                                                      std::vector<error>& errors);
 
 struct load_result {
     std::optional<daemon_config> config;  // set when errors is empty

@@ -1,0 +1,29 @@
+# mailwright_add_plugin(NAME SOURCES...): builds the plugin NAME as mailwright-NAME.so, a MODULE library with
+# hidden visibility that the host loads at run time.
+#
+# Every plugin source first includes mailwright/plugin/visibility.hpp (forced with -include), so Asio's
+# per-thread state is shared with libmailwright instead of duplicated; see that header.
+#
+# mailwright_add_linked_plugin(TARGET SOURCES...): the same sources as an OBJECT library compiled with
+# MAILWRIGHT_PLUGIN_LINKED, to link into a program (no shared library, no dlopen). Link TARGET into the
+# program with target_link_libraries(program PRIVATE TARGET).
+set(MAILWRIGHT_PLUGIN_OUTPUT_DIR "${CMAKE_BINARY_DIR}/plugins" CACHE PATH "Where in-tree plugins are built")
+
+function(mailwright_add_plugin name)
+    set(target "mailwright_plugin_${name}")
+    add_library(${target} MODULE ${ARGN})
+    target_link_libraries(${target} PRIVATE mailwright::framework)
+    target_compile_options(${target} PRIVATE -include mailwright/plugin/visibility.hpp)
+    set_target_properties(${target} PROPERTIES
+        PREFIX ""
+        OUTPUT_NAME "mailwright-${name}"
+        CXX_VISIBILITY_PRESET hidden
+        VISIBILITY_INLINES_HIDDEN ON
+        LIBRARY_OUTPUT_DIRECTORY "${MAILWRIGHT_PLUGIN_OUTPUT_DIR}")
+endfunction()
+
+function(mailwright_add_linked_plugin target)
+    add_library(${target} OBJECT ${ARGN})
+    target_link_libraries(${target} PUBLIC mailwright::framework)
+    target_compile_definitions(${target} PRIVATE MAILWRIGHT_PLUGIN_LINKED)
+endfunction()

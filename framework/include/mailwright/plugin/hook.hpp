@@ -1,0 +1,37 @@
+// The hook plugin kind: a say at each SMTP phase and POP3 event. Every hook configured runs, in the order
+// of [plugins] hooks; the first answer that is not accept decides.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <string>
+#include <string_view>
+
+#include "mailwright/plugin/plugin.hpp"
+
+namespace mailwright::plugin {
+
+enum class smtp_phase { connect, helo, mail, rcpt, data, queue };
+enum class pop3_event { login, retrieve, remove };
+
+struct verdict {
+    enum class answer { accept, reject, tempfail };
+    answer decision = answer::accept;
+    std::string reply;  // the text the client sees on reject/tempfail; the protocol adds its own code
+
+    static verdict accept() { return {}; }
+};
+
+struct event_context {
+    std::string_view peer_address;
+    std::string_view user;      // authenticated user, if any
+    std::string_view argument;  // the HELO name, the address of MAIL/RCPT, the message number, ...
+};
+
+class hook : public plugin {
+public:
+    plugin_kind kind() const noexcept final { return plugin_kind::hook; }
+    virtual asio::awaitable<verdict> on_smtp(smtp_phase /*phase*/, const event_context& /*context*/) { co_return verdict::accept(); }
+    virtual asio::awaitable<verdict> on_pop3(pop3_event /*event*/, const event_context& /*context*/) { co_return verdict::accept(); }
+};
+
+}  // namespace mailwright::plugin

@@ -1,0 +1,90 @@
+// The mailstore plugin kind: mailbox access for a session and atomic delivery. Sized for POP3 first (a
+// maildrop is a numbered list of messages, fixed for the session) and for delivery from SMTP and LMTP.
+// The Maildir plugin (mailstore/maildir) implements it.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "mailwright/plugin/plugin.hpp"
+
+namespace mailwright::plugin {
+
+enum class store_status {
+    ok,
+    in_use,     // another session holds the maildrop (POP3 [IN-USE])
+    not_found,  // no such mailbox, no such message
+    tempfail,   // try later (disk full, I/O error); nothing was changed
+    permfail,   // will not work however often tried (corrupt store)
+};
+
+struct message_info {
+    std::string uid;         // unique and stable across sessions (POP3 UIDL)
+    std::uint64_t size = 0;  // octets with CRLF line ends, as POP3 counts them
+};
+
+struct chunk_result {
+    std::size_t bytes = 0;  // 0 with no error: the end
+    std::error_code ec;
+};
+
+// A message read as a stream of CRLF-terminated lines, in chunks.
+class message_reader {
+public:
+    virtual ~message_reader() = default;
+    virtual asio::awaitable<chunk_result> read_some(std::span<char> buffer) = 0;
+};
+
+struct open_message_result {
+    store_status status = store_status::tempfail;
+    std::unique_ptr<message_reader> reader;
+};
+
+// One session's exclusive view of a mailbox. Message numbers (indexes) never shift during the session.
+class maildrop {
+public:
+    virtual ~maildrop() = default;
+    virtual const std::vector<message_info>& messages() const = 0;
+    // The whole message, or its headers and the first `body_lines` lines of its body (POP3 TOP).
+    virtual asio::awaitable<open_message_result> open_message(std::size_t index,
+                                                              std::optional<std::size_t> body_lines) = 0;
+    virtual void mark_deleted(std::size_t index) = 0;
+    virtual bool is_deleted(std::size_t index) const = 0;
+    virtual void undelete_all() = 0;
+    // Applies the deletions (POP3 UPDATE). A maildrop destroyed without commit() deletes nothing.
+    virtual asio::awaitable<store_status> commit() = 0;
+};
+
+// The message to deliver, as a stream.
+class message_source {
+public:
+    virtual ~message_source() = default;
+    virtual asio::awaitable<chunk_result> read_some(std::span<char> buffer) = 0;
+};
+
+struct open_result {
+    store_status status = store_status::tempfail;
+    std::unique_ptr<maildrop> drop;
+};
+
+struct delivery_result {
+    store_status status = store_status::tempfail;
+    std::vector<store_status> per_recipient;  // LMTP answers each recipient separately
+};
+
+class mailstore : public plugin {
+public:
+    plugin_kind kind() const noexcept final { return plugin_kind::mailstore; }
+    virtual asio::awaitable<open_result> open(std::string_view user) = 0;
+    // Stores the message for every recipient; acknowledged (ok) only once it is durable.
+    virtual asio::awaitable<delivery_result> deliver(std::span<const std::string> users, message_source& message) = 0;
+};
+
+}  // namespace mailwright::plugin

@@ -1,0 +1,423 @@
+// plugin::host: discovery, descriptor checks, dependency order, lifetime, and the fault barrier.
+#include "mailwright/plugin/host.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/dll/shared_library.hpp>
+#include <map>
+#include <set>
+
+#include "mailwright/plugin/service.hpp"
+#include "registry.hpp"
+
+namespace mailwright::plugin {
+
+namespace {
+
+using library_ptr = std::shared_ptr<boost::dll::shared_library>;
+
+std::optional<plugin_kind> parse_kind(std::string_view text) {
+    for (plugin_kind k : {plugin_kind::auth, plugin_kind::mailstore, plugin_kind::hook, plugin_kind::service}) {
+        if (text == to_string(k)) {
+            return k;
+        }
+    }
+    return std::nullopt;
+}
+
+struct candidate {
+    std::string name;
+    settings* config = nullptr;
+    const mailwright_plugin_info* descriptor = nullptr;
+    factory_function* factory = nullptr;
+    library_ptr library;  // null for linked-in plugins
+    std::string origin;
+    plugin_kind kind = plugin_kind::auth;
+};
+
+struct instance {
+    candidate source;
+    std::shared_ptr<plugin> object;  // its deleter keeps the library loaded
+};
+
+// The chain of auth backends, behind the fault barrier.
+class auth_chain final : public auth_backend, secret_provider, certificate_mapper, authorizer {
+public:
+    std::vector<std::pair<std::string, std::shared_ptr<auth_backend>>> backends;
+
+    void init(settings&, host_view&) override {}
+
+    asio::awaitable<auth_result> verify_password(std::string_view user, std::string_view password) override {
+        co_return co_await ask([&](auth_backend& b) { return b.verify_password(user, password); },
+                               "verify_password");
+    }
+    asio::awaitable<auth_result> lookup(std::string_view user) override {
+        co_return co_await ask([&](auth_backend& b) { return b.lookup(user); }, "lookup");
+    }
+    secret_provider* secrets() noexcept override { return this; }
+    certificate_mapper* certificates() noexcept override { return this; }
+    class authorizer* authorization() noexcept override { return this; }
+
+    asio::awaitable<secret_result> stored_secret(std::string_view user, secret_kind kind) override {
+        bool undecided = false;
+        for (auto& [name, backend] : backends) {
+            secret_provider* provider = backend->secrets();
+            if (provider == nullptr) {
+                continue;
+            }
+            secret_result r;
+            try {
+                r = co_await provider->stored_secret(user, kind);
+            } catch (const std::exception& e) {
+                spdlog::error("plugin={} stored_secret threw: {}; answering tempfail", name, e.what());
+                r.status = auth_status::tempfail;
+            }
+            if (r.status == auth_status::ok) {
+                co_return r;
+            }
+            undecided = undecided || r.status == auth_status::tempfail;
+        }
+        co_return secret_result{undecided ? auth_status::tempfail : auth_status::rejected, {}, {}};
+    }
+
+    asio::awaitable<auth_result> map_certificate(const tls::peer_certificate& certificate) override {
+        co_return co_await ask(
+            [&](auth_backend& b) -> asio::awaitable<auth_result> {
+                if (certificate_mapper* mapper = b.certificates()) {
+                    co_return co_await mapper->map_certificate(certificate);
+                }
+                co_return auth_result{auth_status::rejected, {}, "no certificate mapping"};
+            },
+            "map_certificate");
+    }
+
+    asio::awaitable<bool> may_act_as(std::string_view authenticated, std::string_view requested) override {
+        if (authenticated == requested) {
+            co_return true;
+        }
+        for (auto& [name, backend] : backends) {
+            if (class authorizer* a = backend->authorization()) {
+                try {
+                    if (co_await a->may_act_as(authenticated, requested)) {
+                        co_return true;
+                    }
+                } catch (const std::exception& e) {
+                    spdlog::error("plugin={} may_act_as threw: {}; answering no", name, e.what());
+                }
+            }
+        }
+        co_return false;
+    }
+
+private:
+    template <class Call>
+    asio::awaitable<auth_result> ask(Call call, const char* what) {
+        bool undecided = false;
+        for (auto& [name, backend] : backends) {
+            auth_result r;
+            try {
+                r = co_await call(*backend);
+            } catch (const std::exception& e) {
+                spdlog::error("plugin={} {} threw: {}; answering tempfail", name, what, e.what());
+                r.status = auth_status::tempfail;
+            }
+            if (r.status == auth_status::ok) {
+                co_return r;
+            }
+            undecided = undecided || r.status == auth_status::tempfail;
+        }
+        co_return auth_result{undecided ? auth_status::tempfail : auth_status::rejected, {}, {}};
+    }
+};
+
+}  // namespace
+
+struct host::impl : host_view {
+    host_options options;
+    std::vector<instance> instances;  // in initialisation order
+    auth_chain chain;
+    std::shared_ptr<mailstore> the_store;
+    std::vector<std::pair<std::string, std::shared_ptr<hook>>> hooks;
+
+    auth_backend& auth() override { return chain; }
+    const std::string& state_dir() const override { return options.state_dir; }
+
+    candidate find(const load_request& request) const;
+    void shutdown_all() noexcept;
+};
+
+candidate host::impl::find(const load_request& request) const {
+    candidate c;
+    c.name = request.name;
+    c.config = request.config;
+    if (const auto linked = find_linked(request.name); linked.descriptor != nullptr) {
+        c.descriptor = linked.descriptor;
+        c.factory = linked.factory;
+        c.origin = "linked-in";
+    } else {
+        const std::string file = "mailwright-" + request.name + ".so";
+        std::filesystem::path path;
+        for (const auto& dir : options.search_path) {
+            if (std::filesystem::exists(dir / file)) {
+                path = dir / file;
+                break;
+            }
+        }
+        if (path.empty()) {
+            std::vector<std::string> dirs;
+            for (const auto& dir : options.search_path) {
+                dirs.push_back(dir.string());
+            }
+            throw load_error(fmt::format("plugin '{}': no {} in the plugin search path ({}), and no linked-in plugin "
+                                         "of that name",
+                                         request.name, file, dirs.empty() ? "empty" : fmt::format("{}", fmt::join(dirs, ", "))));
+        }
+        c.origin = path.string();
+        try {
+            // RTLD_LOCAL: one plugin's symbols never satisfy another's; RTLD_NOW: a missing symbol is an error
+            // now, at start, not a crash in the middle of a session.
+            c.library = std::make_shared<boost::dll::shared_library>(
+                path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+        } catch (const std::exception& e) {
+            throw load_error(fmt::format("{}: cannot be loaded: {}", c.origin, e.what()));
+        }
+        if (!c.library->has("mailwright_plugin_descriptor")) {
+            throw load_error(fmt::format("{}: not a Mailwright plugin (it exports no mailwright_plugin_descriptor)",
+                                         c.origin));
+        }
+        c.descriptor = &c.library->get<const mailwright_plugin_info>("mailwright_plugin_descriptor");
+    }
+    const auto& d = *c.descriptor;
+    if (d.abi == nullptr || std::string_view(d.abi) != MAILWRIGHT_PLUGIN_ABI) {
+        throw load_error(fmt::format("{}: plugin '{}' is for ABI \"{}\" (we have \"{}\"); rebuild it with this "
+                                     "Mailwright SDK",
+                                     c.origin, request.name, d.abi ? d.abi : "", MAILWRIGHT_PLUGIN_ABI));
+    }
+    if (d.name == nullptr || request.name != d.name) {
+        throw load_error(fmt::format("{}: the library calls itself '{}', but it was loaded as '{}'", c.origin,
+                                     d.name ? d.name : "", request.name));
+    }
+    const auto k = parse_kind(d.kind ? d.kind : "");
+    if (!k) {
+        throw load_error(fmt::format("{}: plugin '{}' has an unknown kind \"{}\"", c.origin, request.name,
+                                     d.kind ? d.kind : ""));
+    }
+    c.kind = *k;
+    if (c.library) {
+        if (!c.library->has("mailwright_plugin_create")) {
+            throw load_error(fmt::format("{}: plugin '{}' exports no factory (mailwright_plugin_create)", c.origin,
+                                         request.name));
+        }
+        c.factory = &c.library->get_alias<factory_function>("mailwright_plugin_create");
+    }
+    return c;
+}
+
+void host::impl::shutdown_all() noexcept {
+    hooks.clear();
+    the_store.reset();
+    chain.backends.clear();
+    for (auto it = instances.rbegin(); it != instances.rend(); ++it) {
+        it->object->shutdown();
+    }
+    // Objects are destroyed in reverse order too; each one's deleter releases its library last.
+    while (!instances.empty()) {
+        instances.pop_back();
+    }
+}
+
+host::host(host_options options) : impl_(std::make_unique<impl>()) { impl_->options = std::move(options); }
+
+host::~host() { impl_->shutdown_all(); }
+
+void host::load(const std::vector<load_request>& requests) {
+    auto& m = *impl_;
+    std::map<std::string, candidate> found;
+    std::vector<std::string> requested_order;
+    for (const auto& request : requests) {
+        found.emplace(request.name, m.find(request));
+        requested_order.push_back(request.name);
+    }
+
+    // Dependency order (depth first), with missing dependencies and cycles reported by name.
+    std::vector<std::string> order;
+    std::set<std::string> done;
+    std::vector<std::string> path;
+    std::function<void(const std::string&)> visit = [&](const std::string& name) {
+        if (done.count(name) != 0) {
+            return;
+        }
+        if (std::find(path.begin(), path.end(), name) != path.end()) {
+            path.push_back(name);
+            throw load_error(fmt::format("plugin dependencies form a cycle: {}", fmt::join(path, " -> ")));
+        }
+        path.push_back(name);
+        const auto& c = found.at(name);
+        for (const char* const* dep = c.descriptor->dependencies; dep != nullptr && *dep != nullptr; ++dep) {
+            if (found.count(*dep) == 0) {
+                throw load_error(fmt::format("{}: plugin '{}' depends on '{}', which is not configured (add a "
+                                             "[plugin.{}] table)",
+                                             c.origin, name, *dep, *dep));
+            }
+            visit(*dep);
+        }
+        path.pop_back();
+        done.insert(name);
+        order.push_back(name);
+    };
+    for (const auto& name : requested_order) {
+        visit(name);
+    }
+
+    try {
+        for (const auto& name : order) {
+            candidate c = found.at(name);
+            plugin* raw = nullptr;
+            try {
+                raw = c.factory();
+            } catch (const std::exception& e) {
+                throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, name, e.what()));
+            }
+            if (raw == nullptr || raw->kind() != c.kind) {
+                delete raw;
+                throw load_error(fmt::format("{}: plugin '{}' did not make a {} plugin", c.origin, name,
+                                             to_string(c.kind)));
+            }
+            std::shared_ptr<plugin> object(raw, [library = c.library](plugin* p) { delete p; });
+            try {
+                raw->init(*c.config, m);
+            } catch (const std::exception& e) {
+                throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, name, e.what()));
+            }
+            spdlog::info("plugin={} kind={} version={} loaded from {}", name, to_string(c.kind),
+                         c.descriptor->version ? c.descriptor->version : "?", c.origin);
+            m.instances.push_back({std::move(c), std::move(object)});
+        }
+    } catch (...) {
+        m.shutdown_all();
+        throw;
+    }
+
+    // Hand out by kind.
+    std::map<std::string, std::shared_ptr<plugin>> by_name;
+    std::vector<std::string> auth_names;
+    std::vector<std::string> store_names;
+    for (const auto& i : m.instances) {
+        by_name[i.source.name] = i.object;
+        if (i.source.kind == plugin_kind::auth) {
+            auth_names.push_back(i.source.name);
+        } else if (i.source.kind == plugin_kind::mailstore) {
+            store_names.push_back(i.source.name);
+        }
+    }
+    if (store_names.size() > 1) {
+        m.shutdown_all();
+        throw load_error(fmt::format("several mailstore plugins are configured ({}); a server uses exactly one",
+                                     fmt::join(store_names, ", ")));
+    }
+    if (store_names.size() == 1) {
+        m.the_store = std::static_pointer_cast<mailstore>(by_name[store_names.front()]);
+    }
+    std::vector<std::string> chain = m.options.auth_order;
+    if (chain.empty()) {
+        if (auth_names.size() > 1) {
+            m.shutdown_all();
+            throw load_error(fmt::format("several auth plugins are configured ({}): list the order to ask them in, "
+                                         "[plugins] auth = [...]",
+                                         fmt::join(auth_names, ", ")));
+        }
+        chain = auth_names;
+    }
+    for (const auto& name : chain) {
+        auto it = by_name.find(name);
+        if (it == by_name.end() || it->second->kind() != plugin_kind::auth) {
+            m.shutdown_all();
+            throw load_error(fmt::format("[plugins] auth names '{}', which is not a configured auth plugin", name));
+        }
+        m.chain.backends.emplace_back(name, std::static_pointer_cast<auth_backend>(it->second));
+    }
+    std::vector<std::string> hook_order = m.options.hook_order;
+    if (hook_order.empty()) {
+        for (const auto& name : requested_order) {
+            if (by_name[name]->kind() == plugin_kind::hook) {
+                hook_order.push_back(name);
+            }
+        }
+    }
+    for (const auto& name : hook_order) {
+        auto it = by_name.find(name);
+        if (it == by_name.end() || it->second->kind() != plugin_kind::hook) {
+            m.shutdown_all();
+            throw load_error(fmt::format("[plugins] hooks names '{}', which is not a configured hook plugin", name));
+        }
+        m.hooks.emplace_back(name, std::static_pointer_cast<hook>(it->second));
+    }
+}
+
+auth_backend& host::auth() { return impl_->chain; }
+
+std::shared_ptr<mailstore> host::store() const { return impl_->the_store; }
+
+namespace {
+template <class Call>
+asio::awaitable<verdict> run_hooks(std::vector<std::pair<std::string, std::shared_ptr<hook>>>& hooks, Call call) {
+    for (auto& [name, h] : hooks) {
+        verdict v;
+        try {
+            v = co_await call(*h);
+        } catch (const std::exception& e) {
+            spdlog::error("plugin={} hook threw: {}; answering tempfail", name, e.what());
+            co_return verdict{verdict::answer::tempfail, "temporary failure, try again later"};
+        }
+        if (v.decision != verdict::answer::accept) {
+            co_return v;
+        }
+    }
+    co_return verdict::accept();
+}
+}  // namespace
+
+asio::awaitable<verdict> host::run_smtp_hooks(smtp_phase phase, const event_context& context) {
+    co_return co_await run_hooks(impl_->hooks, [&](hook& h) { return h.on_smtp(phase, context); });
+}
+
+asio::awaitable<verdict> host::run_pop3_hooks(pop3_event event, const event_context& context) {
+    co_return co_await run_hooks(impl_->hooks, [&](hook& h) { return h.on_pop3(event, context); });
+}
+
+bool host::provides_service(std::string_view name) const {
+    return std::any_of(impl_->instances.begin(), impl_->instances.end(),
+                       [&](const instance& i) { return i.source.name == name && i.source.kind == plugin_kind::service; });
+}
+
+std::shared_ptr<server::service> host::make_service(std::string_view name) {
+    for (auto& i : impl_->instances) {
+        if (i.source.name == name && i.source.kind == plugin_kind::service) {
+            auto made = std::static_pointer_cast<service_plugin>(i.object)->make_service();
+            if (!made) {
+                return nullptr;
+            }
+            // The service object's code lives in the plugin's library: keep the library (through the plugin
+            // object, whose deleter holds it) alive for as long as the service is.
+            auto* raw = made.get();
+            return std::shared_ptr<server::service>(raw, [made = std::move(made), owner = i.object](auto*) mutable {
+                made.reset();
+                owner.reset();
+            });
+        }
+    }
+    return nullptr;
+}
+
+std::vector<loaded_plugin> host::loaded() const {
+    std::vector<loaded_plugin> out;
+    for (const auto& i : impl_->instances) {
+        out.push_back({i.source.name, i.source.kind, i.source.descriptor->version ? i.source.descriptor->version : "",
+                       i.source.origin});
+    }
+    return out;
+}
+
+}  // namespace mailwright::plugin
