@@ -1,8 +1,10 @@
 # mailwright_add_plugin(NAME SOURCES...): builds the plugin NAME as mailwright-NAME.so, a MODULE library with
 # hidden visibility that the host loads at run time.
 #
-# Every plugin source first includes mailwright/plugin/visibility.hpp (forced with -include), so Asio's
-# per-thread state is shared with libmailwright instead of duplicated; see that header.
+# Hidden visibility keeps a plugin's own symbols to itself. It does not split Asio's per-thread state:
+# Asio is compiled once, into libmailwright (ASIO_SEPARATE_COMPILATION comes with mailwright::framework), and
+# Asio's headers declare everything with default visibility (asio/detail/push_options.hpp), so the few
+# template statics a plugin instantiates bind to libmailwright's. docs/plugins.md has the rule.
 #
 # mailwright_add_linked_plugin(TARGET SOURCES...): the same sources as an OBJECT library compiled with
 # MAILWRIGHT_PLUGIN_LINKED, to link into a program (no shared library, no dlopen). Link TARGET into the
@@ -13,7 +15,6 @@ function(mailwright_add_plugin name)
     set(target "mailwright_plugin_${name}")
     add_library(${target} MODULE ${ARGN})
     target_link_libraries(${target} PRIVATE mailwright::framework)
-    target_compile_options(${target} PRIVATE -include mailwright/plugin/visibility.hpp)
     set_target_properties(${target} PROPERTIES
         PREFIX ""
         OUTPUT_NAME "mailwright-${name}"

@@ -5,8 +5,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 
@@ -14,6 +18,7 @@
 #include "default_config.hpp"
 #include "mailwright/config/config.hpp"
 #include "mailwright/log/log.hpp"
+#include "mailwright/plugin/host.hpp"
 #include "mailwright/server/server.hpp"
 #include "mailwright/services/echo.hpp"
 #include "mailwright/tls/certificate.hpp"
@@ -95,6 +100,90 @@ void make_development_certificate(const config::tls_config& tls) {
     }
 }
 
+// Loads the plugins of every [plugin.<name>] table. Returns false (after printing why) on any problem:
+// a plugin that cannot be loaded, fails to initialise, or has settings that are wrong or unknown.
+bool load_plugins(const config::daemon_config& cfg, plugin::host& host) {
+    std::vector<config::error> errors;
+    std::vector<std::unique_ptr<config::plugin_settings>> settings;
+    std::vector<plugin::load_request> requests;
+    for (const auto& section : cfg.plugins.sections) {
+        settings.push_back(config::open_plugin_settings(cfg, section, errors));
+        requests.push_back({section.name, settings.back().get()});
+    }
+    try {
+        host.load(requests);
+    } catch (const plugin::load_error& e) {
+        for (auto& s : settings) {
+            s->finish();  // a wrong value is often why init failed: say so too
+        }
+        report({std::nullopt, errors});
+        std::fprintf(stderr, "mailwrightd: %s\n", e.what());
+        return false;
+    }
+    for (auto& s : settings) {
+        s->finish();
+    }
+    if (!errors.empty()) {
+        report({std::nullopt, errors});
+        return false;
+    }
+    for (const auto& l : cfg.listeners) {
+        if (service_registry().count(l.service) == 0 && !host.provides_service(l.service)) {
+            std::fprintf(stderr, "%s: listener '%s' names service \"%s\", but plugin '%s' is not a service plugin\n",
+                         cfg.file.c_str(), l.name.c_str(), l.service.c_str(), l.service.c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
+plugin::host_options host_options(const config::daemon_config& cfg) {
+    plugin::host_options options;
+    for (const auto& dir : cfg.plugins.path) {
+        options.search_path.emplace_back(dir);
+    }
+    options.search_path.emplace_back(MAILWRIGHT_PLUGIN_BUILD_DIR);
+    options.search_path.emplace_back(MAILWRIGHT_PLUGIN_INSTALL_DIR);
+    options.state_dir = cfg.server.state_dir;
+    options.auth_order = cfg.plugins.auth_order;
+    options.hook_order = cfg.plugins.hook_order;
+    return options;
+}
+
+// mailwrightd --auth-test USER: asks the configured auth chain, with the password read from stdin, as a
+// login would (Dovecot's "doveadm auth test"). Exit 0 when accepted, 1 when rejected, 75 on tempfail.
+int auth_test(const std::string& config_path, const std::string& user) {
+    const auto loaded = load(config_path);
+    if (!report(loaded)) {
+        return 2;
+    }
+    log::init(log::level::warn);
+    plugin::host host(host_options(*loaded.config));
+    if (!load_plugins(*loaded.config, host)) {
+        return 2;
+    }
+    std::string password;
+    std::getline(std::cin, password);
+    asio::io_context io;
+    plugin::auth_result result;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { result = co_await host.auth().verify_password(user, password); },
+        asio::detached);
+    io.run();
+    switch (result.status) {
+        case plugin::auth_status::ok:
+            std::printf("%s: accepted as %s\n", user.c_str(), result.user.c_str());
+            return 0;
+        case plugin::auth_status::rejected:
+            std::printf("%s: rejected\n", user.c_str());
+            return 1;
+        case plugin::auth_status::tempfail:
+            std::printf("%s: temporary failure\n", user.c_str());
+            return 75;
+    }
+    return 1;
+}
+
 // Each connection is a file descriptor: take the hard limit, which the administrator chose.
 void raise_fd_limit() {
     rlimit limit{};
@@ -126,6 +215,10 @@ int serve(const std::string& config_path) {
         std::fflush(stdout);
     }
 
+    plugin::host plugins(host_options(cfg));
+    if (!load_plugins(cfg, plugins)) {
+        return 2;
+    }
     make_development_certificate(cfg.tls);
     const auto contexts = build_tls(cfg);
 
@@ -139,7 +232,8 @@ int serve(const std::string& config_path) {
         srv.add_listener({.name = l.name,
                           .addresses = l.addresses,
                           .port = l.port,
-                          .handler = service_registry().at(l.service)(),
+                          .handler = service_registry().count(l.service) != 0 ? service_registry().at(l.service)()
+                                                                              : plugins.make_service(l.service),
                           .lines = {.max_line = l.max_line, .bare_lf = l.bare_lf},
                           .read_timeout = l.read_timeout,
                           .tls_mode = l.tls_mode,
@@ -158,10 +252,13 @@ int main(int argc, char** argv) {
     std::string config_path;
     std::string check_path;
     bool print_default = false;
+    std::string auth_user;
     app.add_option("-c,--config", config_path, "TOML configuration file (default: the built-in one)")
         ->check(CLI::ExistingFile);
     app.add_option("--check-config", check_path, "Validate a configuration file and exit");
     app.add_flag("--print-default-config", print_default, "Print the built-in configuration and exit");
+    app.add_option("--auth-test", auth_user,
+                   "Check USER's password (read from standard input) against the configured auth plugins, and exit");
     app.set_version_flag("-V,--version", fmt::format("mailwrightd {}", version));
     CLI11_PARSE(app, argc, argv);
 
@@ -175,6 +272,10 @@ int main(int argc, char** argv) {
             return 2;
         }
         // The certificates must load too, unless the daemon is to generate them at start.
+        plugin::host host(host_options(*loaded.config));
+        if (!load_plugins(*loaded.config, host)) {
+            return 2;
+        }
         const auto& tls = loaded.config->tls;
         if (!tls.generate_self_signed || std::filesystem::exists(tls.defaults.certificate)) {
             try {
@@ -188,6 +289,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
+        if (!auth_user.empty()) {
+            return auth_test(config_path, auth_user);
+        }
         return serve(config_path);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "mailwrightd: %s\n", e.what());

@@ -187,6 +187,16 @@ class table_reader {
 
     const toml::node* node_of(std::string_view key) const { return table_.get(key); }
 
+    // Where the key itself stands (values such as arrays do not always carry a position), or the table's.
+    toml::source_region key_source(std::string_view key) const {
+        for (const auto& [k, v] : table_) {
+            if (k.str() == key) {
+                return k.source();
+            }
+        }
+        return table_.source();
+    }
+
     void finish() {
         for (const auto& [key, node] : table_) {
             if (seen_.count(std::string(key.str())) != 0) {
@@ -428,8 +438,8 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
     if (const auto* t = sub_table("plugin")) {
         for (const auto& [key, node] : *t) {
             if (!node.is_table()) {
-                ctx.add(node.source(), fmt::format("'plugin.{}' must be a table, written [plugin.{}]", key.str(),
-                                                   key.str()));
+                ctx.add(node.source(),
+                        fmt::format("'plugin.{}' must be a table, written [plugin.{}]", key.str(), key.str()));
                 continue;
             }
             auto table = std::make_shared<plugin_table>();
@@ -477,7 +487,7 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
 namespace {
 
 class toml_plugin_settings final : public plugin_settings {
-public:
+  public:
     toml_plugin_settings(std::shared_ptr<const plugin_table> table, const std::string& file, const std::string& name,
                          std::vector<error>& sink)
         : table_(std::move(table)),
@@ -503,9 +513,7 @@ public:
             key, [&](std::chrono::milliseconds& v) { reader_.duration(key, v, 0ms, std::chrono::hours(24 * 365)); });
     }
     void invalid(std::string_view key, std::string_view what_would_be_right) override {
-        const toml::node* node = reader_.node_of(key);
-        ctx_.add(node != nullptr ? node->source() : table_->table.source(),
-                 fmt::format("'{}' in [plugin.{}]: {}", key, name_, what_would_be_right));
+        ctx_.add(reader_.key_source(key), fmt::format("'{}' in [plugin.{}]: {}", key, name_, what_would_be_right));
     }
     void finish() override {
         reader_.finish();
@@ -513,7 +521,7 @@ public:
         ctx_.errors.clear();
     }
 
-private:
+  private:
     template <class T, class Reader>
     std::optional<T> read(std::string_view key, Reader reader) {
         const bool present = reader_.node_of(key) != nullptr;

@@ -44,21 +44,22 @@ struct instance {
 
 // The chain of auth backends, behind the fault barrier.
 class auth_chain final : public auth_backend, secret_provider, certificate_mapper, authorizer {
-public:
+  public:
     std::vector<std::pair<std::string, std::shared_ptr<auth_backend>>> backends;
 
     void init(settings&, host_view&) override {}
 
     asio::awaitable<auth_result> verify_password(std::string_view user, std::string_view password) override {
-        co_return co_await ask([&](auth_backend& b) { return b.verify_password(user, password); },
-                               "verify_password");
+        co_return co_await ask([&](auth_backend& b) { return b.verify_password(user, password); }, "verify_password");
     }
     asio::awaitable<auth_result> lookup(std::string_view user) override {
         co_return co_await ask([&](auth_backend& b) { return b.lookup(user); }, "lookup");
     }
     secret_provider* secrets() noexcept override { return this; }
     certificate_mapper* certificates() noexcept override { return this; }
-    class authorizer* authorization() noexcept override { return this; }
+    class authorizer* authorization() noexcept override {
+        return this;
+    }
 
     asio::awaitable<secret_result> stored_secret(std::string_view user, secret_kind kind) override {
         bool undecided = false;
@@ -111,7 +112,7 @@ public:
         co_return false;
     }
 
-private:
+  private:
     template <class Call>
     asio::awaitable<auth_result> ask(Call call, const char* what) {
         bool undecided = false;
@@ -170,9 +171,10 @@ candidate host::impl::find(const load_request& request) const {
             for (const auto& dir : options.search_path) {
                 dirs.push_back(dir.string());
             }
-            throw load_error(fmt::format("plugin '{}': no {} in the plugin search path ({}), and no linked-in plugin "
-                                         "of that name",
-                                         request.name, file, dirs.empty() ? "empty" : fmt::format("{}", fmt::join(dirs, ", "))));
+            throw load_error(
+                fmt::format("plugin '{}': no {} in the plugin search path ({}), and no linked-in plugin "
+                            "of that name",
+                            request.name, file, dirs.empty() ? "empty" : fmt::format("{}", fmt::join(dirs, ", "))));
         }
         c.origin = path.string();
         try {
@@ -184,16 +186,17 @@ candidate host::impl::find(const load_request& request) const {
             throw load_error(fmt::format("{}: cannot be loaded: {}", c.origin, e.what()));
         }
         if (!c.library->has("mailwright_plugin_descriptor")) {
-            throw load_error(fmt::format("{}: not a Mailwright plugin (it exports no mailwright_plugin_descriptor)",
-                                         c.origin));
+            throw load_error(
+                fmt::format("{}: not a Mailwright plugin (it exports no mailwright_plugin_descriptor)", c.origin));
         }
         c.descriptor = &c.library->get<const mailwright_plugin_info>("mailwright_plugin_descriptor");
     }
     const auto& d = *c.descriptor;
     if (d.abi == nullptr || std::string_view(d.abi) != MAILWRIGHT_PLUGIN_ABI) {
-        throw load_error(fmt::format("{}: plugin '{}' is for ABI \"{}\" (we have \"{}\"); rebuild it with this "
-                                     "Mailwright SDK",
-                                     c.origin, request.name, d.abi ? d.abi : "", MAILWRIGHT_PLUGIN_ABI));
+        throw load_error(
+            fmt::format("{}: plugin '{}' is for ABI \"{}\" (we have \"{}\"); rebuild it with this "
+                        "Mailwright SDK",
+                        c.origin, request.name, d.abi ? d.abi : "", MAILWRIGHT_PLUGIN_ABI));
     }
     if (d.name == nullptr || request.name != d.name) {
         throw load_error(fmt::format("{}: the library calls itself '{}', but it was loaded as '{}'", c.origin,
@@ -201,14 +204,14 @@ candidate host::impl::find(const load_request& request) const {
     }
     const auto k = parse_kind(d.kind ? d.kind : "");
     if (!k) {
-        throw load_error(fmt::format("{}: plugin '{}' has an unknown kind \"{}\"", c.origin, request.name,
-                                     d.kind ? d.kind : ""));
+        throw load_error(
+            fmt::format("{}: plugin '{}' has an unknown kind \"{}\"", c.origin, request.name, d.kind ? d.kind : ""));
     }
     c.kind = *k;
     if (c.library) {
         if (!c.library->has("mailwright_plugin_create")) {
-            throw load_error(fmt::format("{}: plugin '{}' exports no factory (mailwright_plugin_create)", c.origin,
-                                         request.name));
+            throw load_error(
+                fmt::format("{}: plugin '{}' exports no factory (mailwright_plugin_create)", c.origin, request.name));
         }
         c.factory = &c.library->get_alias<factory_function>("mailwright_plugin_create");
     }
@@ -257,9 +260,10 @@ void host::load(const std::vector<load_request>& requests) {
         const auto& c = found.at(name);
         for (const char* const* dep = c.descriptor->dependencies; dep != nullptr && *dep != nullptr; ++dep) {
             if (found.count(*dep) == 0) {
-                throw load_error(fmt::format("{}: plugin '{}' depends on '{}', which is not configured (add a "
-                                             "[plugin.{}] table)",
-                                             c.origin, name, *dep, *dep));
+                throw load_error(
+                    fmt::format("{}: plugin '{}' depends on '{}', which is not configured (add a "
+                                "[plugin.{}] table)",
+                                c.origin, name, *dep, *dep));
             }
             visit(*dep);
         }
@@ -282,8 +286,8 @@ void host::load(const std::vector<load_request>& requests) {
             }
             if (raw == nullptr || raw->kind() != c.kind) {
                 delete raw;
-                throw load_error(fmt::format("{}: plugin '{}' did not make a {} plugin", c.origin, name,
-                                             to_string(c.kind)));
+                throw load_error(
+                    fmt::format("{}: plugin '{}' did not make a {} plugin", c.origin, name, to_string(c.kind)));
             }
             std::shared_ptr<plugin> object(raw, [library = c.library](plugin* p) { delete p; });
             try {
@@ -324,9 +328,10 @@ void host::load(const std::vector<load_request>& requests) {
     if (chain.empty()) {
         if (auth_names.size() > 1) {
             m.shutdown_all();
-            throw load_error(fmt::format("several auth plugins are configured ({}): list the order to ask them in, "
-                                         "[plugins] auth = [...]",
-                                         fmt::join(auth_names, ", ")));
+            throw load_error(
+                fmt::format("several auth plugins are configured ({}): list the order to ask them in, "
+                            "[plugins] auth = [...]",
+                            fmt::join(auth_names, ", ")));
         }
         chain = auth_names;
     }
@@ -388,8 +393,9 @@ asio::awaitable<verdict> host::run_pop3_hooks(pop3_event event, const event_cont
 }
 
 bool host::provides_service(std::string_view name) const {
-    return std::any_of(impl_->instances.begin(), impl_->instances.end(),
-                       [&](const instance& i) { return i.source.name == name && i.source.kind == plugin_kind::service; });
+    return std::any_of(impl_->instances.begin(), impl_->instances.end(), [&](const instance& i) {
+        return i.source.name == name && i.source.kind == plugin_kind::service;
+    });
 }
 
 std::shared_ptr<server::service> host::make_service(std::string_view name) {

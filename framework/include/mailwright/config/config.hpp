@@ -84,7 +84,7 @@ struct daemon_config {
 // What a plugin reads its table through. Problems are collected, with file:line:column; finish() adds every
 // key the plugin did not read as unknown.
 class plugin_settings : public plugin::settings {
-public:
+  public:
     virtual void finish() = 0;
 };
 

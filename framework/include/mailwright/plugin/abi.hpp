@@ -11,7 +11,9 @@
 #define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 1
 
 #ifndef MAILWRIGHT_PLUGIN_ABI
-#define MAILWRIGHT_PLUGIN_ABI                                                                               \
-    "mailwright-plugin/" MAILWRIGHT_PLUGIN_ABI_STRINGIFY(MAILWRIGHT_PLUGIN_INTERFACE_VERSION) " gcc/" __VERSION__ \
-        " libstdc++/" MAILWRIGHT_PLUGIN_ABI_STRINGIFY(_GLIBCXX_RELEASE) " c++/" MAILWRIGHT_PLUGIN_ABI_STRINGIFY(__cplusplus)
+#define MAILWRIGHT_PLUGIN_ABI                                                               \
+    "mailwright-plugin/" MAILWRIGHT_PLUGIN_ABI_STRINGIFY(                                   \
+        MAILWRIGHT_PLUGIN_INTERFACE_VERSION) " gcc/" __VERSION__                            \
+                                             " libstdc++/" MAILWRIGHT_PLUGIN_ABI_STRINGIFY( \
+                                                 _GLIBCXX_RELEASE) " c++/" MAILWRIGHT_PLUGIN_ABI_STRINGIFY(__cplusplus)
 #endif

@@ -45,20 +45,20 @@ struct secret_result {
 };
 
 class secret_provider {
-public:
+  public:
     virtual ~secret_provider() = default;
     virtual asio::awaitable<secret_result> stored_secret(std::string_view user, secret_kind kind) = 0;
 };
 
 class certificate_mapper {
-public:
+  public:
     virtual ~certificate_mapper() = default;
     // The user a verified client certificate stands for (SASL EXTERNAL); rejected when none.
     virtual asio::awaitable<auth_result> map_certificate(const tls::peer_certificate& certificate) = 0;
 };
 
 class authorizer {
-public:
+  public:
     virtual ~authorizer() = default;
     // Whether `authenticated` may act as `requested` (a SASL authzid). Without this ability only
     // requested == authenticated is allowed.
@@ -66,7 +66,7 @@ public:
 };
 
 class auth_backend : public plugin {
-public:
+  public:
     plugin_kind kind() const noexcept final { return plugin_kind::auth; }
 
     virtual asio::awaitable<auth_result> verify_password(std::string_view user, std::string_view password) = 0;

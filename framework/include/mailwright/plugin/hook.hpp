@@ -28,10 +28,14 @@ struct event_context {
 };
 
 class hook : public plugin {
-public:
+  public:
     plugin_kind kind() const noexcept final { return plugin_kind::hook; }
-    virtual asio::awaitable<verdict> on_smtp(smtp_phase /*phase*/, const event_context& /*context*/) { co_return verdict::accept(); }
-    virtual asio::awaitable<verdict> on_pop3(pop3_event /*event*/, const event_context& /*context*/) { co_return verdict::accept(); }
+    virtual asio::awaitable<verdict> on_smtp(smtp_phase /*phase*/, const event_context& /*context*/) {
+        co_return verdict::accept();
+    }
+    virtual asio::awaitable<verdict> on_pop3(pop3_event /*event*/, const event_context& /*context*/) {
+        co_return verdict::accept();
+    }
 };
 
 }  // namespace mailwright::plugin

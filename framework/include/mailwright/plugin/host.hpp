@@ -27,7 +27,7 @@
 namespace mailwright::plugin {
 
 class load_error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -51,7 +51,7 @@ struct loaded_plugin {
 };
 
 class host {
-public:
+  public:
     explicit host(host_options options);
     host(const host&) = delete;
     host& operator=(const host&) = delete;
@@ -76,7 +76,7 @@ public:
 
     struct impl;
 
-private:
+  private:
     std::unique_ptr<impl> impl_;
 };
 

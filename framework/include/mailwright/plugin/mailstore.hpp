@@ -37,7 +37,7 @@ struct chunk_result {
 
 // A message read as a stream of CRLF-terminated lines, in chunks.
 class message_reader {
-public:
+  public:
     virtual ~message_reader() = default;
     virtual asio::awaitable<chunk_result> read_some(std::span<char> buffer) = 0;
 };
@@ -49,7 +49,7 @@ struct open_message_result {
 
 // One session's exclusive view of a mailbox. Message numbers (indexes) never shift during the session.
 class maildrop {
-public:
+  public:
     virtual ~maildrop() = default;
     virtual const std::vector<message_info>& messages() const = 0;
     // The whole message, or its headers and the first `body_lines` lines of its body (POP3 TOP).
@@ -64,7 +64,7 @@ public:
 
 // The message to deliver, as a stream.
 class message_source {
-public:
+  public:
     virtual ~message_source() = default;
     virtual asio::awaitable<chunk_result> read_some(std::span<char> buffer) = 0;
 };
@@ -80,7 +80,7 @@ struct delivery_result {
 };
 
 class mailstore : public plugin {
-public:
+  public:
     plugin_kind kind() const noexcept final { return plugin_kind::mailstore; }
     virtual asio::awaitable<open_result> open(std::string_view user) = 0;
     // Stores the message for every recipient; acknowledged (ok) only once it is durable.

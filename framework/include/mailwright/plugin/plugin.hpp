@@ -34,7 +34,7 @@ std::string_view to_string(plugin_kind k) noexcept;
 // file:line:column) after init(); a value of the wrong type is reported where it stands, and the getter
 // returns nothing.
 class settings {
-public:
+  public:
     virtual ~settings() = default;
     virtual std::optional<std::string> string(std::string_view key) = 0;
     virtual std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max) = 0;
@@ -49,7 +49,7 @@ class auth_backend;
 
 // What a plugin may use of its host during init().
 class host_view {
-public:
+  public:
     virtual ~host_view() = default;
     // The configured authentication chain (with the fault barrier): for service plugins that authenticate.
     virtual auth_backend& auth() = 0;
@@ -57,7 +57,7 @@ public:
 };
 
 class plugin {
-public:
+  public:
     virtual ~plugin() = default;
     virtual plugin_kind kind() const noexcept = 0;
 

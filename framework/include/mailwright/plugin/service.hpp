@@ -9,7 +9,7 @@
 namespace mailwright::plugin {
 
 class service_plugin : public plugin {
-public:
+  public:
     plugin_kind kind() const noexcept final { return plugin_kind::service; }
     // Called once per listener that names this service, after init().
     virtual std::shared_ptr<server::service> make_service() = 0;
