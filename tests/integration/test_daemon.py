@@ -269,3 +269,79 @@ class EmbeddingExample(unittest.TestCase):
         finally:
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(30), 0)
+
+
+PLUGIN_CONFIG = """
+[plugins]
+auth = ["throwing", "static-users"]
+[plugin.static-users]
+users = ["alice:secret"]
+delay = "2ms"
+[plugin.throwing]
+[plugin.authcheck]
+[[listener]]
+name = "check"
+service = "authcheck"
+port = 0
+"""
+
+
+class Plugins(unittest.TestCase):
+    def test_service_plugin_using_auth_plugins_on_worker_threads(self):
+        daemon = Daemon("[server]\nworkers = 2\n" + PLUGIN_CONFIG)
+        try:
+            clients = [daemon.connect("check") for _ in range(6)]
+            for c in clients:
+                self.assertEqual(c.line(), "READY\r\n")
+            for c in clients:
+                c.send("CHECK alice secret\r\nCHECK alice wrong\r\n")
+            for c in clients:
+                # The plugin awaited a timer and resumed on its session's worker thread.
+                self.assertEqual(c.line(), "OK alice thread-kept=yes asio-sees-thread=yes\r\n")
+                self.assertEqual(c.line(), "NO\r\n")
+            # A plugin that throws mid-session: that client gets a temporary failure, the others carry on.
+            clients[0].send("CHECK mallory x\r\n")
+            self.assertEqual(clients[0].line(), "TEMPFAIL\r\n")
+            clients[1].send("CHECK alice secret\r\n")
+            self.assertTrue(clients[1].line().startswith("OK alice"))
+            clients[0].send("CHECK alice secret\r\n")
+            self.assertTrue(clients[0].line().startswith("OK alice"))
+            self.assertTrue(daemon.log_contains(r"plugin=throwing verify_password threw: plugin bug"))
+            for c in clients:
+                c.close()
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+    def test_auth_test_command(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write(PLUGIN_CONFIG)
+        try:
+            ok = subprocess.run([DAEMON, "--config", f.name, "--auth-test", "alice"], input="secret\n",
+                                capture_output=True, text=True, timeout=30)
+            self.assertEqual(ok.returncode, 0, ok.stderr)
+            self.assertIn("alice: accepted as alice", ok.stdout)
+            no = subprocess.run([DAEMON, "--config", f.name, "--auth-test", "alice"], input="nope\n",
+                                capture_output=True, text=True, timeout=30)
+            self.assertEqual(no.returncode, 1)
+        finally:
+            os.unlink(f.name)
+
+    def start_fails(self, tables):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write(tables + "\n[[listener]]\nname = \"e\"\nservice = \"echo\"\nport = 0\n")
+        try:
+            result = subprocess.run([DAEMON, "--config", f.name], capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertNotIn("listening", result.stderr)  # refused before it listened anywhere
+            return result.stderr
+        finally:
+            os.unlink(f.name)
+
+    def test_broken_plugins_stop_the_start(self):
+        self.assertIn("is for ABI \"mailwright-plugin/0", self.start_fails("[plugin.wrong-abi]"))
+        self.assertIn("not a Mailwright plugin", self.start_fails("[plugin.not-a-plugin]"))
+        self.assertIn("no mailwright-ghost.so in the plugin search path", self.start_fails("[plugin.ghost]"))
+        self.assertIn("failed to initialise: the database is unreachable",
+                      self.start_fails("[plugin.throwing]\nfail_init = true"))
+        self.assertIn("unknown key 'colour' in [plugin.static-users]",
+                      self.start_fails("[plugin.static-users]\ncolour = 1"))

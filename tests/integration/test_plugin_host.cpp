@@ -167,6 +167,8 @@ TEST_CASE("plugin host: plugins are refused with a clear message", "[plugin]") {
                Catch::Contains("plugin 'needs-missing' depends on 'absent', which is not configured"));
     CHECK_THAT(load_error_of("[plugin.throwing]\n[plugin.static-users]"),
                Catch::Contains("several auth plugins are configured (static-users, throwing)"));
+    CHECK_THAT(load_error_of("[plugin.memory-store]\n[plugin.second-store]"),
+               Catch::Contains("several mailstore plugins are configured (memory-store, second-store)"));
 }
 
 TEST_CASE("plugin host: a plugin's settings are checked", "[plugin][config]") {

@@ -119,4 +119,7 @@ asio::awaitable<mw::store_status> memory_drop::commit() {
 
 }  // namespace
 
-MAILWRIGHT_PLUGIN("memory-store", "mailstore", "1.0", memory_store)
+#ifndef TEST_PLUGIN_NAME
+#define TEST_PLUGIN_NAME "memory-store"
+#endif
+MAILWRIGHT_PLUGIN(TEST_PLUGIN_NAME, "mailstore", "1.0", memory_store)
