@@ -1,29 +1,35 @@
-# Compiler options every Mailwright target gets, through the mailwright_options interface target.
+# Two interface targets:
+#  - mailwright_options (exported as mailwright::options): what every user of libmailwright must compile with,
+#    plugins built out of tree included;
+#  - mailwright_warnings (this build only): warnings, warnings as errors, sanitizers.
 add_library(mailwright_options INTERFACE)
 add_library(mailwright::options ALIAS mailwright_options)
+set_target_properties(mailwright_options PROPERTIES EXPORT_NAME options)
+target_compile_features(mailwright_options INTERFACE cxx_std_20)
+add_library(mailwright_warnings INTERFACE)
 # Options structs give every field a default; a designated initializer that names only some fields is the
 # intended use, which g++ 12 would otherwise warn about (fixed in g++ 13, PR 96868).
 # -Wno-mismatched-new-delete: at -O2 g++ 12 inlines a coroutine into its caller and then mistakes Asio's
 # awaitable frame operator new/delete pair for a mismatch (a known false positive with coroutine frames).
-target_compile_options(mailwright_options INTERFACE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers
+target_compile_options(mailwright_warnings INTERFACE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers
                                                     $<$<CXX_COMPILER_ID:GNU>:-Wno-mismatched-new-delete>)
 if(MAILWRIGHT_WERROR)
-    target_compile_options(mailwright_options INTERFACE -Werror)
+    target_compile_options(mailwright_warnings INTERFACE -Werror)
 endif()
 if(MAILWRIGHT_SANITIZE)
-    target_compile_options(mailwright_options INTERFACE -fsanitize=${MAILWRIGHT_SANITIZE} -fno-omit-frame-pointer
-                                                        -fno-sanitize-recover=all)
+    target_compile_options(mailwright_warnings INTERFACE -fsanitize=${MAILWRIGHT_SANITIZE} -fno-omit-frame-pointer
+                                                         -fno-sanitize-recover=all)
     if(MAILWRIGHT_SANITIZE MATCHES "thread")
         # Asio's fenced blocks use atomic_thread_fence, which TSan does not model; g++ warns about each. The
         # handler queues they guard are mutex-protected, and TSan does see those.
-        target_compile_options(mailwright_options INTERFACE -Wno-tsan)
+        target_compile_options(mailwright_warnings INTERFACE -Wno-tsan)
     endif()
     if(MAILWRIGHT_SANITIZE MATCHES "undefined")
         # UBSan's vptr check probes memory through a pipe(); when the process is out of descriptors (which the
         # test suite provokes on purpose) every virtual call on an error_category then looks invalid.
-        target_compile_options(mailwright_options INTERFACE -fno-sanitize=vptr)
+        target_compile_options(mailwright_warnings INTERFACE -fno-sanitize=vptr)
     endif()
-    target_link_options(mailwright_options INTERFACE -fsanitize=${MAILWRIGHT_SANITIZE})
+    target_link_options(mailwright_warnings INTERFACE -fsanitize=${MAILWRIGHT_SANITIZE})
 endif()
 # Asio is compiled once, in framework/src/asio_impl.cpp; every user must agree on these.
 # ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio 1.22 decides between aligned_alloc and operator new by whether a

@@ -1,4 +1,4 @@
-# mailwright_add_plugin(NAME SOURCES...): builds the plugin NAME as mailwright-NAME.so, a MODULE library with
+# mailwright_add_plugin(NAME [NO_INSTALL] SOURCES...): builds the plugin NAME as mailwright-NAME.so, a MODULE library with
 # hidden visibility that the host loads at run time.
 #
 # Hidden visibility keeps a plugin's own symbols to itself. It does not split Asio's per-thread state:
@@ -12,9 +12,14 @@
 set(MAILWRIGHT_PLUGIN_OUTPUT_DIR "${CMAKE_BINARY_DIR}/plugins" CACHE PATH "Where in-tree plugins are built")
 
 function(mailwright_add_plugin name)
+    cmake_parse_arguments(PARSE_ARGV 1 arg "NO_INSTALL" "" "")
     set(target "mailwright_plugin_${name}")
-    add_library(${target} MODULE ${ARGN})
+    add_library(${target} MODULE ${arg_UNPARSED_ARGUMENTS})
     target_link_libraries(${target} PRIVATE mailwright::framework)
+    if(NOT arg_NO_INSTALL)
+        include(GNUInstallDirs)
+        install(TARGETS ${target} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/mailwright/plugins")
+    endif()
     set_target_properties(${target} PROPERTIES
         PREFIX ""
         OUTPUT_NAME "mailwright-${name}"

@@ -142,8 +142,9 @@ plugin::host_options host_options(const config::daemon_config& cfg) {
     for (const auto& dir : cfg.plugins.path) {
         options.search_path.emplace_back(dir);
     }
-    options.search_path.emplace_back(MAILWRIGHT_PLUGIN_BUILD_DIR);
-    options.search_path.emplace_back(MAILWRIGHT_PLUGIN_INSTALL_DIR);
+    for (auto& dir : plugin::default_search_path()) {
+        options.search_path.push_back(std::move(dir));
+    }
     options.state_dir = cfg.server.state_dir;
     options.auth_order = cfg.plugins.auth_order;
     options.hook_order = cfg.plugins.hook_order;

@@ -246,21 +246,26 @@ if __name__ == "__main__":
     unittest.main()
 
 
+def start_example(program, listener):
+    """Starts an example program on a kernel-chosen port; returns (process, port, log lines read so far)."""
+    proc = subprocess.Popen([program, "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for _ in range(100):
+        line = proc.stdout.readline()
+        lines.append(line)
+        m = re.search(rf"listening listener={listener} address=127\.0\.0\.1:(\d+)", line)
+        if m:
+            return proc, int(m.group(1)), lines
+    proc.kill()
+    raise AssertionError("example did not start:\n" + "".join(lines))
+
+
 class EmbeddingExample(unittest.TestCase):
     """examples/line_service: the framework embedded in a 50-line program with its own protocol."""
 
     def test_custom_protocol(self):
-        proc = subprocess.Popen([os.environ["LINE_SERVICE"], "0"], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        proc, port, _ = start_example(os.environ["LINE_SERVICE"], "adder")
         try:
-            port = None
-            for _ in range(100):
-                line = proc.stdout.readline()
-                m = re.search(r"listening listener=adder address=127\.0\.0\.1:(\d+)", line)
-                if m:
-                    port = int(m.group(1))
-                    break
-            self.assertIsNotNone(port)
             with Client("127.0.0.1", port) as c:
                 self.assertEqual(c.line(), "READY\r\n")
                 c.send("ADD 2\r\nADD 40\r\nTOTAL\r\nnonsense\r\nBYE\r\n")
@@ -284,6 +289,23 @@ name = "check"
 service = "authcheck"
 port = 0
 """
+
+
+class ApplianceExample(unittest.TestCase):
+    """examples/appliance: the example auth plugin linked into the program, no shared library loaded."""
+
+    def test_linked_in_plugin_authenticates(self):
+        proc, port, lines = start_example(os.environ["APPLIANCE"], "login")
+        try:
+            self.assertTrue(any("plugin=example-auth kind=auth version=1.0 loaded from linked-in" in line
+                                for line in lines), "".join(lines))
+            with Client("127.0.0.1", port) as c:
+                self.assertEqual(c.line(), "HELLO\r\n")
+                c.send("LOGIN admin s3cret\r\nLOGIN admin guess\r\nLOGIN nobody s3cret\r\n")
+                self.assertEqual([c.line() for _ in range(3)], ["WELCOME admin\r\n", "DENIED\r\n", "DENIED\r\n"])
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(30), 0)
 
 
 class Plugins(unittest.TestCase):

@@ -31,7 +31,7 @@ struct fixture {
         REQUIRE(loaded.config);
         cfg = std::move(*loaded.config);
         host = std::make_unique<plugin::host>(plugin::host_options{
-            .search_path = {MAILWRIGHT_PLUGIN_BUILD_DIR}, .state_dir = "var", .auth_order = std::move(auth_order)});
+            .search_path = plugin::default_search_path(), .state_dir = "var", .auth_order = std::move(auth_order)});
     }
 
     void load() {

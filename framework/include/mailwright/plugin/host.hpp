@@ -50,6 +50,10 @@ struct loaded_plugin {
     std::string origin;  // the library's path, or "linked-in"
 };
 
+// Where plugins are looked for unless configured otherwise: this build's plugin directory, then the
+// installed one (<libdir>/mailwright/plugins).
+std::vector<std::filesystem::path> default_search_path();
+
 class host {
   public:
     explicit host(host_options options);
