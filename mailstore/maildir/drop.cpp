@@ -1,0 +1,246 @@
+// A Maildir maildrop for one session, and the reader that turns stored LF line ends back into CRLF (and
+// stops after the headers and N body lines for POP3 TOP).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <chrono>
+#include <mailwright/io/offload.hpp>
+
+#include "names.hpp"
+#include "store.hpp"
+
+namespace mailwright::maildir {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Octets of the message with CRLF line ends: each LF not already preceded by CR gains one.
+std::uint64_t crlf_size_of(const fs::path& path, std::error_code& ec) {
+    fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) {
+        ec = last_error();
+        return 0;
+    }
+    std::uint64_t size = 0;
+    char previous = '\0';
+    char buffer[65536];
+    for (;;) {
+        const ssize_t n = ::read(file.get(), buffer, sizeof buffer);
+        if (n < 0) {
+            ec = last_error();
+            return 0;
+        }
+        if (n == 0) {
+            return size;
+        }
+        for (ssize_t i = 0; i < n; ++i) {
+            size += buffer[i] == '\n' && previous != '\r' ? 2 : 1;
+            previous = buffer[i];
+        }
+    }
+}
+
+// tmp/ files older than 36 hours are left-overs of interrupted deliveries (the Maildir convention).
+void sweep_tmp(const fs::path& tmp) {
+    const auto limit = fs::file_time_type::clock::now() - std::chrono::hours(36);
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(tmp, ec)) {
+        std::error_code e;
+        if (entry.is_regular_file(e) && entry.last_write_time(e) < limit) {
+            fs::remove(entry.path(), e);
+        }
+    }
+}
+
+class crlf_reader final : public mwp::message_reader {
+  public:
+    crlf_reader(fd file, std::optional<std::size_t> body_lines) : file_(std::move(file)), body_lines_(body_lines) {}
+
+    asio::awaitable<mwp::chunk_result> read_some(std::span<char> buffer) override {
+        while (!finished_ && pending_.empty()) {
+            auto work = [fd = file_.get(), want = std::min<std::size_t>(buffer.size(), 65536)] {
+                std::string data(want, '\0');
+                const ssize_t n = ::read(fd, data.data(), data.size());
+                if (n < 0) {
+                    return std::pair{last_error(), std::string()};
+                }
+                data.resize(static_cast<std::size_t>(n));
+                return std::pair{std::error_code(), std::move(data)};
+            };
+            auto [ec, raw] = co_await io::offload(std::move(work));
+            if (ec) {
+                co_return mwp::chunk_result{0, ec};
+            }
+            if (raw.empty()) {
+                finished_ = true;
+                break;
+            }
+            convert(raw);
+        }
+        const std::size_t n = std::min(buffer.size(), pending_.size() - taken_);
+        std::copy_n(pending_.data() + taken_, n, buffer.data());
+        taken_ += n;
+        if (taken_ == pending_.size()) {
+            pending_.clear();
+            taken_ = 0;
+        }
+        co_return mwp::chunk_result{n, {}};
+    }
+
+  private:
+    void convert(std::string_view raw) {
+        for (char c : raw) {
+            if (finished_) {
+                return;
+            }
+            if (c == '\n') {
+                if (previous_ != '\r') {
+                    pending_ += '\r';
+                }
+                pending_ += '\n';
+                end_of_line();
+            } else {
+                pending_ += c;
+                line_empty_ = line_empty_ && c == '\r';
+            }
+            previous_ = c;
+        }
+    }
+
+    void end_of_line() {
+        if (!body_lines_) {
+            line_empty_ = true;
+            return;
+        }
+        if (in_body_) {
+            if (++lines_sent_ >= *body_lines_) {
+                finished_ = true;  // TOP: the headers and exactly N lines of the body
+            }
+        } else if (line_empty_) {
+            in_body_ = true;
+            finished_ = *body_lines_ == 0;
+        }
+        line_empty_ = true;
+    }
+
+    fd file_;
+    std::optional<std::size_t> body_lines_;
+    std::string pending_;
+    std::size_t taken_ = 0;
+    char previous_ = '\0';
+    bool finished_ = false;
+    bool in_body_ = false;
+    bool line_empty_ = true;
+    std::size_t lines_sent_ = 0;
+};
+
+}  // namespace
+
+std::vector<message_file> scan(const fs::path& dir) {
+    sweep_tmp(dir / "tmp");
+    std::error_code ec;
+    // Messages in new/ move to cur/ with an empty info part: they have now been seen by a reader.
+    for (const auto& entry : fs::directory_iterator(dir / "new", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || name.front() == '.') {
+            continue;
+        }
+        const fs::path target = dir / "cur" / (name.find(':') == std::string::npos ? name + ":2," : name);
+        if (::rename(entry.path().c_str(), target.c_str()) != 0 && errno != ENOENT) {
+            spdlog::warn("maildir: cannot move {} to cur/: {}", entry.path().string(), last_error().message());
+        }
+    }
+    std::vector<message_file> files;
+    for (const auto& entry : fs::directory_iterator(dir / "cur", ec)) {
+        const std::string name = entry.path().filename().string();
+        std::error_code e;
+        if (name.empty() || name.front() == '.' || !entry.is_regular_file(e)) {
+            continue;
+        }
+        const auto sizes = sizes_of(name);
+        std::uint64_t size = 0;
+        if (sizes.crlf_size) {
+            size = *sizes.crlf_size;
+        } else {
+            size = crlf_size_of(entry.path(), e);  // delivered by another program: count once
+            if (e) {
+                continue;  // removed under us, or unreadable: not part of this session's list
+            }
+        }
+        files.push_back({name, {uid_of(base_of(name)), size}});
+    }
+    std::sort(files.begin(), files.end(), [](const message_file& a, const message_file& b) {
+        const auto ta = timestamp_of(a.name);
+        const auto tb = timestamp_of(b.name);
+        return ta != tb ? ta < tb : a.name < b.name;
+    });
+    return files;
+}
+
+drop::drop(fs::path dir, fd lock, std::vector<message_file> files)
+    : dir_(std::move(dir)), lock_(std::move(lock)), files_(std::move(files)), deleted_(files_.size(), false) {
+    for (const auto& f : files_) {
+        info_.push_back(f.info);
+    }
+}
+
+asio::awaitable<mwp::open_message_result> drop::open_message(std::size_t index, std::optional<std::size_t> body_lines) {
+    if (index >= files_.size()) {
+        co_return mwp::open_message_result{mwp::store_status::not_found, nullptr};
+    }
+    auto work2 = [path = dir_ / "cur" / files_[index].name] {
+        fd opened(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        return std::pair{opened ? std::error_code() : last_error(), std::move(opened)};
+    };
+    auto [ec, file] = co_await io::offload(std::move(work2));
+    if (ec) {
+        // Another program may have removed it since the session began: that message is gone, not the store.
+        const auto status = ec.value() == ENOENT ? mwp::store_status::not_found : mwp::store_status::tempfail;
+        spdlog::warn("maildir: cannot open {}: {}", files_[index].name, ec.message());
+        co_return mwp::open_message_result{status, nullptr};
+    }
+    co_return mwp::open_message_result{mwp::store_status::ok,
+                                       std::make_unique<crlf_reader>(std::move(file), body_lines)};
+}
+
+void drop::mark_deleted(std::size_t index) {
+    if (index < deleted_.size()) {
+        deleted_[index] = true;
+    }
+}
+
+bool drop::is_deleted(std::size_t index) const { return index < deleted_.size() && deleted_[index]; }
+
+void drop::undelete_all() { std::fill(deleted_.begin(), deleted_.end(), false); }
+
+asio::awaitable<mwp::store_status> drop::commit() {
+    std::vector<fs::path> doomed;
+    for (std::size_t i = 0; i < files_.size(); ++i) {
+        if (deleted_[i]) {
+            doomed.push_back(dir_ / "cur" / files_[i].name);
+        }
+    }
+    if (doomed.empty()) {
+        co_return mwp::store_status::ok;
+    }
+    auto work3 = [doomed = std::move(doomed), cur = dir_ / "cur"] {
+        for (const auto& path : doomed) {
+            if (::unlink(path.c_str()) != 0 && errno != ENOENT) {  // already gone is as good as deleted
+                spdlog::error("maildir: cannot delete {}: {}", path.string(), last_error().message());
+                return mwp::store_status::tempfail;
+            }
+        }
+        return sync_directory(cur) ? mwp::store_status::tempfail : mwp::store_status::ok;
+    };
+    const auto status = co_await io::offload(std::move(work3));
+    if (status == mwp::store_status::ok) {
+        std::fill(deleted_.begin(), deleted_.end(), false);
+    }
+    co_return status;
+}
+
+}  // namespace mailwright::maildir
