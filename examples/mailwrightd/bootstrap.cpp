@@ -1,5 +1,5 @@
-// Demo state: var/demo-password (0600, generated once) and var/mail/demo/Maildir with a welcome message
-// delivered the Maildir way (tmp/ with O_EXCL, fsync, link into new/, fsync new/).
+// Demo state: var/demo-password (0600, generated once); the welcome message for var/mail/demo/Maildir is
+// delivered by the daemon through its mailstore plugin.
 #include "bootstrap.hpp"
 
 #include <fcntl.h>
@@ -56,6 +56,8 @@ void write_new_file(const fs::path& path, std::string_view content) {
     }
 }
 
+}  // namespace
+
 std::string welcome_message(std::string_view user) {
     const auto now = std::chrono::system_clock::now();
     return fmt::format(
@@ -74,26 +76,6 @@ std::string welcome_message(std::string_view user) {
         std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(), user);
 }
 
-void create_maildir(const fs::path& maildir, std::string_view user) {
-    for (const char* sub : {"tmp", "new", "cur"}) {
-        fs::create_directories(maildir / sub);
-        fs::permissions(maildir / sub, fs::perms::owner_all);
-    }
-    const std::string message = welcome_message(user);
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
-    const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1'000'000;
-    char host[256] = "localhost";
-    ::gethostname(host, sizeof host - 1);
-    const std::string name = fmt::format("{}.M{}P{}.{},S={}", secs, usecs, ::getpid(), host, message.size());
-    write_new_file(maildir / "tmp" / name, message);
-    fs::create_hard_link(maildir / "tmp" / name, maildir / "new" / name);
-    fs::remove(maildir / "tmp" / name);
-    fsync_path(maildir / "new", O_RDONLY | O_DIRECTORY);
-}
-
-}  // namespace
-
 demo_state bootstrap_demo(const fs::path& state_dir) {
     demo_state state;
     state.user = "demo";
@@ -108,9 +90,7 @@ demo_state bootstrap_demo(const fs::path& state_dir) {
     }
 
     state.maildir = state_dir / "mail" / state.user / "Maildir";
-    if (!fs::exists(state.maildir)) {
-        create_maildir(state.maildir, state.user);
-    }
+    state.needs_welcome = !fs::exists(state.maildir);
     return state;
 }
 

@@ -12,6 +12,10 @@ shutdown_grace = "10s"
 [log]
 level = "info"
 
+# The embedded default store: one Maildir per user.
+[plugin.maildir]
+path = "var/mail/%u/Maildir"
+
 [tls]
 certificate = "var/tls/cert.pem"
 key = "var/tls/key.pem"

@@ -185,6 +185,34 @@ int auth_test(const std::string& config_path, const std::string& user) {
     return 1;
 }
 
+// The demo mailbox's first message, delivered through the configured store like any other.
+void deliver_welcome(plugin::mailstore& store, const std::string& user) {
+    class text_source final : public plugin::message_source {
+      public:
+        explicit text_source(std::string text) : text_(std::move(text)) {}
+        asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
+            const std::size_t n = std::min(buffer.size(), text_.size() - at_);
+            std::copy_n(text_.data() + at_, n, buffer.data());
+            at_ += n;
+            co_return plugin::chunk_result{n, {}};
+        }
+
+      private:
+        std::string text_;
+        std::size_t at_ = 0;
+    } source(mailwrightd::welcome_message(user));
+    const std::string users[] = {user};
+    asio::io_context io;
+    plugin::store_status status = plugin::store_status::tempfail;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { status = (co_await store.deliver(users, source)).status; },
+        asio::detached);
+    io.run();
+    if (status != plugin::store_status::ok) {
+        throw std::runtime_error("could not deliver the welcome message to the demo mailbox");
+    }
+}
+
 // Each connection is a file descriptor: take the hard limit, which the administrator chose.
 void raise_fd_limit() {
     rlimit limit{};
@@ -203,8 +231,15 @@ int serve(const std::string& config_path) {
     log::init(*log::parse_level(cfg.log.level));
     raise_fd_limit();
 
+    plugin::host plugins(host_options(cfg));
+    if (!load_plugins(cfg, plugins)) {
+        return 2;
+    }
     if (config_path.empty()) {
         const auto demo = mailwrightd::bootstrap_demo(cfg.server.state_dir);
+        if (demo.needs_welcome && plugins.store()) {
+            deliver_welcome(*plugins.store(), demo.user);
+        }
         if (!demo.password.empty()) {
             // Shown once, on the terminal, never in the log.
             std::printf("Demo user '%s', password '%s' (kept in %s). Its Maildir: %s\n", demo.user.c_str(),
@@ -216,10 +251,6 @@ int serve(const std::string& config_path) {
         std::fflush(stdout);
     }
 
-    plugin::host plugins(host_options(cfg));
-    if (!load_plugins(cfg, plugins)) {
-        return 2;
-    }
     make_development_certificate(cfg.tls);
     const auto contexts = build_tls(cfg);
 

@@ -16,7 +16,7 @@ using namespace mailwright;
 
 namespace {
 class stdin_source final : public plugin::message_source {
-public:
+  public:
     asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
         const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), stdin);
         co_return plugin::chunk_result{n, {}};

@@ -1,6 +1,7 @@
 """mailwrightd's server core, driven over loopback by Python's socket module."""
 import errno
 import os
+import shutil
 import re
 import signal
 import socket
@@ -367,3 +368,45 @@ class Plugins(unittest.TestCase):
                       self.start_fails("[plugin.throwing]\nfail_init = true"))
         self.assertIn("unknown key 'colour' in [plugin.static-users]",
                       self.start_fails("[plugin.static-users]\ncolour = 1"))
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+@unittest.skipUnless(port_free(7007) and port_free(7993), "the built-in default's ports are taken")
+class BuiltInDefault(unittest.TestCase):
+    """What the README's run command starts: no --config, state under ./var."""
+
+    def test_first_start(self):
+        work = tempfile.mkdtemp(prefix="mailwright-default-")
+        proc = subprocess.Popen([DAEMON], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            lines = []
+            for _ in range(50):
+                line = proc.stdout.readline()
+                lines.append(line)
+                if "listening listener=echo-tls" in line:
+                    break
+            log = "".join(lines)
+            self.assertIn("listening listener=echo address=127.0.0.1:7007", log)
+            password = open(os.path.join(work, "var", "demo-password")).read().strip()
+            self.assertIn(f"Demo user 'demo', password '{password}'", log)  # shown once, at first start
+            self.assertEqual(os.stat(os.path.join(work, "var", "demo-password")).st_mode & 0o777, 0o600)
+            new = os.path.join(work, "var", "mail", "demo", "Maildir", "new")
+            welcome = os.listdir(new)
+            self.assertEqual(len(welcome), 1)
+            with open(os.path.join(new, welcome[0])) as f:
+                self.assertIn("Subject: Welcome to Mailwright", f.read())
+            self.assertTrue(os.path.exists(os.path.join(work, "var", "tls", "cert.pem")))
+            with Client("127.0.0.1", 7007) as c:  # loopback only, and serving
+                self.assertEqual(c.line(), GREETING)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(30), 0)
+            shutil.rmtree(work, ignore_errors=True)
