@@ -311,3 +311,29 @@ TEST_CASE("maildir: hostile user names never reach the file system", "[maildir][
     }
     CHECK_FALSE(fs::exists(t.root));  // nothing was created anywhere
 }
+
+TEST_CASE("maildir: files other programs left behind, and a Maildir that is not a directory", "[maildir][faults]") {
+    temp_store t;
+    REQUIRE(t.deliver({"alice"}, message) == plugin::store_status::ok);
+    // A message another program delivered with a name of its own (no sizes), and junk to ignore.
+    std::ofstream(t.maildir("alice") / "cur" / "garbage name without fields") << "Subject: x\n\nbody\n";
+    std::ofstream(t.maildir("alice") / "cur" / ".hidden") << "not a message";
+    fs::create_directory(t.maildir("alice") / "cur" / "a directory");
+    {
+        auto drop = run(t.store().open("alice")).drop;
+        REQUIRE(drop->messages().size() == 2);
+        // Names sort by their leading timestamp; one without a number sorts first.
+        const auto& odd = drop->messages()[0];
+        // Spaces are not allowed in a UIDL (RFC 1939 7): such a name is hashed instead.
+        CHECK(odd.uid.size() == 17);
+        CHECK(odd.uid.front() == 'h');
+        CHECK(odd.size == std::string("Subject: x\r\n\r\nbody\r\n").size());  // counted, since not in the name
+        CHECK(t.read(*drop, 0) == "Subject: x\r\n\r\nbody\r\n");
+    }
+    // A "Maildir" that is a plain file: an error for that user, nothing else.
+    fs::create_directories(t.root / "mallory");
+    std::ofstream(t.root / "mallory" / "Maildir") << "not a directory";
+    CHECK(run(t.store().open("mallory")).status == plugin::store_status::permfail);
+    CHECK(t.deliver({"mallory"}, message) == plugin::store_status::permfail);
+    CHECK(t.deliver({"alice"}, message) == plugin::store_status::ok);
+}
