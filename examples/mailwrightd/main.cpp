@@ -187,20 +187,7 @@ int auth_test(const std::string& config_path, const std::string& user) {
 
 // The demo mailbox's first message, delivered through the configured store like any other.
 void deliver_welcome(plugin::mailstore& store, const std::string& user) {
-    class text_source final : public plugin::message_source {
-      public:
-        explicit text_source(std::string text) : text_(std::move(text)) {}
-        asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
-            const std::size_t n = std::min(buffer.size(), text_.size() - at_);
-            std::copy_n(text_.data() + at_, n, buffer.data());
-            at_ += n;
-            co_return plugin::chunk_result{n, {}};
-        }
-
-      private:
-        std::string text_;
-        std::size_t at_ = 0;
-    } source(mailwrightd::welcome_message(user));
+    plugin::string_source source(mailwrightd::welcome_message(user));
     const std::string users[] = {user};
     asio::io_context io;
     plugin::store_status status = plugin::store_status::tempfail;

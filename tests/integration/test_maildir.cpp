@@ -36,22 +36,6 @@ T run(asio::awaitable<T> task) {
     return std::move(*result);
 }
 
-class string_source final : public plugin::message_source {
-  public:
-    explicit string_source(std::string text, std::size_t piece = 7) : text_(std::move(text)), piece_(piece) {}
-    asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
-        const std::size_t n = std::min({buffer.size(), piece_, text_.size() - at_});
-        std::copy_n(text_.data() + at_, n, buffer.data());
-        at_ += n;
-        co_return plugin::chunk_result{n, {}};
-    }
-
-  private:
-    std::string text_;
-    std::size_t piece_;
-    std::size_t at_ = 0;
-};
-
 struct temp_store {
     fs::path root = fs::temp_directory_path() /
                     ("mailwright-maildir-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
@@ -71,7 +55,7 @@ struct temp_store {
     fs::path maildir(const std::string& user) const { return root / user / "Maildir"; }
 
     plugin::store_status deliver(std::vector<std::string> users, std::string text, std::size_t piece = 7) {
-        string_source source(std::move(text), piece);
+        plugin::string_source source(std::move(text), piece);
         return run(store().deliver(users, source)).status;
     }
     std::string read(plugin::maildrop& drop, std::size_t index, std::optional<std::size_t> lines = {}) {
@@ -261,7 +245,7 @@ TEST_CASE("maildir: several recipients, and many concurrent deliveries", "[maild
                 asio::co_spawn(
                     io,
                     [&, i]() -> asio::awaitable<void> {
-                        string_source source("Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n", 4096);
+                        plugin::string_source source("Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n", 4096);
                         const std::string users[] = {"dave"};
                         if ((co_await t.store().deliver(users, source)).status == plugin::store_status::ok) {
                             ++ok;

@@ -67,21 +67,6 @@ std::string load_error_of(const std::string& tables) {
     return "(loaded)";
 }
 
-class string_source final : public plugin::message_source {
-  public:
-    explicit string_source(std::string text) : text_(std::move(text)) {}
-    asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
-        const std::size_t n = std::min(buffer.size(), text_.size() - at_);
-        std::copy_n(text_.data() + at_, n, buffer.data());
-        at_ += n;
-        co_return plugin::chunk_result{n, {}};
-    }
-
-  private:
-    std::string text_;
-    std::size_t at_ = 0;
-};
-
 const char* const all_kinds = R"(
 [plugin.deny-hook]
 deny = ["bob"]
@@ -119,7 +104,7 @@ TEST_CASE("plugin host: one plugin of each kind, in dependency order", "[plugin]
         auto store = f.host->store();
         REQUIRE(store);
         const std::string users[] = {"alice"};
-        string_source message("Subject: hi\r\n\r\nline 1\r\nline 2\r\n");
+        plugin::string_source message("Subject: hi\r\n\r\nline 1\r\nline 2\r\n");
         CHECK(run(store->deliver(users, message)).status == plugin::store_status::ok);
         auto opened = run(store->open("alice"));
         REQUIRE(opened.status == plugin::store_status::ok);

@@ -95,12 +95,23 @@ def read_line(sock):
     return data
 
 
+def read_until_closed(sock):
+    received = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return received
+        received += chunk
+
+
 def tlsinfo(sock):
     sock.sendall(b"TLSINFO\r\n")
     return read_line(sock).decode()
 
 
-class Handshakes(unittest.TestCase):
+class SharedDaemon(unittest.TestCase):
+    """One daemon with the standard TLS configuration for all tests of the class."""
+
     @classmethod
     def setUpClass(cls):
         cls.daemon = Daemon(tls_config())
@@ -109,6 +120,8 @@ class Handshakes(unittest.TestCase):
     def tearDownClass(cls):
         assert cls.daemon.terminate() == 0
 
+
+class Handshakes(SharedDaemon):
     def test_implicit_tls13_then_the_normal_greeting(self):
         with implicit(self.daemon, client_context(trust="one.pem")) as s:
             self.assertEqual(s.version(), "TLSv1.3")
@@ -230,12 +243,7 @@ class Handshakes(unittest.TestCase):
     def test_garbage_instead_of_client_hello(self):
         with socket.create_connection(("127.0.0.1", self.daemon.ports["implicit"]), timeout=10) as raw:
             raw.sendall(b"HELO attacker\r\n" * 4)
-            received = b""
-            while True:
-                chunk = raw.recv(4096)
-                if not chunk:
-                    break
-                received += chunk
+            received = read_until_closed(raw)
             self.assertNotIn(b"220", received)  # at most a TLS alert, then the connection closes
         with implicit(self.daemon) as s:  # everybody else is still served
             self.assertEqual(read_line(s), GREETING)
@@ -249,16 +257,8 @@ class Handshakes(unittest.TestCase):
             self.assertEqual(read_line(s), GREETING)
 
 
-class Injection(unittest.TestCase):
+class Injection(SharedDaemon):
     """NO STARTTLS (USENIX Security 2021): nothing sent in plaintext after STARTTLS is ever answered."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = Daemon(tls_config())
-
-    @classmethod
-    def tearDownClass(cls):
-        assert cls.daemon.terminate() == 0
 
     def test_injection_in_the_same_segment(self):
         with Client("127.0.0.1", self.daemon.ports["plain"]) as c:
@@ -295,12 +295,7 @@ class Injection(unittest.TestCase):
             raw.sendall(b"STARTTLS\r\n")
             self.assertEqual(read_line(raw), b"220 go ahead\r\n")
             raw.sendall(b"NOOP\r\nhello\r\n")  # plaintext where the ClientHello belongs
-            rest = b""
-            while True:
-                chunk = raw.recv(4096)
-                if not chunk:
-                    break
-                rest += chunk
+            rest = read_until_closed(raw)
             self.assertNotIn(b"250", rest)  # at most a TLS alert; then the connection is closed
 
     def test_plaintext_reply_never_follows_starttls(self):
@@ -311,12 +306,7 @@ class Injection(unittest.TestCase):
             raw.sendall(b"STARTTLS\r\nNOOP\r\nQUIT\r\n")
             self.assertEqual(read_line(raw), b"220 go ahead\r\n")
             raw.shutdown(socket.SHUT_WR)
-            rest = b""
-            while True:
-                chunk = raw.recv(4096)
-                if not chunk:
-                    break
-                rest += chunk
+            rest = read_until_closed(raw)
             self.assertNotIn(b"250", rest)
             self.assertNotIn(b"221", rest)
 

@@ -3,6 +3,7 @@
 // The Maildir plugin (mailstore/maildir) implements it.
 #pragma once
 
+#include <algorithm>
 #include <asio/awaitable.hpp>
 #include <cstdint>
 #include <memory>
@@ -67,6 +68,24 @@ class message_source {
   public:
     virtual ~message_source() = default;
     virtual asio::awaitable<chunk_result> read_some(std::span<char> buffer) = 0;
+};
+
+// A message held in a string, handed out in pieces of at most `piece` octets: for messages a program makes
+// itself (a welcome message, a bounce) and for tests.
+class string_source final : public message_source {
+  public:
+    explicit string_source(std::string text, std::size_t piece = 64 * 1024) : text_(std::move(text)), piece_(piece) {}
+    asio::awaitable<chunk_result> read_some(std::span<char> buffer) override {
+        const std::size_t n = std::min({buffer.size(), piece_, text_.size() - at_});
+        std::copy_n(text_.data() + at_, n, buffer.data());
+        at_ += n;
+        co_return chunk_result{n, {}};
+    }
+
+  private:
+    std::string text_;
+    std::size_t piece_;
+    std::size_t at_ = 0;
 };
 
 struct open_result {
