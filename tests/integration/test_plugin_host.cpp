@@ -144,6 +144,9 @@ TEST_CASE("plugin host: plugins are refused with a clear message", "[plugin]") {
                                "from another build\" (we have \"" MAILWRIGHT_PLUGIN_ABI "\")"));
     CHECK_THAT(load_error_of("[plugin.not-a-plugin]"),
                Catch::Contains("mailwright-not-a-plugin.so: not a Mailwright plugin"));
+    CHECK_THAT(load_error_of("[plugin.missing-symbol]"),
+               Catch::Contains("mailwright-missing-symbol.so: cannot be loaded") &&
+                   Catch::Contains("undefined symbol: mailwright_test_function_nobody_defines"));
     CHECK_THAT(load_error_of("[plugin.ghost]"),
                Catch::Contains("plugin 'ghost': no mailwright-ghost.so in the plugin search path"));
     CHECK_THAT(load_error_of("[plugin.throwing]\nfail_init = true"),
