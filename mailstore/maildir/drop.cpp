@@ -56,11 +56,11 @@ void sweep_tmp(const fs::path& tmp) {
     }
 }
 
-class crlf_reader final : public mwp::message_reader {
+class crlf_reader final : public plugin::message_reader {
   public:
     crlf_reader(fd file, std::optional<std::size_t> body_lines) : file_(std::move(file)), body_lines_(body_lines) {}
 
-    asio::awaitable<mwp::chunk_result> read_some(std::span<char> buffer) override {
+    asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
         while (!finished_ && pending_.empty()) {
             auto work = [fd = file_.get(), want = std::min<std::size_t>(buffer.size(), 65536)] {
                 std::string data(want, '\0');
@@ -73,7 +73,7 @@ class crlf_reader final : public mwp::message_reader {
             };
             auto [ec, raw] = co_await io::offload(std::move(work));
             if (ec) {
-                co_return mwp::chunk_result{0, ec};
+                co_return plugin::chunk_result{0, ec};
             }
             if (raw.empty()) {
                 finished_ = true;
@@ -88,7 +88,7 @@ class crlf_reader final : public mwp::message_reader {
             pending_.clear();
             taken_ = 0;
         }
-        co_return mwp::chunk_result{n, {}};
+        co_return plugin::chunk_result{n, {}};
     }
 
   private:
@@ -188,9 +188,10 @@ drop::drop(fs::path dir, fd lock, std::vector<message_file> files)
     }
 }
 
-asio::awaitable<mwp::open_message_result> drop::open_message(std::size_t index, std::optional<std::size_t> body_lines) {
+asio::awaitable<plugin::open_message_result> drop::open_message(std::size_t index,
+                                                                std::optional<std::size_t> body_lines) {
     if (index >= files_.size()) {
-        co_return mwp::open_message_result{mwp::store_status::not_found, nullptr};
+        co_return plugin::open_message_result{plugin::store_status::not_found, nullptr};
     }
     auto work2 = [path = dir_ / "cur" / files_[index].name] {
         fd opened(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -199,12 +200,12 @@ asio::awaitable<mwp::open_message_result> drop::open_message(std::size_t index, 
     auto [ec, file] = co_await io::offload(std::move(work2));
     if (ec) {
         // Another program may have removed it since the session began: that message is gone, not the store.
-        const auto status = ec.value() == ENOENT ? mwp::store_status::not_found : mwp::store_status::tempfail;
+        const auto status = ec.value() == ENOENT ? plugin::store_status::not_found : plugin::store_status::tempfail;
         spdlog::warn("maildir: cannot open {}: {}", files_[index].name, ec.message());
-        co_return mwp::open_message_result{status, nullptr};
+        co_return plugin::open_message_result{status, nullptr};
     }
-    co_return mwp::open_message_result{mwp::store_status::ok,
-                                       std::make_unique<crlf_reader>(std::move(file), body_lines)};
+    co_return plugin::open_message_result{plugin::store_status::ok,
+                                          std::make_unique<crlf_reader>(std::move(file), body_lines)};
 }
 
 void drop::mark_deleted(std::size_t index) {
@@ -217,7 +218,7 @@ bool drop::is_deleted(std::size_t index) const { return index < deleted_.size() 
 
 void drop::undelete_all() { std::fill(deleted_.begin(), deleted_.end(), false); }
 
-asio::awaitable<mwp::store_status> drop::commit() {
+asio::awaitable<plugin::store_status> drop::commit() {
     std::vector<fs::path> doomed;
     for (std::size_t i = 0; i < files_.size(); ++i) {
         if (deleted_[i]) {
@@ -225,19 +226,19 @@ asio::awaitable<mwp::store_status> drop::commit() {
         }
     }
     if (doomed.empty()) {
-        co_return mwp::store_status::ok;
+        co_return plugin::store_status::ok;
     }
     auto work3 = [doomed = std::move(doomed), cur = dir_ / "cur"] {
         for (const auto& path : doomed) {
             if (::unlink(path.c_str()) != 0 && errno != ENOENT) {  // already gone is as good as deleted
                 spdlog::error("maildir: cannot delete {}: {}", path.string(), last_error().message());
-                return mwp::store_status::tempfail;
+                return plugin::store_status::tempfail;
             }
         }
-        return sync_directory(cur) ? mwp::store_status::tempfail : mwp::store_status::ok;
+        return sync_directory(cur) ? plugin::store_status::tempfail : plugin::store_status::ok;
     };
     const auto status = co_await io::offload(std::move(work3));
-    if (status == mwp::store_status::ok) {
+    if (status == plugin::store_status::ok) {
         std::fill(deleted_.begin(), deleted_.end(), false);
     }
     co_return status;

@@ -61,20 +61,20 @@ std::string to_stored_form(std::string_view chunk, spool_file& spool) {
     return out;
 }
 
-class store final : public mwp::mailstore {
+class store final : public plugin::mailstore {
   public:
-    void init(mwp::settings& config, mwp::host_view&) override {
+    void init(plugin::settings& config, plugin::host_view&) override {
         pattern_ = config.string("path").value_or("var/mail/%u/Maildir");
         if (pattern_.find("%u") == std::string::npos) {
             config.invalid("path", "must contain %u, which stands for the user name");
         }
     }
 
-    asio::awaitable<mwp::open_result> open(std::string_view user) override {
+    asio::awaitable<plugin::open_result> open(std::string_view user) override {
         if (!valid_user(user)) {
-            co_return mwp::open_result{store_status::not_found, nullptr};
+            co_return plugin::open_result{store_status::not_found, nullptr};
         }
-        auto work = [dir = dir_of(user)]() -> mwp::open_result {
+        auto work = [dir = dir_of(user)]() -> plugin::open_result {
             if (auto ec = ensure_maildir(dir)) {
                 spdlog::error("maildir: cannot use {}: {}", dir.string(), ec.message());
                 return {is_temporary(ec) ? store_status::tempfail : store_status::permfail, nullptr};
@@ -91,14 +91,14 @@ class store final : public mwp::mailstore {
         co_return co_await io::offload(std::move(work));
     }
 
-    asio::awaitable<mwp::delivery_result> deliver(std::span<const std::string> users,
-                                                  mwp::message_source& message) override {
-        mwp::delivery_result result{store_status::ok, {}};
+    asio::awaitable<plugin::delivery_result> deliver(std::span<const std::string> users,
+                                                     plugin::message_source& message) override {
+        plugin::delivery_result result{store_status::ok, {}};
         std::vector<fs::path> dirs;
         for (const auto& user : users) {
             if (!valid_user(user)) {
-                co_return mwp::delivery_result{store_status::permfail,
-                                               std::vector<store_status>(users.size(), store_status::permfail)};
+                co_return plugin::delivery_result{store_status::permfail,
+                                                  std::vector<store_status>(users.size(), store_status::permfail)};
             }
             dirs.push_back(dir_of(user));
         }
@@ -176,7 +176,7 @@ class store final : public mwp::mailstore {
             spdlog::warn("maildir: delivery failed: {}", ec.message());
             const auto status = is_temporary(ec) || ec.category() != std::generic_category() ? store_status::tempfail
                                                                                              : store_status::permfail;
-            co_return mwp::delivery_result{status, std::vector<store_status>(users.size(), status)};
+            co_return plugin::delivery_result{status, std::vector<store_status>(users.size(), status)};
         }
         for (auto s : result.per_recipient) {
             if (s != store_status::ok) {

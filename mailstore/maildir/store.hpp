@@ -10,31 +10,29 @@
 
 namespace mailwright::maildir {
 
-namespace mwp = mailwright::plugin;
-
 struct message_file {
     std::string name;  // in cur/
-    mwp::message_info info;
+    plugin::message_info info;
 };
 
 // One POP3 session's exclusive view, holding the lock for its lifetime (see drop.cpp).
-class drop final : public mwp::maildrop {
+class drop final : public plugin::maildrop {
   public:
     drop(std::filesystem::path dir, fd lock, std::vector<message_file> files);
 
-    const std::vector<mwp::message_info>& messages() const override { return info_; }
-    asio::awaitable<mwp::open_message_result> open_message(std::size_t index,
-                                                           std::optional<std::size_t> body_lines) override;
+    const std::vector<plugin::message_info>& messages() const override { return info_; }
+    asio::awaitable<plugin::open_message_result> open_message(std::size_t index,
+                                                              std::optional<std::size_t> body_lines) override;
     void mark_deleted(std::size_t index) override;
     bool is_deleted(std::size_t index) const override;
     void undelete_all() override;
-    asio::awaitable<mwp::store_status> commit() override;
+    asio::awaitable<plugin::store_status> commit() override;
 
   private:
     std::filesystem::path dir_;
     fd lock_;
     std::vector<message_file> files_;
-    std::vector<mwp::message_info> info_;
+    std::vector<plugin::message_info> info_;
     std::vector<bool> deleted_;
 };
 

@@ -39,7 +39,7 @@ struct candidate {
 
 struct instance {
     candidate source;
-    std::shared_ptr<plugin> object;  // its deleter keeps the library loaded
+    std::shared_ptr<plugin_base> object;  // its deleter keeps the library loaded
 };
 
 // The chain of auth backends, behind the fault barrier.
@@ -282,7 +282,7 @@ void host::load(const std::vector<load_request>& requests) {
     try {
         for (const auto& name : order) {
             candidate c = found.at(name);
-            plugin* raw = nullptr;
+            plugin_base* raw = nullptr;
             try {
                 raw = c.factory();
             } catch (const std::exception& e) {
@@ -293,7 +293,7 @@ void host::load(const std::vector<load_request>& requests) {
                 throw load_error(
                     fmt::format("{}: plugin '{}' did not make a {} plugin", c.origin, name, to_string(c.kind)));
             }
-            std::shared_ptr<plugin> object(raw, [library = c.library](plugin* p) { delete p; });
+            std::shared_ptr<plugin_base> object(raw, [library = c.library](plugin_base* p) { delete p; });
             try {
                 raw->init(*c.config, m);
             } catch (const std::exception& e) {
@@ -309,7 +309,7 @@ void host::load(const std::vector<load_request>& requests) {
     }
 
     // Hand out by kind.
-    std::map<std::string, std::shared_ptr<plugin>> by_name;
+    std::map<std::string, std::shared_ptr<plugin_base>> by_name;
     std::vector<std::string> auth_names;
     std::vector<std::string> store_names;
     for (const auto& i : m.instances) {

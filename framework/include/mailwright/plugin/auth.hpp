@@ -65,7 +65,7 @@ class authorizer {
     virtual asio::awaitable<bool> may_act_as(std::string_view authenticated, std::string_view requested) = 0;
 };
 
-class auth_backend : public plugin {
+class auth_backend : public plugin_base {
   public:
     plugin_kind kind() const noexcept final { return plugin_kind::auth; }
 

@@ -27,7 +27,7 @@ struct event_context {
     std::string_view argument;  // the HELO name, the address of MAIL/RCPT, the message number, ...
 };
 
-class hook : public plugin {
+class hook : public plugin_base {
   public:
     plugin_kind kind() const noexcept final { return plugin_kind::hook; }
     virtual asio::awaitable<verdict> on_smtp(smtp_phase /*phase*/, const event_context& /*context*/) {

@@ -98,7 +98,7 @@ struct delivery_result {
     std::vector<store_status> per_recipient;  // LMTP answers each recipient separately
 };
 
-class mailstore : public plugin {
+class mailstore : public plugin_base {
   public:
     plugin_kind kind() const noexcept final { return plugin_kind::mailstore; }
     virtual asio::awaitable<open_result> open(std::string_view user) = 0;

@@ -56,9 +56,9 @@ class host_view {
     virtual const std::string& state_dir() const = 0;
 };
 
-class plugin {
+class plugin_base {
   public:
-    virtual ~plugin() = default;
+    virtual ~plugin_base() = default;
     virtual plugin_kind kind() const noexcept = 0;
 
     // Reads the plugin's settings and prepares it. Throw std::exception to refuse to start: the daemon
@@ -84,7 +84,7 @@ struct mailwright_plugin_info {
 
 namespace mailwright::plugin {
 
-using factory_function = plugin*();
+using factory_function = plugin_base*();
 
 // Linked-in plugins register here (MAILWRIGHT_PLUGIN with MAILWRIGHT_PLUGIN_LINKED).
 struct linked_registration {
@@ -100,7 +100,7 @@ struct linked_registration {
     const char* const mailwright_plugin_dependencies[] = {__VA_ARGS__ __VA_OPT__(,) nullptr};            \
     const mailwright_plugin_info mailwright_plugin_descriptor_linked{                              \
         NAME, KIND, MAILWRIGHT_PLUGIN_ABI, VERSION, mailwright_plugin_dependencies};                     \
-    ::mailwright::plugin::plugin* mailwright_plugin_create_linked() { return new CLASS(); }              \
+    ::mailwright::plugin::plugin_base* mailwright_plugin_create_linked() { return new CLASS(); }              \
     const ::mailwright::plugin::linked_registration mailwright_plugin_registered{                        \
         &mailwright_plugin_descriptor_linked, &mailwright_plugin_create_linked};                         \
     }
@@ -111,7 +111,7 @@ struct linked_registration {
 #define MAILWRIGHT_PLUGIN(NAME, KIND, VERSION, CLASS, ...)                                                 \
     namespace {                                                                                          \
     const char* const mailwright_plugin_dependencies[] = {__VA_ARGS__ __VA_OPT__(,) nullptr};            \
-    ::mailwright::plugin::plugin* mailwright_plugin_create_impl() { return new CLASS(); }                \
+    ::mailwright::plugin::plugin_base* mailwright_plugin_create_impl() { return new CLASS(); }                \
     }                                                                                                    \
     extern "C" BOOST_SYMBOL_EXPORT const mailwright_plugin_info mailwright_plugin_descriptor{      \
         NAME, KIND, MAILWRIGHT_PLUGIN_ABI, VERSION, mailwright_plugin_dependencies};                     \

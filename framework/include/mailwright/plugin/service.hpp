@@ -8,7 +8,7 @@
 
 namespace mailwright::plugin {
 
-class service_plugin : public plugin {
+class service_plugin : public plugin_base {
   public:
     plugin_kind kind() const noexcept final { return plugin_kind::service; }
     // Called once per listener that names this service, after init().

@@ -1,0 +1,23 @@
+// Pieces shared by the SASL mechanism files.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mailwright/sasl/mechanism.hpp"
+
+namespace mailwright::sasl {
+
+namespace detail {
+step fail(std::string reason);
+step from_backend(const plugin::auth_result& r, const char* what);
+// Success as `authzid` when it is empty, the same, or allowed by the backend; failure otherwise.
+asio::awaitable<step> authorize(plugin::auth_backend& auth, std::string authenticated, std::string_view authzid);
+std::string default_nonce();
+}  // namespace detail
+
+// A SCRAM mechanism by name (SCRAM-SHA-1, SCRAM-SHA-256, and -PLUS), or null.
+std::unique_ptr<mechanism> make_scram(std::string_view name, const context& ctx);
+
+}  // namespace mailwright::sasl
