@@ -5,6 +5,7 @@
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
@@ -27,7 +28,11 @@ auto offload(F work) {
     static_assert(!std::is_void_v<result>, "offload() work returns a value (return a status)");
     return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, result)>(
         [](auto handler, F work) {
-            asio::post(blocking_pool(), [handler = std::move(handler), work = std::move(work)]() mutable {
+            // The caller's io_context must not finish (and be destroyed) while a pool thread is still inside
+            // the post() that hands the result back: the work guard ends only after that post() returns.
+            auto keep_alive = asio::make_work_guard(asio::get_associated_executor(handler));
+            asio::post(blocking_pool(), [handler = std::move(handler), work = std::move(work),
+                                         keep_alive = std::move(keep_alive)]() mutable {
                 std::exception_ptr error;
                 std::optional<result> value;
                 try {
@@ -43,6 +48,7 @@ auto offload(F work) {
                         std::move(handler)(nullptr, std::move(*value));
                     }
                 });
+                keep_alive.reset();
             });
         },
         asio::use_awaitable, std::move(work));
