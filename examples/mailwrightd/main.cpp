@@ -19,6 +19,8 @@
 #include "mailwright/config/config.hpp"
 #include "mailwright/log/log.hpp"
 #include "mailwright/plugin/host.hpp"
+#include "mailwright/sasl/crypto.hpp"
+#include "mailwright/sasl/password.hpp"
 #include "mailwright/server/server.hpp"
 #include "mailwright/services/echo.hpp"
 #include "mailwright/tls/certificate.hpp"
@@ -200,6 +202,27 @@ void deliver_welcome(plugin::mailstore& store, const std::string& user) {
     }
 }
 
+int print_passwd_line(const std::string& user, const std::string& scheme_name) {
+    const auto scheme = sasl::parse_scheme(scheme_name);
+    if (!scheme || *scheme == sasl::scheme::plain) {
+        std::fprintf(stderr, "mailwrightd passwd: unknown scheme %s\n", scheme_name.c_str());
+        return 2;
+    }
+    if (user.empty() || user.find(':') != std::string::npos || user.front() == '#') {
+        std::fprintf(stderr, "mailwrightd passwd: a user name may not be empty, contain ':' or start with '#'\n");
+        return 2;
+    }
+    std::string password;
+    if (!std::getline(std::cin, password) || password.empty()) {
+        std::fprintf(stderr, "mailwrightd passwd: no password on standard input\n");
+        return 2;
+    }
+    const std::string line = user + ":" + sasl::hash_password(*scheme, password);
+    sasl::wipe(password);
+    std::printf("%s\n", line.c_str());
+    return 0;
+}
+
 // Each connection is a file descriptor: take the hard limit, which the administrator chose.
 void raise_fd_limit() {
     rlimit limit{};
@@ -279,7 +302,21 @@ int main(int argc, char** argv) {
     app.add_option("--auth-test", auth_user,
                    "Check USER's password (read from standard input) against the configured auth plugins, and exit");
     app.set_version_flag("-V,--version", fmt::format("mailwrightd {}", version));
+    auto* passwd = app.add_subcommand(
+        "passwd", "Print a passwd-file line for USER; the password is read from standard input, never an argument");
+    std::string passwd_user;
+    std::string passwd_scheme = "YESCRYPT";
+    passwd->add_option("user", passwd_user, "The user name")->required();
+    passwd
+        ->add_option("-s,--scheme", passwd_scheme,
+                     "YESCRYPT (default), SHA512-CRYPT, BLF-CRYPT, ARGON2ID, SCRAM-SHA-256 (allows SCRAM without "
+                     "keeping the password), or PLAIN-EQUIVALENT (needed by APOP and CRAM-MD5)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+
+    if (passwd->parsed()) {
+        return print_passwd_line(passwd_user, passwd_scheme);
+    }
 
     if (print_default) {
         std::fwrite(mailwrightd::default_config.data(), 1, mailwrightd::default_config.size(), stdout);

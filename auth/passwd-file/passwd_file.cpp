@@ -1,0 +1,177 @@
+// passwd-file: users and their stored passwords in a text file, one per line:
+//     user:{SCHEME}data          (schemes: mailwright/sasl/password.hpp; '#' starts a comment line)
+// `mailwrightd passwd` prints such lines. The file is read at start (a bad line stops the daemon, naming the
+// line) and again whenever it changes (a bad new version is logged and the previous one kept).
+//
+//   [plugin.passwd-file]
+//   file = "/etc/mailwright/passwd"
+//   allow_plain = false      # {PLAIN} lines are for tests; refused unless this is true
+//
+// Every check runs on the blocking pool. An unknown user is checked against a stand-in hash of the same
+// scheme, so the answer and the time are the same as for a wrong password.
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+#include <fstream>
+#include <mailwright/io/offload.hpp>
+#include <mailwright/plugin/auth.hpp>
+#include <mailwright/sasl/crypto.hpp>
+#include <mailwright/sasl/password.hpp>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+namespace {
+
+using namespace mailwright;
+
+struct file_identity {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = -1;
+    timespec modified{};
+    bool operator==(const file_identity& o) const {
+        return device == o.device && inode == o.inode && size == o.size && modified.tv_sec == o.modified.tv_sec &&
+               modified.tv_nsec == o.modified.tv_nsec;
+    }
+};
+
+struct table {
+    std::map<std::string, std::string, std::less<>> entries;
+    std::string stand_in;  // what an unknown user is checked against
+    file_identity identity;
+};
+
+std::optional<file_identity> identity_of(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return file_identity{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+}
+
+// Parses the file; throws std::runtime_error naming the line.
+std::shared_ptr<const table> parse(const std::string& path, bool allow_plain) {
+    auto t = std::make_shared<table>();
+    const auto identity = identity_of(path);
+    std::ifstream in(path);
+    if (!identity || !in) {
+        throw std::runtime_error("cannot read " + path);
+    }
+    t->identity = *identity;
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        if (line.empty() || line.front() == '#') {
+            continue;
+        }
+        const auto colon = line.find(':');
+        const std::string user = line.substr(0, colon);
+        const std::string stored = colon == std::string::npos ? "" : line.substr(colon + 1);
+        const auto where = path + ":" + std::to_string(number) + ": ";
+        if (user.empty() || !sasl::well_formed(stored)) {
+            throw std::runtime_error(where +
+                                     "expected user:{SCHEME}data with a known scheme (see `mailwrightd "
+                                     "passwd --help`)");
+        }
+        if (stored.starts_with("{PLAIN}") && !allow_plain) {
+            throw std::runtime_error(where +
+                                     "{PLAIN} is for tests; set allow_plain = true to accept it, or use "
+                                     "{PLAIN-EQUIVALENT} if APOP or CRAM-MD5 need the password");
+        }
+        if (!t->entries.emplace(user, stored).second) {
+            throw std::runtime_error(where + "user '" + user + "' appears twice");
+        }
+    }
+    // The stand-in has the scheme most users have, so an unknown user costs what a known one does.
+    std::map<std::string, int> schemes;
+    for (const auto& [user, stored] : t->entries) {
+        ++schemes[stored.substr(1, stored.find('}') - 1)];
+    }
+    auto common = std::max_element(schemes.begin(), schemes.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    const auto scheme = common == schemes.end() ? std::nullopt : sasl::parse_scheme(common->first);
+    t->stand_in =
+        sasl::hash_password(scheme.value_or(sasl::scheme::sha512_crypt), sasl::base64_encode(sasl::random_bytes(12)));
+    return t;
+}
+
+class passwd_file final : public plugin::auth_backend, plugin::secret_provider {
+  public:
+    void init(plugin::settings& config, plugin::host_view&) override {
+        const auto file = config.string("file");
+        if (!file) {
+            config.invalid("file", "the passwd file to read, e.g. file = \"/etc/mailwright/passwd\"");
+            return;
+        }
+        path_ = *file;
+        allow_plain_ = config.boolean("allow_plain").value_or(false);
+        current_ = parse(path_, allow_plain_);
+        spdlog::info("plugin=passwd-file {} users from {}", current_->entries.size(), path_);
+    }
+
+    asio::awaitable<plugin::auth_result> verify_password(std::string_view user, std::string_view password) override {
+        auto check = [this, user = std::string(user), password = std::string(password)]() mutable {
+            const auto t = fresh();
+            const auto it = t->entries.find(user);
+            const bool known = it != t->entries.end();
+            const bool ok = sasl::verify_password(known ? it->second : t->stand_in, password).value_or(false) && known;
+            sasl::wipe(password);
+            return plugin::auth_result{
+                ok ? plugin::auth_status::ok : plugin::auth_status::rejected, ok ? user : "", {}};
+        };
+        co_return co_await io::offload(std::move(check));
+    }
+
+    asio::awaitable<plugin::auth_result> lookup(std::string_view user) override {
+        auto find = [this, user = std::string(user)] {
+            const bool known = fresh()->entries.count(user) != 0;
+            return plugin::auth_result{known ? plugin::auth_status::ok : plugin::auth_status::rejected, user, {}};
+        };
+        co_return co_await io::offload(std::move(find));
+    }
+
+    plugin::secret_provider* secrets() noexcept override { return this; }
+
+    asio::awaitable<plugin::secret_result> stored_secret(std::string_view user, plugin::secret_kind kind) override {
+        auto derive = [this, user = std::string(user), kind] {
+            const auto t = fresh();
+            const auto it = t->entries.find(user);
+            if (it == t->entries.end()) {
+                return plugin::secret_result{};
+            }
+            auto secret = sasl::secret_from(it->second, kind, user);
+            return secret ? plugin::secret_result{plugin::auth_status::ok, user, std::move(*secret)}
+                          : plugin::secret_result{};
+        };
+        co_return co_await io::offload(std::move(derive));
+    }
+
+  private:
+    // The table, re-read first if the file changed. Runs on the blocking pool; the mutex makes concurrent
+    // checks see one consistent table and re-read it once.
+    std::shared_ptr<const table> fresh() {
+        std::lock_guard lock(mutex_);
+        const auto identity = identity_of(path_);
+        if (identity && !(*identity == current_->identity)) {
+            try {
+                current_ = parse(path_, allow_plain_);
+                spdlog::info("plugin=passwd-file re-read {}: {} users", path_, current_->entries.size());
+            } catch (const std::exception& e) {
+                spdlog::error("plugin=passwd-file keeping the previous users: {}", e.what());
+                auto kept = std::make_shared<table>(*current_);
+                kept->identity = *identity;  // do not retry a broken file on every login
+                current_ = std::move(kept);
+            }
+        }
+        return current_;
+    }
+
+    std::string path_;
+    bool allow_plain_ = false;
+    std::mutex mutex_;
+    std::shared_ptr<const table> current_;
+};
+
+}  // namespace
+
+MAILWRIGHT_PLUGIN("passwd-file", "auth", "1.0", passwd_file)
