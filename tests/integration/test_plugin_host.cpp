@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "mailwright/config/config.hpp"
+#include "mailwright/sasl/mechanism.hpp"
 
 using namespace mailwright;
 
@@ -188,4 +189,37 @@ TEST_CASE("plugin host: a plugin that awaits sees the framework's Asio thread st
         CHECK(r.status == plugin::auth_status::ok);
         CHECK_THAT(r.message, Catch::StartsWith(expected));
     }
+}
+
+TEST_CASE("cert plugin: EXTERNAL maps verified certificates only", "[plugin][cert]") {
+    const std::string fingerprint(64, 'a');
+    for (const auto& [map, expected] : std::vector<std::pair<std::string, std::string>>{
+             {"san_email", "alice@example.org"}, {"cn", "Alice"}, {"fingerprint", "alice"}}) {
+        INFO(map);
+        fixture f("[plugin.cert]\nmap = \"" + map + "\"\nfingerprints = [\"" + fingerprint + ":alice\"]\n");
+        f.load();
+        REQUIRE(f.errors.empty());
+        tls::channel_info channel;
+        channel.peer = {.present = true,
+                        .verified = true,
+                        .subject = "/CN=Alice",
+                        .common_name = "Alice",
+                        .san_emails = {"alice@example.org"},
+                        .sha256_fingerprint = fingerprint};
+        sasl::context ctx{f.host->auth(), &channel};
+        auto external = sasl::make_mechanism("EXTERNAL", ctx);
+        const auto step = run(external->start(std::string_view()));
+        CHECK(step.outcome == sasl::step::kind::success);
+        CHECK(step.user == expected);
+        channel.peer.verified = false;
+        CHECK(run(sasl::make_mechanism("EXTERNAL", ctx)->start(std::string_view())).outcome ==
+              sasl::step::kind::failure);
+    }
+    fixture strip("[plugin.cert]\nstrip_domain = true\n");
+    strip.load();
+    tls::peer_certificate c{.present = true, .verified = true, .san_emails = {"bob@example.org"}};
+    CHECK(run(strip.host->auth().certificates()->map_certificate(c)).user == "bob");
+    fixture bad("[plugin.cert]\nmap = \"serial\"\nfingerprints = [\"abc:x\"]\n");
+    bad.load();
+    CHECK(bad.errors.size() == 2);
 }
