@@ -5,6 +5,7 @@
 #include <asio/io_context.hpp>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 
 namespace mailwright::test {
 
@@ -22,6 +23,9 @@ T run(asio::awaitable<T> task) {
     context.run();
     if (error) {
         std::rethrow_exception(error);
+    }
+    if (!result) {
+        throw std::logic_error("coroutine did not finish");
     }
     return std::move(*result);
 }

@@ -19,22 +19,13 @@
 
 #include "mailwright/plugin/fixed_settings.hpp"
 #include "mailwright/plugin/host.hpp"
+#include "support.hpp"
 
 using namespace mailwright;
+using mailwright::test::run;
 namespace fs = std::filesystem;
 
 namespace {
-
-template <class T>
-T run(asio::awaitable<T> task) {
-    asio::io_context io;
-    std::optional<T> result;
-    asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { result.emplace(co_await std::move(task)); }, asio::detached);
-    io.run();
-    REQUIRE(result);
-    return std::move(*result);
-}
 
 struct temp_store {
     fs::path root = fs::temp_directory_path() /

@@ -1,6 +1,7 @@
 // The plugin host with real plugin libraries (tests/plugins): one of each kind, dependency order, the fault
 // barrier, each way a plugin can be refused, and what hidden visibility does to Asio inside a plugin.
 #include "mailwright/plugin/host.hpp"
+#include "support.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -11,6 +12,7 @@
 #include "mailwright/sasl/mechanism.hpp"
 
 using namespace mailwright;
+using mailwright::test::run;
 
 namespace {
 
@@ -47,16 +49,6 @@ struct fixture {
         }
     }
 };
-
-template <class T>
-T run(asio::awaitable<T> task) {
-    asio::io_context io;
-    T result{};
-    asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { result = co_await std::move(task); }, asio::detached);
-    io.run();
-    return result;
-}
 
 std::string load_error_of(const std::string& tables) {
     fixture f(tables);

@@ -2,6 +2,7 @@
 // RFC 1939 APOP example), each mechanism's dialogue, malformed input, authorization identities, channel
 // binding, and which mechanisms may be offered.
 #include "mailwright/sasl/mechanism.hpp"
+#include "support.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -10,20 +11,10 @@
 #include <map>
 
 using namespace mailwright;
+using mailwright::test::run;
 using sasl::step;
 
 namespace {
-
-template <class T>
-T run(asio::awaitable<T> task) {
-    asio::io_context io;
-    std::optional<T> result;
-    asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { result.emplace(co_await std::move(task)); }, asio::detached);
-    io.run();
-    REQUIRE(result);
-    return std::move(*result);
-}
 
 // A backend with every ability, over a map of users to passwords.
 class test_backend final : public plugin::auth_backend,
