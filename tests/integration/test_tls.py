@@ -414,26 +414,22 @@ class Trickle(unittest.TestCase):
                     pump_out()
                     pump_in()
             pump_out()
-            received = b""
-            for _ in range(1000):
-                if received.endswith(b"\n"):
-                    break
-                try:
-                    received += tls.read(4096)
-                except ssl.SSLWantReadError:
-                    pump_in()
-            self.assertEqual(received, GREETING)
+
+            def read_tls_line():
+                received = b""
+                for _ in range(1000):
+                    if received.endswith(b"\n"):
+                        break
+                    try:
+                        received += tls.read(4096)
+                    except ssl.SSLWantReadError:
+                        pump_in()
+                return received
+
+            self.assertEqual(read_tls_line(), GREETING)
             tls.write(b"slowly but surely\r\n")
             pump_out()
-            received = b""
-            for _ in range(1000):
-                if received.endswith(b"\n"):
-                    break
-                try:
-                    received += tls.read(4096)
-                except ssl.SSLWantReadError:
-                    pump_in()
-            self.assertEqual(received, b"250 slowly but surely\r\n")
+            self.assertEqual(read_tls_line(), b"250 slowly but surely\r\n")
             raw.close()
         finally:
             self.assertEqual(daemon.terminate(), 0)
