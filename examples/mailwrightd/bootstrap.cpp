@@ -2,6 +2,8 @@
 // delivered by the daemon through its mailstore plugin.
 #include "bootstrap.hpp"
 
+#include "mailwright/sasl/password.hpp"
+
 #include <fcntl.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -10,6 +12,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <stdexcept>
 #include <system_error>
 
 namespace mailwrightd {
@@ -86,6 +90,22 @@ demo_state bootstrap_demo(const fs::path& state_dir) {
     if (!fs::exists(state.password_file)) {
         state.password = random_password();
         write_new_file(state.password_file, state.password + "\n");
+        fsync_path(state_dir, O_RDONLY | O_DIRECTORY);
+    }
+    state.passwd = state_dir / "passwd";
+    if (!fs::exists(state.passwd)) {
+        std::string password = state.password;
+        if (password.empty()) {
+            std::ifstream in(state.password_file);
+            std::getline(in, password);
+        }
+        if (password.empty()) {
+            throw std::runtime_error(state.password_file.string() + " is empty: remove it to make a new password");
+        }
+        write_new_file(state.passwd,
+                       "# made by mailwrightd for the demo; `mailwrightd passwd USER` makes more lines\n" + state.user +
+                           ":" + mailwright::sasl::hash_password(mailwright::sasl::scheme::scram_sha_256, password) +
+                           "\n");
         fsync_path(state_dir, O_RDONLY | O_DIRECTORY);
     }
 

@@ -1,5 +1,5 @@
 // The embedded default: loopback only, everything under ./var, safe to start on any machine. Listeners for
-// POP3 (1110, 1995), SMTP (2525), submission (1587, 1465) and LMTP (2424) join it as those services land.
+// SMTP (2525), submission (1587, 1465) and LMTP (2424) join it as those services land.
 #include "default_config.hpp"
 
 namespace mailwrightd {
@@ -15,6 +15,15 @@ level = "info"
 # The embedded default store: one Maildir per user.
 [plugin.maildir]
 path = "var/mail/%u/Maildir"
+
+# Users and their hashed passwords; mailwrightd writes the demo user's line at first start.
+[plugin.passwd-file]
+file = "var/passwd"
+
+# Failed logins wait 2 s, doubling to 15 s, per client address and per user name.
+[auth]
+failure_delay = "2s"
+failure_delay_max = "15s"
 
 [tls]
 certificate = "var/tls/cert.pem"
@@ -36,6 +45,26 @@ service = "echo"
 address = ["127.0.0.1"]
 port = 7993
 tls = "implicit"              # the TLS handshake comes first
+
+# POP3 with STLS (RFC 2595). Passwords only inside TLS: USER/PASS, PLAIN and LOGIN are offered after STLS.
+[[listener]]
+name = "pop3"
+service = "pop3"
+address = ["127.0.0.1"]
+port = 1110
+tls = "starttls"
+read_timeout = "10m"          # RFC 1939: the autologout timer is at least 10 minutes
+auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN", "EXTERNAL"]
+plaintext_auth = false
+
+# POP3 over implicit TLS (RFC 8314), the same dialogue inside TLS.
+[[listener]]
+name = "pop3s"
+service = "pop3"
+address = ["127.0.0.1"]
+port = 1995
+tls = "implicit"
+auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN", "EXTERNAL"]
 )toml";
 
 }  // namespace mailwrightd

@@ -1,6 +1,7 @@
 // mailwrightd: the reference daemon. It reads one TOML file (or its built-in default), builds the listeners
 // and serves until SIGTERM/SIGINT.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -13,14 +14,17 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "bootstrap.hpp"
 #include "default_config.hpp"
 #include "mailwright/config/config.hpp"
 #include "mailwright/log/log.hpp"
 #include "mailwright/plugin/host.hpp"
+#include "mailwright/pop3/service.hpp"
 #include "mailwright/sasl/crypto.hpp"
 #include "mailwright/sasl/password.hpp"
+#include "mailwright/sasl/penalty.hpp"
 #include "mailwright/server/server.hpp"
 #include "mailwright/services/echo.hpp"
 #include "mailwright/tls/certificate.hpp"
@@ -30,14 +34,65 @@
 namespace {
 
 using namespace mailwright;
-using service_factory = std::shared_ptr<server::service> (*)();
+
+// What a built-in service may need from the daemon.
+struct service_context {
+    const config::daemon_config& config;
+    plugin::host& plugins;
+    std::shared_ptr<sasl::failure_penalty> penalty;  // one table for every listener: an attacker gains nothing
+                                                     // by switching ports
+    std::string hostname;
+};
+
+using service_factory = std::shared_ptr<server::service> (*)(const config::listener_config&, service_context&);
+
+std::shared_ptr<server::service> make_pop3(const config::listener_config& l, service_context& ctx) {
+    if (!ctx.plugins.store()) {
+        throw std::runtime_error("listener '" + l.name +
+                                 "' serves pop3, which needs a mailstore plugin: add e.g. [plugin.maildir]");
+    }
+    pop3::options o;
+    o.mechanisms = l.auth_mechanisms;
+    o.plaintext_auth = l.plaintext_auth;
+    o.apop = l.pop3.apop;
+    o.max_auth_failures = l.max_auth_failures;
+    if (l.max_bad_commands != 0) {
+        o.max_bad_commands = l.max_bad_commands;
+    }
+    o.login_delay = l.pop3.login_delay;
+    o.expire = l.pop3.expire;
+    o.implementation = l.pop3.implementation;
+    o.hostname = ctx.hostname;
+    pop3::environment env;
+    env.auth = &ctx.plugins.auth();
+    env.store = ctx.plugins.store();
+    env.penalty = ctx.penalty;
+    plugin::host* host = &ctx.plugins;
+    env.hooks = [host](plugin::pop3_event event, const plugin::event_context& context) {
+        return host->run_pop3_hooks(event, context);
+    };
+    return std::make_shared<pop3::service>(std::move(o), std::move(env));
+}
 
 // Services this daemon can put on a listener.
 const std::map<std::string_view, service_factory>& service_registry() {
     static const std::map<std::string_view, service_factory> registry{
-        {"echo", [] { return std::shared_ptr<server::service>(std::make_shared<services::echo>()); }},
+        {"echo", [](const config::listener_config&,
+                    service_context&) { return std::shared_ptr<server::service>(std::make_shared<services::echo>()); }},
+        {"pop3", make_pop3},
     };
     return registry;
+}
+
+std::string host_name(const config::daemon_config& cfg) {
+    if (!cfg.server.hostname.empty()) {
+        return cfg.server.hostname;
+    }
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') {
+        return "localhost";
+    }
+    return name;
 }
 
 config::load_result load(const std::string& path) {
@@ -241,22 +296,25 @@ int serve(const std::string& config_path) {
     log::init(*log::parse_level(cfg.log.level));
     raise_fd_limit();
 
+    std::optional<mailwrightd::demo_state> demo;
+    if (config_path.empty()) {
+        demo = mailwrightd::bootstrap_demo(cfg.server.state_dir);
+    }
     plugin::host plugins(host_options(cfg));
     if (!load_plugins(cfg, plugins)) {
         return 2;
     }
-    if (config_path.empty()) {
-        const auto demo = mailwrightd::bootstrap_demo(cfg.server.state_dir);
-        if (demo.needs_welcome && plugins.store()) {
-            deliver_welcome(*plugins.store(), demo.user);
+    if (demo) {
+        if (demo->needs_welcome && plugins.store()) {
+            deliver_welcome(*plugins.store(), demo->user);
         }
-        if (!demo.password.empty()) {
+        if (!demo->password.empty()) {
             // Shown once, on the terminal, never in the log.
-            std::printf("Demo user '%s', password '%s' (kept in %s). Its Maildir: %s\n", demo.user.c_str(),
-                        demo.password.c_str(), demo.password_file.c_str(), demo.maildir.c_str());
+            std::printf("Demo user '%s', password '%s' (kept in %s). Its Maildir: %s\n", demo->user.c_str(),
+                        demo->password.c_str(), demo->password_file.c_str(), demo->maildir.c_str());
         } else {
-            std::printf("Demo user '%s': the password is in %s. Its Maildir: %s\n", demo.user.c_str(),
-                        demo.password_file.c_str(), demo.maildir.c_str());
+            std::printf("Demo user '%s': the password is in %s. Its Maildir: %s\n", demo->user.c_str(),
+                        demo->password_file.c_str(), demo->maildir.c_str());
         }
         std::fflush(stdout);
     }
@@ -264,6 +322,10 @@ int serve(const std::string& config_path) {
     make_development_certificate(cfg.tls);
     const auto contexts = build_tls(cfg);
 
+    service_context services{cfg, plugins,
+                             std::make_shared<sasl::failure_penalty>(sasl::failure_penalty::options{
+                                 .initial = cfg.auth.failure_delay, .maximum = cfg.auth.failure_delay_max}),
+                             host_name(cfg)};
     server::server srv({.workers = cfg.server.workers,
                         .max_connections = cfg.server.max_connections,
                         .max_connections_per_ip = cfg.server.max_connections_per_ip,
@@ -274,8 +336,9 @@ int serve(const std::string& config_path) {
         srv.add_listener({.name = l.name,
                           .addresses = l.addresses,
                           .port = l.port,
-                          .handler = service_registry().count(l.service) != 0 ? service_registry().at(l.service)()
-                                                                              : plugins.make_service(l.service),
+                          .handler = service_registry().count(l.service) != 0
+                                         ? service_registry().at(l.service)(l, services)
+                                         : plugins.make_service(l.service),
                           .lines = {.max_line = l.max_line, .bare_lf = l.bare_lf},
                           .read_timeout = l.read_timeout,
                           .tls_mode = l.tls_mode,

@@ -1,11 +1,15 @@
 // TOML -> typed configuration, with every error located (file:line:column) and explained.
 #include "mailwright/config/config.hpp"
 
+#include "mailwright/sasl/mechanism.hpp"
+
 #include <fmt/format.h>
 
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 #include <algorithm>
 #include <asio/ip/address.hpp>
+#include <cctype>
 #include <charconv>
 #include <set>
 
@@ -267,7 +271,39 @@ void read_server(const toml::table& table, server_config& out, context& ctx) {
     r.integer("max_connections_per_ip", out.max_connections_per_ip, 1, 1'000'000);
     r.duration("shutdown_grace", out.shutdown_grace, 0ms, 1h);
     r.string("state_dir", out.state_dir);
+    r.string("hostname", out.hostname);
     r.finish();
+}
+
+void read_auth(const toml::table& table, auth_config& out, context& ctx) {
+    table_reader r(table, "[auth]", ctx);
+    r.duration("failure_delay", out.failure_delay, 0ms, 1min);
+    r.duration("failure_delay_max", out.failure_delay_max, 0ms, 10min);
+    r.finish();
+    if (out.failure_delay_max < out.failure_delay) {
+        ctx.add(table.source(), "'failure_delay_max' in [auth] must not be shorter than 'failure_delay'");
+    }
+}
+
+// [listener.pop3]
+void read_pop3(const toml::table& table, pop3_config& out, context& ctx) {
+    table_reader r(table, "[listener.pop3]", ctx);
+    r.boolean("apop", out.apop);
+    std::chrono::milliseconds delay = out.login_delay;
+    r.duration("login_delay", delay, 0ms, 24h);
+    out.login_delay = std::chrono::duration_cast<std::chrono::seconds>(delay);
+    r.string("expire", out.expire);
+    r.string("implementation", out.implementation);
+    r.finish();
+    if (!out.expire.empty() && out.expire != "NEVER" &&
+        (out.expire.size() > 5 || out.expire.find_first_not_of("0123456789") != std::string::npos)) {
+        ctx.add(table.source(), fmt::format("'expire' in [listener.pop3] must be \"NEVER\", a number of days such as "
+                                            "\"30\", or \"\" to say nothing, not \"{}\"",
+                                            out.expire));
+    }
+    if (out.implementation.find_first_of("\r\n") != std::string::npos) {
+        ctx.add(table.source(), "'implementation' in [listener.pop3] must be one line");
+    }
 }
 
 void read_log(const toml::table& table, log_config& out, context& ctx) {
@@ -337,6 +373,24 @@ void read_listener(const toml::table& table, listener_config& out, const schema&
     r.string_list("address", out.addresses);
     r.integer("port", out.port, 0, 65535);
     r.duration("read_timeout", out.read_timeout, 1s, 24h);
+    r.string_list("auth_mechanisms", out.auth_mechanisms);
+    for (auto& m : out.auth_mechanisms) {
+        std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return std::toupper(c); });
+        const auto known_mechanisms = sasl::mechanisms();
+        if (std::none_of(known_mechanisms.begin(), known_mechanisms.end(),
+                         [&](const auto& info) { return info.name == m; })) {
+            std::vector<std::string_view> names;
+            for (const auto& info : known_mechanisms) {
+                names.push_back(info.name);
+            }
+            ctx.add(r.node_of("auth_mechanisms")->source(),
+                    fmt::format("unknown SASL mechanism \"{}\" in 'auth_mechanisms'; known: \"{}\"", m,
+                                fmt::join(names, "\", \"")));
+        }
+    }
+    r.boolean("plaintext_auth", out.plaintext_auth);
+    r.integer("max_auth_failures", out.max_auth_failures, 1, 100);
+    r.integer("max_bad_commands", out.max_bad_commands, 1, 1000);
     r.integer("max_line", out.max_line, 64, 1 << 20);
     std::string bare_lf = "accept";
     r.choice("bare_lf", bare_lf, {"accept", "reject"});
@@ -359,6 +413,19 @@ void read_listener(const toml::table& table, listener_config& out, const schema&
             o.finish();
         } else {
             ctx.add(node->source(), "'tls_options' must be a table, written [listener.tls_options]");
+        }
+    }
+    if (const toml::node* node = r.node_of("pop3")) {
+        r.known("pop3");
+        if (const auto* pop3 = node->as_table()) {
+            read_pop3(*pop3, out.pop3, ctx);
+        } else {
+            ctx.add(node->source(), "'pop3' must be a table, written [listener.pop3]");
+        }
+        if (out.service != "pop3") {
+            ctx.add(node->source(), fmt::format("[listener.pop3] belongs to a listener whose service is \"pop3\", "
+                                                "but '{}' serves \"{}\"",
+                                                out.name, out.service));
         }
     }
     r.finish();
@@ -430,6 +497,9 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
     }
     if (const auto* t = sub_table("tls")) {
         read_tls(*t, config.tls, ctx);
+    }
+    if (const auto* t = sub_table("auth")) {
+        read_auth(*t, config.auth, ctx);
     }
     if (const auto* t = sub_table("plugins")) {
         read_plugins(*t, config.plugins, ctx);

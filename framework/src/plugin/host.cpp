@@ -101,7 +101,8 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
         for (auto& [name, backend] : backends) {
             if (class authorizer* a = backend->authorization()) {
                 try {
-                    if (co_await a->may_act_as(authenticated, requested)) {
+                    const bool may = co_await a->may_act_as(authenticated, requested);
+                    if (may) {
                         co_return true;
                     }
                 } catch (const std::exception& e) {

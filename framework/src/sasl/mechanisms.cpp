@@ -31,8 +31,11 @@ asio::awaitable<step> authorize(plugin::auth_backend& auth, std::string authenti
     if (authzid.empty() || authzid == authenticated) {
         co_return step{step::kind::success, {}, authenticated, authenticated, {}};
     }
-    if (plugin::authorizer* a = auth.authorization(); a != nullptr && co_await a->may_act_as(authenticated, authzid)) {
-        co_return step{step::kind::success, {}, std::string(authzid), std::move(authenticated), {}};
+    if (plugin::authorizer* a = auth.authorization(); a != nullptr) {
+        const bool may = co_await a->may_act_as(authenticated, authzid);  // named first: see docs/architecture.md
+        if (may) {
+            co_return step{step::kind::success, {}, std::string(authzid), std::move(authenticated), {}};
+        }
     }
     co_return fail(fmt::format("{} may not act as {}", authenticated, authzid));
 }

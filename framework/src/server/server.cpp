@@ -350,7 +350,13 @@ void server::add_listener(listener_options options) {
         throw std::invalid_argument("listener '" + options.name + "' uses TLS but has no TLS context");
     }
     listener_state state;
-    state.limits = options.lines.max_line != 0 ? options.lines : options.handler->default_line_limits();
+    state.limits = options.lines;
+    if (state.limits.max_line == 0) {
+        state.limits.max_line = options.handler->default_line_limits().max_line;  // the listener's bare_lf stays
+    }
+    if (options.read_timeout.count() == 0) {
+        options.read_timeout = options.handler->default_read_timeout();
+    }
     for (const auto& text : options.addresses) {
         std::error_code ec;
         auto address = asio::ip::make_address(text, ec);

@@ -62,7 +62,8 @@ asio::awaitable<void> echo::serve(server::session& s) {
                         s.reply("502 TLS is not available here\r\n");
                     } else {
                         s.reply("220 go ahead\r\n");
-                        if (co_await s.start_tls()) {
+                        const std::error_code failed = co_await s.start_tls();
+                        if (failed) {
                             co_return;  // the handshake failed: nothing more can be said
                         }
                     }

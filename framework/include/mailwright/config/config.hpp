@@ -27,16 +27,37 @@ struct error {
     std::string to_string() const;  // "file:line:column: message"
 };
 
+// [listener.pop3]: what only a POP3 listener has.
+struct pop3_config {
+    bool apop = false;
+    std::chrono::seconds login_delay{0};
+    std::string expire = "NEVER";
+    std::string implementation = "Mailwright";
+};
+
 struct listener_config {
     std::string name;
     std::string service;
     std::vector<std::string> addresses{"127.0.0.1"};
     std::uint16_t port = 0;
-    std::chrono::milliseconds read_timeout{std::chrono::minutes(5)};
-    std::size_t max_line = 0;  // 0: the service's own default
+    std::chrono::milliseconds read_timeout{0};  // 0: the service's default (POP3 10 min, others 5 min)
+    std::size_t max_line = 0;                   // 0: the service's own default
     io::bare_lf_policy bare_lf = io::bare_lf_policy::accept;
     tls::mode tls_mode = tls::mode::none;
     tls::settings tls;  // [tls], then the listener's own [listener.tls_options] on top
+
+    // Authentication, for services that authenticate (POP3, SMTP submission).
+    std::vector<std::string> auth_mechanisms{"PLAIN", "LOGIN"};
+    bool plaintext_auth = false;     // USER/PASS, PLAIN and LOGIN without TLS
+    unsigned max_auth_failures = 3;  // then the connection is closed
+    unsigned max_bad_commands = 0;   // 0: the service's default
+    pop3_config pop3;
+};
+
+// [auth]: failed-login penalties, shared by every listener (sasl::failure_penalty).
+struct auth_config {
+    std::chrono::milliseconds failure_delay{2000};
+    std::chrono::milliseconds failure_delay_max{15000};
 };
 
 struct tls_config {
@@ -52,6 +73,7 @@ struct server_config {
     std::size_t max_connections_per_ip = 64;
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
     std::string state_dir = "var";
+    std::string hostname;  // greetings, APOP timestamps; empty: the machine's host name
 };
 
 struct log_config {
@@ -77,6 +99,7 @@ struct daemon_config {
     server_config server;
     log_config log;
     tls_config tls;
+    auth_config auth;
     plugins_config plugins;
     std::vector<listener_config> listeners;
 };

@@ -24,8 +24,8 @@ struct listener_options {
     std::vector<std::string> addresses;  // numeric IPv4 or IPv6 addresses to bind
     std::uint16_t port = 0;              // 0: let the kernel choose (tests); bound_endpoints() tells
     std::shared_ptr<service> handler;
-    io::line_limits lines;  // max_line 0: the service's default_line_limits()
-    std::chrono::milliseconds read_timeout{std::chrono::minutes(5)};
+    io::line_limits lines;                      // max_line 0: the service's default_line_limits().max_line
+    std::chrono::milliseconds read_timeout{0};  // 0: the service's default_read_timeout()
     tls::mode tls_mode = tls::mode::none;
     std::shared_ptr<tls::context_holder> tls;  // required unless tls_mode is none
 };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,9 @@ class service {
 
     // Line limits this protocol wants unless the listener's configuration says otherwise.
     virtual io::line_limits default_line_limits() const { return {}; }
+
+    // How long a client may stay silent unless the listener's configuration says otherwise.
+    virtual std::chrono::milliseconds default_read_timeout() const { return std::chrono::minutes(5); }
 
     // The whole dialogue with one client. Return to close the connection. Network outcomes arrive as
     // values from session::read_line(); an exception escaping here is a bug: it is logged with the session

@@ -72,6 +72,7 @@ class session {
     // Queues text for the client; it goes out at the next flush() or before the next blocking read.
     void reply(std::string_view text) { output_.append(text); }
     bool has_pending_output() const noexcept { return !output_.empty(); }
+    std::size_t pending_output() const noexcept { return output_.size(); }
 
     // Writes everything queued. A failed write closes the conversation: later reads report the error.
     asio::awaitable<std::error_code> flush();

@@ -1,0 +1,732 @@
+// The POP3 dialogue with one client (RFC 1939, 2449, 2595, 3206, 5034, 6856). The only POP3 file that does
+// I/O: it reads a line, parses it (command.cpp), asks the state table (state.cpp), acts through the auth
+// chain and the mailstore, and replies. Replies are queued and leave in one write when the client has no
+// more commands buffered, so pipelined commands (RFC 2449 6.6) cost one write per batch.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <stdexcept>
+
+#include "mailwright/io/dot_stuffing.hpp"
+#include "mailwright/pop3/command.hpp"
+#include "mailwright/pop3/service.hpp"
+#include "mailwright/pop3/state.hpp"
+#include "mailwright/sasl/crypto.hpp"
+#include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/server/session.hpp"
+
+namespace mailwright::pop3 {
+
+namespace {
+
+using plugin::auth_status;
+using plugin::store_status;
+
+enum class next { go_on, close };
+
+// RFC 4616 and RFC 5034 bound identities at 255 octets.
+constexpr std::size_t max_user_name = 255;
+// A multi-line reply is written out whenever this much is queued, so a large message streams through a
+// bounded buffer instead of being held whole.
+constexpr std::size_t flush_threshold = 64 * 1024;
+
+bool is_ascii(std::string_view text) {
+    return std::all_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x80; });
+}
+
+// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+bool is_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t extra = 0;
+        std::uint32_t code = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            extra = 1;
+            code = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            extra = 2;
+            code = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            extra = 3;
+            code = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + extra >= text.size()) {
+            return false;  // truncated sequence
+        }
+        for (std::size_t k = 1; k <= extra; ++k) {
+            const auto cc = static_cast<unsigned char>(text[i + k]);
+            if ((cc & 0xc0) != 0x80) {
+                return false;
+            }
+            code = (code << 6) | (cc & 0x3f);
+        }
+        if ((extra == 2 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) ||
+            (extra == 3 && (code < 0x10000 || code > 0x10ffff))) {
+            return false;
+        }
+        i += extra + 1;
+    }
+    return true;
+}
+
+class dialogue {
+  public:
+    dialogue(service& svc, server::session& s) : svc_(svc), options_(svc.settings()), env_(svc.env()), s_(s) {}
+
+    asio::awaitable<void> run();
+
+  private:
+    // Replies. Every negative reply goes through err(), so the text is the only thing that varies.
+    void ok(std::string_view text) { s_.reply(fmt::format("+OK {}\r\n", text)); }
+    void err(std::string_view text) { s_.reply(fmt::format("-ERR {}\r\n", text)); }
+
+    asio::awaitable<next> on_line(std::string_view line);
+    asio::awaitable<next> dispatch(const parsed& p);
+    next bad_command(std::string_view reply);
+
+    // AUTHORIZATION
+    next on_user(std::string_view name);
+    asio::awaitable<next> on_pass(std::string_view password);
+    asio::awaitable<next> on_apop(std::string_view name, std::string_view digest);
+    asio::awaitable<next> on_auth(const parsed& p);
+    asio::awaitable<next> on_stls();
+    void on_capa();
+    asio::awaitable<next> login(const plugin::auth_result& result, std::string_view attempted);
+    asio::awaitable<next> login_failed(std::string_view attempted);
+
+    // TRANSACTION
+    void on_stat();
+    void on_list(const parsed& p, bool uids);
+    asio::awaitable<next> on_retrieve(const parsed& p);
+    asio::awaitable<next> on_dele(const parsed& p);
+    void on_rset();
+    asio::awaitable<next> on_quit();
+
+    // The message a number names, or nullopt after replying -ERR.
+    std::optional<std::size_t> message(std::string_view argument);
+    std::pair<std::size_t, std::uint64_t> totals() const;
+
+    bool plaintext_allowed() const { return s_.tls_active() || options_.plaintext_auth; }
+    bool apop_available() const { return options_.apop && env_.auth->secrets() != nullptr; }
+    std::vector<std::string> mechanisms() const {
+        return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
+                             options_.plaintext_auth);
+    }
+    // Checks a user name from USER or APOP; replies -ERR and returns false when it is not acceptable.
+    bool acceptable_user_name(std::string_view name);
+    // Runs the POP3 hooks; `user` is the one logging in, or the authenticated user.
+    asio::awaitable<plugin::verdict> hook(plugin::pop3_event event, std::string_view argument, std::string_view user);
+
+    service& svc_;
+    const options& options_;
+    const environment& env_;
+    server::session& s_;
+
+    state state_ = state::authorization;
+    std::string user_;  // the name given to USER, until PASS
+    std::string authenticated_;
+    std::unique_ptr<plugin::maildrop> drop_;
+    std::string timestamp_;  // APOP (RFC 1939 7): unique to this connection
+    bool utf8_ = false;      // RFC 6856: the client sent UTF8
+    unsigned bad_commands_ = 0;
+    unsigned auth_failures_ = 0;
+};
+
+asio::awaitable<void> dialogue::run() {
+    std::string greeting = "Mailwright POP3 server ready";
+    if (apop_available()) {
+        timestamp_ = sasl::apop_timestamp(options_.hostname);
+        greeting += " " + timestamp_;
+    }
+    ok(greeting);
+    for (;;) {
+        const auto r = co_await s_.read_line();
+        next n = next::go_on;
+        switch (r.status) {
+            case server::read_status::line:
+                n = co_await on_line(r.line);
+                break;
+            case server::read_status::too_long:
+                n = bad_command("line too long");
+                break;
+            case server::read_status::bare_lf:
+                n = bad_command("a line must end with CRLF");
+                break;
+            case server::read_status::timeout:
+                // RFC 1939 3: the autologout timer closes the session without entering UPDATE: nothing is
+                // deleted (the maildrop is released without commit()).
+                err("autologout: idle for too long");
+                co_return;
+            case server::read_status::stopping:
+                err("[SYS/TEMP] server shutting down, try again later");
+                co_return;
+            case server::read_status::eof:
+            case server::read_status::error:
+                co_return;  // a dropped connection deletes nothing either
+        }
+        if (n == next::close) {
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<next> dialogue::on_line(std::string_view line) {
+    const parsed p = parse(line);
+    if (p.error == errc::unknown_command || p.error == errc::empty_line) {
+        co_return bad_command("unknown command");
+    }
+    if (!allowed(p.cmd, state_)) {
+        co_return bad_command(fmt::format("{} is not allowed in the {} state", to_string(p.cmd), to_string(state_)));
+    }
+    if (p.error) {
+        co_return bad_command(fmt::format("syntax error in {}", to_string(p.cmd)));
+    }
+    co_return co_await dispatch(p);
+}
+
+next dialogue::bad_command(std::string_view reply) {
+    if (++bad_commands_ >= options_.max_bad_commands) {
+        err(fmt::format("{}; too many bad commands, closing", reply));
+        spdlog::info("{} closed after {} bad commands", s_.log_prefix(), bad_commands_);
+        return next::close;
+    }
+    err(reply);
+    return next::go_on;
+}
+
+asio::awaitable<next> dialogue::dispatch(const parsed& p) {
+    switch (p.cmd) {
+        case command::user:
+            co_return on_user(p.args[0]);
+        case command::pass:
+            co_return co_await on_pass(p.args[0]);
+        case command::apop:
+            co_return co_await on_apop(p.args[0], p.args[1]);
+        case command::auth:
+            co_return co_await on_auth(p);
+        case command::stls:
+            co_return co_await on_stls();
+        case command::capa:
+            on_capa();
+            co_return next::go_on;
+        case command::utf8:
+            utf8_ = true;
+            ok("UTF8 enabled");
+            co_return next::go_on;
+        case command::quit:
+            co_return co_await on_quit();
+        case command::stat:
+            on_stat();
+            co_return next::go_on;
+        case command::list:
+            on_list(p, false);
+            co_return next::go_on;
+        case command::uidl:
+            on_list(p, true);
+            co_return next::go_on;
+        case command::retr:
+        case command::top:
+            co_return co_await on_retrieve(p);
+        case command::dele:
+            co_return co_await on_dele(p);
+        case command::noop:
+            ok("");
+            co_return next::go_on;
+        case command::rset:
+            on_rset();
+            co_return next::go_on;
+    }
+    co_return bad_command("unknown command");
+}
+
+// --- AUTHORIZATION ------------------------------------------------------------------------------------------
+
+bool dialogue::acceptable_user_name(std::string_view name) {
+    if (name.size() > max_user_name ||
+        std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+        err("[AUTH] invalid user name");
+        return false;
+    }
+    if (!is_ascii(name)) {
+        if (!utf8_) {
+            err("[UTF8] a UTF-8 user name needs the UTF8 command first");
+            return false;
+        }
+        if (!is_utf8(name)) {
+            err("[AUTH] the user name is not valid UTF-8");
+            return false;
+        }
+    }
+    return true;
+}
+
+next dialogue::on_user(std::string_view name) {
+    if (!plaintext_allowed()) {
+        err("[AUTH] plaintext authentication is not allowed without TLS: use STLS first");
+        return next::go_on;
+    }
+    if (!acceptable_user_name(name)) {
+        state_ = state::authorization;
+        user_.clear();
+        return next::go_on;
+    }
+    // The same answer whether or not the user exists: no enumeration (RFC 1939 13).
+    user_ = std::string(name);
+    state_ = after(command::user, state_);
+    ok("send PASS");
+    return next::go_on;
+}
+
+asio::awaitable<next> dialogue::on_pass(std::string_view password) {
+    const std::string user = std::move(user_);
+    user_.clear();
+    state_ = state::authorization;  // a failed PASS starts AUTHORIZATION over (RFC 1939 7)
+    if (!plaintext_allowed()) {
+        err("[AUTH] plaintext authentication is not allowed without TLS: use STLS first");
+        co_return next::go_on;
+    }
+    const auto result = co_await env_.auth->verify_password(user, password);
+    co_return co_await login(result, user);
+}
+
+asio::awaitable<next> dialogue::on_apop(std::string_view name, std::string_view digest) {
+    user_.clear();
+    state_ = state::authorization;
+    if (!apop_available()) {
+        err("APOP is not available on this server");
+        co_return next::go_on;
+    }
+    if (!acceptable_user_name(name)) {
+        co_return next::go_on;
+    }
+    const auto result = co_await sasl::verify_apop(*env_.auth, name, timestamp_, digest);
+    co_return co_await login(result, name);
+}
+
+asio::awaitable<next> dialogue::on_auth(const parsed& p) {
+    user_.clear();
+    state_ = state::authorization;
+    const auto offered = mechanisms();
+    if (p.argc == 0) {
+        // Not in RFC 5034, but what clients that predate it send to learn the mechanisms (Dovecot answers it).
+        std::string text = "+OK\r\n";
+        for (const auto& m : offered) {
+            text += m + "\r\n";
+        }
+        s_.reply(text + ".\r\n");
+        co_return next::go_on;
+    }
+    std::string name(p.args[0]);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+    if (std::find(offered.begin(), offered.end(), name) == offered.end()) {
+        err(fmt::format("{} authentication is not available here", name.size() <= 40 ? name : "that"));
+        co_return next::go_on;
+    }
+    const sasl::context ctx{.auth = *env_.auth,
+                            .tls = s_.tls_active() ? &s_.tls_channel() : nullptr,
+                            .hostname = options_.hostname,
+                            .make_nonce = {}};
+    auto mechanism = sasl::make_mechanism(name, ctx);
+
+    // RFC 5034 4: "=" is an empty initial response; anything else must be strict base64.
+    std::optional<std::string> initial;
+    if (p.argc == 2) {
+        initial = p.args[1] == "=" ? std::optional<std::string>("") : sasl::base64_decode(p.args[1]);
+        if (!initial) {
+            spdlog::info("{} AUTH {}: malformed initial response", s_.log_prefix(), name);
+            co_return co_await login_failed("");
+        }
+    }
+    // Named first: g++ 12 destroys temporaries inside a co_await expression twice (docs/architecture.md).
+    const std::optional<std::string_view> first =
+        initial ? std::optional<std::string_view>(*initial) : std::optional<std::string_view>();
+    auto step = co_await mechanism->start(first);
+    if (initial) {
+        sasl::wipe(*initial);
+    }
+    while (step.outcome == sasl::step::kind::challenge) {
+        s_.reply(fmt::format("+ {}\r\n", sasl::base64_encode(step.data)));
+        const auto r = co_await s_.read_line();
+        if (r.status == server::read_status::too_long || r.status == server::read_status::bare_lf) {
+            spdlog::info("{} AUTH {}: unusable response line", s_.log_prefix(), name);
+            co_return co_await login_failed("");
+        }
+        if (r.status == server::read_status::timeout) {
+            err("autologout: idle for too long");
+            co_return next::close;
+        }
+        if (r.status == server::read_status::stopping) {
+            err("[SYS/TEMP] server shutting down, try again later");
+            co_return next::close;
+        }
+        if (r.status != server::read_status::line) {
+            co_return next::close;
+        }
+        if (r.line == "*") {
+            err("authentication cancelled");  // RFC 5034 4: the client gave up; not a failed attempt
+            co_return next::go_on;
+        }
+        auto response = sasl::base64_decode(r.line);
+        if (!response) {
+            spdlog::info("{} AUTH {}: malformed response", s_.log_prefix(), name);
+            co_return co_await login_failed("");
+        }
+        step = co_await mechanism->next(*response);
+        sasl::wipe(*response);
+    }
+    switch (step.outcome) {
+        case sasl::step::kind::success: {
+            const plugin::auth_result ok{auth_status::ok, step.user, {}};  // named first, as above
+            co_return co_await login(ok, step.user);
+        }
+        case sasl::step::kind::tempfail:
+            spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, step.log_reason);
+            {
+                const plugin::auth_result tempfail{auth_status::tempfail, {}, step.log_reason};
+                co_return co_await login(tempfail, "");
+            }
+        default:
+            spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, step.log_reason);
+            co_return co_await login_failed("");
+    }
+}
+
+asio::awaitable<next> dialogue::login(const plugin::auth_result& result, std::string_view attempted) {
+    if (result.status == auth_status::tempfail) {
+        spdlog::warn("{} login of {}: authentication backend could not decide: {}", s_.log_prefix(), attempted,
+                     result.message);
+        err("[SYS/TEMP] authentication is temporarily unavailable, try again later");
+        co_return next::go_on;
+    }
+    if (result.status != auth_status::ok) {
+        co_return co_await login_failed(attempted);
+    }
+    const std::string& user = result.user;
+    if (env_.penalty) {
+        env_.penalty->succeeded(s_.info().peer.address, user);
+    }
+    if (const auto v = co_await hook(plugin::pop3_event::login, user, user);
+        v.decision != plugin::verdict::answer::accept) {
+        err(fmt::format("{}{}", v.decision == plugin::verdict::answer::tempfail ? "[SYS/TEMP] " : "[AUTH] ",
+                        v.reply.empty() ? "login refused" : v.reply));
+        co_return next::go_on;
+    }
+    auto opened = co_await env_.store->open(user);
+    switch (opened.status) {
+        case store_status::ok:
+            break;
+        case store_status::in_use:
+            // RFC 2449 8.1.1: the maildrop is locked by another session; trying again later may work.
+            err("[IN-USE] the maildrop is in use by another session");
+            co_return next::go_on;
+        case store_status::tempfail:
+            err("[SYS/TEMP] the maildrop cannot be opened now, try again later");
+            co_return next::go_on;
+        case store_status::not_found:
+        case store_status::permfail:
+            spdlog::error("{} maildrop of {} cannot be opened", s_.log_prefix(), user);
+            err("[SYS/PERM] the maildrop cannot be opened");
+            co_return next::go_on;
+    }
+    if (options_.login_delay.count() > 0 && !svc_.logins().try_login(user, options_.login_delay)) {
+        err(fmt::format("[LOGIN-DELAY] wait {} seconds between logins", options_.login_delay.count()));
+        co_return next::go_on;  // the maildrop is released here, unchanged
+    }
+    drop_ = std::move(opened.drop);
+    authenticated_ = user;
+    state_ = state::transaction;
+    const auto [count, octets] = totals();
+    spdlog::info("{} logged in as {}: {} messages, {} octets", s_.log_prefix(), user, count, octets);
+    ok(fmt::format("{} has {} message{} ({} octets)", user, count, count == 1 ? "" : "s", octets));
+    co_return next::go_on;
+}
+
+asio::awaitable<next> dialogue::login_failed(std::string_view attempted) {
+    ++auth_failures_;
+    spdlog::info("{} authentication failed{}{}", s_.log_prefix(), attempted.empty() ? "" : " for ", attempted);
+    if (env_.penalty) {
+        // The same delay for an unknown user and a wrong password; longer with each recent failure of this
+        // address or this user name.
+        const auto delay = env_.penalty->failed(s_.info().peer.address, attempted);
+        if (delay.count() > 0) {
+            asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+    }
+    if (auth_failures_ >= options_.max_auth_failures) {
+        err("[AUTH] authentication failed; too many failures, closing");
+        co_return next::close;
+    }
+    err("[AUTH] authentication failed");
+    co_return next::go_on;
+}
+
+asio::awaitable<next> dialogue::on_stls() {
+    if (s_.tls_active()) {
+        err("TLS is already active");  // RFC 2595 4: never inside TLS, upgraded or implicit
+        co_return next::go_on;
+    }
+    if (!s_.can_start_tls()) {
+        err("STLS is not available on this listener");
+        co_return next::go_on;
+    }
+    ok("begin TLS negotiation");
+    // Name an awaited result before testing it: g++ 12 miscompiles `if (co_await ...)` (docs/architecture.md).
+    const std::error_code failed = co_await s_.start_tls();
+    if (failed) {
+        co_return next::close;  // no plaintext after a failed handshake
+    }
+    // RFC 2595 4: everything learned before the handshake is forgotten; the client asks CAPA again.
+    state_ = state::authorization;
+    user_.clear();
+    utf8_ = false;
+    co_return next::go_on;
+}
+
+void dialogue::on_capa() {
+    std::string text = "+OK capability list follows\r\n";
+    const bool authorization = state_ != state::transaction;
+    text += "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
+    if (authorization) {
+        if (plaintext_allowed()) {
+            text += "USER\r\n";
+        }
+        if (const auto offered = mechanisms(); !offered.empty()) {
+            text += fmt::format("SASL {}\r\n", fmt::join(offered, " "));
+        }
+        if (s_.can_start_tls()) {
+            text += "STLS\r\n";
+        }
+        text += "UTF8\r\n";
+    }
+    if (!options_.expire.empty()) {
+        text += fmt::format("EXPIRE {}\r\n", options_.expire);
+    }
+    if (options_.login_delay.count() > 0) {
+        text += fmt::format("LOGIN-DELAY {}\r\n", options_.login_delay.count());
+    }
+    if (!options_.implementation.empty()) {
+        text += fmt::format("IMPLEMENTATION {}\r\n", options_.implementation);
+    }
+    s_.reply(text + ".\r\n");
+}
+
+// --- TRANSACTION --------------------------------------------------------------------------------------------
+
+std::pair<std::size_t, std::uint64_t> dialogue::totals() const {
+    std::size_t count = 0;
+    std::uint64_t octets = 0;
+    const auto& messages = drop_->messages();
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (!drop_->is_deleted(i)) {
+            ++count;
+            octets += messages[i].size;
+        }
+    }
+    return {count, octets};
+}
+
+std::optional<std::size_t> dialogue::message(std::string_view argument) {
+    const auto number = message_number(argument);
+    if (!number) {
+        err(fmt::format("invalid message number {}", argument.size() <= 20 ? argument : "(too long)"));
+        return std::nullopt;
+    }
+    if (*number > drop_->messages().size()) {
+        err(fmt::format("no message {}", *number));
+        return std::nullopt;
+    }
+    const std::size_t index = *number - 1;
+    if (drop_->is_deleted(index)) {
+        err(fmt::format("message {} is deleted", *number));
+        return std::nullopt;
+    }
+    return index;
+}
+
+void dialogue::on_stat() {
+    const auto [count, octets] = totals();
+    ok(fmt::format("{} {}", count, octets));
+}
+
+void dialogue::on_list(const parsed& p, bool uids) {
+    const auto& messages = drop_->messages();
+    auto entry = [&](std::size_t i) {
+        return uids ? fmt::format("{} {}", i + 1, messages[i].uid) : fmt::format("{} {}", i + 1, messages[i].size);
+    };
+    if (p.argc == 1) {
+        if (const auto index = message(p.args[0])) {
+            ok(entry(*index));
+        }
+        return;
+    }
+    const auto [count, octets] = totals();
+    std::string text = uids ? std::string("+OK unique-id listing follows\r\n")
+                            : fmt::format("+OK {} message{} ({} octets)\r\n", count, count == 1 ? "" : "s", octets);
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (!drop_->is_deleted(i)) {
+            text += entry(i);
+            text += "\r\n";
+        }
+    }
+    s_.reply(text + ".\r\n");
+}
+
+asio::awaitable<next> dialogue::on_retrieve(const parsed& p) {
+    const auto index = message(p.args[0]);
+    if (!index) {
+        co_return next::go_on;
+    }
+    std::optional<std::size_t> body_lines;
+    if (p.cmd == command::top) {
+        body_lines = count(p.args[1]);
+        if (!body_lines) {
+            err("invalid line count");
+            co_return next::go_on;
+        }
+    }
+    if (const auto v = co_await hook(plugin::pop3_event::retrieve, p.args[0], authenticated_);
+        v.decision != plugin::verdict::answer::accept) {
+        err(fmt::format("{}{}", v.decision == plugin::verdict::answer::tempfail ? "[SYS/TEMP] " : "",
+                        v.reply.empty() ? "retrieval refused" : v.reply));
+        co_return next::go_on;
+    }
+    auto opened = co_await drop_->open_message(*index, body_lines);
+    if (opened.status != store_status::ok) {
+        err(opened.status == store_status::not_found ? "[SYS/PERM] the message is gone"
+                                                     : "[SYS/TEMP] the message cannot be read now");
+        co_return next::go_on;
+    }
+    if (p.cmd == command::retr) {
+        ok(fmt::format("{} octets", drop_->messages()[*index].size));
+    } else {
+        ok("top of message follows");
+    }
+    // The message streams through: read a chunk, stuff it, and write whenever enough is queued.
+    std::string out;
+    io::dot_stuffer stuffer;
+    std::array<char, 16 * 1024> buffer;
+    for (;;) {
+        const auto chunk = co_await opened.reader->read_some(buffer);
+        if (chunk.ec) {
+            // The positive reply is out: an -ERR now would read as message text. Closing without the final
+            // dot is the only way to tell the client the message is incomplete (RFC 1939 3).
+            spdlog::error("{} reading message {} failed: {}", s_.log_prefix(), *index + 1, chunk.ec.message());
+            co_await s_.flush();
+            co_return next::close;
+        }
+        if (chunk.bytes == 0) {
+            break;
+        }
+        out.clear();
+        stuffer.append(std::string_view(buffer.data(), chunk.bytes), out);
+        s_.reply(out);
+        if (s_.pending_output() >= flush_threshold) {
+            const std::error_code failed = co_await s_.flush();
+            if (failed) {
+                co_return next::close;
+            }
+        }
+    }
+    out.clear();
+    stuffer.finish(out);
+    s_.reply(out);
+    co_return next::go_on;
+}
+
+asio::awaitable<next> dialogue::on_dele(const parsed& p) {
+    const auto index = message(p.args[0]);
+    if (!index) {
+        co_return next::go_on;
+    }
+    if (const auto v = co_await hook(plugin::pop3_event::remove, p.args[0], authenticated_);
+        v.decision != plugin::verdict::answer::accept) {
+        err(fmt::format("{}{}", v.decision == plugin::verdict::answer::tempfail ? "[SYS/TEMP] " : "",
+                        v.reply.empty() ? "deletion refused" : v.reply));
+        co_return next::go_on;
+    }
+    drop_->mark_deleted(*index);  // applied only in UPDATE
+    ok(fmt::format("message {} deleted", *index + 1));
+    co_return next::go_on;
+}
+
+void dialogue::on_rset() {
+    drop_->undelete_all();
+    const auto [count, octets] = totals();
+    ok(fmt::format("maildrop has {} message{} ({} octets)", count, count == 1 ? "" : "s", octets));
+}
+
+asio::awaitable<next> dialogue::on_quit() {
+    if (state_ != state::transaction) {
+        ok("bye");
+        co_return next::close;
+    }
+    state_ = state::update;
+    const auto status = co_await drop_->commit();
+    drop_.reset();  // releases the lock before the client hears the answer
+    if (status != store_status::ok) {
+        spdlog::error("{} UPDATE for {} failed", s_.log_prefix(), authenticated_);
+        err("[SYS/TEMP] some deleted messages were not removed");
+        co_return next::close;
+    }
+    ok("bye");
+    co_return next::close;
+}
+
+asio::awaitable<plugin::verdict> dialogue::hook(plugin::pop3_event event, std::string_view argument,
+                                                std::string_view user) {
+    if (!env_.hooks) {
+        co_return plugin::verdict::accept();
+    }
+    const plugin::event_context context{s_.info().peer.address, user, argument};
+    co_return co_await env_.hooks(event, context);
+}
+
+}  // namespace
+
+bool login_times::try_login(std::string_view user, std::chrono::seconds delay) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    if (last_.size() > 100'000) {
+        // Bounded: entries older than the delay decide nothing any more.
+        std::erase_if(last_, [&](const auto& entry) { return now - entry.second >= delay; });
+    }
+    auto [it, fresh] = last_.try_emplace(std::string(user), now);
+    if (!fresh) {
+        if (now - it->second < delay) {
+            return false;
+        }
+        it->second = now;
+    }
+    return true;
+}
+
+service::service(options o, environment env) : options_(std::move(o)), env_(std::move(env)) {
+    if (env_.auth == nullptr || !env_.store) {
+        throw std::invalid_argument("the POP3 service needs an auth backend and a mailstore");
+    }
+}
+
+asio::awaitable<void> service::serve(server::session& s) {
+    dialogue d(*this, s);
+    co_await d.run();
+}
+
+std::string service::refusal_line(server::refusal why) const {
+    return why == server::refusal::too_many_connections
+               ? "-ERR [SYS/TEMP] too many connections, try again later\r\n"
+               : "-ERR [SYS/TEMP] too many connections from your address, try again later\r\n";
+}
+
+}  // namespace mailwright::pop3

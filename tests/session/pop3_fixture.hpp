@@ -1,0 +1,232 @@
+// What the POP3 session tests share: an auth backend and a mailstore in memory, with failures on demand, and
+// a helper that serves one dialogue over a memory_stream.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mailwright/plugin/auth.hpp"
+#include "mailwright/plugin/mailstore.hpp"
+#include "mailwright/pop3/service.hpp"
+#include "mailwright/server/session.hpp"
+#include "mailwright/testing/memory_stream.hpp"
+#include "support.hpp"
+
+namespace pop3_test {
+
+using namespace mailwright;
+
+// alice/secret and bob/hunter2; "broken" makes the backend tempfail. Secrets for APOP come from the same table.
+class test_auth final : public plugin::auth_backend, public plugin::secret_provider {
+  public:
+    void init(plugin::settings&, plugin::host_view&) override {}
+    asio::awaitable<plugin::auth_result> verify_password(std::string_view user, std::string_view password) override {
+        ++calls;
+        if (user == "broken") {
+            co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "down"};
+        }
+        const auto it = users.find(std::string(user));
+        if (it != users.end() && it->second == password) {
+            co_return plugin::auth_result{plugin::auth_status::ok, it->first, {}};
+        }
+        co_return plugin::auth_result{plugin::auth_status::rejected, {}, {}};
+    }
+    plugin::secret_provider* secrets() noexcept override { return this; }
+    asio::awaitable<plugin::secret_result> stored_secret(std::string_view user, plugin::secret_kind kind) override {
+        const auto it = users.find(std::string(user));
+        if (it == users.end() || kind != plugin::secret_kind::plaintext_equivalent) {
+            co_return plugin::secret_result{};
+        }
+        co_return plugin::secret_result{plugin::auth_status::ok, it->first, it->second};
+    }
+
+    std::map<std::string, std::string> users{{"alice", "secret"}, {"bob", "hunter2"}, {"jörg", "passwort"}};
+    int calls = 0;
+};
+
+class test_store;
+
+class string_reader final : public plugin::message_reader {
+  public:
+    string_reader(std::string text, std::size_t fail_after) : text_(std::move(text)), fail_after_(fail_after) {}
+    asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
+        if (at_ >= fail_after_) {
+            co_return plugin::chunk_result{0, std::make_error_code(std::errc::io_error)};
+        }
+        const std::size_t n = std::min({buffer.size(), text_.size() - at_, std::size_t{7}});  // small pieces
+        std::memcpy(buffer.data(), text_.data() + at_, n);
+        at_ += n;
+        co_return plugin::chunk_result{n, {}};
+    }
+
+  private:
+    std::string text_;
+    std::size_t fail_after_;
+    std::size_t at_ = 0;
+};
+
+class test_drop final : public plugin::maildrop {
+  public:
+    test_drop(test_store& store, std::string user);
+    ~test_drop() override;
+    const std::vector<plugin::message_info>& messages() const override { return info_; }
+    asio::awaitable<plugin::open_message_result> open_message(std::size_t index,
+                                                              std::optional<std::size_t> body_lines) override;
+    void mark_deleted(std::size_t index) override { deleted_.insert(index); }
+    bool is_deleted(std::size_t index) const override { return deleted_.count(index) != 0; }
+    void undelete_all() override { deleted_.clear(); }
+    asio::awaitable<plugin::store_status> commit() override;
+
+  private:
+    test_store& store_;
+    std::string user_;
+    std::vector<std::string> texts_;
+    std::vector<plugin::message_info> info_;
+    std::set<std::size_t> deleted_;
+};
+
+class test_store final : public plugin::mailstore {
+  public:
+    void init(plugin::settings&, plugin::host_view&) override {}
+    asio::awaitable<plugin::open_result> open(std::string_view user) override {
+        if (open_status != plugin::store_status::ok) {
+            co_return plugin::open_result{open_status, nullptr};
+        }
+        if (!locked.insert(std::string(user)).second) {
+            co_return plugin::open_result{plugin::store_status::in_use, nullptr};
+        }
+        co_return plugin::open_result{plugin::store_status::ok, std::make_unique<test_drop>(*this, std::string(user))};
+    }
+    asio::awaitable<plugin::delivery_result> deliver(std::span<const std::string>, plugin::message_source&) override {
+        co_return plugin::delivery_result{};
+    }
+
+    std::map<std::string, std::vector<std::string>> boxes;
+    std::set<std::string> locked;
+    plugin::store_status open_status = plugin::store_status::ok;
+    plugin::store_status commit_status = plugin::store_status::ok;
+    std::size_t fail_read_after = std::string::npos;  // octets of a message read before the reader fails
+};
+
+inline test_drop::test_drop(test_store& store, std::string user)
+    : store_(store), user_(std::move(user)), texts_(store.boxes[user_]) {
+    for (std::size_t i = 0; i < texts_.size(); ++i) {
+        info_.push_back({"uid-" + user_ + "-" + std::to_string(i + 1), texts_[i].size()});
+    }
+}
+
+inline test_drop::~test_drop() { store_.locked.erase(user_); }
+
+inline asio::awaitable<plugin::open_message_result> test_drop::open_message(std::size_t index,
+                                                                            std::optional<std::size_t> body_lines) {
+    std::string text = texts_.at(index);
+    if (body_lines) {
+        std::size_t at = text.find("\r\n\r\n");
+        at = at == std::string::npos ? text.size() : at + 4;
+        for (std::size_t n = 0; n < *body_lines && at < text.size(); ++n) {
+            const auto eol = text.find("\r\n", at);
+            at = eol == std::string::npos ? text.size() : eol + 2;
+        }
+        text.resize(at);
+    }
+    co_return plugin::open_message_result{plugin::store_status::ok,
+                                          std::make_unique<string_reader>(std::move(text), store_.fail_read_after)};
+}
+
+inline asio::awaitable<plugin::store_status> test_drop::commit() {
+    if (store_.commit_status != plugin::store_status::ok) {
+        co_return store_.commit_status;
+    }
+    auto& box = store_.boxes[user_];
+    for (auto it = deleted_.rbegin(); it != deleted_.rend(); ++it) {
+        box.erase(box.begin() + static_cast<std::ptrdiff_t>(*it));
+    }
+    co_return plugin::store_status::ok;
+}
+
+struct world {
+    test_auth auth;
+    std::shared_ptr<test_store> store = std::make_shared<test_store>();
+    std::shared_ptr<sasl::failure_penalty> penalty;
+    std::vector<std::string> hook_log;
+    plugin::verdict hook_answer;  // what every hook call answers
+
+    world() {
+        store->boxes["alice"] = {
+            "From: a@example.org\r\nSubject: one\r\n\r\nfirst line\r\n.leading dot\r\nlast\r\n",
+            "Subject: two\r\n\r\nbody\r\n",
+            "Subject: three\r\n\r\nl1\r\nl2\r\nl3\r\n",
+        };
+    }
+
+    std::shared_ptr<pop3::service> make(pop3::options o = default_options()) {
+        pop3::environment env;
+        env.auth = &auth;
+        env.store = store;
+        env.penalty = penalty;
+        env.hooks = [this](plugin::pop3_event e, const plugin::event_context& c) -> asio::awaitable<plugin::verdict> {
+            hook_log.push_back(std::to_string(static_cast<int>(e)) + ":" + std::string(c.user) + ":" +
+                               std::string(c.argument));
+            co_return hook_answer;
+        };
+        return std::make_shared<pop3::service>(std::move(o), std::move(env));
+    }
+
+    static pop3::options default_options() {
+        pop3::options o;
+        o.plaintext_auth = true;  // an in-memory stream has no TLS
+        o.mechanisms = {"PLAIN", "LOGIN", "CRAM-MD5"};
+        return o;
+    }
+};
+
+struct dialogue {
+    testing::memory_stream* stream;  // owned by the session
+    std::unique_ptr<server::session> session;
+};
+
+inline dialogue connect(std::vector<std::string> chunks, std::size_t max_line = 1024) {
+    auto stream = std::make_unique<testing::memory_stream>(std::move(chunks));
+    auto* raw = stream.get();
+    return {raw, std::make_unique<server::session>(
+                     std::move(stream),
+                     server::session_info{.id = 1, .peer = {"192.0.2.7", 40000}, .local = {}, .listener = "pop3"},
+                     server::session_options{.limits = {.max_line = max_line}})};
+}
+
+// Serves the whole dialogue as the server does (serve, then a last flush) and returns what the client read.
+inline std::string serve(pop3::service& svc, dialogue& d) {
+    mailwright::test::run([&]() -> asio::awaitable<void> {
+        co_await svc.serve(*d.session);
+        co_await d.session->flush();
+    }());
+    return d.stream->output();
+}
+
+inline std::string serve(pop3::service& svc, std::vector<std::string> chunks) {
+    auto d = connect(std::move(chunks));
+    return serve(svc, d);
+}
+
+// The replies, one string per line (CRLF removed).
+inline std::vector<std::string> lines(const std::string& output) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at < output.size()) {
+        const auto eol = output.find("\r\n", at);
+        if (eol == std::string::npos) {
+            out.push_back(output.substr(at));
+            break;
+        }
+        out.push_back(output.substr(at, eol - at));
+        at = eol + 2;
+    }
+    return out;
+}
+
+}  // namespace pop3_test
