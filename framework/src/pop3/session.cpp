@@ -398,7 +398,7 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
             }
         default:
             spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, step.log_reason);
-            co_return co_await login_failed("");
+            co_return co_await login_failed(step.attempted);
     }
 }
 

@@ -73,7 +73,9 @@ class plain final : public mechanism {
         }
         const auto r = co_await ctx_.auth.verify_password(authcid, password);
         if (r.status != auth_status::ok) {
-            co_return from_backend(r, "PLAIN");
+            auto failed = from_backend(r, "PLAIN");
+            failed.attempted = std::string(authcid);
+            co_return failed;
         }
         co_return co_await authorize(ctx_.auth, r.user, authzid);
     }
@@ -104,7 +106,9 @@ class login final : public mechanism {
         }
         const auto r = co_await ctx_.auth.verify_password(*user_, response);
         if (r.status != auth_status::ok) {
-            co_return from_backend(r, "LOGIN");
+            auto failed = from_backend(r, "LOGIN");
+            failed.attempted = *user_;
+            co_return failed;
         }
         co_return step{step::kind::success, {}, r.user, r.user, {}};
     }
@@ -145,8 +149,11 @@ class cram_md5 final : public mechanism {
         std::string given(digest_hex);
         std::transform(given.begin(), given.end(), given.begin(), [](unsigned char c) { return std::tolower(c); });
         if (!constant_time_equal(expected, given) || r.status != auth_status::ok) {
-            co_return r.status == auth_status::tempfail ? step{step::kind::tempfail, {}, {}, {}, "CRAM-MD5: backend"}
-                                                        : fail("CRAM-MD5: credentials rejected");
+            auto failed = r.status == auth_status::tempfail
+                              ? step{step::kind::tempfail, {}, {}, {}, "CRAM-MD5: backend"}
+                              : fail("CRAM-MD5: credentials rejected");
+            failed.attempted = std::string(user);
+            co_return failed;
         }
         co_return step{step::kind::success,
                        {},

@@ -236,7 +236,9 @@ class scram final : public mechanism {
         const bool proven = constant_time_equal(hash(digest_, client_key), secret_.stored_key);
         wipe(client_key);
         if (!proven || !known_) {
-            co_return fail("SCRAM: credentials rejected");
+            auto failed = fail("SCRAM: credentials rejected");
+            failed.attempted = username_;
+            co_return failed;
         }
         auto authorized = co_await authorize(ctx_.auth, authenticated_, authzid_);
         if (authorized.outcome != step::kind::success) {

@@ -35,6 +35,8 @@ struct step {
     std::string user;           // success: the identity the session acts as (an authorised authzid, or authcid)
     std::string authenticated;  // success: the identity whose credentials were proven
     std::string log_reason;     // for the log only: never sent, never contains a secret
+    std::string attempted;      // failure: the identity whose credentials were tried, when the client named
+                                // one (failed-login penalties count it; logs show it)
 };
 
 struct context {
