@@ -1,10 +1,12 @@
 """mailwrightd's server core, driven over loopback by Python's socket module."""
 import errno
 import os
+import poplib
 import shutil
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -379,7 +381,7 @@ def port_free(port):
             return False
 
 
-@unittest.skipUnless(port_free(7007) and port_free(7993), "the built-in default's ports are taken")
+@unittest.skipUnless(all(port_free(p) for p in (7007, 7993, 1110, 1995)), "the built-in default's ports are taken")
 class BuiltInDefault(unittest.TestCase):
     """What the README's run command starts: no --config, state under ./var."""
 
@@ -406,6 +408,26 @@ class BuiltInDefault(unittest.TestCase):
             self.assertTrue(os.path.exists(os.path.join(work, "var", "tls", "cert.pem")))
             with Client("127.0.0.1", 7007) as c:  # loopback only, and serving
                 self.assertEqual(c.line(), GREETING)
+            # The README's promise: the demo user reads the welcome message over POP3, inside TLS only.
+            context = ssl.create_default_context(cafile=os.path.join(work, "var", "tls", "cert.pem"))
+            pop = poplib.POP3("localhost", 1110, timeout=10)  # the name the certificate carries
+            try:
+                self.assertNotIn("USER", pop.capa())  # no password in the clear
+                pop.stls(context)
+                pop.user("demo")
+                pop.pass_(password)
+                count, _ = pop.stat()
+                self.assertEqual(count, 1)
+                self.assertIn(b"Subject: Welcome to Mailwright", pop.retr(1)[1])
+            finally:
+                pop.close()
+            secure = poplib.POP3_SSL("localhost", 1995, context=context, timeout=10)
+            try:
+                secure.user("demo")
+                secure.pass_(password)
+                self.assertEqual(secure.stat()[0], 1)
+            finally:
+                secure.close()
         finally:
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(30), 0)

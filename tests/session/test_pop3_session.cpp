@@ -208,6 +208,14 @@ TEST_CASE("pop3: a dropped, timed-out or shut-down session deletes nothing", "[p
     CHECK(w.store->boxes["alice"].size() == 3);
 }
 
+TEST_CASE("pop3: the autologout timer is at least 10 minutes and a command line at least 255 octets by default",
+          "[pop3][session][limits]") {
+    world w;
+    auto svc = w.make();
+    CHECK(svc->default_read_timeout() >= std::chrono::minutes(10));  // RFC 1939 3
+    CHECK(svc->default_line_limits().max_line >= 255 + 2);           // RFC 2449 4, CRLF included
+}
+
 TEST_CASE("pop3: QUIT in AUTHORIZATION ends without touching the maildrop", "[pop3][session]") {
     world w;
     auto svc = w.make();

@@ -81,7 +81,7 @@ TEST_CASE("config: defaults are safe", "[config]") {
     REQUIRE(result.config);
     CHECK(result.config->listeners[0].addresses == std::vector<std::string>{"127.0.0.1"});  // loopback only
     CHECK(result.config->server.max_connections_per_ip > 0);
-    CHECK(result.config->listeners[0].read_timeout >= 1min);
+    CHECK(result.config->listeners[0].read_timeout == 0ms);  // the service's own (echo 5 min, POP3 10 min)
 }
 
 TEST_CASE("config: an unknown key names its line, column and the likely key", "[config]") {
@@ -187,4 +187,72 @@ TEST_CASE("config: parse_duration", "[config]") {
     CHECK_FALSE(config::parse_duration("5 s"));
     CHECK_FALSE(config::parse_duration("5d"));
     CHECK_FALSE(config::parse_duration("99999999999999999999s"));
+}
+
+TEST_CASE("config: POP3 and authentication keys reach the structs", "[config][pop3]") {
+    const auto result = load(R"(
+[server]
+hostname = "mail.example.org"
+[auth]
+failure_delay = "1s"
+failure_delay_max = "8s"
+[[listener]]
+name = "pop3"
+service = "pop3"
+auth_mechanisms = ["scram-sha-256", "PLAIN"]
+plaintext_auth = true
+max_auth_failures = 5
+max_bad_commands = 9
+[listener.pop3]
+apop = true
+login_delay = "2m"
+expire = "30"
+implementation = ""
+)");
+    REQUIRE(result.config);
+    const auto& c = *result.config;
+    CHECK(c.server.hostname == "mail.example.org");
+    CHECK(c.auth.failure_delay == 1s);
+    CHECK(c.auth.failure_delay_max == 8s);
+    const auto& l = c.listeners.at(0);
+    CHECK(l.auth_mechanisms == std::vector<std::string>{"SCRAM-SHA-256", "PLAIN"});
+    CHECK(l.plaintext_auth);
+    CHECK(l.max_auth_failures == 5);
+    CHECK(l.max_bad_commands == 9);
+    CHECK(l.read_timeout == 0ms);  // the service decides: POP3's 10 minutes
+    CHECK(l.pop3.apop);
+    CHECK(l.pop3.login_delay == std::chrono::seconds(120));
+    CHECK(l.pop3.expire == "30");
+    CHECK(l.pop3.implementation.empty());
+}
+
+TEST_CASE("config: POP3 and authentication defaults are the safe ones", "[config][pop3]") {
+    const auto result = load("[[listener]]\nname = \"p\"\nservice = \"pop3\"\n");
+    REQUIRE(result.config);
+    const auto& l = result.config->listeners.at(0);
+    CHECK(l.auth_mechanisms == std::vector<std::string>{"PLAIN", "LOGIN"});
+    CHECK_FALSE(l.plaintext_auth);
+    CHECK(l.max_auth_failures == 3);
+    CHECK_FALSE(l.pop3.apop);
+    CHECK(l.pop3.expire == "NEVER");
+    CHECK(result.config->auth.failure_delay == 2s);
+    CHECK(result.config->auth.failure_delay_max == 15s);
+}
+
+TEST_CASE("config: POP3 and authentication mistakes", "[config][pop3]") {
+    const std::string base = "[[listener]]\nname = \"p\"\nservice = \"pop3\"\n";
+    CHECK(only_error(base + "auth_mechanisms = [\"PLAIN\", \"DIGEST-MD5\"]\n").message.find(
+              "unknown SASL mechanism \"DIGEST-MD5\"") != std::string::npos);
+    CHECK(only_error(base + "[listener.pop3]\nexpire = \"soon\"\n").message.find("'expire' in [listener.pop3]") !=
+          std::string::npos);
+    CHECK(only_error(base + "[listener.pop3]\napop = 1\n").message.find("'apop' in [listener.pop3] must be true or "
+                                                                        "false") != std::string::npos);
+    CHECK(only_error(base + "[listener.pop3]\napops = true\n").message.find("did you mean 'apop'?") !=
+          std::string::npos);
+    CHECK(only_error(base + "max_auth_failures = 0\n").message.find("'max_auth_failures'") != std::string::npos);
+    CHECK(only_error("[auth]\nfailure_delay = \"10s\"\nfailure_delay_max = \"1s\"\n" + base)
+              .message.find("'failure_delay_max' in [auth] must not be shorter") != std::string::npos);
+    const auto echo = only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\n[listener.pop3]\napop = true\n");
+    CHECK(echo.message.find("[listener.pop3] belongs to a listener whose service is \"pop3\"") != std::string::npos);
+    CHECK(echo.line == 4);
 }
