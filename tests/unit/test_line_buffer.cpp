@@ -157,3 +157,20 @@ TEST_CASE("line_buffer: discard also ends the skipping of an over-long line", "[
     REQUIRE(r.kind == line_buffer::status::line);
     CHECK(r.line == "NOOP");
 }
+
+TEST_CASE("line_buffer: wipe overwrites a returned line in place and ignores foreign views", "[line_buffer]") {
+    line_buffer b({.max_line = 64});
+    const std::string input = "PASS hunter2\r\nNOOP\r\n";
+    auto space = b.prepare();
+    std::copy(input.begin(), input.end(), space.begin());
+    b.commit(input.size());
+    const auto first = b.next();
+    REQUIRE(first.line == "PASS hunter2");
+    const std::string_view password = first.line.substr(5);
+    b.wipe(password);
+    CHECK(password == std::string(7, '\0'));
+    CHECK(b.next().line == "NOOP");  // the rest is untouched
+    const std::string foreign = "elsewhere";
+    b.wipe(foreign);
+    CHECK(foreign == "elsewhere");
+}

@@ -1,7 +1,9 @@
 // Bounded line splitting; see line_buffer.hpp for the rules and the attacks they answer.
 #include "mailwright/io/line_buffer.hpp"
 
+#include <string.h>
 #include <algorithm>
+
 #include <cstring>
 
 namespace mailwright::io {
@@ -68,6 +70,15 @@ line_buffer::result line_buffer::next() {
         return {status::bare_lf, {}};
     }
     return {status::line, line};
+}
+
+void line_buffer::wipe(std::string_view line) noexcept {
+    const char* const base = storage_.data();
+    if (line.empty() || line.data() < base || line.data() + line.size() > base + storage_.size()) {
+        return;
+    }
+    // explicit_bzero: a plain memset of memory about to be reused could be optimised away.
+    ::explicit_bzero(storage_.data() + (line.data() - base), line.size());
 }
 
 std::size_t line_buffer::discard() noexcept {

@@ -297,6 +297,7 @@ asio::awaitable<next> dialogue::on_pass(std::string_view password) {
         co_return next::go_on;
     }
     const auto result = co_await env_.auth->verify_password(user, password);
+    s_.wipe_line(password);
     co_return co_await login(result, user);
 }
 
@@ -343,6 +344,7 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
     std::optional<std::string> initial;
     if (p.argc == 2) {
         initial = p.args[1] == "=" ? std::optional<std::string>("") : sasl::base64_decode(p.args[1]);
+        s_.wipe_line(p.args[1]);
         if (!initial) {
             spdlog::info("{} AUTH {}: malformed initial response", s_.log_prefix(), name);
             co_return co_await login_failed("");
@@ -378,6 +380,7 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
             co_return next::go_on;
         }
         auto response = sasl::base64_decode(r.line);
+        s_.wipe_line(r.line);
         if (!response) {
             spdlog::info("{} AUTH {}: malformed response", s_.log_prefix(), name);
             co_return co_await login_failed("");

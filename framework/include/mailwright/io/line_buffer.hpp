@@ -51,6 +51,10 @@ class line_buffer {
     // Drops everything buffered and returns how many octets that was.
     std::size_t discard() noexcept;
 
+    // Overwrites a line next() returned, in place, once it is no longer needed: a password or a SASL response
+    // must not linger in memory (nor reach a core dump). Ignored for views that are not into this buffer.
+    void wipe(std::string_view line) noexcept;
+
     const line_limits& limits() const noexcept { return limits_; }
 
   private:

@@ -81,6 +81,9 @@ class session {
     // STLS call it so that nothing sent before the handshake is ever executed after it.
     std::size_t discard_input() noexcept { return input_.discard(); }
 
+    // Overwrites a line read_line() returned, once the secret in it (a password, a SASL response) was used.
+    void wipe_line(std::string_view line) noexcept { input_.wipe(line); }
+
     // Whether start_tls() can be offered: the listener has a TLS context and TLS is not active yet.
     bool can_start_tls() const noexcept { return options_.tls != nullptr && !tls_active_; }
     bool tls_active() const noexcept { return tls_active_; }
