@@ -215,3 +215,17 @@ TEST_CASE("cert plugin: EXTERNAL maps verified certificates only", "[plugin][cer
     bad.load();
     CHECK(bad.errors.size() == 2);
 }
+
+TEST_CASE("host: the auth chain offers secrets and certificate mapping only when a backend has them",
+          "[plugin][auth]") {
+    // static-users checks passwords only: no secrets for APOP or CRAM-MD5, no certificate mapping.
+    fixture passwords_only("[plugin.static-users]\nusers = [\"alice:secret\"]\n");
+    passwords_only.load();
+    CHECK(passwords_only.host->auth().secrets() == nullptr);
+    CHECK(passwords_only.host->auth().certificates() == nullptr);
+    fixture with_cert("[plugin.static-users]\nusers = [\"alice:secret\"]\n[plugin.cert]\n",
+                      {"static-users", "cert"});
+    with_cert.load();
+    CHECK(with_cert.host->auth().secrets() == nullptr);
+    CHECK(with_cert.host->auth().certificates() != nullptr);
+}

@@ -612,3 +612,23 @@ TEST_CASE("pop3: a failed SASL login counts against the user name it tried, too"
     // Two failures for alice from 192.0.2.7: from a fresh address the user's third failure waits 1 * 2 * 2 ms.
     CHECK(w.penalty->failed("198.51.100.1", "alice") == std::chrono::milliseconds(4));
 }
+
+TEST_CASE("pop3: APOP is not offered when no backend can supply the secret it needs", "[pop3][session][apop]") {
+    // A backend that checks passwords only (a hash cannot give APOP its plaintext equivalent).
+    struct hashes_only final : mailwright::plugin::auth_backend {
+        void init(mailwright::plugin::settings&, mailwright::plugin::host_view&) override {}
+        asio::awaitable<mailwright::plugin::auth_result> verify_password(std::string_view, std::string_view) override {
+            co_return mailwright::plugin::auth_result{};
+        }
+    } backend;
+    world w;
+    auto o = world::default_options();
+    o.apop = true;
+    mailwright::pop3::environment env;
+    env.auth = &backend;
+    env.store = w.store;
+    mailwright::pop3::service svc(o, env);
+    const auto r = lines(serve(svc, {"APOP alice 0123456789abcdef0123456789abcdef\r\nQUIT\r\n"}));
+    CHECK(r[0] == "+OK Mailwright POP3 server ready");  // no timestamp
+    CHECK(r[1] == "-ERR APOP is not available on this server");
+}

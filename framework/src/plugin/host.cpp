@@ -55,8 +55,19 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
     asio::awaitable<auth_result> lookup(std::string_view user) override {
         co_return co_await ask([&](auth_backend& b) { return b.lookup(user); }, "lookup");
     }
-    secret_provider* secrets() noexcept override { return this; }
-    certificate_mapper* certificates() noexcept override { return this; }
+    // The chain has an ability when one of its backends has it: a service can then tell whether APOP or
+    // EXTERNAL can work at all before it offers them.
+    secret_provider* secrets() noexcept override {
+        return std::any_of(backends.begin(), backends.end(), [](auto& b) { return b.second->secrets() != nullptr; })
+                   ? this
+                   : nullptr;
+    }
+    certificate_mapper* certificates() noexcept override {
+        return std::any_of(backends.begin(), backends.end(),
+                           [](auto& b) { return b.second->certificates() != nullptr; })
+                   ? this
+                   : nullptr;
+    }
     class authorizer* authorization() noexcept override {
         return this;
     }
