@@ -325,5 +325,16 @@ TEST_CASE("sasl: what may be offered", "[sasl]") {
           std::vector<std::string>{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"});
     channel.peer.present = channel.peer.verified = true;
     CHECK(sasl::offered(all, &channel, false).size() == 6);
+    // With a backend: only what it can serve. The fixture's has secrets and maps certificates; one that only
+    // checks passwords can serve neither SCRAM, CRAM-MD5 nor EXTERNAL.
+    fixture f;
+    CHECK(sasl::offered(all, &channel, false, &f.backend).size() == 6);
+    struct passwords_only final : plugin::auth_backend {
+        void init(plugin::settings&, plugin::host_view&) override {}
+        asio::awaitable<plugin::auth_result> verify_password(std::string_view, std::string_view) override {
+            co_return plugin::auth_result{};
+        }
+    } hashes;
+    CHECK(sasl::offered(all, &channel, false, &hashes) == std::vector<std::string>{"PLAIN", "LOGIN"});
     CHECK(sasl::make_mechanism("DIGEST-MD5", fixture().ctx) == nullptr);
 }

@@ -121,7 +121,7 @@ class dialogue {
     bool apop_available() const { return options_.apop && env_.auth->secrets() != nullptr; }
     std::vector<std::string> mechanisms() const {
         return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
-                             options_.plaintext_auth);
+                             options_.plaintext_auth, env_.auth);
     }
     // Checks a user name from USER or APOP; replies -ERR and returns false when it is not acceptable.
     bool acceptable_user_name(std::string_view name);

@@ -204,20 +204,20 @@ class external final : public mechanism {
 
 std::span<const mechanism_info> mechanisms() {
     static const mechanism_info all[] = {
-        {"SCRAM-SHA-256-PLUS", false, false, true},
-        {"SCRAM-SHA-256", false, false, false},
-        {"SCRAM-SHA-1-PLUS", false, false, true},
-        {"SCRAM-SHA-1", false, false, false},
-        {"EXTERNAL", false, true, false},
-        {"CRAM-MD5", false, false, false},
-        {"PLAIN", true, false, false},
-        {"LOGIN", true, false, false},
+        {"SCRAM-SHA-256-PLUS", false, false, true, true},
+        {"SCRAM-SHA-256", false, false, false, true},
+        {"SCRAM-SHA-1-PLUS", false, false, true, true},
+        {"SCRAM-SHA-1", false, false, false, true},
+        {"EXTERNAL", false, true, false, false},
+        {"CRAM-MD5", false, false, false, true},
+        {"PLAIN", true, false, false, false},
+        {"LOGIN", true, false, false, false},
     };
     return all;
 }
 
 std::vector<std::string> offered(std::span<const std::string> configured, const tls::channel_info* tls,
-                                 bool allow_plaintext) {
+                                 bool allow_plaintext, plugin::auth_backend* auth) {
     std::vector<std::string> out;
     for (const auto& m : mechanisms()) {
         if (std::find(configured.begin(), configured.end(), m.name) == configured.end()) {
@@ -230,6 +230,10 @@ std::vector<std::string> offered(std::span<const std::string> configured, const 
             continue;
         }
         if (m.channel_binding && (tls == nullptr || tls->channel_binding.empty())) {
+            continue;
+        }
+        if (auth != nullptr && ((m.needs_secrets && auth->secrets() == nullptr) ||
+                                (m.needs_client_cert && auth->certificates() == nullptr))) {
             continue;
         }
         out.emplace_back(m.name);

@@ -60,15 +60,17 @@ struct mechanism_info {
     bool plaintext;          // the password crosses the wire: PLAIN, LOGIN
     bool needs_client_cert;  // EXTERNAL
     bool channel_binding;    // the -PLUS mechanisms
+    bool needs_secrets;      // CRAM-MD5 and SCRAM: a stored secret, not a password check
 };
 
 // Every mechanism implemented, strongest first.
 std::span<const mechanism_info> mechanisms();
 
 // Which of `configured` may be offered now: plaintext ones only over TLS unless `allow_plaintext`, EXTERNAL
-// only with a verified client certificate, -PLUS only with channel-binding data.
+// only with a verified client certificate, -PLUS only with channel-binding data. With `auth`, also only what
+// the backend can serve: CRAM-MD5 and SCRAM need its secrets(), EXTERNAL its certificates().
 std::vector<std::string> offered(std::span<const std::string> configured, const tls::channel_info* tls,
-                                 bool allow_plaintext);
+                                 bool allow_plaintext, plugin::auth_backend* auth = nullptr);
 
 // A mechanism by name, or null when there is no such mechanism.
 std::unique_ptr<mechanism> make_mechanism(std::string_view name, const context& ctx);
