@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "mailwright/io/dot_stuffing.hpp"
+#include "mailwright/io/utf8.hpp"
 #include "mailwright/pop3/command.hpp"
 #include "mailwright/pop3/service.hpp"
 #include "mailwright/pop3/state.hpp"
@@ -35,50 +36,6 @@ constexpr std::size_t max_user_name = 255;
 // A multi-line reply is written out whenever this much is queued, so a large message streams through a
 // bounded buffer instead of being held whole.
 constexpr std::size_t flush_threshold = 64 * 1024;
-
-bool is_ascii(std::string_view text) {
-    return std::all_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x80; });
-}
-
-// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
-bool is_utf8(std::string_view text) {
-    for (std::size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        std::size_t extra = 0;
-        std::uint32_t code = 0;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            extra = 1;
-            code = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            extra = 2;
-            code = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            extra = 3;
-            code = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + extra >= text.size()) {
-            return false;  // truncated sequence
-        }
-        for (std::size_t k = 1; k <= extra; ++k) {
-            const auto cc = static_cast<unsigned char>(text[i + k]);
-            if ((cc & 0xc0) != 0x80) {
-                return false;
-            }
-            code = (code << 6) | (cc & 0x3f);
-        }
-        if ((extra == 2 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) ||
-            (extra == 3 && (code < 0x10000 || code > 0x10ffff))) {
-            return false;
-        }
-        i += extra + 1;
-    }
-    return true;
-}
 
 class dialogue {
   public:
@@ -258,12 +215,12 @@ bool dialogue::acceptable_user_name(std::string_view name) {
         err("[AUTH] invalid user name");
         return false;
     }
-    if (!is_ascii(name)) {
+    if (io::has_non_ascii(name)) {
         if (!utf8_) {
             err("[UTF8] a UTF-8 user name needs the UTF8 command first");
             return false;
         }
-        if (!is_utf8(name)) {
+        if (!io::well_formed_utf8(name)) {
             err("[AUTH] the user name is not valid UTF-8");
             return false;
         }
