@@ -20,6 +20,7 @@
 #include "mailwright/pop3/state.hpp"
 #include "mailwright/sasl/crypto.hpp"
 #include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
 
 namespace mailwright::pop3 {
@@ -296,70 +297,33 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
                             .hostname = options_.hostname,
                             .make_nonce = {}};
     auto mechanism = sasl::make_mechanism(name, ctx);
-
-    // RFC 5034 4: "=" is an empty initial response; anything else must be strict base64.
-    std::optional<std::string> initial;
-    if (p.argc == 2) {
-        initial = p.args[1] == "=" ? std::optional<std::string>("") : sasl::base64_decode(p.args[1]);
-        s_.wipe_line(p.args[1]);
-        if (!initial) {
-            spdlog::info("{} AUTH {}: malformed initial response", s_.log_prefix(), name);
-            co_return co_await login_failed("");
+    const auto initial = p.argc == 2 ? std::optional<std::string_view>(p.args[1]) : std::nullopt;
+    const auto outcome = co_await server::run_sasl(s_, *mechanism, initial, "+ ");
+    switch (outcome.result) {
+        case server::sasl_outcome::kind::success: {
+            const plugin::auth_result ok{auth_status::ok, outcome.step.user, {}};  // named first: see run_sasl
+            co_return co_await login(ok, outcome.step.user);
         }
-    }
-    // Named first: g++ 12 destroys temporaries inside a co_await expression twice (docs/architecture.md).
-    const std::optional<std::string_view> first =
-        initial ? std::optional<std::string_view>(*initial) : std::optional<std::string_view>();
-    auto step = co_await mechanism->start(first);
-    if (initial) {
-        sasl::wipe(*initial);
-    }
-    while (step.outcome == sasl::step::kind::challenge) {
-        s_.reply(fmt::format("+ {}\r\n", sasl::base64_encode(step.data)));
-        const auto r = co_await s_.read_line();
-        if (r.status == server::read_status::too_long || r.status == server::read_status::bare_lf) {
-            spdlog::info("{} AUTH {}: unusable response line", s_.log_prefix(), name);
-            co_return co_await login_failed("");
+        case server::sasl_outcome::kind::tempfail: {
+            spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, outcome.step.log_reason);
+            const plugin::auth_result tempfail{auth_status::tempfail, {}, outcome.step.log_reason};
+            co_return co_await login(tempfail, "");
         }
-        if (r.status == server::read_status::timeout) {
-            err("autologout: idle for too long");
-            co_return next::close;
-        }
-        if (r.status == server::read_status::stopping) {
-            err("[SYS/TEMP] server shutting down, try again later");
-            co_return next::close;
-        }
-        if (r.status != server::read_status::line) {
-            co_return next::close;
-        }
-        if (r.line == "*") {
+        case server::sasl_outcome::kind::cancelled:
             err("authentication cancelled");  // RFC 5034 4: the client gave up; not a failed attempt
             co_return next::go_on;
-        }
-        auto response = sasl::base64_decode(r.line);
-        s_.wipe_line(r.line);
-        if (!response) {
-            spdlog::info("{} AUTH {}: malformed response", s_.log_prefix(), name);
-            co_return co_await login_failed("");
-        }
-        step = co_await mechanism->next(*response);
-        sasl::wipe(*response);
-    }
-    switch (step.outcome) {
-        case sasl::step::kind::success: {
-            const plugin::auth_result ok{auth_status::ok, step.user, {}};  // named first, as above
-            co_return co_await login(ok, step.user);
-        }
-        case sasl::step::kind::tempfail:
-            spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, step.log_reason);
-            {
-                const plugin::auth_result tempfail{auth_status::tempfail, {}, step.log_reason};
-                co_return co_await login(tempfail, "");
+        case server::sasl_outcome::kind::ended:
+            if (outcome.ended_by == server::read_status::timeout) {
+                err("autologout: idle for too long");
+            } else if (outcome.ended_by == server::read_status::stopping) {
+                err("[SYS/TEMP] server shutting down, try again later");
             }
-        default:
-            spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, step.log_reason);
-            co_return co_await login_failed(step.attempted);
+            co_return next::close;
+        case server::sasl_outcome::kind::failure:
+            break;
     }
+    spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, outcome.step.log_reason);
+    co_return co_await login_failed(outcome.step.attempted);
 }
 
 asio::awaitable<next> dialogue::login(const plugin::auth_result& result, std::string_view attempted) {
