@@ -72,6 +72,11 @@ line_buffer::result line_buffer::next() {
     return {status::line, line};
 }
 
+void line_buffer::consume(std::size_t n) noexcept {
+    begin_ += std::min(n, end_ - begin_);
+    scanned_ = 0;
+}
+
 void line_buffer::wipe(std::string_view line) noexcept {
     const char* const base = storage_.data();
     if (line.empty() || line.data() < base || line.data() + line.size() > base + storage_.size()) {

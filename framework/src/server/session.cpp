@@ -47,26 +47,51 @@ asio::awaitable<read_result> session::read_line() {
         }
         // Nothing complete is buffered: the client waits for our replies before it sends more, so this is
         // the moment to send them, all in one write.
-        if (!output_.empty()) {
-            if (auto ec = co_await flush()) {
-                co_return read_result{read_status::error, {}, ec};
-            }
+        const auto failed = co_await fill();
+        if (failed) {
+            co_return *failed;
         }
-        const auto [ec, n] = co_await stream_->read_some(input_.prepare());
-        if (ec) {
-            if (ec == asio::error::eof) {
-                co_return read_result{read_status::eof, {}, ec};
-            }
-            if (ec == net::errc::timeout) {
-                co_return read_result{read_status::timeout, {}, ec};
-            }
-            if (ec == net::errc::stopping) {
-                co_return read_result{read_status::stopping, {}, ec};
-            }
-            co_return read_result{read_status::error, {}, ec};
-        }
-        input_.commit(n);
     }
+}
+
+asio::awaitable<std::optional<read_result>> session::fill() {
+    if (!output_.empty()) {
+        const std::error_code failed = co_await flush();
+        if (failed) {
+            co_return read_result{read_status::error, {}, failed};
+        }
+    }
+    const auto [ec, n] = co_await stream_->read_some(input_.prepare());
+    if (ec) {
+        if (ec == asio::error::eof) {
+            co_return read_result{read_status::eof, {}, ec};
+        }
+        if (ec == net::errc::timeout) {
+            co_return read_result{read_status::timeout, {}, ec};
+        }
+        if (ec == net::errc::stopping) {
+            co_return read_result{read_status::stopping, {}, ec};
+        }
+        co_return read_result{read_status::error, {}, ec};
+    }
+    input_.commit(n);
+    co_return std::nullopt;
+}
+
+asio::awaitable<read_result> session::read_raw() {
+    if (write_error_) {
+        co_return read_result{read_status::error, {}, write_error_};
+    }
+    if (stop_requested_) {
+        co_return read_result{read_status::stopping, {}, net::errc::stopping};
+    }
+    if (!input_.has_buffered()) {
+        const auto failed = co_await fill();
+        if (failed) {
+            co_return *failed;
+        }
+    }
+    co_return read_result{read_status::line, input_.buffered(), {}};
 }
 
 asio::awaitable<std::error_code> session::flush() {

@@ -48,6 +48,11 @@ class line_buffer {
     // Whether bytes are buffered that next() has not returned yet (a partial line counts).
     bool has_buffered() const noexcept { return end_ > begin_; }
 
+    // Raw access for message data (SMTP DATA and BDAT): the octets buffered but not yet returned, and
+    // consuming a prefix of them. Valid between lines only, never inside a line being skipped.
+    std::string_view buffered() const noexcept { return {storage_.data() + begin_, end_ - begin_}; }
+    void consume(std::size_t n) noexcept;
+
     // Drops everything buffered and returns how many octets that was.
     std::size_t discard() noexcept;
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -69,6 +70,14 @@ class session {
     // buffered, so a batch of pipelined commands gets all its replies in one write (RFC 2920, RFC 2449).
     asio::awaitable<read_result> read_line();
 
+    // Raw octets for message data (SMTP DATA, BDAT): what is buffered after the last line read, or, when
+    // nothing is, what the next read brings (replies queued are flushed first). read_status::line with the
+    // octets in `line`; consume_input() says how many were used. Never longer than the line limit.
+    asio::awaitable<read_result> read_raw();
+    void consume_input(std::size_t n) noexcept { input_.consume(n); }
+    // Whether the client sent more than was read: pipelining where it is not allowed, injection after STARTTLS.
+    bool input_buffered() const noexcept { return input_.has_buffered(); }
+
     // Queues text for the client; it goes out at the next flush() or before the next blocking read.
     void reply(std::string_view text) { output_.append(text); }
     bool has_pending_output() const noexcept { return !output_.empty(); }
@@ -108,6 +117,9 @@ class session {
     const std::string& log_prefix() const noexcept { return log_prefix_; }
 
   private:
+    // Flushes queued replies and reads once into the line buffer; a read_result only when that failed.
+    asio::awaitable<std::optional<read_result>> fill();
+
     std::unique_ptr<net::stream> stream_;
     session_info info_;
     session_options options_;
