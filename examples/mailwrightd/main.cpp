@@ -27,6 +27,7 @@
 #include "mailwright/sasl/penalty.hpp"
 #include "mailwright/server/server.hpp"
 #include "mailwright/services/echo.hpp"
+#include "mailwright/smtp/service.hpp"
 #include "mailwright/tls/certificate.hpp"
 #include "mailwright/tls/context.hpp"
 #include "mailwright/version.hpp"
@@ -74,12 +75,47 @@ std::shared_ptr<server::service> make_pop3(const config::listener_config& l, ser
     return std::make_shared<pop3::service>(std::move(o), std::move(env));
 }
 
+std::shared_ptr<server::service> make_smtp(const config::listener_config& l, service_context& ctx) {
+    if (!ctx.plugins.store()) {
+        throw std::runtime_error("listener '" + l.name + "' serves " + l.service +
+                                 ", which needs a mailstore plugin: add e.g. [plugin.maildir]");
+    }
+    smtp::options o;
+    o.kind = l.service == "lmtp"           ? smtp::role::lmtp
+             : l.smtp.role == "submission" ? smtp::role::submission
+                                           : smtp::role::mx;
+    o.hostname = ctx.hostname;
+    o.local_domains = l.smtp.local_domains;
+    o.mechanisms = l.auth_mechanisms;
+    o.plaintext_auth = l.plaintext_auth;
+    o.require_tls = l.smtp.require_tls;
+    o.max_auth_failures = l.max_auth_failures;
+    if (l.max_bad_commands != 0) {
+        o.max_errors = l.max_bad_commands;
+    }
+    o.max_recipients = l.smtp.max_recipients;
+    o.max_message_size = l.smtp.max_message_size;
+    o.bare = l.smtp.bare_line_ends == "normalise" ? smtp::bare_line_ends::normalise : smtp::bare_line_ends::reject;
+    o.pregreet_wait = l.smtp.pregreet_wait;
+    smtp::environment env;
+    env.auth = &ctx.plugins.auth();
+    env.store = ctx.plugins.store();
+    env.penalty = ctx.penalty;
+    plugin::host* host = &ctx.plugins;
+    env.hooks = [host](plugin::smtp_phase phase, const plugin::event_context& context) {
+        return host->run_smtp_hooks(phase, context);
+    };
+    return std::make_shared<smtp::service>(std::move(o), std::move(env));
+}
+
 // Services this daemon can put on a listener.
 const std::map<std::string_view, service_factory>& service_registry() {
     static const std::map<std::string_view, service_factory> registry{
         {"echo", [](const config::listener_config&,
                     service_context&) { return std::shared_ptr<server::service>(std::make_shared<services::echo>()); }},
         {"pop3", make_pop3},
+        {"smtp", make_smtp},
+        {"lmtp", make_smtp},
     };
     return registry;
 }

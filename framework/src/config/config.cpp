@@ -306,6 +306,21 @@ void read_pop3(const toml::table& table, pop3_config& out, context& ctx) {
     }
 }
 
+// [listener.smtp]
+void read_smtp(const toml::table& table, smtp_config& out, bool lmtp, context& ctx) {
+    table_reader r(table, "[listener.smtp]", ctx);
+    if (!lmtp) {
+        r.choice("role", out.role, {"mx", "submission"});
+    }
+    r.string_list("local_domains", out.local_domains);
+    r.boolean("require_tls", out.require_tls);
+    r.integer("max_recipients", out.max_recipients, 1, 100'000);
+    r.integer("max_message_size", out.max_message_size, 1024, std::int64_t{1} << 40);
+    r.choice("bare_line_ends", out.bare_line_ends, {"reject", "normalise"});
+    r.duration("pregreet_wait", out.pregreet_wait, 0ms, 1min);
+    r.finish();
+}
+
 void read_log(const toml::table& table, log_config& out, context& ctx) {
     table_reader r(table, "[log]", ctx);
     r.choice("level", out.level, {"trace", "debug", "info", "warn", "error", "off"});
@@ -425,6 +440,19 @@ void read_listener(const toml::table& table, listener_config& out, const schema&
         if (out.service != "pop3") {
             ctx.add(node->source(), fmt::format("[listener.pop3] belongs to a listener whose service is \"pop3\", "
                                                 "but '{}' serves \"{}\"",
+                                                out.name, out.service));
+        }
+    }
+    if (const toml::node* node = r.node_of("smtp")) {
+        r.known("smtp");
+        if (const auto* smtp = node->as_table()) {
+            read_smtp(*smtp, out.smtp, out.service == "lmtp", ctx);
+        } else {
+            ctx.add(node->source(), "'smtp' must be a table, written [listener.smtp]");
+        }
+        if (out.service != "smtp" && out.service != "lmtp") {
+            ctx.add(node->source(), fmt::format("[listener.smtp] belongs to a listener whose service is \"smtp\" "
+                                                "or \"lmtp\", but '{}' serves \"{}\"",
                                                 out.name, out.service));
         }
     }

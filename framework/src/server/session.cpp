@@ -94,6 +94,20 @@ asio::awaitable<read_result> session::read_raw() {
     co_return read_result{read_status::line, input_.buffered(), {}};
 }
 
+asio::awaitable<bool> session::talks_within(std::chrono::milliseconds wait) {
+    if (input_.has_buffered()) {
+        co_return true;
+    }
+    stream_->set_timeout(wait);
+    const auto [ec, n] = co_await stream_->read_some(input_.prepare());
+    stream_->set_timeout(options_.read_timeout);
+    if (ec) {
+        co_return false;  // silence; a real failure is reported again by the next read
+    }
+    input_.commit(n);
+    co_return true;
+}
+
 asio::awaitable<std::error_code> session::flush() {
     if (write_error_ || output_.empty()) {
         output_.clear();

@@ -35,6 +35,17 @@ struct pop3_config {
     std::string implementation = "Mailwright";
 };
 
+// [listener.smtp]: what only SMTP and LMTP listeners have.
+struct smtp_config {
+    std::string role = "mx";  // "mx" or "submission" for service "smtp"; LMTP has one role
+    std::vector<std::string> local_domains;
+    bool require_tls = false;
+    std::size_t max_recipients = 1000;
+    std::uint64_t max_message_size = 10'240'000;
+    std::string bare_line_ends = "reject";
+    std::chrono::milliseconds pregreet_wait{0};
+};
+
 struct listener_config {
     std::string name;
     std::string service;
@@ -52,6 +63,7 @@ struct listener_config {
     unsigned max_auth_failures = 3;  // then the connection is closed
     unsigned max_bad_commands = 0;   // 0: the service's default
     pop3_config pop3;
+    smtp_config smtp;
 };
 
 // [auth]: failed-login penalties, shared by every listener (sasl::failure_penalty).

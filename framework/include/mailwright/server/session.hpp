@@ -75,6 +75,9 @@ class session {
     // octets in `line`; consume_input() says how many were used. Never longer than the line limit.
     asio::awaitable<read_result> read_raw();
     void consume_input(std::size_t n) noexcept { input_.consume(n); }
+    // Whether the client sends anything within `wait`, before it was asked to (an SMTP client talking before
+    // the greeting). What it sent stays buffered for the next read.
+    asio::awaitable<bool> talks_within(std::chrono::milliseconds wait);
     // Whether the client sent more than was read: pipelining where it is not allowed, injection after STARTTLS.
     bool input_buffered() const noexcept { return input_.has_buffered(); }
 

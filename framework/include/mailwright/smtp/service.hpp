@@ -1,0 +1,81 @@
+// The SMTP service in its three roles (RFC 5321; RFC 6409 submission; RFC 2033 LMTP), with STARTTLS (RFC 3207),
+// AUTH (RFC 4954), PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034,
+// 3463), SMTPUTF8 (RFC 6531), CHUNKING (RFC 3030), DSN parameters kept with the message (RFC 3461) and implicit
+// TLS (RFC 8314). The dialogue is src/smtp/session.cpp; the rules are in command.hpp, state.hpp and
+// data_reader.hpp.
+//
+// Messages go to the mailstore for local users only: this server has no outbound queue, so nothing is relayed
+// (an MX refuses foreign domains; submission delivers to local recipients and refuses the rest).
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mailwright/plugin/auth.hpp"
+#include "mailwright/plugin/hook.hpp"
+#include "mailwright/plugin/mailstore.hpp"
+#include "mailwright/sasl/penalty.hpp"
+#include "mailwright/server/service.hpp"
+#include "mailwright/smtp/data_reader.hpp"
+
+namespace mailwright::smtp {
+
+enum class role {
+    mx,          // port 25: mail for the local domains from anyone; AUTH optional
+    submission,  // 587/465: AUTH required before MAIL; the sender must be one the user may use
+    lmtp,        // RFC 2033: LHLO, one reply per recipient after the data
+};
+
+struct options {
+    role kind = role::mx;
+    std::string hostname = "localhost";
+    // Domains whose mailboxes are here (case-insensitive). Empty: the host name alone.
+    std::vector<std::string> local_domains;
+    std::vector<std::string> mechanisms{"PLAIN", "LOGIN"};
+    bool plaintext_auth = false;  // AUTH PLAIN/LOGIN without TLS
+    // Before TLS only EHLO, HELO, STARTTLS, NOOP, RSET and QUIT (530 5.7.0 otherwise): submission on 587.
+    bool require_tls = false;
+    unsigned max_auth_failures = 3;
+    unsigned max_errors = 20;                      // Postfix smtpd_hard_error_limit: then 421 and close
+    std::size_t max_recipients = 1000;             // Postfix smtpd_recipient_limit: then 452
+    std::uint64_t max_message_size = 10'240'000;   // Postfix message_size_limit: SIZE, and enforced (552)
+    std::size_t max_text_line = 1000;              // RFC 5321 4.5.3.1.6, CRLF included
+    std::size_t max_command_line = 512;            // RFC 5321 4.5.3.1.4, CRLF included
+    bare_line_ends bare = bare_line_ends::reject;  // Postfix 3.9's default
+    // Wait this long for the client before the greeting: a client that talks first is refused (554 5.5.0).
+    // Zero: no wait (submission and LMTP clients are known; an MX may want a second or more).
+    std::chrono::milliseconds pregreet_wait{0};
+};
+
+struct environment {
+    plugin::auth_backend* auth = nullptr;  // required
+    std::shared_ptr<plugin::mailstore> store;
+    std::shared_ptr<sasl::failure_penalty> penalty;
+    std::function<asio::awaitable<plugin::verdict>(plugin::smtp_phase, const plugin::event_context&)> hooks;
+};
+
+class service final : public server::service {
+  public:
+    service(options o, environment env);
+
+    std::string_view name() const override { return options_.kind == role::lmtp ? "lmtp" : "smtp"; }
+    // Command lines are held to max_command_line by the session; the buffer is larger for SASL responses
+    // (RFC 4954 4 allows 12288 octets; 2 KiB holds any password a mechanism here accepts).
+    io::line_limits default_line_limits() const override { return {.max_line = 2048}; }
+    asio::awaitable<void> serve(server::session& s) override;
+    std::string refusal_line(server::refusal why) const override;
+
+    const options& settings() const noexcept { return options_; }
+    const environment& env() const noexcept { return env_; }
+
+  private:
+    options options_;
+    environment env_;
+};
+
+}  // namespace mailwright::smtp

@@ -1,0 +1,882 @@
+// The SMTP/LMTP dialogue with one client (RFC 5321, 6409, 2033, 3207, 4954, 2920, 1870, 6152, 2034/3463, 6531,
+// 3030, 3461). The only SMTP file that does I/O: read a line, parse it (command.cpp), ask the state table
+// (state.cpp), act through hooks, the auth chain and the mailstore, reply with an enhanced status code.
+//
+// A message streams: the mailstore pulls it through `incoming`, which reads the client's octets, ends the
+// data where data_reader says (DATA) or where the chunk sizes say (BDAT), and refuses a message that breaks a
+// limit mid-way by failing the read, so the store keeps nothing of it. The rest of the message is then read
+// and dropped, and the reply tells why.
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/server/sasl_exchange.hpp"
+#include "mailwright/server/session.hpp"
+#include "mailwright/smtp/command.hpp"
+#include "mailwright/smtp/service.hpp"
+#include "mailwright/smtp/state.hpp"
+
+namespace mailwright::smtp {
+
+namespace {
+
+using plugin::auth_status;
+using plugin::store_status;
+
+enum class next { go_on, close };
+
+// What a message must not do; each is answered after the message ends.
+enum class refusal { none, too_big, bare_line_end, line_too_long, interrupted, lost };
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+std::string message_id() {
+    static std::atomic<std::uint64_t> counter{0};
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return fmt::format("{:x}{:05x}", std::chrono::duration_cast<std::chrono::seconds>(now).count(),
+                       counter.fetch_add(1, std::memory_order_relaxed) & 0xfffff);
+}
+
+struct transaction {
+    std::optional<mailbox> sender;  // empty with a null reverse-path
+    bool active = false;
+    bool utf8 = false;
+    std::string body = "7BIT";
+    std::string ret;                     // RFC 3461 RET, kept with the message
+    std::string envid;                   // RFC 3461 ENVID
+    std::vector<std::string> users;      // local users, one per accepted recipient
+    std::vector<std::string> addresses;  // as the client wrote them
+};
+
+class dialogue;
+
+// The message as the mailstore reads it: the Received header first, then the client's octets.
+class incoming final : public plugin::message_source {
+  public:
+    incoming(dialogue& d, std::string header, bool chunked, std::uint64_t first_chunk, bool last);
+    asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override;
+    // Reads whatever of the message the store did not: to its end, or until the connection is lost.
+    asio::awaitable<void> drain();
+
+    refusal problem() const noexcept { return problem_; }
+    std::uint64_t octets() const noexcept { return octets_; }
+    server::read_status lost_by() const noexcept { return lost_by_; }
+    // BDAT: the command that interrupted a chunk sequence, to be served after the message is refused.
+    const std::string& interrupting_line() const noexcept { return interrupting_; }
+
+  private:
+    // Reads the next piece of the message into pending_ (nothing once there is a problem), or notes its end.
+    asio::awaitable<void> step();
+    asio::awaitable<void> next_chunk();
+    void refuse(refusal r) noexcept {
+        if (problem_ == refusal::none) {
+            problem_ = r;
+        }
+    }
+
+    dialogue& d_;
+    std::string pending_;
+    std::size_t at_ = 0;
+    bool chunked_;
+    std::uint64_t chunk_left_;
+    bool last_;
+    data_reader reader_;
+    bool finished_ = false;
+    refusal problem_ = refusal::none;
+    std::uint64_t octets_ = 0;
+    server::read_status lost_by_ = server::read_status::eof;
+    std::string interrupting_;
+};
+
+class dialogue {
+  public:
+    dialogue(service& svc, server::session& s) : options_(svc.settings()), env_(svc.env()), s_(s) {}
+
+    asio::awaitable<void> run();
+
+    // For `incoming`.
+    server::session& session() noexcept { return s_; }
+    const options& settings() const noexcept { return options_; }
+
+  private:
+    friend class incoming;
+
+    void reply(std::string_view text) { s_.reply(fmt::format("{}\r\n", text)); }
+    // A reply to a client mistake: counted, and the connection closes at the limit (Postfix hard_error_limit).
+    next error(std::string_view text);
+
+    asio::awaitable<next> on_line(std::string_view line);
+    asio::awaitable<next> dispatch(const command& c);
+    // Refuses a command with `text`; a refused BDAT's chunk is read and dropped first.
+    asio::awaitable<next> refuse(const command& c, std::string text);
+
+    asio::awaitable<next> on_hello(const command& c);
+    asio::awaitable<next> on_starttls();
+    asio::awaitable<next> on_auth(const command& c);
+    asio::awaitable<next> on_mail(const command& c);
+    asio::awaitable<next> on_rcpt(const command& c);
+    asio::awaitable<next> on_data();
+    asio::awaitable<next> on_bdat(const command& c);
+    asio::awaitable<next> receive(incoming& message);
+    asio::awaitable<next> auth_failed(std::string_view attempted);
+
+    void reset_transaction() {
+        txn_ = transaction{};
+        if (state_ != state::connected) {
+            state_ = state::greeted;
+        }
+    }
+    bool is_local_domain(std::string_view domain) const;
+    std::vector<std::string> mechanisms() const {
+        return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
+                             options_.plaintext_auth, env_.auth);
+    }
+    std::string received_header() const;
+    asio::awaitable<plugin::verdict> hook(plugin::smtp_phase phase, std::string_view argument);
+    // A verdict that is not accept becomes the reply (554 5.7.1 or 451 4.7.1); true when it was not accept.
+    bool refused(const plugin::verdict& v);
+
+    const options& options_;
+    const environment& env_;
+    server::session& s_;
+
+    state state_ = state::connected;
+    bool extended_ = false;  // EHLO/LHLO, not HELO: PIPELINING and the extensions apply
+    std::string helo_;
+    std::string user_;  // authenticated
+    transaction txn_;
+    unsigned errors_ = 0;
+    unsigned auth_failures_ = 0;
+};
+
+incoming::incoming(dialogue& d, std::string header, bool chunked, std::uint64_t first_chunk, bool last)
+    : d_(d),
+      pending_(std::move(header)),
+      chunked_(chunked),
+      chunk_left_(first_chunk),
+      last_(last),
+      reader_({.max_line = d.settings().max_text_line, .bare = d.settings().bare}) {}
+
+asio::awaitable<plugin::chunk_result> incoming::read_some(std::span<char> buffer) {
+    while (at_ == pending_.size()) {
+        pending_.clear();
+        at_ = 0;
+        if (problem_ != refusal::none) {
+            // The store gives the message up and keeps nothing of it.
+            co_return plugin::chunk_result{0, std::make_error_code(std::errc::message_size)};
+        }
+        if (finished_) {
+            co_return plugin::chunk_result{0, {}};
+        }
+        co_await step();
+    }
+    const std::size_t n = std::min(buffer.size(), pending_.size() - at_);
+    std::memcpy(buffer.data(), pending_.data() + at_, n);
+    at_ += n;
+    co_return plugin::chunk_result{n, {}};
+}
+
+asio::awaitable<void> incoming::drain() {
+    while (!finished_ && problem_ != refusal::lost && problem_ != refusal::interrupted) {
+        co_await step();
+        pending_.clear();
+        at_ = 0;
+    }
+}
+
+asio::awaitable<void> incoming::step() {
+    auto& s = d_.session();
+    if (chunked_ && chunk_left_ == 0) {
+        if (last_) {
+            finished_ = true;
+        } else {
+            co_await next_chunk();
+        }
+        co_return;
+    }
+    const auto r = co_await s.read_raw();
+    if (r.status != server::read_status::line) {
+        problem_ = refusal::lost;  // whatever else was wrong, this is what matters now
+        lost_by_ = r.status;
+        co_return;
+    }
+    const std::size_t before = pending_.size();
+    std::size_t used = 0;
+    if (chunked_) {
+        used = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, r.line.size()));
+        pending_.append(r.line.substr(0, used));
+        chunk_left_ -= used;
+    } else {
+        const auto fed = reader_.feed(r.line, pending_);
+        used = fed.consumed;
+        finished_ = fed.finished;
+        if (reader_.first_problem() == data_reader::problem::bare_line_end) {
+            refuse(refusal::bare_line_end);
+        } else if (reader_.first_problem() == data_reader::problem::line_too_long) {
+            refuse(refusal::line_too_long);
+        }
+    }
+    s.consume_input(used);
+    octets_ += pending_.size() - before;
+    if (octets_ > d_.settings().max_message_size) {
+        refuse(refusal::too_big);  // RFC 1870 6.3: the rest is read and dropped, the disk is not filled
+    }
+    if (problem_ != refusal::none) {
+        pending_.clear();
+    }
+}
+
+// Between chunks: acknowledge the one received, then the next command must be BDAT (RFC 3030 2). Anything
+// else interrupts the message, which is then refused and the command served.
+asio::awaitable<void> incoming::next_chunk() {
+    auto& s = d_.session();
+    if (problem_ == refusal::none) {
+        s.reply(fmt::format("250 2.0.0 {} octets received\r\n", octets_));
+    } else {
+        s.reply("552 5.3.4 message refused; send RSET\r\n");
+    }
+    const auto r = co_await s.read_line();
+    if (r.status != server::read_status::line) {
+        problem_ = refusal::lost;
+        lost_by_ = r.status;
+        co_return;
+    }
+    const auto c = parse(r.line);
+    const auto space = c.argument.find(' ');
+    const std::string_view size_text = c.argument.substr(0, space);
+    const std::string_view rest = space == std::string_view::npos ? std::string_view{} : c.argument.substr(space + 1);
+    std::uint64_t size = 0;
+    const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+    if (c.error || c.v != verb::bdat || ec != std::errc{} || end != size_text.data() + size_text.size() ||
+        (!rest.empty() && !iequals(rest, "LAST"))) {
+        interrupting_ = std::string(r.line);
+        problem_ = refusal::interrupted;
+        co_return;
+    }
+    chunk_left_ = size;
+    last_ = !rest.empty();
+}
+
+// --- the dialogue -------------------------------------------------------------------------------------------
+
+next dialogue::error(std::string_view text) {
+    reply(text);
+    if (++errors_ >= options_.max_errors) {
+        reply("421 4.7.0 Too many errors, closing the connection");
+        spdlog::info("{} closed after {} errors", s_.log_prefix(), errors_);
+        return next::close;
+    }
+    return next::go_on;
+}
+
+asio::awaitable<void> dialogue::run() {
+    if (options_.pregreet_wait.count() > 0 && !s_.tls_active()) {
+        const bool early = co_await s_.talks_within(options_.pregreet_wait);
+        if (early) {
+            // RFC 5321 4.3.1: the client waits for the greeting. One that does not is a spam engine, or an
+            // attempt to desynchronise the dialogue (Postfix postscreen's pregreet test).
+            spdlog::info("{} talked before the greeting", s_.log_prefix());
+            reply(fmt::format("554 5.5.0 {} protocol error: talked before the greeting", options_.hostname));
+            co_return;
+        }
+    }
+    {
+        const auto v = co_await hook(plugin::smtp_phase::connect, s_.info().peer.address);
+        if (v.decision != plugin::verdict::answer::accept) {
+            reply(fmt::format("{} {}", v.decision == plugin::verdict::answer::tempfail ? "421 4.7.0" : "554 5.7.1",
+                              v.reply.empty() ? "service refused" : v.reply));
+            co_return;
+        }
+    }
+    reply(fmt::format("220 {} {} Mailwright", options_.hostname, options_.kind == role::lmtp ? "LMTP" : "ESMTP"));
+    for (;;) {
+        const auto r = co_await s_.read_line();
+        next n = next::go_on;
+        switch (r.status) {
+            case server::read_status::line:
+                n = co_await on_line(r.line);
+                break;
+            case server::read_status::too_long:
+                n = error("500 5.5.2 Line too long");
+                break;
+            case server::read_status::bare_lf:
+                n = error("500 5.5.2 A command line must end with CRLF");
+                break;
+            case server::read_status::timeout:
+                reply("421 4.4.2 Idle timeout, closing the connection");
+                co_return;
+            case server::read_status::stopping:
+                reply("421 4.3.2 Server shutting down, try again later");
+                co_return;
+            case server::read_status::eof:
+            case server::read_status::error:
+                co_return;
+        }
+        if (n == next::close) {
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<next> dialogue::on_line(std::string_view line) {
+    if (line.size() + 2 > options_.max_command_line) {
+        co_return error("500 5.5.2 Line too long");  // RFC 5321 4.5.3.1.4: refused, never cut and run
+    }
+    const command c = parse(line);
+    if (c.error == errc::unknown_command || c.error == errc::empty_line) {
+        co_return error("500 5.5.2 Command unrecognized");
+    }
+    const bool lmtp = options_.kind == role::lmtp;
+    if ((lmtp && (c.v == verb::ehlo || c.v == verb::helo)) || (!lmtp && c.v == verb::lhlo)) {
+        co_return error(lmtp ? "500 5.5.1 This is LMTP: say LHLO" : "500 5.5.1 LHLO is for LMTP");
+    }
+    // RFC 2920 3.1: these end a group; anything the client sent after them before our reply is not allowed,
+    // nor is any pipelining after HELO, which does not announce it (Postfix 3.9 refuses both).
+    const bool ends_group = c.v == verb::ehlo || c.v == verb::helo || c.v == verb::lhlo || c.v == verb::data ||
+                            c.v == verb::vrfy || c.v == verb::expn || c.v == verb::noop || c.v == verb::auth;
+    if (s_.input_buffered() && c.v != verb::quit && c.v != verb::starttls && c.v != verb::bdat &&
+        (ends_group || (!extended_ && state_ != state::connected))) {
+        spdlog::info("{} improper pipelining after {}", s_.log_prefix(), to_string(c.v));
+        reply("554 5.5.0 Error: improper command pipelining");
+        co_return next::close;
+    }
+    if (options_.require_tls && !s_.tls_active() && c.v != verb::ehlo && c.v != verb::helo && c.v != verb::lhlo &&
+        c.v != verb::starttls && c.v != verb::noop && c.v != verb::rset && c.v != verb::quit) {
+        co_return co_await refuse(c, "530 5.7.0 Must issue a STARTTLS command first");
+    }
+    if (!allowed(c.v, state_)) {
+        if (state_ == state::connected) {
+            co_return co_await refuse(c, "503 5.5.1 Error: send HELO/EHLO first");
+        }
+        co_return co_await refuse(
+            c, fmt::format("503 5.5.1 Error: {} is not allowed {}", to_string(c.v), to_string(state_)));
+    }
+    if (c.v == verb::bdat && !extended_) {
+        co_return co_await refuse(c, "503 5.5.1 Error: BDAT needs EHLO");  // CHUNKING was never announced
+    }
+    if (c.error) {
+        co_return co_await refuse(c, c.v == verb::starttls
+                                         ? "501 5.5.4 STARTTLS takes no argument"
+                                         : fmt::format("501 5.5.4 Syntax error in {}", to_string(c.v)));
+    }
+    co_return co_await dispatch(c);
+}
+
+asio::awaitable<next> dialogue::refuse(const command& c, std::string text) {
+    if (c.v != verb::bdat) {
+        co_return error(text);
+    }
+    // RFC 3030 2: a refused BDAT's chunk is still read, or its octets would be taken for commands. A chunk of
+    // unknown size cannot be skipped: then the dialogue is lost.
+    const std::string_view size_text = c.argument.substr(0, c.argument.find(' '));
+    std::uint64_t left = 0;
+    const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), left);
+    if (size_text.empty() || ec != std::errc{} || end != size_text.data() + size_text.size()) {
+        reply("501 5.5.4 Syntax error in BDAT, closing the connection");
+        co_return next::close;
+    }
+    while (left > 0) {
+        const auto r = co_await s_.read_raw();
+        if (r.status != server::read_status::line) {
+            co_return next::close;
+        }
+        const auto used = static_cast<std::size_t>(std::min<std::uint64_t>(left, r.line.size()));
+        s_.consume_input(used);
+        left -= used;
+    }
+    co_return error(text);
+}
+
+asio::awaitable<next> dialogue::dispatch(const command& c) {
+    switch (c.v) {
+        case verb::ehlo:
+        case verb::helo:
+        case verb::lhlo:
+            co_return co_await on_hello(c);
+        case verb::starttls:
+            co_return co_await on_starttls();
+        case verb::auth:
+            co_return co_await on_auth(c);
+        case verb::mail:
+            co_return co_await on_mail(c);
+        case verb::rcpt:
+            co_return co_await on_rcpt(c);
+        case verb::data:
+            co_return co_await on_data();
+        case verb::bdat:
+            co_return co_await on_bdat(c);
+        case verb::rset:
+            reset_transaction();
+            reply("250 2.0.0 OK");
+            co_return next::go_on;
+        case verb::noop:
+            reply("250 2.0.0 OK");
+            co_return next::go_on;
+        case verb::quit:
+            reply(fmt::format("221 2.0.0 {} closing connection", options_.hostname));
+            co_return next::close;
+        case verb::vrfy:
+            // RFC 5321 3.5.3: 252 neither confirms nor denies, so VRFY cannot enumerate users.
+            reply("252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
+            co_return next::go_on;
+        case verb::expn:
+            co_return error("502 5.5.1 EXPN is not available");
+        case verb::help:
+            reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
+            co_return next::go_on;
+    }
+    co_return error("500 5.5.2 Command unrecognized");
+}
+
+asio::awaitable<next> dialogue::on_hello(const command& c) {
+    const std::string_view name = c.argument.substr(0, c.argument.find(' '));
+    // Informational (RFC 5321 4.1.4): many clients send a bare host name or a literal; only text that could
+    // corrupt the Received header is refused.
+    if (!valid_utf8_text(name)) {
+        co_return error("501 5.5.4 Invalid domain name");
+    }
+    {
+        const auto v = co_await hook(plugin::smtp_phase::helo, name);
+        if (refused(v)) {
+            co_return next::go_on;
+        }
+    }
+    helo_ = std::string(name);
+    txn_ = transaction{};
+    state_ = after(c.v, state_);
+    extended_ = c.v != verb::helo;
+    if (!extended_) {
+        reply(fmt::format("250 {}", options_.hostname));
+        co_return next::go_on;
+    }
+    // What is true now: STARTTLS only outside TLS, AUTH only as TLS allows and before authenticating.
+    std::vector<std::string> lines{fmt::format("{} greets {}", options_.hostname, helo_),
+                                   "PIPELINING",
+                                   fmt::format("SIZE {}", options_.max_message_size),
+                                   "8BITMIME",
+                                   "ENHANCEDSTATUSCODES",
+                                   "SMTPUTF8",
+                                   "CHUNKING",
+                                   "DSN"};
+    if (s_.can_start_tls()) {
+        lines.emplace_back("STARTTLS");
+    }
+    if (user_.empty() && (!options_.require_tls || s_.tls_active())) {
+        if (const auto offered = mechanisms(); !offered.empty()) {
+            lines.push_back(fmt::format("AUTH {}", fmt::join(offered, " ")));
+        }
+    }
+    std::string text;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        text += fmt::format("250{}{}\r\n", i + 1 == lines.size() ? ' ' : '-', lines[i]);
+    }
+    s_.reply(text);
+    co_return next::go_on;
+}
+
+asio::awaitable<next> dialogue::on_starttls() {
+    if (s_.tls_active()) {
+        co_return error("503 5.5.1 TLS is already active");  // never inside TLS, upgraded or implicit
+    }
+    if (!s_.can_start_tls()) {
+        co_return error("502 5.5.1 STARTTLS is not available here");
+    }
+    reply("220 2.0.0 Ready to start TLS");
+    const std::error_code failed = co_await s_.start_tls();  // discards what the client sent after STARTTLS
+    if (failed) {
+        co_return next::close;  // never plaintext after a failed handshake
+    }
+    // RFC 3207 4.2: forget everything learned from the client: its name, its extensions, any transaction,
+    // any authentication. It must EHLO again.
+    state_ = state::connected;
+    extended_ = false;
+    helo_.clear();
+    user_.clear();
+    txn_ = transaction{};
+    co_return next::go_on;
+}
+
+asio::awaitable<next> dialogue::on_auth(const command& c) {
+    if (!user_.empty()) {
+        co_return error("503 5.5.1 Already authenticated");
+    }
+    if (!extended_) {
+        co_return error("503 5.5.1 Error: send EHLO first");
+    }
+    const auto space = c.argument.find(' ');
+    std::string name = std::string(c.argument.substr(0, space));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    const auto offered = mechanisms();
+    if (std::find(offered.begin(), offered.end(), name) == offered.end()) {
+        const auto all = sasl::offered(options_.mechanisms, nullptr, true, env_.auth);
+        if (!s_.tls_active() && std::find(all.begin(), all.end(), name) != all.end()) {
+            co_return error("538 5.7.11 Encryption required for requested authentication mechanism");
+        }
+        co_return error("504 5.5.4 Unrecognized authentication type");
+    }
+    const sasl::context ctx{.auth = *env_.auth,
+                            .tls = s_.tls_active() ? &s_.tls_channel() : nullptr,
+                            .hostname = options_.hostname,
+                            .make_nonce = {}};
+    auto mechanism = sasl::make_mechanism(name, ctx);
+    const auto initial =
+        space == std::string_view::npos ? std::nullopt : std::optional<std::string_view>(c.argument.substr(space + 1));
+    const auto outcome = co_await server::run_sasl(s_, *mechanism, initial, "334 ");
+    switch (outcome.result) {
+        case server::sasl_outcome::kind::success:
+            user_ = outcome.step.user;
+            if (env_.penalty) {
+                env_.penalty->succeeded(s_.info().peer.address, user_);
+            }
+            spdlog::info("{} authenticated as {} with {}", s_.log_prefix(), user_, name);
+            reply("235 2.7.0 Authentication successful");
+            co_return next::go_on;
+        case server::sasl_outcome::kind::tempfail:
+            spdlog::warn("{} AUTH {}: {}", s_.log_prefix(), name, outcome.step.log_reason);
+            reply("454 4.7.0 Temporary authentication failure, try again later");
+            co_return next::go_on;
+        case server::sasl_outcome::kind::cancelled:
+            co_return error("501 5.0.0 Authentication cancelled");
+        case server::sasl_outcome::kind::ended:
+            if (outcome.ended_by == server::read_status::timeout) {
+                reply("421 4.4.2 Idle timeout, closing the connection");
+            }
+            co_return next::close;
+        case server::sasl_outcome::kind::failure:
+            break;
+    }
+    spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, outcome.step.log_reason);
+    co_return co_await auth_failed(outcome.step.attempted);
+}
+
+asio::awaitable<next> dialogue::auth_failed(std::string_view attempted) {
+    ++auth_failures_;
+    if (env_.penalty) {
+        const auto delay = env_.penalty->failed(s_.info().peer.address, attempted);
+        if (delay.count() > 0) {
+            asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+    }
+    reply("535 5.7.8 Authentication credentials invalid");
+    if (auth_failures_ >= options_.max_auth_failures) {
+        reply("421 4.7.0 Too many failed authentication attempts, closing the connection");
+        co_return next::close;
+    }
+    co_return next::go_on;
+}
+
+bool dialogue::is_local_domain(std::string_view domain) const {
+    if (options_.local_domains.empty()) {
+        return iequals(domain, options_.hostname);
+    }
+    return std::any_of(options_.local_domains.begin(), options_.local_domains.end(),
+                       [&](const std::string& d) { return iequals(d, domain); });
+}
+
+asio::awaitable<next> dialogue::on_mail(const command& c) {
+    if (options_.kind == role::submission && user_.empty()) {
+        co_return error("530 5.7.0 Authentication required");  // RFC 6409 4.3
+    }
+    const auto m = parse_mail(c.argument);
+    if (m.error == errc::needs_utf8) {
+        co_return error("553 5.6.7 Non-ASCII addresses need SMTPUTF8");
+    }
+    if (m.error == errc::bad_parameter) {
+        co_return error("501 5.5.4 Invalid parameters");
+    }
+    if (m.error) {
+        co_return error("501 5.1.7 Bad sender address syntax");
+    }
+    transaction t;
+    t.sender = m.box;
+    for (const auto& p : m.parameters) {
+        const std::string_view value = p.value.value_or("");
+        if (iequals(p.keyword, "SIZE") && p.value) {
+            std::uint64_t size = 0;
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), size);
+            if (ec != std::errc{} || end != value.data() + value.size()) {
+                co_return error("501 5.5.4 Invalid SIZE");
+            }
+            if (size > options_.max_message_size) {
+                co_return error("552 5.3.4 Message size exceeds fixed maximum message size");  // RFC 1870 6.2
+            }
+        } else if (iequals(p.keyword, "BODY") && (iequals(value, "7BIT") || iequals(value, "8BITMIME"))) {
+            t.body = lower(value) == "7bit" ? "7BIT" : "8BITMIME";
+        } else if (iequals(p.keyword, "SMTPUTF8") && !p.value) {
+            t.utf8 = true;
+        } else if (iequals(p.keyword, "RET") && (iequals(value, "FULL") || iequals(value, "HDRS"))) {
+            t.ret = std::string(value);
+        } else if (iequals(p.keyword, "ENVID") && p.value && valid_xtext(value) && value.size() <= 100) {
+            t.envid = std::string(value);
+        } else if (iequals(p.keyword, "AUTH") && p.value && (value == "<>" || valid_xtext(value))) {
+            // RFC 4954 5: the original submitter, for trusted relays; kept no further.
+        } else {
+            co_return error("555 5.5.4 Unsupported or malformed parameter");
+        }
+    }
+    if (options_.kind == role::submission && t.sender) {
+        // RFC 6409 6.1: the submitter may use its own address in the local domains, or one the auth backend
+        // lets it act as.
+        const std::string address = t.sender->to_string();
+        bool may = is_local_domain(t.sender->domain) && t.sender->local == user_;
+        if (!may) {
+            if (plugin::authorizer* a = env_.auth->authorization()) {
+                may = co_await a->may_act_as(user_, address);
+            }
+        }
+        if (!may) {
+            co_return error(fmt::format("553 5.7.1 <{}>: sender address not owned by user {}", address, user_));
+        }
+    }
+    {
+        const std::string address = t.sender ? t.sender->to_string() : "";
+        const auto v = co_await hook(plugin::smtp_phase::mail, address);
+        if (refused(v)) {
+            co_return next::go_on;
+        }
+    }
+    t.active = true;
+    txn_ = std::move(t);
+    state_ = after(verb::mail, state_);
+    reply("250 2.1.0 Sender OK");
+    co_return next::go_on;
+}
+
+asio::awaitable<next> dialogue::on_rcpt(const command& c) {
+    const auto r = parse_rcpt(c.argument, txn_.utf8);
+    if (r.error == errc::needs_utf8) {
+        co_return error("553 5.6.7 Non-ASCII addresses need SMTPUTF8");
+    }
+    if (r.error == errc::bad_parameter) {
+        co_return error("501 5.5.4 Invalid parameters");
+    }
+    if (r.error) {
+        co_return error("501 5.1.3 Bad recipient address syntax");
+    }
+    for (const auto& p : r.parameters) {
+        const std::string_view value = p.value.value_or("");
+        const bool notify = iequals(p.keyword, "NOTIFY") && p.value &&
+                            (iequals(value, "NEVER") || std::all_of(value.begin(), value.end(), [](char ch) {
+                                 return std::isalpha(static_cast<unsigned char>(ch)) || ch == ',';
+                             }));
+        const bool orcpt = iequals(p.keyword, "ORCPT") && p.value && value.find(';') != std::string_view::npos &&
+                           valid_xtext(value.substr(value.find(';') + 1));
+        if (!notify && !orcpt) {
+            co_return error("555 5.5.4 Unsupported or malformed parameter");
+        }
+    }
+    if (txn_.users.size() >= options_.max_recipients) {
+        reply("452 4.5.3 Too many recipients");  // RFC 5321 4.5.3.1.8: the client sends the rest later
+        co_return next::go_on;
+    }
+    const mailbox& box = *r.box;
+    std::string user;
+    if (box.domain.empty()) {
+        user = "postmaster";  // <Postmaster>, which every server accepts (RFC 5321 4.5.1)
+    } else if (!is_local_domain(box.domain)) {
+        co_return error(
+            options_.kind == role::submission
+                ? fmt::format("550 5.7.1 <{}>: this server delivers to its own domains only", box.to_string())
+                : fmt::format("554 5.7.1 <{}>: Relay access denied", box.to_string()));
+    } else if (box.local.front() == '"') {
+        co_return error(fmt::format("550 5.1.1 <{}>: Recipient address rejected", box.to_string()));
+    } else {
+        user = box.local;
+    }
+    const auto found = co_await env_.auth->lookup(user);
+    if (found.status == auth_status::tempfail) {
+        reply(fmt::format("450 4.3.0 <{}>: Recipient cannot be verified now, try again later", box.to_string()));
+        co_return next::go_on;
+    }
+    if (found.status != auth_status::ok) {
+        co_return error(fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown", box.to_string()));
+    }
+    {
+        const std::string address = box.to_string();
+        const auto v = co_await hook(plugin::smtp_phase::rcpt, address);
+        if (refused(v)) {
+            co_return next::go_on;
+        }
+    }
+    txn_.users.push_back(found.user.empty() ? user : found.user);
+    txn_.addresses.push_back(box.to_string());
+    state_ = after(verb::rcpt, state_);
+    reply("250 2.1.5 Recipient OK");
+    co_return next::go_on;
+}
+
+std::string dialogue::received_header() const {
+    // RFC 5321 4.4 and RFC 3848: the protocol says whether TLS and AUTH were used.
+    std::string with = options_.kind == role::lmtp ? "LMTP" : (txn_.utf8 ? "UTF8SMTP" : "ESMTP");
+    if (options_.kind != role::lmtp) {
+        with += s_.tls_active() ? "S" : "";
+        with += user_.empty() ? "" : "A";
+    }
+    const auto now = std::chrono::system_clock::now();
+    return fmt::format(
+        "Received: from {} ([{}])\r\n\tby {} (Mailwright) with {} id {}\r\n\tfor <{}>; {:%a, %d %b %Y "
+        "%H:%M:%S +0000}\r\n",
+        helo_.empty() ? "unknown" : helo_, s_.info().peer.address, options_.hostname, with, message_id(),
+        txn_.addresses.size() == 1 ? txn_.addresses.front() : "multiple recipients",
+        fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+}
+
+asio::awaitable<next> dialogue::on_data() {
+    {
+        const auto v = co_await hook(plugin::smtp_phase::data, "");
+        if (refused(v)) {
+            co_return next::go_on;
+        }
+    }
+    reply("354 End data with <CR><LF>.<CR><LF>");
+    incoming message(*this, received_header(), false, 0, false);
+    co_return co_await receive(message);
+}
+
+asio::awaitable<next> dialogue::on_bdat(const command& c) {
+    const auto space = c.argument.find(' ');
+    const std::string_view size_text = c.argument.substr(0, space);
+    const std::string_view rest = space == std::string_view::npos ? std::string_view{} : c.argument.substr(space + 1);
+    std::uint64_t size = 0;
+    const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+    if (ec != std::errc{} || end != size_text.data() + size_text.size() || (!rest.empty() && !iequals(rest, "LAST"))) {
+        // The chunk's size is unknown, so its octets cannot be skipped: the dialogue is lost (RFC 3030 2).
+        reply("501 5.5.4 Syntax error in BDAT, closing the connection");
+        co_return next::close;
+    }
+    incoming message(*this, received_header(), true, size, !rest.empty());
+    co_return co_await receive(message);
+}
+
+asio::awaitable<next> dialogue::receive(incoming& message) {
+    const std::string id = message_id();
+    plugin::delivery_result delivered;
+    {
+        const auto v = co_await hook(plugin::smtp_phase::queue, "");
+        if (v.decision == plugin::verdict::answer::accept) {
+            delivered = co_await env_.store->deliver(txn_.users, message);
+        } else {
+            delivered.status =
+                v.decision == plugin::verdict::answer::tempfail ? store_status::tempfail : store_status::permfail;
+        }
+    }
+    co_await message.drain();
+    const auto problem = message.problem();
+    if (problem == refusal::lost) {
+        if (message.lost_by() == server::read_status::timeout) {
+            reply("421 4.4.2 Timeout while receiving the message, closing the connection");
+        } else if (message.lost_by() == server::read_status::stopping) {
+            reply("421 4.3.2 Server shutting down, try again later");
+        }
+        co_return next::close;  // nothing acknowledged, so nothing the client can count on was stored
+    }
+    const std::size_t recipients = txn_.users.size();
+    const std::string interrupting = message.interrupting_line();
+    const auto octets = message.octets();
+    reset_transaction();
+    auto answer = [&](std::string_view text) -> next {
+        const bool failure = text.front() != '2';
+        if (options_.kind == role::lmtp) {
+            for (std::size_t i = 0; i + 1 < recipients; ++i) {
+                reply(text);  // RFC 2033 4.2: one reply per accepted recipient
+            }
+        }
+        return failure && text.front() == '5' ? error(text) : (reply(text), next::go_on);
+    };
+    next n = next::go_on;
+    switch (problem) {
+        case refusal::too_big:
+            n = answer("552 5.3.4 Message size exceeds fixed maximum message size");
+            break;
+        case refusal::bare_line_end:
+            n = answer("550 5.6.11 Message refused: bare <CR> or <LF> in the text; use <CR><LF>");
+            break;
+        case refusal::line_too_long:
+            n = answer(
+                fmt::format("550 5.6.0 Message refused: a line is longer than {} octets", options_.max_text_line));
+            break;
+        case refusal::interrupted:
+            n = error("503 5.5.1 Error: BDAT sequence interrupted; the message was not accepted");
+            if (n == next::go_on) {
+                co_return co_await on_line(interrupting);
+            }
+            co_return n;
+        case refusal::lost:
+        case refusal::none:
+            if (options_.kind == role::lmtp && delivered.status != store_status::tempfail &&
+                delivered.per_recipient.size() == recipients) {
+                for (const auto status : delivered.per_recipient) {
+                    reply(status == store_status::ok         ? fmt::format("250 2.0.0 OK {} ({} octets)", id, octets)
+                          : status == store_status::tempfail ? "451 4.3.0 Mailbox temporarily unavailable"
+                                                             : "550 5.2.0 Mailbox unavailable");
+                }
+                co_return next::go_on;
+            }
+            if (delivered.status == store_status::ok) {
+                spdlog::info("{} message {} accepted: {} octets for {} recipient{}", s_.log_prefix(), id, octets,
+                             recipients, recipients == 1 ? "" : "s");
+                n = answer(fmt::format("250 2.0.0 OK: stored as {}", id));
+            } else if (delivered.status == store_status::tempfail) {
+                n = answer("451 4.3.0 Message not stored, try again later");
+            } else {
+                n = answer("554 5.3.0 Message refused");
+            }
+            break;
+    }
+    co_return n;
+}
+
+asio::awaitable<plugin::verdict> dialogue::hook(plugin::smtp_phase phase, std::string_view argument) {
+    if (!env_.hooks) {
+        co_return plugin::verdict::accept();
+    }
+    const plugin::event_context context{s_.info().peer.address, user_, argument};
+    co_return co_await env_.hooks(phase, context);
+}
+
+bool dialogue::refused(const plugin::verdict& v) {
+    if (v.decision == plugin::verdict::answer::accept) {
+        return false;
+    }
+    const bool temp = v.decision == plugin::verdict::answer::tempfail;
+    reply(fmt::format("{} {}", temp ? "451 4.7.1" : "554 5.7.1", v.reply.empty() ? "refused by policy" : v.reply));
+    return true;
+}
+
+}  // namespace
+
+service::service(options o, environment env) : options_(std::move(o)), env_(std::move(env)) {
+    if (env_.auth == nullptr || !env_.store) {
+        throw std::invalid_argument("the SMTP service needs an auth backend and a mailstore");
+    }
+}
+
+asio::awaitable<void> service::serve(server::session& s) {
+    dialogue d(*this, s);
+    co_await d.run();
+}
+
+std::string service::refusal_line(server::refusal why) const {
+    return why == server::refusal::too_many_connections ? "421 4.7.0 Too many connections, try again later\r\n"
+                                                        : "421 4.7.0 Too many connections from your address\r\n";
+}
+
+}  // namespace mailwright::smtp
