@@ -1,5 +1,5 @@
-// The embedded default: loopback only, everything under ./var, safe to start on any machine. Listeners for
-// SMTP (2525), submission (1587, 1465) and LMTP (2424) join it as those services land.
+// The embedded default: loopback only, everything under ./var, safe to start on any machine: echo, POP3,
+// SMTP, submission and LMTP, with the demo user demo@localhost.
 #include "default_config.hpp"
 
 namespace mailwrightd {
@@ -65,6 +65,51 @@ address = ["127.0.0.1"]
 port = 1995
 tls = "implicit"
 auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN", "EXTERNAL"]
+
+# SMTP for incoming mail (an MX on a high port): mail for the local domains from anyone; nothing is relayed.
+[[listener]]
+name = "smtp"
+service = "smtp"
+address = ["127.0.0.1"]
+port = 2525
+tls = "starttls"
+[listener.smtp]
+role = "mx"
+local_domains = ["localhost"]
+
+# Submission (RFC 6409) with STARTTLS: TLS, then AUTH, then mail from your own address.
+[[listener]]
+name = "submission"
+service = "smtp"
+address = ["127.0.0.1"]
+port = 1587
+tls = "starttls"
+auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"]
+[listener.smtp]
+role = "submission"
+local_domains = ["localhost"]
+require_tls = true
+
+# Submission over implicit TLS (RFC 8314).
+[[listener]]
+name = "submissions"
+service = "smtp"
+address = ["127.0.0.1"]
+port = 1465
+tls = "implicit"
+auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"]
+[listener.smtp]
+role = "submission"
+local_domains = ["localhost"]
+
+# LMTP (RFC 2033) for a trusted MTA on this host: one answer per recipient.
+[[listener]]
+name = "lmtp"
+service = "lmtp"
+address = ["127.0.0.1"]
+port = 2424
+[listener.smtp]
+local_domains = ["localhost"]
 )toml";
 
 }  // namespace mailwrightd

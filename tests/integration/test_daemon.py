@@ -5,6 +5,7 @@ import poplib
 import shutil
 import re
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -381,7 +382,7 @@ def port_free(port):
             return False
 
 
-@unittest.skipUnless(all(port_free(p) for p in (7007, 7993, 1110, 1995)), "the built-in default's ports are taken")
+@unittest.skipUnless(all(port_free(p) for p in (7007, 7993, 1110, 1995, 2525, 1587, 1465, 2424)), "the built-in default's ports are taken")
 class BuiltInDefault(unittest.TestCase):
     """What the README's run command starts: no --config, state under ./var."""
 
@@ -393,7 +394,7 @@ class BuiltInDefault(unittest.TestCase):
             for _ in range(50):
                 line = proc.stdout.readline()
                 lines.append(line)
-                if "listening listener=echo-tls" in line:
+                if "listening listener=lmtp" in line:
                     break
             log = "".join(lines)
             self.assertIn("listening listener=echo address=127.0.0.1:7007", log)
@@ -421,11 +422,18 @@ class BuiltInDefault(unittest.TestCase):
                 self.assertIn(b"Subject: Welcome to Mailwright", pop.retr(1)[1])
             finally:
                 pop.close()
+            # Submission: TLS first, then AUTH, then a message to the demo mailbox, which POP3 then shows.
+            with smtplib.SMTP("localhost", 1587, timeout=10) as sub:
+                sub.starttls(context=context)
+                sub.login("demo", password)
+                sub.sendmail("demo@localhost", ["demo@localhost"],
+                             b"Subject: sent through submission\r\n\r\nhello\r\n")
             secure = poplib.POP3_SSL("localhost", 1995, context=context, timeout=10)
             try:
                 secure.user("demo")
                 secure.pass_(password)
-                self.assertEqual(secure.stat()[0], 1)
+                self.assertEqual(secure.stat()[0], 2)
+                self.assertIn(b"Subject: sent through submission", secure.retr(2)[1])
             finally:
                 secure.close()
         finally:
