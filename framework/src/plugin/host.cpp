@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "mailwright/io/offload.hpp"
 #include "mailwright/plugin/service.hpp"
 #include "registry.hpp"
 
@@ -192,8 +193,14 @@ candidate host::impl::find(const load_request& request) const {
         try {
             // RTLD_LOCAL: one plugin's symbols never satisfy another's; RTLD_NOW: a missing symbol is an error
             // now, at start, not a crash in the middle of a session.
-            c.library = std::make_shared<boost::dll::shared_library>(
-                path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+            // Unloaded only once no offloaded work is in the blocking pool: that work runs this library's code
+            // (io::offload is a template), up to the very end of its job.
+            c.library = library_ptr(new boost::dll::shared_library(
+                                        path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local),
+                                    [](boost::dll::shared_library* library) {
+                                        io::wait_blocking_idle();
+                                        delete library;
+                                    });
         } catch (const std::exception& e) {
             throw load_error(fmt::format("{}: cannot be loaded: {}", c.origin, e.what()));
         }
