@@ -43,6 +43,7 @@ struct service_context {
     std::shared_ptr<sasl::failure_penalty> penalty;  // one table for every listener: an attacker gains nothing
                                                      // by switching ports
     std::string hostname;
+    std::shared_ptr<pop3::login_times> logins = std::make_shared<pop3::login_times>();  // LOGIN-DELAY, likewise
 };
 
 using service_factory = std::shared_ptr<server::service> (*)(const config::listener_config&, service_context&);
@@ -68,6 +69,7 @@ std::shared_ptr<server::service> make_pop3(const config::listener_config& l, ser
     env.auth = &ctx.plugins.auth();
     env.store = ctx.plugins.store();
     env.penalty = ctx.penalty;
+    env.logins = ctx.logins;
     plugin::host* host = &ctx.plugins;
     env.hooks = [host](plugin::pop3_event event, const plugin::event_context& context) {
         return host->run_pop3_hooks(event, context);

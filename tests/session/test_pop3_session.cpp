@@ -242,7 +242,7 @@ TEST_CASE("pop3: pipelined commands get every reply, in order, in one write", "[
                                             "+OK 3 121",
                                             "+OK 1 69",
                                             "+OK 2 uid-alice-2",
-                                            "+OK ",
+                                            "+OK",
                                             "+OK 22 octets",
                                             "Subject: two",
                                             "",

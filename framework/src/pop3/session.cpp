@@ -199,7 +199,7 @@ asio::awaitable<next> dialogue::dispatch(const parsed& p) {
         case command::dele:
             co_return co_await on_dele(p);
         case command::noop:
-            ok("");
+            s_.reply("+OK\r\n");
             co_return next::go_on;
         case command::rset:
             on_rset();
@@ -639,6 +639,9 @@ bool login_times::try_login(std::string_view user, std::chrono::seconds delay) {
 service::service(options o, environment env) : options_(std::move(o)), env_(std::move(env)) {
     if (env_.auth == nullptr || !env_.store) {
         throw std::invalid_argument("the POP3 service needs an auth backend and a mailstore");
+    }
+    if (!env_.logins) {
+        env_.logins = std::make_shared<login_times>();
     }
 }
 

@@ -50,7 +50,9 @@ asio::awaitable<sasl_outcome> run_sasl(session& s, sasl::mechanism& mechanism,
             out.result = sasl_outcome::kind::cancelled;
             co_return out;
         }
-        auto response = sasl::base64_decode(r.line);
+        // "=" is an empty initial response (RFC 4954 4, RFC 5034 4); curl sends it for an empty continuation
+        // too, and it cannot be anything else, so it is read as empty there as well.
+        auto response = r.line == "=" ? std::optional<std::string>("") : sasl::base64_decode(r.line);
         s.wipe_line(r.line);
         if (!response) {
             co_return failed("malformed response");

@@ -48,7 +48,8 @@ struct options {
     std::string hostname = "localhost";
 };
 
-// The last login of each user, for LOGIN-DELAY. Shared by every session of a listener; one mutex.
+// The last login of each user, for LOGIN-DELAY. One table for every POP3 listener of a process (a user must
+// not dodge the delay by switching ports); one mutex.
 class login_times {
   public:
     // Records a login of `user` now, or returns false (recording nothing) when the previous one was less
@@ -64,6 +65,7 @@ struct environment {
     plugin::auth_backend* auth = nullptr;            // required
     std::shared_ptr<plugin::mailstore> store;        // required
     std::shared_ptr<sasl::failure_penalty> penalty;  // null: failures are answered at once
+    std::shared_ptr<login_times> logins;             // null: the service keeps its own
     // The POP3 hooks (login, retrieve, remove); empty: every event is accepted.
     std::function<asio::awaitable<plugin::verdict>(plugin::pop3_event, const plugin::event_context&)> hooks;
 };
@@ -82,12 +84,11 @@ class service final : public server::service {
 
     const options& settings() const noexcept { return options_; }
     const environment& env() const noexcept { return env_; }
-    login_times& logins() noexcept { return logins_; }
+    login_times& logins() noexcept { return *env_.logins; }
 
   private:
     options options_;
     environment env_;
-    login_times logins_;
 };
 
 }  // namespace mailwright::pop3
