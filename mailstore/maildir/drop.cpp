@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Octets of the message with CRLF line ends: each LF not already preceded by CR gains one.
+// Octets of the message with CRLF line ends, as POP3 sends it: each LF not already preceded by CR gains one,
+// and a last line without a line end gains CRLF.
 std::uint64_t crlf_size_of(const fs::path& path, std::error_code& ec) {
     fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!file) {
@@ -35,7 +36,7 @@ std::uint64_t crlf_size_of(const fs::path& path, std::error_code& ec) {
             return 0;
         }
         if (n == 0) {
-            return size;
+            return size + (size > 0 && previous != '\n' ? 2 : 0);  // a last line without its end gets one when sent
         }
         for (ssize_t i = 0; i < n; ++i) {
             size += buffer[i] == '\n' && previous != '\r' ? 2 : 1;

@@ -150,7 +150,10 @@ class store final : public plugin::mailstore {
 
         // 2. Link into new/ of every recipient; fsync each new/.
         if (!ec) {
-            const std::string name = fmt::format("{},S={},W={}", base, spool->file_size, spool->crlf_size);
+            // A message whose last line has no line end is sent with one (POP3 frames it with CRLF "." CRLF),
+            // so it is counted with one: the size a client is told is the size it receives (RFC 1939 11).
+            const std::uint64_t told = spool->crlf_size + (spool->crlf_size > 0 && spool->previous != '\n' ? 2 : 0);
+            const std::string name = fmt::format("{},S={},W={}", base, spool->file_size, told);
             auto work5 = [spool, dirs, name] {
                 std::vector<store_status> statuses;
                 for (const auto& dir : dirs) {

@@ -312,3 +312,12 @@ TEST_CASE("maildir: files other programs left behind, and a Maildir that is not 
     CHECK(t.deliver({"mallory"}, message) == plugin::store_status::permfail);
     CHECK(t.deliver({"alice"}, message) == plugin::store_status::ok);
 }
+
+TEST_CASE("maildir: a message without a final line end is counted as POP3 sends it, with CRLF added", "[maildir]") {
+    temp_store t;
+    const std::string unterminated = "Subject: x\r\n\r\nno final line end";
+    REQUIRE(t.deliver({"alice"}, unterminated) == plugin::store_status::ok);
+    auto opened = run(t.store().open("alice"));
+    REQUIRE(opened.status == plugin::store_status::ok);
+    CHECK(opened.drop->messages().at(0).size == unterminated.size() + 2);
+}
