@@ -1,0 +1,437 @@
+// SMTP messages per second: each message is MAIL FROM, RCPT TO, DATA, the text (RFC 5322 headers and lines of
+// about 70 characters, exactly --size octets before the final ".") and the final ".", and counts only when the
+// server answers the final "." with 250. By default every message has a connection of its own (connect, with
+// --tls a full implicit-TLS handshake without resumption, greeting, EHLO, the message, QUIT, and a wait for the
+// server to close); with --reuse a connection carries message after message, back to back without RSET, until
+// the time is up. With --pipeline MAIL, RCPT and DATA go in one write and their three replies are read after
+// (RFC 2920); otherwise each command waits for its reply. A message's latency runs from MAIL to the 250 after
+// the final "." and, without --reuse, from the connect. One blocking thread per client; client i connects from
+// 127.0.0.(1 + i % 250). Client and server share the machine, so the figure includes the client's half of the
+// work. bench/smtp.sh starts mailwrightd and runs this program.
+//
+//   mailwright-bench-smtp --port 2525 [--seconds 10] [--concurrency 16] [--size 1024] [--tls] [--reuse]
+//                         [--pipeline] [--to bench@example.org] [--from sender@remote.example] [--host 127.0.0.1]
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "tls_client.hpp"
+
+namespace {
+
+constexpr std::size_t read_chunk = 16 * 1024;
+constexpr std::size_t longest_line = 64 * 1024;  // a runaway reply is a failure, not an unbounded string
+constexpr std::size_t text_line = 72;            // octets of a body line, CRLF included: 70 characters
+
+struct options {
+    std::string host = "127.0.0.1";
+    int port = 0;
+    int seconds = 10;
+    int concurrency = 16;
+    long size = 1024;
+    bool tls = false;
+    bool reuse = false;
+    bool pipeline = false;
+    std::string to = "bench@example.org";
+    std::string from = "sender@remote.example";
+};
+
+std::string_view without_line_end(std::string_view line) {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+        line.remove_suffix(1);
+    }
+    return line;
+}
+
+// The message as the client sends it after DATA: exactly `size` octets of RFC 5322 text with CRLF line ends,
+// no line starting with a dot (so nothing to stuff), and the final ".". The Message-ID's 16 hex digits start at
+// `id_at`, to be made unique per message without changing the size. Empty when `size` cannot hold the header.
+struct message_text {
+    std::string text;
+    std::size_t id_at = 0;
+};
+
+std::optional<message_text> make_message(const options& o) {
+    std::string header = fmt::format(
+        "From: SMTP Bench <{}>\r\n"
+        "To: <{}>\r\n"
+        "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+        "Message-ID: <0000000000000000@remote.example>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=us-ascii\r\n"
+        "Subject: SMTP benchmark message",
+        o.from, o.to);
+    const std::size_t id_at = header.find("<0000000000000000@") + 1;
+    // The header ends with CRLF and the empty line; a body line needs at least its CRLF, so a single octet left
+    // over goes into the Subject.
+    if (o.size < 0 || static_cast<std::size_t>(o.size) < header.size() + 4) {
+        return std::nullopt;
+    }
+    if (static_cast<std::size_t>(o.size) - header.size() - 4 == 1) {
+        header += '.';
+    }
+    header += "\r\n\r\n";
+    std::string text = header;
+    text.reserve(static_cast<std::size_t>(o.size) + 3);
+    static constexpr std::string_view filler =
+        "The quick brown fox jumps over the lazy dog, and the dog does not mind. "
+        "The quick brown fox jumps over the lazy dog, and the dog does not mind. ";
+    for (std::size_t n = 1; text.size() < static_cast<std::size_t>(o.size); ++n) {
+        const std::size_t left = static_cast<std::size_t>(o.size) - text.size();
+        // Never leave a single octet, which no line can be.
+        const std::size_t octets = left <= text_line ? left : (left == text_line + 1 ? text_line - 1 : text_line);
+        // The line number first: no line starts with a dot.
+        std::string line = fmt::format("{:05} {}", n % 100000, filler.substr((n - 1) % 72));
+        line.resize(octets - 2);
+        text += line;
+        text += "\r\n";
+    }
+    text += ".\r\n";
+    return message_text{std::move(text), id_at};
+}
+
+// One blocking connection, plain or TLS, with a buffered line reader (one read per 16 KiB, not per byte).
+class connection {
+  public:
+    explicit connection(int fd) : fd_(fd), buffer_(read_chunk) {}
+    ~connection() {
+        if (ssl_ != nullptr) {
+            wolfSSL_free(ssl_);
+        }
+        ::close(fd_);
+    }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    bool handshake() {
+        ssl_ = wolfSSL_new(bench::client_context());
+        if (ssl_ == nullptr) {
+            return false;
+        }
+        wolfSSL_set_fd(ssl_, fd_);
+        return wolfSSL_connect(ssl_) == WOLFSSL_SUCCESS;
+    }
+
+    bool write(std::string_view data) {
+        while (!data.empty()) {
+            const long n = ssl_ != nullptr ? wolfSSL_write(ssl_, data.data(), static_cast<int>(data.size()))
+                                           : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+            if (n <= 0) {
+                return false;
+            }
+            data.remove_prefix(static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+
+    // One line with its line end into `line`; false at end of stream, on an error or timeout, or past
+    // longest_line.
+    bool read_line(std::string& line) {
+        line.clear();
+        for (;;) {
+            const char* begin = buffer_.data() + begin_;
+            const char* end = buffer_.data() + end_;
+            const auto* lf = static_cast<const char*>(std::memchr(begin, '\n', static_cast<std::size_t>(end - begin)));
+            if (lf != nullptr) {
+                line.append(begin, lf + 1);
+                begin_ += static_cast<std::size_t>(lf + 1 - begin);
+                return true;
+            }
+            line.append(begin, end);
+            begin_ = end_ = 0;
+            if (line.size() > longest_line || !fill()) {
+                return false;
+            }
+        }
+    }
+
+    // A whole reply, multi-line ones included (RFC 5321 4.2.1: "250-" continues, "250 " ends). Its code into
+    // `code` (0 when the reply is malformed), its last line, without the line end, into `text`; false when the
+    // connection ends or times out first.
+    bool read_reply(int& code, std::string& text) {
+        std::string line;
+        for (;;) {
+            if (!read_line(line)) {
+                return false;
+            }
+            const std::string_view l = without_line_end(line);
+            if (l.size() >= 4 && l[3] == '-') {
+                continue;
+            }
+            code =
+                l.size() >= 3 && std::all_of(l.begin(), l.begin() + 3, [](char ch) { return ch >= '0' && ch <= '9'; })
+                    ? (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0')
+                    : 0;
+            text = std::string(l);
+            return true;
+        }
+    }
+
+  private:
+    bool fill() {
+        const long n = ssl_ != nullptr ? wolfSSL_read(ssl_, buffer_.data(), static_cast<int>(buffer_.size()))
+                                       : ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+        if (n <= 0) {
+            return false;
+        }
+        end_ = static_cast<std::size_t>(n);
+        return true;
+    }
+
+    int fd_;
+    WOLFSSL* ssl_ = nullptr;
+    std::vector<char> buffer_;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+};
+
+// One client's dialogue. A step that fails leaves `error` set and the connection to be dropped: its state is
+// then unknown, so the next message starts a new one.
+class client {
+  public:
+    client(const options& o, int index, message_text message)
+        : o_(o),
+          index_(index),
+          message_(std::move(message)),
+          mail_(fmt::format("MAIL FROM:<{}>\r\n", o.from)),
+          rcpt_(fmt::format("RCPT TO:<{}>\r\n", o.to)),
+          envelope_(mail_ + rcpt_ + "DATA\r\n") {}
+
+    // Connect (and handshake), greeting, EHLO.
+    bool open() {
+        const int fd = bench::connect_loopback(o_.host, o_.port, index_);
+        if (fd < 0) {
+            error = "connect failed";
+            return false;
+        }
+        c_.emplace(fd);
+        if (o_.tls && !c_->handshake()) {
+            return fail("TLS handshake failed");
+        }
+        return expect("greeting", 220) && command("EHLO", "EHLO bench.remote.example\r\n", 250);
+    }
+
+    // One transaction; true when the final "." was answered with 250.
+    bool send_message() {
+        if (o_.pipeline) {
+            if (!c_->write(envelope_)) {
+                return fail("MAIL, RCPT, DATA: write failed");
+            }
+            // All three replies are read, whatever they say, so the dialogue stays in step.
+            const bool mail = expect("MAIL", 250);
+            const bool rcpt = mail ? expect("RCPT", 250) : c_.has_value() && expect("RCPT", -1);
+            const bool data = mail && rcpt ? expect("DATA", 354) : c_.has_value() && expect("DATA", -1);
+            if (!mail || !rcpt || !data) {
+                return false;
+            }
+        } else if (!command("MAIL", mail_, 250) || !command("RCPT", rcpt_, 250) || !command("DATA", "DATA\r\n", 354)) {
+            return false;
+        }
+        fmt::format_to_n(message_.text.data() + message_.id_at, 16, "{:016x}",
+                         static_cast<std::uint64_t>(index_) << 40 | ++sent_);
+        if (!c_->write(message_.text)) {
+            return fail("message text: write failed");
+        }
+        return expect("final \".\"", 250);
+    }
+
+    // QUIT, its 221, and the server's close. Not part of any message: a failure here is not counted.
+    void close() {
+        if (c_.has_value() && c_->write("QUIT\r\n")) {
+            std::string line;
+            while (c_->read_line(line)) {
+            }
+        }
+        c_.reset();
+    }
+
+    bool connected() const noexcept { return c_.has_value(); }
+    void drop() { c_.reset(); }
+
+    std::string error;  // the first problem of the last step that failed
+
+  private:
+    bool fail(std::string text) {
+        error = std::move(text);
+        c_.reset();
+        return false;
+    }
+
+    // Reads a reply; true when its code is `want` (any code, when `want` is -1). A reply with another code sets
+    // `error` but keeps the connection (so pipelined replies can still be read); a lost connection drops it.
+    bool expect(std::string_view step, int want) {
+        int code = 0;
+        std::string text;
+        if (!c_->read_reply(code, text)) {
+            return fail(fmt::format("{}: connection closed or timed out", step));
+        }
+        if (want != -1 && code != want) {
+            error = fmt::format("{}: {}", step, text);
+            return false;
+        }
+        return true;
+    }
+
+    bool command(std::string_view step, std::string_view text, int want) {
+        if (!c_->write(text)) {
+            return fail(fmt::format("{}: write failed", step));
+        }
+        return expect(step, want);
+    }
+
+    const options& o_;
+    int index_;
+    message_text message_;
+    std::string mail_;
+    std::string rcpt_;
+    std::string envelope_;
+    std::optional<connection> c_;
+    std::uint64_t sent_ = 0;
+};
+
+bool parse(int argc, char** argv, options& o) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view flag = argv[i];
+        if (flag == "--tls") {
+            o.tls = true;
+            continue;
+        }
+        if (flag == "--reuse") {
+            o.reuse = true;
+            continue;
+        }
+        if (flag == "--pipeline") {
+            o.pipeline = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            return false;
+        }
+        const char* value = argv[++i];
+        if (flag == "--host") {
+            o.host = value;
+        } else if (flag == "--port") {
+            o.port = std::atoi(value);
+        } else if (flag == "--seconds") {
+            o.seconds = std::atoi(value);
+        } else if (flag == "--concurrency") {
+            o.concurrency = std::atoi(value);
+        } else if (flag == "--size") {
+            o.size = std::atol(value);
+        } else if (flag == "--to") {
+            o.to = value;
+        } else if (flag == "--from") {
+            o.from = value;
+        } else {
+            return false;
+        }
+    }
+    return o.port > 0 && o.seconds > 0 && o.concurrency > 0 && o.size > 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options o;
+    if (!parse(argc, argv, o)) {
+        fmt::print(stderr,
+                   "usage: {} --port PORT [--seconds 10] [--concurrency 16] [--size 1024] [--tls] [--reuse] "
+                   "[--pipeline] [--to bench@example.org] [--from sender@remote.example] [--host 127.0.0.1]\n",
+                   argv[0]);
+        return 2;
+    }
+    const auto message = make_message(o);
+    if (!message) {
+        fmt::print(stderr, "smtp: --size {} cannot hold the message's header\n", o.size);
+        return 2;
+    }
+    std::signal(SIGPIPE, SIG_IGN);  // a server that closes early is a failed message, not a dead benchmark
+    if (o.tls) {
+        bench::client_context();
+    }
+    std::atomic<long> failures{0};
+    std::mutex mutex;
+    std::vector<double> latencies_ms;
+    std::string first_error;
+    const auto start = std::chrono::steady_clock::now();
+    const auto until = start + std::chrono::seconds(o.seconds);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < o.concurrency; ++t) {
+        threads.emplace_back([&, t] {
+            client c(o, t, *message);
+            std::vector<double> mine;
+            std::string error;
+            auto failed = [&] {
+                ++failures;
+                if (error.empty()) {
+                    error = fmt::format("client {}: {}", t, c.error);
+                }
+                c.drop();
+            };
+            while (std::chrono::steady_clock::now() < until) {
+                auto begun = std::chrono::steady_clock::now();
+                if (!c.connected() && !c.open()) {
+                    failed();
+                    continue;
+                }
+                if (o.reuse) {
+                    begun = std::chrono::steady_clock::now();  // connect and EHLO are not this message's
+                }
+                if (!c.send_message()) {
+                    failed();
+                    continue;
+                }
+                mine.push_back(
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begun).count());
+                if (!o.reuse) {
+                    c.close();
+                }
+            }
+            c.close();
+            std::lock_guard lock(mutex);
+            latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+            if (first_error.empty()) {
+                first_error = error;
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const long failed = failures.load();
+    const auto messages = static_cast<long>(latencies_ms.size());
+    if (!first_error.empty()) {
+        fmt::print(stderr, "smtp: {} failed messages; the first: {}\n", failed, first_error);
+    }
+    if (failed > messages) {
+        fmt::print(stderr, "smtp: more than half the messages failed ({} of {}); no figures\n", failed,
+                   failed + messages);
+        return 1;
+    }
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    auto pct = [&](double p) {
+        return latencies_ms.empty() ? 0.0 : latencies_ms[static_cast<std::size_t>(p * (latencies_ms.size() - 1))];
+    };
+    const double rate = static_cast<double>(messages) / elapsed;
+    fmt::print("smtp {} {} B {}{}: {:.0f} msg/s over {:.1f} s, {} clients, p50 {:.1f} ms, p99 {:.1f} ms, {} failed\n",
+               o.tls ? "tls" : "plain", o.size, o.reuse ? "reuse" : "new-connection", o.pipeline ? " pipelined" : "",
+               rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed);
+    fmt::print(R"({{"bench":"smtp","tls":{},"size":{},"reuse":{},"pipeline":{},"messages_per_second":{:.0f},)"
+               R"("seconds":{:.3f},"concurrency":{},"p50_ms":{:.3f},"p99_ms":{:.3f},"failed":{}}})"
+               "\n",
+               o.tls, o.size, o.reuse, o.pipeline, rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed);
+    return 0;
+}
