@@ -99,6 +99,7 @@ std::shared_ptr<server::service> make_smtp(const config::listener_config& l, ser
     o.max_message_size = l.smtp.max_message_size;
     o.bare = l.smtp.bare_line_ends == "normalise" ? smtp::bare_line_ends::normalise : smtp::bare_line_ends::reject;
     o.pregreet_wait = l.smtp.pregreet_wait;
+    o.min_data_rate = l.smtp.min_data_rate;
     smtp::environment env;
     env.auth = &ctx.plugins.auth();
     env.store = ctx.plugins.store();

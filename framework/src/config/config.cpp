@@ -318,6 +318,7 @@ void read_smtp(const toml::table& table, smtp_config& out, bool lmtp, context& c
     r.integer("max_message_size", out.max_message_size, 1024, std::int64_t{1} << 40);
     r.choice("bare_line_ends", out.bare_line_ends, {"reject", "normalise"});
     r.duration("pregreet_wait", out.pregreet_wait, 0ms, 1min);
+    r.integer("min_data_rate", out.min_data_rate, 0, std::int64_t{1} << 30);
     r.finish();
 }
 

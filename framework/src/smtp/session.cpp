@@ -103,6 +103,7 @@ class incoming final : public plugin::message_source {
     std::uint64_t octets_ = 0;
     server::read_status lost_by_ = server::read_status::eof;
     std::string interrupting_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 class dialogue {
@@ -235,6 +236,15 @@ asio::awaitable<void> incoming::step() {
     }
     s.consume_input(used);
     octets_ += pending_.size() - before;
+    if (const auto rate = d_.settings().min_data_rate; rate > 0) {
+        const auto allowed = d_.settings().data_rate_grace + std::chrono::milliseconds(octets_ * 1000 / rate);
+        if (std::chrono::steady_clock::now() - started_ > allowed) {
+            problem_ = refusal::lost;  // too slow: treated as a timeout, and nothing is acknowledged
+            lost_by_ = server::read_status::timeout;
+            pending_.clear();
+            co_return;
+        }
+    }
     if (octets_ > d_.settings().max_message_size) {
         refuse(refusal::too_big);  // RFC 1870 6.3: the rest is read and dropped, the disk is not filled
     }

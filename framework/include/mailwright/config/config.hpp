@@ -44,6 +44,7 @@ struct smtp_config {
     std::uint64_t max_message_size = 10'240'000;
     std::string bare_line_ends = "reject";
     std::chrono::milliseconds pregreet_wait{0};
+    std::uint64_t min_data_rate = 500;
 };
 
 struct listener_config {

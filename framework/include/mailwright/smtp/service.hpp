@@ -47,6 +47,11 @@ struct options {
     std::size_t max_text_line = 1000;              // RFC 5321 4.5.3.1.6, CRLF included
     std::size_t max_command_line = 512;            // RFC 5321 4.5.3.1.4, CRLF included
     bare_line_ends bare = bare_line_ends::reject;  // Postfix 3.9's default
+    // A message must arrive at least this fast (octets per second) after a grace period, whatever each
+    // read's deadline: a client trickling one octet per read timeout would otherwise hold the session for
+    // ever (slow-loris; Postfix smtpd_min_data_rate). Zero: no minimum.
+    std::uint64_t min_data_rate = 500;
+    std::chrono::milliseconds data_rate_grace{std::chrono::seconds(10)};
     // Wait this long for the client before the greeting: a client that talks first is refused (554 5.5.0).
     // Zero: no wait (submission and LMTP clients are known; an MX may want a second or more).
     std::chrono::milliseconds pregreet_wait{0};
