@@ -1,6 +1,8 @@
 // POP3 command tokenizer: see the header.
 #include "mailwright/pop3/command.hpp"
 
+#include "mailwright/io/ascii.hpp"
+
 #include <charconv>
 #include <limits>
 
@@ -27,20 +29,6 @@ constexpr command_syntax table[command_count] = {
     {command::quit, "QUIT", 0, 0, false}, {command::top, "TOP", 2, 2, false},   {command::uidl, "UIDL", 0, 1, false},
     {command::utf8, "UTF8", 0, 0, false},
 };
-
-bool same_keyword(std::string_view given, std::string_view keyword) noexcept {
-    if (given.size() != keyword.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < given.size(); ++i) {
-        const char c = given[i];
-        const char upper = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-        if (upper != keyword[i]) {
-            return false;
-        }
-    }
-    return true;
-}
 
 class category final : public std::error_category {
   public:
@@ -89,7 +77,7 @@ parsed parse(std::string_view line) noexcept {
     const std::string_view keyword = line.substr(0, space);
     const command_syntax* syntax = nullptr;
     for (const auto& entry : table) {
-        if (same_keyword(keyword, entry.keyword)) {
+        if (io::iequals(keyword, entry.keyword)) {
             syntax = &entry;
             break;
         }

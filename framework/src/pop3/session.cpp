@@ -8,9 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 #include <stdexcept>
 
 #include "mailwright/io/dot_stuffing.hpp"
@@ -379,15 +376,7 @@ asio::awaitable<next> dialogue::login(const plugin::auth_result& result, std::st
 asio::awaitable<next> dialogue::login_failed(std::string_view attempted) {
     ++auth_failures_;
     spdlog::info("{} authentication failed{}{}", s_.log_prefix(), attempted.empty() ? "" : " for ", attempted);
-    if (env_.penalty) {
-        // The same delay for an unknown user and a wrong password; longer with each recent failure of this
-        // address or this user name.
-        const auto delay = env_.penalty->failed(s_.info().peer.address, attempted);
-        if (delay.count() > 0) {
-            asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-            co_await timer.async_wait(asio::use_awaitable);
-        }
-    }
+    co_await server::penalise_failure(env_.penalty.get(), s_, attempted);
     if (auth_failures_ >= options_.max_auth_failures) {
         err("[AUTH] authentication failed; too many failures, closing");
         co_return next::close;

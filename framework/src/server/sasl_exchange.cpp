@@ -3,6 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
 #include "mailwright/sasl/crypto.hpp"
 
 namespace mailwright::server {
@@ -66,6 +70,17 @@ asio::awaitable<sasl_outcome> run_sasl(session& s, sasl::mechanism& mechanism,
                                                               : sasl_outcome::kind::failure;
     out.step = std::move(step);
     co_return out;
+}
+
+asio::awaitable<void> penalise_failure(sasl::failure_penalty* penalty, const session& s, std::string_view attempted) {
+    if (penalty == nullptr) {
+        co_return;
+    }
+    const auto delay = penalty->failed(s.info().peer.address, attempted);
+    if (delay.count() > 0) {
+        asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
 }
 
 }  // namespace mailwright::server

@@ -1,6 +1,8 @@
 // SMTP command tokenizer: see the header.
 #include "mailwright/smtp/command.hpp"
 
+#include "mailwright/io/ascii.hpp"
+
 namespace mailwright::smtp {
 
 namespace {
@@ -153,21 +155,7 @@ const std::error_category& error_category() noexcept {
     return instance;
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i];
-        char y = b[i];
-        x = x >= 'a' && x <= 'z' ? static_cast<char>(x - 32) : x;
-        y = y >= 'a' && y <= 'z' ? static_cast<char>(y - 32) : y;
-        if (x != y) {
-            return false;
-        }
-    }
-    return true;
-}
+bool iequals(std::string_view a, std::string_view b) noexcept { return io::iequals(a, b); }
 
 bool valid_xtext(std::string_view text) noexcept {
     if (text.empty()) {

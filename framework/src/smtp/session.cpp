@@ -13,9 +13,6 @@
 
 #include <algorithm>
 #include <array>
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -578,13 +575,7 @@ asio::awaitable<next> dialogue::on_auth(const command& c) {
 
 asio::awaitable<next> dialogue::auth_failed(std::string_view attempted) {
     ++auth_failures_;
-    if (env_.penalty) {
-        const auto delay = env_.penalty->failed(s_.info().peer.address, attempted);
-        if (delay.count() > 0) {
-            asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-            co_await timer.async_wait(asio::use_awaitable);
-        }
-    }
+    co_await server::penalise_failure(env_.penalty.get(), s_, attempted);
     reply("535 5.7.8 Authentication credentials invalid");
     if (auth_failures_ >= options_.max_auth_failures) {
         reply("421 4.7.0 Too many failed authentication attempts, closing the connection");

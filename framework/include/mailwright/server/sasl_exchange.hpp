@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/sasl/penalty.hpp"
 #include "mailwright/server/session.hpp"
 
 namespace mailwright::server {
@@ -31,5 +32,10 @@ struct sasl_outcome {
 asio::awaitable<sasl_outcome> run_sasl(session& s, sasl::mechanism& mechanism,
                                        std::optional<std::string_view> initial_response,
                                        std::string_view challenge_prefix);
+
+// A failed login's penalty (sasl::failure_penalty): records the failure of this client's address and of the
+// user name tried, then waits the delay on a timer, never blocking the worker. The same delay for an unknown
+// user and a wrong password. `penalty` may be null: no delay.
+asio::awaitable<void> penalise_failure(sasl::failure_penalty* penalty, const session& s, std::string_view attempted);
 
 }  // namespace mailwright::server
