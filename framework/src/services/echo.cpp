@@ -7,22 +7,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "mailwright/io/ascii.hpp"
 #include "mailwright/server/session.hpp"
 
 namespace mailwright::services {
 
 namespace {
-bool is(std::string_view line, std::string_view command) {
-    if (line.size() != command.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < line.size(); ++i) {
-        if ((line[i] | 0x20) != command[i]) {
-            return false;
-        }
-    }
-    return true;
-}
 // What TLS told the session, on one line: the diagnostic view of tls::channel_info.
 std::string describe_tls(const server::session& s) {
     if (!s.tls_active()) {
@@ -47,15 +37,15 @@ asio::awaitable<void> echo::serve(server::session& s) {
         const auto r = co_await s.read_line();
         switch (r.status) {
             case server::read_status::line:
-                if (is(r.line, "quit")) {
+                if (io::iequals(r.line, "quit")) {
                     s.reply("221 bye\r\n");
                     co_return;
                 }
-                if (is(r.line, "tlsinfo")) {
+                if (io::iequals(r.line, "tlsinfo")) {
                     s.reply(describe_tls(s));
                     break;
                 }
-                if (is(r.line, "starttls")) {
+                if (io::iequals(r.line, "starttls")) {
                     if (s.tls_active()) {
                         s.reply("503 TLS is already active\r\n");
                     } else if (!s.can_start_tls()) {
