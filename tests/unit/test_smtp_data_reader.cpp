@@ -119,6 +119,10 @@ TEST_CASE("smtp data: a line over the limit is a problem, never cut, and the end
     CHECK(o.consumed == input.size());
     const auto fits = read("ok\r\n" + std::string(998, 'x') + "\r\n.\r\n", 3);
     CHECK(fits.problem == data_reader::problem::none);
+    // The stuffing dot is not part of the line: ".." + 997 octets is a line of 998 after unstuffing.
+    const auto stuffed = read("ok\r\n.." + std::string(997, 'x') + "\r\n.\r\n", 3);
+    CHECK(stuffed.problem == data_reader::problem::none);
+    CHECK(stuffed.message.size() == 4 + 998 + 2);
 }
 
 TEST_CASE("smtp data: byte by byte", "[smtp][data]") {

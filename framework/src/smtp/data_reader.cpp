@@ -42,15 +42,21 @@ data_reader::result data_reader::feed(std::string_view input, std::string& out) 
             end_line(false, out);  // a bare LF
             continue;
         }
+        if (line_length_ == 0 && c == '.') {
+            dot_first_ = true;  // stuffing, or the end: the next octet tells
+            line_length_ = 1;
+            continue;
+        }
+        if (dot_first_) {
+            // RFC 5321 4.5.2: a leading dot before other characters is dropped; it is not part of the line, so
+            // it does not count toward the limit either (4.5.3.1.6).
+            dot_first_ = false;
+            line_length_ = 0;
+        }
         ++line_length_;
         if (line_length_ + 2 > options_.max_line) {
             note(problem::line_too_long);
         }
-        if (line_length_ == 1 && c == '.') {
-            dot_first_ = true;  // stuffing, or the end: the next octet tells
-            continue;
-        }
-        dot_first_ = false;  // RFC 5321 4.5.2: a leading dot before other characters is dropped
         out.push_back(c);
     }
     return {i, false};

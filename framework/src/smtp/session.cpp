@@ -60,7 +60,32 @@ struct transaction {
     std::string envid;                   // RFC 3461 ENVID
     std::vector<std::string> users;      // local users, one per accepted recipient
     std::vector<std::string> addresses;  // as the client wrote them
+    std::string id;                      // in the Received header, the 250 reply and the log
 };
+
+// RFC 3461 4.1: NOTIFY=NEVER, or a list of SUCCESS, FAILURE and DELAY, each at most once.
+bool valid_notify(std::string_view value) {
+    if (iequals(value, "NEVER")) {
+        return true;
+    }
+    bool seen[3] = {false, false, false};
+    while (true) {
+        const auto comma = value.find(',');
+        const std::string_view word = value.substr(0, comma);
+        const int which = iequals(word, "SUCCESS") ? 0 : iequals(word, "FAILURE") ? 1 : iequals(word, "DELAY") ? 2 : -1;
+        if (which < 0 || seen[which]) {
+            return false;
+        }
+        seen[which] = true;
+        if (comma == std::string_view::npos) {
+            return true;
+        }
+        value.remove_prefix(comma + 1);
+    }
+}
+
+constexpr std::string_view help_text =
+    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH";
 
 class dialogue;
 
@@ -123,7 +148,8 @@ class dialogue {
     asio::awaitable<next> on_line(std::string_view line);
     asio::awaitable<next> dispatch(const command& c);
     // Refuses a command with `text`; a refused BDAT's chunk is read and dropped first.
-    asio::awaitable<next> refuse(const command& c, std::string text);
+    // `text` must outlive the call (a literal, or a string named by the caller).
+    asio::awaitable<next> refuse(const command& c, std::string_view text);
 
     asio::awaitable<next> on_hello(const command& c);
     asio::awaitable<next> on_starttls();
@@ -250,35 +276,61 @@ asio::awaitable<void> incoming::step() {
     }
 }
 
-// Between chunks: acknowledge the one received, then the next command must be BDAT (RFC 3030 2). Anything
-// else interrupts the message, which is then refused and the command served.
+// Between chunks: acknowledge the one received, then read the next command. BDAT continues the message;
+// NOOP and HELP are answered and the sequence goes on; RSET and QUIT end it (the message is not stored) and
+// are then served as usual; anything else is refused with 503 and changes nothing (RFC 3030 2, RFC 5321 4.1.4).
 asio::awaitable<void> incoming::next_chunk() {
     auto& s = d_.session();
     if (problem_ == refusal::none) {
         s.reply(fmt::format("250 2.0.0 {} octets received\r\n", octets_));
     } else {
-        s.reply("552 5.3.4 message refused; send RSET\r\n");
+        s.reply("552 5.3.4 Message refused; its remaining chunks are read and dropped\r\n");
     }
-    const auto r = co_await s.read_line();
-    if (r.status != server::read_status::line) {
-        problem_ = refusal::lost;
-        lost_by_ = r.status;
-        co_return;
+    for (;;) {
+        const auto r = co_await s.read_line();
+        if (r.status != server::read_status::line) {
+            problem_ = refusal::lost;
+            lost_by_ = r.status;
+            co_return;
+        }
+        const auto c = parse(r.line);
+        if (!c.error && c.v == verb::bdat) {
+            const auto space = c.argument.find(' ');
+            const std::string_view size_text = c.argument.substr(0, space);
+            const std::string_view rest =
+                space == std::string_view::npos ? std::string_view{} : c.argument.substr(space + 1);
+            std::uint64_t size = 0;
+            const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+            if (ec != std::errc{} || end != size_text.data() + size_text.size() ||
+                (!rest.empty() && !iequals(rest, "LAST"))) {
+                s.reply("501 5.5.4 Syntax error in BDAT, closing the connection\r\n");  // its size is unknown
+                problem_ = refusal::lost;
+                lost_by_ = server::read_status::error;
+                co_return;
+            }
+            chunk_left_ = size;
+            last_ = !rest.empty();
+            co_return;
+        }
+        if (!c.error && c.v == verb::noop) {
+            s.reply("250 2.0.0 OK\r\n");
+            continue;
+        }
+        if (!c.error && c.v == verb::help) {
+            s.reply(fmt::format("{}\r\n", help_text));
+            continue;
+        }
+        if (!c.error && (c.v == verb::rset || c.v == verb::quit)) {
+            interrupting_ = std::string(r.line);
+            problem_ = refusal::interrupted;
+            co_return;
+        }
+        if (d_.error("503 5.5.1 Error: only BDAT, RSET, NOOP, HELP and QUIT inside a BDAT sequence") == next::close) {
+            problem_ = refusal::lost;
+            lost_by_ = server::read_status::error;
+            co_return;
+        }
     }
-    const auto c = parse(r.line);
-    const auto space = c.argument.find(' ');
-    const std::string_view size_text = c.argument.substr(0, space);
-    const std::string_view rest = space == std::string_view::npos ? std::string_view{} : c.argument.substr(space + 1);
-    std::uint64_t size = 0;
-    const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
-    if (c.error || c.v != verb::bdat || ec != std::errc{} || end != size_text.data() + size_text.size() ||
-        (!rest.empty() && !iequals(rest, "LAST"))) {
-        interrupting_ = std::string(r.line);
-        problem_ = refusal::interrupted;
-        co_return;
-    }
-    chunk_left_ = size;
-    last_ = !rest.empty();
 }
 
 // --- the dialogue -------------------------------------------------------------------------------------------
@@ -368,25 +420,28 @@ asio::awaitable<next> dialogue::on_line(std::string_view line) {
         c.v != verb::starttls && c.v != verb::noop && c.v != verb::rset && c.v != verb::quit) {
         co_return co_await refuse(c, "530 5.7.0 Must issue a STARTTLS command first");
     }
+    // Texts are named before the co_await: g++ 12 destroys a temporary inside a co_await expression twice
+    // (docs/architecture.md); a std::string made there was freed twice.
     if (!allowed(c.v, state_)) {
         if (state_ == state::connected) {
             co_return co_await refuse(c, "503 5.5.1 Error: send HELO/EHLO first");
         }
-        co_return co_await refuse(
-            c, fmt::format("503 5.5.1 Error: {} is not allowed {}", to_string(c.v), to_string(state_)));
+        const std::string text =
+            fmt::format("503 5.5.1 Error: {} is not allowed {}", to_string(c.v), to_string(state_));
+        co_return co_await refuse(c, text);
     }
     if (c.v == verb::bdat && !extended_) {
         co_return co_await refuse(c, "503 5.5.1 Error: BDAT needs EHLO");  // CHUNKING was never announced
     }
     if (c.error) {
-        co_return co_await refuse(c, c.v == verb::starttls
-                                         ? "501 5.5.4 STARTTLS takes no argument"
-                                         : fmt::format("501 5.5.4 Syntax error in {}", to_string(c.v)));
+        const std::string text = c.v == verb::starttls ? std::string("501 5.5.4 STARTTLS takes no argument")
+                                                       : fmt::format("501 5.5.4 Syntax error in {}", to_string(c.v));
+        co_return co_await refuse(c, text);
     }
     co_return co_await dispatch(c);
 }
 
-asio::awaitable<next> dialogue::refuse(const command& c, std::string text) {
+asio::awaitable<next> dialogue::refuse(const command& c, std::string_view text) {
     if (c.v != verb::bdat) {
         co_return error(text);
     }
@@ -446,7 +501,7 @@ asio::awaitable<next> dialogue::dispatch(const command& c) {
         case verb::expn:
             co_return error("502 5.5.1 EXPN is not available");
         case verb::help:
-            reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
+            reply(help_text);
             co_return next::go_on;
     }
     co_return error("500 5.5.2 Command unrecognized");
@@ -606,6 +661,9 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
     if (m.error) {
         co_return error("501 5.1.7 Bad sender address syntax");
     }
+    if (!extended_ && !m.parameters.empty()) {
+        co_return error("555 5.5.4 Parameters need EHLO");  // no extension was announced after HELO
+    }
     transaction t;
     t.sender = m.box;
     for (const auto& p : m.parameters) {
@@ -655,6 +713,7 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
         }
     }
     t.active = true;
+    t.id = message_id();
     txn_ = std::move(t);
     state_ = after(verb::mail, state_);
     reply("250 2.1.0 Sender OK");
@@ -672,12 +731,12 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     if (r.error) {
         co_return error("501 5.1.3 Bad recipient address syntax");
     }
+    if (!extended_ && !r.parameters.empty()) {
+        co_return error("555 5.5.4 Parameters need EHLO");
+    }
     for (const auto& p : r.parameters) {
         const std::string_view value = p.value.value_or("");
-        const bool notify = iequals(p.keyword, "NOTIFY") && p.value &&
-                            (iequals(value, "NEVER") || std::all_of(value.begin(), value.end(), [](char ch) {
-                                 return std::isalpha(static_cast<unsigned char>(ch)) || ch == ',';
-                             }));
+        const bool notify = iequals(p.keyword, "NOTIFY") && p.value && valid_notify(value);
         const bool orcpt = iequals(p.keyword, "ORCPT") && p.value && value.find(';') != std::string_view::npos &&
                            valid_xtext(value.substr(value.find(';') + 1));
         if (!notify && !orcpt) {
@@ -697,6 +756,8 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
             options_.kind == role::submission
                 ? fmt::format("550 5.7.1 <{}>: this server delivers to its own domains only", box.to_string())
                 : fmt::format("554 5.7.1 <{}>: Relay access denied", box.to_string()));
+    } else if (iequals(box.local, "postmaster")) {
+        user = "postmaster";  // RFC 5321 4.5.1: in any case, in every local domain
     } else if (box.local.front() == '"') {
         co_return error(fmt::format("550 5.1.1 <{}>: Recipient address rejected", box.to_string()));
     } else {
@@ -725,18 +786,19 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
 }
 
 std::string dialogue::received_header() const {
-    // RFC 5321 4.4 and RFC 3848: the protocol says whether TLS and AUTH were used.
-    std::string with = options_.kind == role::lmtp ? "LMTP" : (txn_.utf8 ? "UTF8SMTP" : "ESMTP");
-    if (options_.kind != role::lmtp) {
+    // RFC 5321 4.4 and RFC 3848: the protocol says whether EHLO, TLS and AUTH were used.
+    std::string with = options_.kind == role::lmtp ? "LMTP" : txn_.utf8 ? "UTF8SMTP" : extended_ ? "ESMTP" : "SMTP";
+    if (options_.kind != role::lmtp && extended_) {
         with += s_.tls_active() ? "S" : "";
         with += user_.empty() ? "" : "A";
     }
+    // "for" names one recipient; with several it is left out, as it must hold a single path (RFC 5321 4.4).
+    const std::string for_clause =
+        txn_.addresses.size() == 1 ? fmt::format("\r\n\tfor <{}>", txn_.addresses.front()) : "";
     const auto now = std::chrono::system_clock::now();
     return fmt::format(
-        "Received: from {} ([{}])\r\n\tby {} (Mailwright) with {} id {}\r\n\tfor <{}>; {:%a, %d %b %Y "
-        "%H:%M:%S +0000}\r\n",
-        helo_.empty() ? "unknown" : helo_, s_.info().peer.address, options_.hostname, with, message_id(),
-        txn_.addresses.size() == 1 ? txn_.addresses.front() : "multiple recipients",
+        "Received: from {} ([{}])\r\n\tby {} (Mailwright) with {} id {}{}; {:%a, %d %b %Y %H:%M:%S +0000}\r\n",
+        helo_.empty() ? "unknown" : helo_, s_.info().peer.address, options_.hostname, with, txn_.id, for_clause,
         fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
 }
 
@@ -768,7 +830,7 @@ asio::awaitable<next> dialogue::on_bdat(const command& c) {
 }
 
 asio::awaitable<next> dialogue::receive(incoming& message) {
-    const std::string id = message_id();
+    const std::string id = txn_.id;
     plugin::delivery_result delivered;
     {
         const auto v = co_await hook(plugin::smtp_phase::queue, "");
@@ -815,15 +877,13 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
                 fmt::format("550 5.6.0 Message refused: a line is longer than {} octets", options_.max_text_line));
             break;
         case refusal::interrupted:
-            n = error("503 5.5.1 Error: BDAT sequence interrupted; the message was not accepted");
-            if (n == next::go_on) {
-                co_return co_await on_line(interrupting);
-            }
-            co_return n;
+            // RSET or QUIT ended the sequence: the message is dropped and the command gets its own reply.
+            co_return co_await on_line(interrupting);
         case refusal::lost:
         case refusal::none:
-            if (options_.kind == role::lmtp && delivered.status != store_status::tempfail &&
-                delivered.per_recipient.size() == recipients) {
+            // LMTP answers each recipient by its own outcome (RFC 2033 4.2), whatever the summary says: a
+            // recipient delivered must hear 250, or the client sends the message again.
+            if (options_.kind == role::lmtp && delivered.per_recipient.size() == recipients) {
                 for (const auto status : delivered.per_recipient) {
                     reply(status == store_status::ok         ? fmt::format("250 2.0.0 OK {} ({} octets)", id, octets)
                           : status == store_status::tempfail ? "451 4.3.0 Mailbox temporarily unavailable"
