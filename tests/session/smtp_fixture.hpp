@@ -1,0 +1,241 @@
+// What the SMTP session tests share: an auth backend and a mailstore in memory, with failures on demand, and
+// helpers that serve one dialogue over a memory_stream (as pop3_fixture.hpp does for POP3).
+//
+// The store keeps every delivered message as a string per user, exactly as it read it from the session's
+// message_source: the Received header the session prepends, then the client's octets with CRLF line ends and
+// the stuffing dots removed. A message the session refuses mid-way (a read error) is never kept.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mailwright/plugin/auth.hpp"
+#include "mailwright/plugin/hook.hpp"
+#include "mailwright/plugin/mailstore.hpp"
+#include "mailwright/server/session.hpp"
+#include "mailwright/smtp/service.hpp"
+#include "mailwright/testing/memory_stream.hpp"
+#include "support.hpp"
+
+namespace smtp_test {
+
+using namespace mailwright;
+
+inline constexpr const char* hostname = "mx.example.org";
+
+// Passwords: alice/secret (bob/hunter2 too). Recipients: lookup() knows alice, bob, carol, postmaster and jörg;
+// "broken" makes either call tempfail. alice may also send as <alias@example.org> (the authorizer).
+class test_auth final : public plugin::auth_backend, public plugin::authorizer {
+  public:
+    void init(plugin::settings&, plugin::host_view&) override {}
+    asio::awaitable<plugin::auth_result> verify_password(std::string_view user, std::string_view password) override {
+        ++password_calls;
+        if (user == "broken") {
+            co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "down"};
+        }
+        const auto it = passwords.find(std::string(user));
+        if (it != passwords.end() && it->second == password) {
+            co_return plugin::auth_result{plugin::auth_status::ok, it->first, {}};
+        }
+        co_return plugin::auth_result{plugin::auth_status::rejected, {}, {}};
+    }
+    asio::awaitable<plugin::auth_result> lookup(std::string_view user) override {
+        lookups.emplace_back(user);
+        if (user == "broken") {
+            co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "down"};
+        }
+        if (known.count(std::string(user)) != 0) {
+            co_return plugin::auth_result{plugin::auth_status::ok, std::string(user), {}};
+        }
+        co_return plugin::auth_result{plugin::auth_status::rejected, {}, {}};
+    }
+    plugin::authorizer* authorization() noexcept override { return this; }
+    asio::awaitable<bool> may_act_as(std::string_view authenticated, std::string_view requested) override {
+        co_return authenticated == "alice" && requested == "alias@example.org";
+    }
+
+    std::map<std::string, std::string> passwords{{"alice", "secret"}, {"bob", "hunter2"}};
+    std::set<std::string> known{"alice", "bob", "carol", "postmaster", "j\xc3\xb6rg"};
+    std::vector<std::string> lookups;
+    int password_calls = 0;
+};
+
+class test_store final : public plugin::mailstore {
+  public:
+    void init(plugin::settings&, plugin::host_view&) override {}
+    asio::awaitable<plugin::open_result> open(std::string_view) override {
+        co_return plugin::open_result{plugin::store_status::not_found, nullptr};
+    }
+
+    asio::awaitable<plugin::delivery_result> deliver(std::span<const std::string> users,
+                                                     plugin::message_source& message) override {
+        ++calls;
+        last_users.assign(users.begin(), users.end());
+        if (tempfail_before_reading) {
+            co_return plugin::delivery_result{plugin::store_status::tempfail, {}};
+        }
+        std::string text;
+        char buffer[13];  // small pieces: the session must not care how the store reads
+        for (;;) {
+            const auto chunk = co_await message.read_some(std::span<char>(buffer, sizeof buffer));
+            if (chunk.ec) {
+                ++refused_reads;  // the session gave the message up: keep nothing of it
+                co_return plugin::delivery_result{plugin::store_status::tempfail, {}};
+            }
+            if (chunk.bytes == 0) {
+                break;
+            }
+            text.append(buffer, chunk.bytes);
+            if (text.size() >= tempfail_after_reading) {
+                co_return plugin::delivery_result{plugin::store_status::tempfail, {}};  // "disk full"
+            }
+            if (on_read) {
+                on_read(text.size());
+            }
+        }
+        plugin::delivery_result result{plugin::store_status::ok, {}};
+        if (answer) {
+            result = *answer;
+        }
+        for (std::size_t i = 0; i < users.size(); ++i) {
+            const bool ok = result.per_recipient.size() == users.size()
+                                ? result.per_recipient[i] == plugin::store_status::ok
+                                : result.status == plugin::store_status::ok;
+            if (ok) {
+                boxes[users[i]].push_back(text);
+            }
+        }
+        co_return result;
+    }
+
+    std::size_t messages() const {
+        std::size_t n = 0;
+        for (const auto& [user, box] : boxes) {
+            n += box.size();
+        }
+        return n;
+    }
+
+    std::map<std::string, std::vector<std::string>> boxes;
+    std::vector<std::string> last_users;
+    int calls = 0;
+    int refused_reads = 0;
+    bool tempfail_before_reading = false;
+    std::size_t tempfail_after_reading = std::string::npos;  // octets read (Received header included)
+    std::optional<plugin::delivery_result> answer;           // what deliver() reports (LMTP per recipient)
+    std::function<void(std::size_t)> on_read;                // after each piece the store read
+};
+
+struct world {
+    test_auth auth;
+    std::shared_ptr<test_store> store = std::make_shared<test_store>();
+    std::shared_ptr<sasl::failure_penalty> penalty;
+    std::vector<std::string> hook_log;
+    // What a hook call answers (accept unless set); `on_hook` runs first, e.g. to stop the session.
+    std::map<plugin::smtp_phase, plugin::verdict> hook_answers;
+    std::function<void(plugin::smtp_phase)> on_hook;
+
+    static smtp::options default_options(smtp::role kind = smtp::role::mx) {
+        smtp::options o;
+        o.kind = kind;
+        o.hostname = hostname;
+        o.local_domains = {"example.org"};
+        return o;
+    }
+
+    std::shared_ptr<smtp::service> make(smtp::options o = default_options()) {
+        smtp::environment env;
+        env.auth = &auth;
+        env.store = store;
+        env.penalty = penalty;
+        env.hooks = [this](plugin::smtp_phase p, const plugin::event_context& c) -> asio::awaitable<plugin::verdict> {
+            hook_log.push_back(std::to_string(static_cast<int>(p)) + ":" + std::string(c.user) + ":" +
+                               std::string(c.argument));
+            if (on_hook) {
+                on_hook(p);
+            }
+            const auto it = hook_answers.find(p);
+            co_return it == hook_answers.end() ? plugin::verdict::accept() : it->second;
+        };
+        return std::make_shared<smtp::service>(std::move(o), std::move(env));
+    }
+};
+
+struct dialogue {
+    testing::memory_stream* stream;  // owned by the session
+    std::unique_ptr<server::session> session;
+};
+
+// The session as the server makes it for an SMTP listener: the service's line limit, no TLS context.
+inline dialogue connect(std::vector<std::string> chunks, std::size_t max_line = 2048) {
+    auto stream = std::make_unique<testing::memory_stream>(std::move(chunks));
+    auto* raw = stream.get();
+    return {raw, std::make_unique<server::session>(
+                     std::move(stream),
+                     server::session_info{.id = 1, .peer = {"192.0.2.7", 40000}, .local = {}, .listener = "smtp"},
+                     server::session_options{.limits = {.max_line = max_line}})};
+}
+
+// Serves the whole dialogue as the server does (serve, then a last flush) and returns what the client read.
+inline std::string serve(smtp::service& svc, dialogue& d) {
+    mailwright::test::run([&]() -> asio::awaitable<void> {
+        co_await svc.serve(*d.session);
+        co_await d.session->flush();
+    }());
+    return d.stream->output();
+}
+
+inline std::string serve(smtp::service& svc, std::vector<std::string> chunks) {
+    auto d = connect(std::move(chunks));
+    return serve(svc, d);
+}
+
+// "A\r\nB\r\n" as one segment per line, the way a client that waits for every reply sends it.
+inline std::vector<std::string> each(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        const auto eol = text.find("\r\n", at);
+        const auto end = eol == std::string::npos ? text.size() : eol + 2;
+        out.push_back(text.substr(at, end - at));
+        at = end;
+    }
+    return out;
+}
+
+inline std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+// The replies, one string per line (CRLF removed); an unterminated last piece is kept as is.
+inline std::vector<std::string> lines(const std::string& output) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at < output.size()) {
+        const auto eol = output.find("\r\n", at);
+        if (eol == std::string::npos) {
+            out.push_back(output.substr(at));
+            break;
+        }
+        out.push_back(output.substr(at, eol - at));
+        at = eol + 2;
+    }
+    return out;
+}
+
+// Whether a reply line carries an enhanced status code (RFC 2034, 3463), and which lines may go without one:
+// the greeting (checked by the caller), 354, 334 challenges, the lines of an EHLO reply and HELO's one line.
+inline const std::regex& enhanced_code() {
+    static const std::regex re(R"(^\d{3}[ -]\d\.\d{1,3}\.\d{1,3})");
+    return re;
+}
+
+}  // namespace smtp_test
