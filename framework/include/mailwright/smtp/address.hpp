@@ -4,9 +4,10 @@
 // What is accepted: a Dot-string or Quoted-string local part of at most 64 octets; a domain of LDH labels
 // (at most 255 octets, 63 per label) or an address literal ("[192.0.2.1]", "[IPv6:2001:db8::1]"); a
 // source route ("<@a,@b:user@c>") is read and ignored (RFC 5321 4.1.2 and appendix C). With SMTPUTF8 the
-// local part and the domain labels may hold UTF-8 (well-formed, no control characters). Nothing else:
-// no NUL, no control characters, no unbalanced quotes, no shell-sensitive characters outside quotes
-// (OpenSMTPD CVE-2020-7247 came from trusting a local part).
+// local part and the domain labels may hold UTF-8 (well-formed, no control characters). Nothing else: no NUL,
+// no control characters, no unbalanced quotes, no spaces outside quotes. RFC 5322's atext does include
+// characters a shell treats specially ($ ` | & ' ...); an address is data here and never reaches a shell or a
+// file name unchecked (OpenSMTPD CVE-2020-7247 came from a local part that did).
 #pragma once
 
 #include <optional>
