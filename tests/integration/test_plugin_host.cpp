@@ -223,8 +223,7 @@ TEST_CASE("host: the auth chain offers secrets and certificate mapping only when
     passwords_only.load();
     CHECK(passwords_only.host->auth().secrets() == nullptr);
     CHECK(passwords_only.host->auth().certificates() == nullptr);
-    fixture with_cert("[plugin.static-users]\nusers = [\"alice:secret\"]\n[plugin.cert]\n",
-                      {"static-users", "cert"});
+    fixture with_cert("[plugin.static-users]\nusers = [\"alice:secret\"]\n[plugin.cert]\n", {"static-users", "cert"});
     with_cert.load();
     CHECK(with_cert.host->auth().secrets() == nullptr);
     CHECK(with_cert.host->auth().certificates() != nullptr);

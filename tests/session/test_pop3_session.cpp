@@ -604,9 +604,10 @@ TEST_CASE("pop3: a failed SASL login counts against the user name it tried, too"
     w.penalty = std::make_shared<mailwright::sasl::failure_penalty>(mailwright::sasl::failure_penalty::options{
         .initial = std::chrono::milliseconds(1), .maximum = std::chrono::milliseconds(64)});
     auto svc = w.make();
-    const auto r = replies(serve(*svc, {"AUTH PLAIN " + base64_encode(std::string("\0alice\0wrong", 12)) + "\r\n"
-                                        "AUTH LOGIN " + base64_encode("alice") + "\r\n" + base64_encode("wrong") +
-                                        "\r\nQUIT\r\n"}));
+    const auto r = replies(serve(*svc, {"AUTH PLAIN " + base64_encode(std::string("\0alice\0wrong", 12)) +
+                                        "\r\n"
+                                        "AUTH LOGIN " +
+                                        base64_encode("alice") + "\r\n" + base64_encode("wrong") + "\r\nQUIT\r\n"}));
     CHECK(r[0] == "-ERR [AUTH] authentication failed");
     CHECK(r[2] == "-ERR [AUTH] authentication failed");
     // Two failures for alice from 192.0.2.7: from a fresh address the user's third failure waits 1 * 2 * 2 ms.

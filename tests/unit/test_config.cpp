@@ -241,12 +241,13 @@ TEST_CASE("config: POP3 and authentication defaults are the safe ones", "[config
 
 TEST_CASE("config: POP3 and authentication mistakes", "[config][pop3]") {
     const std::string base = "[[listener]]\nname = \"p\"\nservice = \"pop3\"\n";
-    CHECK(only_error(base + "auth_mechanisms = [\"PLAIN\", \"DIGEST-MD5\"]\n").message.find(
-              "unknown SASL mechanism \"DIGEST-MD5\"") != std::string::npos);
+    CHECK(only_error(base + "auth_mechanisms = [\"PLAIN\", \"DIGEST-MD5\"]\n")
+              .message.find("unknown SASL mechanism \"DIGEST-MD5\"") != std::string::npos);
     CHECK(only_error(base + "[listener.pop3]\nexpire = \"soon\"\n").message.find("'expire' in [listener.pop3]") !=
           std::string::npos);
-    CHECK(only_error(base + "[listener.pop3]\napop = 1\n").message.find("'apop' in [listener.pop3] must be true or "
-                                                                        "false") != std::string::npos);
+    CHECK(only_error(base + "[listener.pop3]\napop = 1\n")
+              .message.find("'apop' in [listener.pop3] must be true or "
+                            "false") != std::string::npos);
     CHECK(only_error(base + "[listener.pop3]\napops = true\n").message.find("did you mean 'apop'?") !=
           std::string::npos);
     CHECK(only_error(base + "max_auth_failures = 0\n").message.find("'max_auth_failures'") != std::string::npos);
