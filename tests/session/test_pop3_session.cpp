@@ -633,3 +633,12 @@ TEST_CASE("pop3: APOP is not offered when no backend can supply the secret it ne
     CHECK(r[0] == "+OK Mailwright POP3 server ready");  // no timestamp
     CHECK(r[1] == "-ERR APOP is not available on this server");
 }
+
+TEST_CASE("pop3: a control character the client sent never comes back inside a reply", "[pop3][session]") {
+    // Found by fuzz_pop3_session: "AUTH \rL" was answered "-ERR \rL authentication is not available here".
+    world w;
+    auto svc = w.make();
+    const auto r = replies(serve(*svc, {"AUTH \rL\r\n" + login + "RETR 1\r2\r\nQUIT\r\n"}));
+    CHECK(r[0] == "-ERR ?L authentication is not available here");
+    CHECK(r[3] == "-ERR invalid message number 1?2");
+}

@@ -257,3 +257,20 @@ TEST_CASE("config: POP3 and authentication mistakes", "[config][pop3]") {
     CHECK(echo.message.find("[listener.pop3] belongs to a listener whose service is \"pop3\"") != std::string::npos);
     CHECK(echo.line == 4);
 }
+
+TEST_CASE("config: a float where an integer belongs is an error, however large (fuzz_config)", "[config]") {
+    // toml++ converts a float to an integer when asked, which is undefined beyond the range: found by fuzzing.
+    CHECK(only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\nport = 9e93\n")
+              .message.find("'port' in [[listener]] must be an integer") != std::string::npos);
+    CHECK(only_error("[server]\nworkers = -1e300\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n")
+              .message.find("'workers' in [server] must be an integer") != std::string::npos);
+    CHECK(only_error("[log]\nlevel = 1e300\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n")
+              .message.find("not a floating-point number") != std::string::npos);
+}
+
+TEST_CASE("config: a listener address with a NUL or junk after it is refused (fuzz_config)", "[config]") {
+    CHECK(only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\naddress = \"127.0.0.1\\u0000; junk\"\n")
+              .message.find("is not a numeric IPv4 or IPv6 address") != std::string::npos);
+    CHECK(only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\naddress = \"::1%lo\"\n")
+              .message.find("is not a numeric IPv4 or IPv6 address") != std::string::npos);
+}

@@ -35,6 +35,19 @@ constexpr std::size_t max_user_name = 255;
 // bounded buffer instead of being held whole.
 constexpr std::size_t flush_threshold = 64 * 1024;
 
+// A client's text as it may appear inside a reply: at most `max` octets, control characters as '?' (UTF-8
+// stays: RFC 6856 allows it in replies).
+// A CR or NUL the client sent must never come back inside a reply line (found by fuzz_pop3_session).
+std::string printable(std::string_view text, std::size_t max = 40) {
+    std::string out(text.substr(0, max));
+    for (char& c : out) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            c = '?';
+        }
+    }
+    return out;
+}
+
 class dialogue {
   public:
     dialogue(service& svc, server::session& s) : svc_(svc), options_(svc.settings()), env_(svc.env()), s_(s) {}
@@ -286,7 +299,7 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
     std::string name(p.args[0]);
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
     if (std::find(offered.begin(), offered.end(), name) == offered.end()) {
-        err(fmt::format("{} authentication is not available here", name.size() <= 40 ? name : "that"));
+        err(fmt::format("{} authentication is not available here", printable(name)));
         co_return next::go_on;
     }
     const sasl::context ctx{.auth = *env_.auth,
@@ -369,7 +382,7 @@ asio::awaitable<next> dialogue::login(const plugin::auth_result& result, std::st
     state_ = state::transaction;
     const auto [count, octets] = totals();
     spdlog::info("{} logged in as {}: {} messages, {} octets", s_.log_prefix(), user, count, octets);
-    ok(fmt::format("{} has {} message{} ({} octets)", user, count, count == 1 ? "" : "s", octets));
+    ok(fmt::format("{} has {} message{} ({} octets)", printable(user, 255), count, count == 1 ? "" : "s", octets));
     co_return next::go_on;
 }
 
@@ -453,7 +466,7 @@ std::pair<std::size_t, std::uint64_t> dialogue::totals() const {
 std::optional<std::size_t> dialogue::message(std::string_view argument) {
     const auto number = message_number(argument);
     if (!number) {
-        err(fmt::format("invalid message number {}", argument.size() <= 20 ? argument : "(too long)"));
+        err(fmt::format("invalid message number {}", printable(argument)));
         return std::nullopt;
     }
     if (*number > drop_->messages().size()) {
