@@ -24,11 +24,10 @@
 #include <thread>
 #include <vector>
 
-#include "tls_client.hpp"
+#include "line_client.hpp"
 
 namespace {
 
-constexpr std::size_t read_chunk = 16 * 1024;
 constexpr std::size_t longest_line = 1024 * 1024;  // a runaway reply is a failure, not an unbounded string
 
 struct options {
@@ -70,86 +69,6 @@ std::string base64(std::string_view in) {
     return out;
 }
 
-std::string_view without_line_end(std::string_view line) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
-        line.remove_suffix(1);
-    }
-    return line;
-}
-
-// One blocking connection, plain or TLS, with a buffered line reader (one read per 16 KiB, not per byte).
-class connection {
-  public:
-    explicit connection(int fd) : fd_(fd), buffer_(read_chunk) {}
-    ~connection() {
-        if (ssl_ != nullptr) {
-            wolfSSL_free(ssl_);
-        }
-        ::close(fd_);
-    }
-    connection(const connection&) = delete;
-    connection& operator=(const connection&) = delete;
-
-    bool handshake() {
-        ssl_ = wolfSSL_new(bench::client_context());
-        if (ssl_ == nullptr) {
-            return false;
-        }
-        wolfSSL_set_fd(ssl_, fd_);
-        return wolfSSL_connect(ssl_) == WOLFSSL_SUCCESS;
-    }
-
-    bool write(std::string_view data) {
-        while (!data.empty()) {
-            const long n = ssl_ != nullptr ? wolfSSL_write(ssl_, data.data(), static_cast<int>(data.size()))
-                                           : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n <= 0) {
-                return false;
-            }
-            data.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-
-    // One line with its line end into `line`; false at end of stream, on an error or timeout, or past
-    // longest_line.
-    bool read_line(std::string& line) {
-        line.clear();
-        for (;;) {
-            const char* begin = buffer_.data() + begin_;
-            const char* end = buffer_.data() + end_;
-            const auto* lf = static_cast<const char*>(std::memchr(begin, '\n', static_cast<std::size_t>(end - begin)));
-            if (lf != nullptr) {
-                line.append(begin, lf + 1);
-                begin_ += static_cast<std::size_t>(lf + 1 - begin);
-                return true;
-            }
-            line.append(begin, end);
-            begin_ = end_ = 0;
-            if (line.size() > longest_line || !fill()) {
-                return false;
-            }
-        }
-    }
-
-  private:
-    bool fill() {
-        const long n = ssl_ != nullptr ? wolfSSL_read(ssl_, buffer_.data(), static_cast<int>(buffer_.size()))
-                                       : ::recv(fd_, buffer_.data(), buffer_.size(), 0);
-        if (n <= 0) {
-            return false;
-        }
-        end_ = static_cast<std::size_t>(n);
-        return true;
-    }
-
-    int fd_;
-    WOLFSSL* ssl_ = nullptr;
-    std::vector<char> buffer_;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-};
-
 struct outcome {
     bool ok = false;
     std::string error;              // what went wrong, when not ok
@@ -165,7 +84,7 @@ outcome run_session(const options& o, int client, const std::string& auth_line) 
         r.error = "connect failed";
         return r;
     }
-    connection c(fd);
+    bench::connection c(fd, longest_line);
     if (o.tls && !c.handshake()) {
         r.error = "TLS handshake failed";
         return r;
@@ -177,7 +96,7 @@ outcome run_session(const options& o, int client, const std::string& auth_line) 
             return false;
         }
         if (!line.starts_with("+OK")) {
-            r.error = fmt::format("{}: {}", step, without_line_end(line));
+            r.error = fmt::format("{}: {}", step, bench::without_line_end(line));
             return false;
         }
         return true;
@@ -192,7 +111,7 @@ outcome run_session(const options& o, int client, const std::string& auth_line) 
     if (!reply_ok("greeting") || !command("AUTH PLAIN", auth_line) || !command("STAT", "STAT\r\n")) {
         return r;
     }
-    const std::string_view stat = without_line_end(line);
+    const std::string_view stat = bench::without_line_end(line);
     const char* p = stat.data() + 3;
     const char* const stat_end = stat.data() + stat.size();
     while (p < stat_end && *p == ' ') {

@@ -27,11 +27,10 @@
 #include <thread>
 #include <vector>
 
-#include "tls_client.hpp"
+#include "line_client.hpp"
 
 namespace {
 
-constexpr std::size_t read_chunk = 16 * 1024;
 constexpr std::size_t longest_line = 64 * 1024;  // a runaway reply is a failure, not an unbounded string
 constexpr std::size_t text_line = 72;            // octets of a body line, CRLF included: 70 characters
 
@@ -48,16 +47,6 @@ struct options {
     std::string from = "sender@remote.example";
 };
 
-std::string_view without_line_end(std::string_view line) {
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
-        line.remove_suffix(1);
-    }
-    return line;
-}
-
-// The message as the client sends it after DATA: exactly `size` octets of RFC 5322 text with CRLF line ends,
-// no line starting with a dot (so nothing to stuff), and the final ".". The Message-ID's 16 hex digits start at
-// `id_at`, to be made unique per message without changing the size. Empty when `size` cannot hold the header.
 struct message_text {
     std::string text;
     std::size_t id_at = 0;
@@ -102,100 +91,26 @@ std::optional<message_text> make_message(const options& o) {
     return message_text{std::move(text), id_at};
 }
 
-// One blocking connection, plain or TLS, with a buffered line reader (one read per 16 KiB, not per byte).
-class connection {
-  public:
-    explicit connection(int fd) : fd_(fd), buffer_(read_chunk) {}
-    ~connection() {
-        if (ssl_ != nullptr) {
-            wolfSSL_free(ssl_);
-        }
-        ::close(fd_);
-    }
-    connection(const connection&) = delete;
-    connection& operator=(const connection&) = delete;
-
-    bool handshake() {
-        ssl_ = wolfSSL_new(bench::client_context());
-        if (ssl_ == nullptr) {
+// A whole reply, multi-line ones included (RFC 5321 4.2.1: "250-" continues, "250 " ends). Its code into
+// `code` (0 when the reply is malformed), its last line, without the line end, into `text`; false when the
+// connection ends or times out first.
+bool read_reply(bench::connection& c, int& code, std::string& text) {
+    std::string line;
+    for (;;) {
+        if (!c.read_line(line)) {
             return false;
         }
-        wolfSSL_set_fd(ssl_, fd_);
-        return wolfSSL_connect(ssl_) == WOLFSSL_SUCCESS;
-    }
-
-    bool write(std::string_view data) {
-        while (!data.empty()) {
-            const long n = ssl_ != nullptr ? wolfSSL_write(ssl_, data.data(), static_cast<int>(data.size()))
-                                           : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n <= 0) {
-                return false;
-            }
-            data.remove_prefix(static_cast<std::size_t>(n));
+        const std::string_view l = bench::without_line_end(line);
+        if (l.size() >= 4 && l[3] == '-') {
+            continue;
         }
+        code = l.size() >= 3 && std::all_of(l.begin(), l.begin() + 3, [](char ch) { return ch >= '0' && ch <= '9'; })
+                   ? (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0')
+                   : 0;
+        text = std::string(l);
         return true;
     }
-
-    // One line with its line end into `line`; false at end of stream, on an error or timeout, or past
-    // longest_line.
-    bool read_line(std::string& line) {
-        line.clear();
-        for (;;) {
-            const char* begin = buffer_.data() + begin_;
-            const char* end = buffer_.data() + end_;
-            const auto* lf = static_cast<const char*>(std::memchr(begin, '\n', static_cast<std::size_t>(end - begin)));
-            if (lf != nullptr) {
-                line.append(begin, lf + 1);
-                begin_ += static_cast<std::size_t>(lf + 1 - begin);
-                return true;
-            }
-            line.append(begin, end);
-            begin_ = end_ = 0;
-            if (line.size() > longest_line || !fill()) {
-                return false;
-            }
-        }
-    }
-
-    // A whole reply, multi-line ones included (RFC 5321 4.2.1: "250-" continues, "250 " ends). Its code into
-    // `code` (0 when the reply is malformed), its last line, without the line end, into `text`; false when the
-    // connection ends or times out first.
-    bool read_reply(int& code, std::string& text) {
-        std::string line;
-        for (;;) {
-            if (!read_line(line)) {
-                return false;
-            }
-            const std::string_view l = without_line_end(line);
-            if (l.size() >= 4 && l[3] == '-') {
-                continue;
-            }
-            code =
-                l.size() >= 3 && std::all_of(l.begin(), l.begin() + 3, [](char ch) { return ch >= '0' && ch <= '9'; })
-                    ? (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0')
-                    : 0;
-            text = std::string(l);
-            return true;
-        }
-    }
-
-  private:
-    bool fill() {
-        const long n = ssl_ != nullptr ? wolfSSL_read(ssl_, buffer_.data(), static_cast<int>(buffer_.size()))
-                                       : ::recv(fd_, buffer_.data(), buffer_.size(), 0);
-        if (n <= 0) {
-            return false;
-        }
-        end_ = static_cast<std::size_t>(n);
-        return true;
-    }
-
-    int fd_;
-    WOLFSSL* ssl_ = nullptr;
-    std::vector<char> buffer_;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-};
+}
 
 // One client's dialogue. A step that fails leaves `error` set and the connection to be dropped: its state is
 // then unknown, so the next message starts a new one.
@@ -216,7 +131,7 @@ class client {
             error = "connect failed";
             return false;
         }
-        c_.emplace(fd);
+        c_.emplace(fd, longest_line);
         if (o_.tls && !c_->handshake()) {
             return fail("TLS handshake failed");
         }
@@ -274,7 +189,7 @@ class client {
     bool expect(std::string_view step, int want) {
         int code = 0;
         std::string text;
-        if (!c_->read_reply(code, text)) {
+        if (!read_reply(*c_, code, text)) {
             return fail(fmt::format("{}: connection closed or timed out", step));
         }
         if (want != -1 && code != want) {
@@ -297,7 +212,7 @@ class client {
     std::string mail_;
     std::string rcpt_;
     std::string envelope_;
-    std::optional<connection> c_;
+    std::optional<bench::connection> c_;
     std::uint64_t sent_ = 0;
 };
 
