@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dialogue.hpp"
 #include "mailwright/plugin/auth.hpp"
 #include "mailwright/plugin/mailstore.hpp"
 #include "mailwright/pop3/service.hpp"
@@ -185,48 +186,18 @@ struct world {
     }
 };
 
-struct dialogue {
-    testing::memory_stream* stream;  // owned by the session
-    std::unique_ptr<server::session> session;
-};
+using mailwright::test::dialogue;
+using mailwright::test::lines;
+using mailwright::test::serve;
 
+// The session as the server makes it for a POP3 listener: the service's line limit, no TLS context.
 inline dialogue connect(std::vector<std::string> chunks, std::size_t max_line = 1024) {
-    auto stream = std::make_unique<testing::memory_stream>(std::move(chunks));
-    auto* raw = stream.get();
-    return {raw, std::make_unique<server::session>(
-                     std::move(stream),
-                     server::session_info{.id = 1, .peer = {"192.0.2.7", 40000}, .local = {}, .listener = "pop3"},
-                     server::session_options{.limits = {.max_line = max_line}})};
-}
-
-// Serves the whole dialogue as the server does (serve, then a last flush) and returns what the client read.
-inline std::string serve(pop3::service& svc, dialogue& d) {
-    mailwright::test::run([&]() -> asio::awaitable<void> {
-        co_await svc.serve(*d.session);
-        co_await d.session->flush();
-    }());
-    return d.stream->output();
+    return mailwright::test::open_dialogue(std::move(chunks), max_line, "pop3");
 }
 
 inline std::string serve(pop3::service& svc, std::vector<std::string> chunks) {
     auto d = connect(std::move(chunks));
     return serve(svc, d);
-}
-
-// The replies, one string per line (CRLF removed).
-inline std::vector<std::string> lines(const std::string& output) {
-    std::vector<std::string> out;
-    std::size_t at = 0;
-    while (at < output.size()) {
-        const auto eol = output.find("\r\n", at);
-        if (eol == std::string::npos) {
-            out.push_back(output.substr(at));
-            break;
-        }
-        out.push_back(output.substr(at, eol - at));
-        at = eol + 2;
-    }
-    return out;
 }
 
 }  // namespace pop3_test

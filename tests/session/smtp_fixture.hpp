@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dialogue.hpp"
 #include "mailwright/plugin/auth.hpp"
 #include "mailwright/plugin/hook.hpp"
 #include "mailwright/plugin/mailstore.hpp"
@@ -168,28 +169,13 @@ struct world {
     }
 };
 
-struct dialogue {
-    testing::memory_stream* stream;  // owned by the session
-    std::unique_ptr<server::session> session;
-};
+using mailwright::test::dialogue;
+using mailwright::test::lines;
+using mailwright::test::serve;
 
 // The session as the server makes it for an SMTP listener: the service's line limit, no TLS context.
 inline dialogue connect(std::vector<std::string> chunks, std::size_t max_line = 2048) {
-    auto stream = std::make_unique<testing::memory_stream>(std::move(chunks));
-    auto* raw = stream.get();
-    return {raw, std::make_unique<server::session>(
-                     std::move(stream),
-                     server::session_info{.id = 1, .peer = {"192.0.2.7", 40000}, .local = {}, .listener = "smtp"},
-                     server::session_options{.limits = {.max_line = max_line}})};
-}
-
-// Serves the whole dialogue as the server does (serve, then a last flush) and returns what the client read.
-inline std::string serve(smtp::service& svc, dialogue& d) {
-    mailwright::test::run([&]() -> asio::awaitable<void> {
-        co_await svc.serve(*d.session);
-        co_await d.session->flush();
-    }());
-    return d.stream->output();
+    return mailwright::test::open_dialogue(std::move(chunks), max_line, "smtp");
 }
 
 inline std::string serve(smtp::service& svc, std::vector<std::string> chunks) {
@@ -213,22 +199,6 @@ inline std::vector<std::string> each(const std::string& text) {
 inline std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
-}
-
-// The replies, one string per line (CRLF removed); an unterminated last piece is kept as is.
-inline std::vector<std::string> lines(const std::string& output) {
-    std::vector<std::string> out;
-    std::size_t at = 0;
-    while (at < output.size()) {
-        const auto eol = output.find("\r\n", at);
-        if (eol == std::string::npos) {
-            out.push_back(output.substr(at));
-            break;
-        }
-        out.push_back(output.substr(at, eol - at));
-        at = eol + 2;
-    }
-    return out;
 }
 
 // Whether a reply line carries an enhanced status code (RFC 2034, 3463), and which lines may go without one:
