@@ -4,6 +4,7 @@ import re
 import resource
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -122,3 +123,63 @@ address = {addresses}
 port = 0
 {listener}
 """
+
+
+def insecure_context():
+    """A TLS client context that trusts any certificate: these tests check the protocol, not the PKI."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class RawConnection:
+    """A raw line connection with a timeout on every read, plaintext or TLS. What was read beyond a line stays
+    in `buf`, so the switch to TLS after STARTTLS/STLS can check that nothing came after the go-ahead."""
+
+    def __init__(self, port, tls=False, ctx=None, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            self.sock = (ctx or insecure_context()).wrap_socket(self.sock, server_hostname="one.test")
+        self.buf = b""
+
+    def line(self):
+        """One line with its CRLF; b"" when the server closed the connection."""
+        for _ in range(100000):
+            end = self.buf.find(b"\n")
+            if end >= 0:
+                line, self.buf = self.buf[:end + 1], self.buf[end + 1:]
+                return line
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                line, self.buf = self.buf, b""
+                return line
+            self.buf += chunk
+        raise AssertionError("no end of line")
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def starttls(self, ctx=None):
+        assert self.buf == b"", f"octets after the go-ahead for TLS: {self.buf!r}"
+        self.sock = (ctx or insecure_context()).wrap_socket(self.sock, server_hostname="one.test")
+
+    def rest(self):
+        """Everything until the server closes the connection."""
+        data, self.buf = self.buf, b""
+        for _ in range(100000):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        raise AssertionError("the server never closed the connection")
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -16,7 +16,7 @@ import time
 import unittest
 
 from certs import make_all
-from daemon import DAEMON, Daemon
+from daemon import DAEMON, Daemon, RawConnection
 
 CERTS = None  # made by setUpModule
 MECHANISMS = ('["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN", "LOGIN", '
@@ -186,30 +186,8 @@ def new_work():
     return work
 
 
-class Conn:
-    """A raw POP3 connection with a timeout on every read. What was read beyond a line stays in `buf`, so the
-    switch to TLS after STLS can check that nothing came after the reply."""
-
-    def __init__(self, port, tls=False, ctx=None, timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if tls:
-            self.sock = (ctx or client_context()).wrap_socket(self.sock, server_hostname="one.test")
-        self.buf = b""
-
-    def line(self):
-        """One line with its CRLF; b"" when the server closed the connection."""
-        for _ in range(100000):
-            end = self.buf.find(b"\n")
-            if end >= 0:
-                line, self.buf = self.buf[:end + 1], self.buf[end + 1:]
-                return line
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                line, self.buf = self.buf, b""
-                return line
-            self.buf += chunk
-        raise AssertionError("no end of line")
+class Conn(RawConnection):
+    """A raw POP3 connection (daemon.RawConnection) with POP3's replies."""
 
     def text(self):
         return self.line().decode("utf-8", "replace")
@@ -226,35 +204,9 @@ class Conn:
             lines.append(line)
         raise AssertionError("no end of the multi-line reply")
 
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
-
     def cmd(self, command):
         self.send(command + "\r\n")
         return self.text()
-
-    def starttls(self, ctx=None):
-        assert self.buf == b"", f"octets after the STLS reply: {self.buf!r}"
-        self.sock = (ctx or client_context()).wrap_socket(self.sock, server_hostname="one.test")
-
-    def rest(self):
-        """Everything until the server closes the connection."""
-        data, self.buf = self.buf, b""
-        for _ in range(100000):
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
-        raise AssertionError("the server never closed the connection")
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class Pop3Test(unittest.TestCase):

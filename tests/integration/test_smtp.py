@@ -21,7 +21,8 @@ import unittest
 import uuid
 
 from certs import make_all
-from daemon import DAEMON, Daemon
+from daemon import DAEMON, Daemon, RawConnection
+from daemon import insecure_context as client_context
 
 HOSTNAME = "mx.example.org"
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
@@ -168,13 +169,6 @@ def cert(name):
     return os.path.join(CERTS, name)
 
 
-def client_context():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 def token():
     return uuid.uuid4().hex
 
@@ -183,30 +177,8 @@ def run(args, stdin=b"", timeout=30):
     return subprocess.run(args, input=stdin, capture_output=True, timeout=timeout)
 
 
-class Conn:
-    """A raw SMTP connection with a timeout on every read. What was read beyond a line stays in `buf`, so the
-    switch to TLS after STARTTLS can check that nothing came after the reply."""
-
-    def __init__(self, port, tls=False, timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if tls:
-            self.sock = client_context().wrap_socket(self.sock, server_hostname="one.test")
-        self.buf = b""
-
-    def line(self):
-        """One line with its CRLF; b"" when the server closed the connection."""
-        for _ in range(100000):
-            end = self.buf.find(b"\n")
-            if end >= 0:
-                line, self.buf = self.buf[:end + 1], self.buf[end + 1:]
-                return line
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                line, self.buf = self.buf, b""
-                return line
-            self.buf += chunk
-        raise AssertionError("no end of line")
+class Conn(RawConnection):
+    """A raw SMTP connection (daemon.RawConnection) with SMTP's replies."""
 
     def reply(self):
         """One reply, all its lines, as text; every line but EHLO's and 354/334 carries an enhanced code."""
@@ -221,35 +193,9 @@ class Conn:
             assert ENHANCED.match(text), f"no enhanced status code: {text!r}"
         return text
 
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
-
     def cmd(self, command):
         self.send(command + "\r\n")
         return self.reply()
-
-    def starttls(self):
-        assert self.buf == b"", f"octets after the STARTTLS reply: {self.buf!r}"
-        self.sock = client_context().wrap_socket(self.sock, server_hostname="one.test")
-
-    def rest(self):
-        """Everything until the server closes the connection."""
-        data, self.buf = self.buf, b""
-        for _ in range(100000):
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
-        raise AssertionError("the server never closed the connection")
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def extensions(ehlo_reply):
