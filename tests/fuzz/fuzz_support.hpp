@@ -4,13 +4,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <optional>
 #include <string_view>
+
+#include "support.hpp"
 
 // An invariant of the code under test. On violation: say which, where, and abort, so that libFuzzer records a
 // crash and keeps the input as an artifact.
@@ -39,52 +39,17 @@ inline bool skip_known() {
 // Logging would cost more than the code under test and flood the terminal.
 inline void quiet_logging() { spdlog::set_level(spdlog::level::off); }
 
-// Runs `task` to completion. An exception escaping it, or a coroutine that never finishes (it waits for
-// something nobody will do), is a finding.
+// Runs `task` to completion with the test suite's runner (tests/support.hpp). An exception escaping it, or a
+// coroutine that never finishes (it waits for something nobody will do), is a finding.
 template <class T>
 T run(asio::awaitable<T> task) {
-    asio::io_context context;
-    std::optional<T> result;
-    std::exception_ptr error;
-    asio::co_spawn(context, std::move(task), [&](std::exception_ptr e, T value) {
-        error = e;
-        if (!e) {
-            result.emplace(std::move(value));
-        }
-    });
-    context.run();
-    if (error) {
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            violated("no exception", e.what(), __FILE__, __LINE__);
-        } catch (...) {
-            violated("no exception", "an exception not derived from std::exception", __FILE__, __LINE__);
-        }
+    try {
+        return mailwright::test::run(std::move(task));
+    } catch (const std::exception& e) {
+        violated("no exception, and the coroutine finishes", e.what(), __FILE__, __LINE__);
+    } catch (...) {
+        violated("no exception", "an exception not derived from std::exception", __FILE__, __LINE__);
     }
-    FUZZ_CHECK(result.has_value(), "the coroutine did not finish");
-    return std::move(*result);
-}
-
-inline void run(asio::awaitable<void> task) {
-    asio::io_context context;
-    std::exception_ptr error;
-    bool done = false;
-    asio::co_spawn(context, std::move(task), [&](std::exception_ptr e) {
-        error = e;
-        done = true;
-    });
-    context.run();
-    if (error) {
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            violated("no exception", e.what(), __FILE__, __LINE__);
-        } catch (...) {
-            violated("no exception", "an exception not derived from std::exception", __FILE__, __LINE__);
-        }
-    }
-    FUZZ_CHECK(done, "the coroutine did not finish");
 }
 
 }  // namespace mailwright::fuzz
