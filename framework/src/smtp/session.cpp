@@ -38,12 +38,6 @@ enum class next { go_on, close };
 // What a message must not do; each is answered after the message ends.
 enum class refusal { none, too_big, bare_line_end, line_too_long, interrupted, lost };
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
 std::string message_id() {
     static std::atomic<std::uint64_t> counter{0};
     const auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -53,7 +47,6 @@ std::string message_id() {
 
 struct transaction {
     std::optional<mailbox> sender;  // empty with a null reverse-path
-    bool active = false;
     bool utf8 = false;
     std::string body = "7BIT";
     std::string ret;                     // RFC 3461 RET, kept with the message
@@ -678,7 +671,7 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
                 co_return error("552 5.3.4 Message size exceeds fixed maximum message size");  // RFC 1870 6.2
             }
         } else if (iequals(p.keyword, "BODY") && (iequals(value, "7BIT") || iequals(value, "8BITMIME"))) {
-            t.body = lower(value) == "7bit" ? "7BIT" : "8BITMIME";
+            t.body = iequals(value, "7BIT") ? "7BIT" : "8BITMIME";
         } else if (iequals(p.keyword, "SMTPUTF8") && !p.value) {
             t.utf8 = true;
         } else if (iequals(p.keyword, "RET") && (iequals(value, "FULL") || iequals(value, "HDRS"))) {
@@ -712,7 +705,6 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
             co_return next::go_on;
         }
     }
-    t.active = true;
     t.id = message_id();
     txn_ = std::move(t);
     state_ = after(verb::mail, state_);
