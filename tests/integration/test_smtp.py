@@ -12,7 +12,6 @@ import re
 import shutil
 import smtplib
 import socket
-import ssl
 import subprocess
 import tempfile
 import threading
