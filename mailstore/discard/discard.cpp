@@ -57,6 +57,8 @@ class discard final : public plugin::mailstore {
                                           std::vector<plugin::store_status>(users.size(), plugin::store_status::ok)};
     }
 
+    bool keeps_binary() const noexcept override { return true; }  // it keeps nothing, so nothing is changed
+
     void shutdown() noexcept override {
         spdlog::info("plugin=discard {} messages read and discarded", delivered_.load());
     }

@@ -286,12 +286,33 @@ class Smtplib(SmtpTest):
                 self.assertTrue(s.has_extn(keyword), keyword)
             self.assertEqual(s.esmtp_features["size"], "10240000")
             self.assertFalse(s.has_extn("auth"))  # PLAIN and LOGIN only inside TLS
+            self.assertFalse(s.has_extn("binarymime"))  # Maildir keeps text, with its own line ends
             refused = s.sendmail("sender@remote.example", ["alice@example.org"], message(tok))
             self.assertEqual(refused, {})
         stored = self.with_token("alice", tok)
         self.assertEqual(len(stored), 1)
-        self.assertRegex(stored[0], rb"^Received: from client\.example \(\[127\.0\.0\.1\]\)\n\tby mx\.example\.org "
+        self.assertRegex(stored[0], rb"^Return-Path: <sender@remote\.example>\nReceived: from client\.example \(\[127\.0\.0\.1\]\)\n\tby mx\.example\.org "
                                     rb"\(Mailwright\) with ESMTP id [0-9a-f]+\n\tfor <alice@example\.org>; ")
+
+    def test_dsn_parameters_are_taken_and_bad_ones_refused(self):
+        tok = token()
+        with smtplib.SMTP("127.0.0.1", self.port("mx"), local_hostname="client.example", timeout=10) as s:
+            s.ehlo()
+            self.assertTrue(s.has_extn("dsn"))
+            refused = s.sendmail("sender@remote.example", ["alice@example.org"], message(tok),
+                                 mail_options=["RET=HDRS", f"ENVID={tok}"],
+                                 rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;alice+40example.org"])
+            self.assertEqual(refused, {})
+            s.mail("sender@remote.example")
+            code, _ = s.rcpt("alice@example.org", ["NOTIFY=SOMETIMES"])
+            self.assertEqual(code, 555)
+            code, _ = s.rcpt("alice@example.org", ["NOTIFY=NEVER,SUCCESS"])  # NEVER stands alone (RFC 3461 4.1)
+            self.assertEqual(code, 555)
+            code, _ = s.rset()
+            self.assertEqual(code, 250)
+        stored = self.with_token("alice", tok)
+        self.assertEqual(len(stored), 1)
+        self.assertTrue(stored[0].startswith(b"Return-Path: <sender@remote.example>\n"), stored[0][:80])
 
     def test_starttls_then_ehlo_shows_auth_and_no_starttls(self):
         for listener, auth_before in (("mx", None), ("submission", None)):
@@ -697,8 +718,9 @@ class EndToEnd(SmtpTest):
             pop.close()
         self.assertEqual(len(found), 1)
         lines = found[0]
-        self.assertTrue(lines[0].startswith(b"Received: from client.example ([127.0.0.1])"), lines[0])
-        at = 1
+        self.assertEqual(lines[0], b"Return-Path: <erin@example.org>")
+        self.assertTrue(lines[1].startswith(b"Received: from client.example ([127.0.0.1])"), lines[1])
+        at = 2
         while lines[at].startswith(b"\t"):
             at += 1
         self.assertEqual(b"\r\n".join(lines[at:]) + b"\r\n", sent)

@@ -79,6 +79,9 @@ class test_store final : public plugin::mailstore {
                                                      plugin::message_source& message) override {
         ++calls;
         last_users.assign(users.begin(), users.end());
+        if (const plugin::envelope* e = message.envelope()) {
+            last_envelope = *e;
+        }
         if (tempfail_before_reading) {
             co_return plugin::delivery_result{plugin::store_status::tempfail, {}};
         }
@@ -125,7 +128,11 @@ class test_store final : public plugin::mailstore {
     }
 
     std::map<std::string, std::vector<std::string>> boxes;
+    bool keeps_binary() const noexcept override { return binary; }
+
     std::vector<std::string> last_users;
+    std::optional<plugin::envelope> last_envelope;  // what the message said of itself at the last delivery
+    bool binary = false;                            // keeps_binary(): BINARYMIME offered
     int calls = 0;
     int refused_reads = 0;
     bool tempfail_before_reading = false;
@@ -139,6 +146,7 @@ struct world {
     std::shared_ptr<test_store> store = std::make_shared<test_store>();
     std::shared_ptr<sasl::failure_penalty> penalty;
     std::vector<std::string> hook_log;
+    std::optional<plugin::envelope> hooked_envelope;  // what the last hook given an envelope saw
     // What a hook call answers (accept unless set); `on_hook` runs first, e.g. to stop the session.
     std::map<plugin::smtp_phase, plugin::verdict> hook_answers;
     std::function<void(plugin::smtp_phase)> on_hook;
@@ -158,7 +166,10 @@ struct world {
         env.penalty = penalty;
         env.hooks = [this](plugin::smtp_phase p, const plugin::event_context& c) -> asio::awaitable<plugin::verdict> {
             hook_log.push_back(std::to_string(static_cast<int>(p)) + ":" + std::string(c.user) + ":" +
-                               std::string(c.argument));
+                               std::string(c.argument) + (c.envelope ? ":envelope" : ""));
+            if (c.envelope) {
+                hooked_envelope = *c.envelope;
+            }
             if (on_hook) {
                 on_hook(p);
             }

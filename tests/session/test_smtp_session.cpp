@@ -83,20 +83,33 @@ std::vector<std::string> replies(const std::string& output, const std::string& e
 
 std::vector<std::string> lmtp_replies(const std::string& output) { return replies(output, lmtp_greeting); }
 
-// The stored text without the Received header the session puts first (its continuation lines start with TAB).
+// The trace the session puts first: a Return-Path line, then the Received header (its continuation lines start
+// with TAB).
+std::string return_path_of(const std::string& stored) {
+    REQUIRE(starts_with(stored, "Return-Path: <"));
+    const auto end = stored.find("\r\n");
+    REQUIRE(end != std::string::npos);
+    return stored.substr(0, end + 2);
+}
+
+std::string received_and_rest(const std::string& stored) { return stored.substr(return_path_of(stored).size()); }
+
+// The stored text without the trace.
 std::string without_received(const std::string& stored) {
-    REQUIRE(starts_with(stored, "Received: "));
+    const std::string rest = received_and_rest(stored);
+    REQUIRE(starts_with(rest, "Received: "));
     std::size_t at = 0;
     do {
-        at = stored.find("\r\n", at);
+        at = rest.find("\r\n", at);
         REQUIRE(at != std::string::npos);
         at += 2;
-    } while (at < stored.size() && stored[at] == '\t');
-    return stored.substr(at);
+    } while (at < rest.size() && rest[at] == '\t');
+    return rest.substr(at);
 }
 
 std::string received_of(const std::string& stored) {
-    return stored.substr(0, stored.size() - without_received(stored).size());
+    const std::string rest = received_and_rest(stored);
+    return rest.substr(0, rest.size() - without_received(stored).size());
 }
 
 // EHLO, MAIL, RCPT alice and DATA, one segment each, then `message` (which must end with CRLF) and its final dot,
@@ -595,6 +608,70 @@ TEST_CASE("smtp: the Received header's id is the one the 250 reply gives", "[smt
     CHECK(received_of(w.store->boxes["alice"][0]).find(" id " + id + "\r\n") != std::string::npos);
 }
 
+TEST_CASE("smtp: the envelope and the DSN parameters travel with the message", "[smtp][session][data]") {
+    // RFC 3461 4: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT are kept with the message; the store and the
+    // queue hook see them with the sender, the recipients and the id the client is told.
+    world w;
+    auto svc = w.make();
+    const auto r = replies(
+        serve(*svc, each(ehlo + "MAIL FROM:<sender@remote.example> RET=HDRS ENVID=QQ314159+2B1 BODY=8BITMIME\r\n" +
+                         "RCPT TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Alice+40example.org\r\n" +
+                         "RCPT TO:<bob@example.org> NOTIFY=NEVER\r\nRCPT TO:<Postmaster>\r\nDATA\r\n") +
+                        std::vector<std::string>{body + ".\r\n", "QUIT\r\n"}));
+    REQUIRE(r.size() == 8);
+    std::smatch m;
+    REQUIRE(std::regex_search(r[6], m, stored_reply));
+    REQUIRE(w.store->last_envelope);
+    const plugin::envelope& e = *w.store->last_envelope;
+    CHECK(e.id == m[1].str());
+    CHECK(e.sender == "sender@remote.example");
+    CHECK(e.body == "8BITMIME");
+    CHECK(!e.smtputf8);
+    CHECK(e.ret == "HDRS");
+    CHECK(e.envid == "QQ314159+2B1");
+    CHECK(e.authenticated_user.empty());
+    REQUIRE(e.recipients.size() == 3);
+    CHECK(e.recipients[0].address == "alice@example.org");
+    CHECK(e.recipients[0].user == "alice");
+    CHECK(e.recipients[0].notify == "SUCCESS,FAILURE");
+    CHECK(e.recipients[0].orcpt == "rfc822;Alice+40example.org");
+    CHECK(e.recipients[1].address == "bob@example.org");
+    CHECK(e.recipients[1].notify == "NEVER");
+    CHECK(e.recipients[1].orcpt.empty());
+    CHECK(e.recipients[2].user == "postmaster");
+    CHECK(e.recipients[2].notify.empty());
+    REQUIRE(w.hooked_envelope);
+    CHECK(w.hooked_envelope->id == e.id);
+    CHECK(w.hooked_envelope->recipients.size() == 3);
+    CHECK(return_path_of(w.store->boxes["alice"][0]) == "Return-Path: <sender@remote.example>\r\n");
+}
+
+TEST_CASE("smtp: Return-Path records the reverse-path, <> for a bounce, and AUTH's user is kept",
+          "[smtp][session][data]") {
+    SECTION("the null reverse-path") {
+        world w;
+        auto svc = w.make();
+        const auto r = replies(serve(*svc, each(ehlo + "MAIL FROM:<>\r\n" + rcpt + "DATA\r\n") +
+                                               std::vector<std::string>{body + ".\r\n", "QUIT\r\n"}));
+        CHECK(std::regex_search(r[4], stored_reply));
+        REQUIRE(w.store->boxes["alice"].size() == 1);
+        CHECK(return_path_of(w.store->boxes["alice"][0]) == "Return-Path: <>\r\n");
+        CHECK(w.store->last_envelope->sender.empty());
+    }
+    SECTION("submission after AUTH") {
+        world w;
+        auto svc = w.make(submission());
+        const auto r =
+            replies(serve(*svc, each(ehlo + "AUTH PLAIN " + plain_alice + "\r\n" +
+                                     "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n") +
+                                    std::vector<std::string>{body + ".\r\n", "QUIT\r\n"}));
+        CHECK(std::regex_search(r[5], stored_reply));
+        REQUIRE(w.store->last_envelope);
+        CHECK(w.store->last_envelope->authenticated_user == "alice");
+        CHECK(return_path_of(w.store->boxes["bob"][0]) == "Return-Path: <alice@example.org>\r\n");
+    }
+}
+
 TEST_CASE("smtp: the Received header's for clause is a path, or absent, with several recipients",
           "[smtp][session][data]") {
     // Regression: RFC 5321 4.4: For = CFWS "FOR" FWS ( Path / Mailbox ). With two recipients the session writes
@@ -860,7 +937,10 @@ TEST_CASE("smtp: BDAT chunks are counted, acknowledged and stored as sent", "[sm
         CHECK(d.stream->writes() == 3);  // greeting | EHLO | all the rest
     }
     SECTION("a chunk split over many reads, with a BDAT LAST for a chunk bigger than one read") {
-        const std::string big(5000, 'z');
+        std::string big;
+        for (int i = 0; i < 50; ++i) {
+            big += std::string(98, static_cast<char>('a' + i % 26)) + "\r\n";  // 5000 octets in lines of 100
+        }
         auto d = connect(each(ehlo + mail + rcpt) + std::vector<std::string>{"BDAT 5000 LAST\r\n" + big.substr(0, 10),
                                                                              big.substr(10), "QUIT\r\n"});
         d.stream->max_read(333);
@@ -902,7 +982,10 @@ TEST_CASE("smtp: a BDAT whose size cannot be read ends the connection", "[smtp][
 TEST_CASE("smtp: a BDAT message over max_message_size is refused and read to its end", "[smtp][session][bdat]") {
     world w;
     auto svc = w.make(with([](smtp::options& o) { o.max_message_size = 1000; }));
-    const std::string big(3000, 'q');
+    std::string big;
+    for (int i = 0; i < 30; ++i) {
+        big += std::string(98, 'q') + "\r\n";  // 3000 octets in lines of 100
+    }
     const auto r =
         replies(serve(*svc, each(ehlo + mail + rcpt) + std::vector<std::string>{"BDAT 600\r\n" + big.substr(0, 600),
                                                                                 "BDAT 2400 LAST\r\n" + big.substr(600),
@@ -912,6 +995,92 @@ TEST_CASE("smtp: a BDAT message over max_message_size is refused and read to its
     CHECK(r[4] == "552 5.3.4 Message size exceeds fixed maximum message size");
     CHECK(r[5] == "250 2.0.0 OK");
     CHECK(w.store->messages() == 0);
+}
+
+TEST_CASE("smtp: BDAT text follows the rules for lines across chunk boundaries", "[smtp][session][bdat]") {
+    // RFC 3030 3: without BODY=BINARYMIME the chunks carry text: CRLF line ends, lines of at most 1000 octets.
+    // The chunk sizes frame the message, so a line may be split anywhere, even between its CR and LF.
+    auto bdat = [](std::vector<std::string> chunks) {
+        std::vector<std::string> out = each(ehlo + mail + rcpt);
+        for (std::size_t i = 0; i < chunks.size(); ++i) {
+            out.push_back("BDAT " + std::to_string(chunks[i].size()) + (i + 1 == chunks.size() ? " LAST" : "") +
+                          "\r\n" + chunks[i]);
+        }
+        out.push_back("NOOP\r\n");
+        return out;
+    };
+    SECTION("a CRLF split between two chunks is one line end") {
+        world w;
+        auto svc = w.make();
+        const auto r = replies(serve(*svc, bdat({"Subject: x\r\n\r\nhello\r", "\nworld\r\n"})));
+        CHECK(std::regex_search(r[4], stored_reply));
+        CHECK(r[5] == "250 2.0.0 OK");
+        REQUIRE(w.store->boxes["alice"].size() == 1);
+        CHECK(without_received(w.store->boxes["alice"][0]) == "Subject: x\r\n\r\nhello\r\nworld\r\n");
+    }
+    for (const std::string bad : {"a bare\nline feed\r\n", "a bare\rcarriage return\r\n", "ends with a CR\r"}) {
+        SECTION("refused by default: " + bad.substr(0, 6)) {
+            world w;
+            auto svc = w.make();
+            const auto r = replies(serve(*svc, bdat({"Subject: x\r\n\r\n", bad})));
+            REQUIRE(r.size() == 6);
+            CHECK(r[4] == bare_refused);
+            CHECK(r[5] == "250 2.0.0 OK");  // the session goes on
+            CHECK(w.store->messages() == 0);
+        }
+        SECTION("normalised when configured: " + bad.substr(0, 6)) {
+            world w;
+            auto svc = w.make(with([](smtp::options& o) { o.bare = smtp::bare_line_ends::normalise; }));
+            const auto r = replies(serve(*svc, bdat({"Subject: x\r\n\r\n", bad})));
+            CHECK(std::regex_search(r[4], stored_reply));
+            REQUIRE(w.store->boxes["alice"].size() == 1);
+            const std::string stored = without_received(w.store->boxes["alice"][0]);
+            CHECK(stored.find_first_of('\n') == stored.find("\r\n") + 1);
+            for (std::size_t i = 0; i < stored.size(); ++i) {
+                INFO("at " << i);
+                CHECK(((stored[i] != '\r' || stored[i + 1] == '\n') && (stored[i] != '\n' || stored[i - 1] == '\r')));
+            }
+        }
+    }
+    SECTION("a line over 1000 octets is refused, even when chunks split it") {
+        world w;
+        auto svc = w.make();
+        const std::string long_line = std::string(1200, 'x') + "\r\n";
+        const auto r = replies(serve(*svc, bdat({long_line.substr(0, 600), long_line.substr(600)})));
+        CHECK(r[4] == "550 5.6.0 Message refused: a line is longer than 1000 octets");
+        CHECK(w.store->messages() == 0);
+    }
+}
+
+TEST_CASE("smtp: BINARYMIME only where the store keeps every octet, and only over BDAT", "[smtp][session][bdat]") {
+    SECTION("a store that keeps text: not offered and refused") {
+        world w;
+        auto svc = w.make();
+        const auto r = replies(serve(*svc, each(ehlo + "MAIL FROM:<a@remote.example> BODY=BINARYMIME\r\n")));
+        CHECK(r[0] == ehlo_reply);
+        CHECK(r[1] == "555 5.5.4 Unsupported or malformed parameter");
+    }
+    SECTION("a store that keeps binary: offered; the body is stored as sent") {
+        world w;
+        w.store->binary = true;
+        auto svc = w.make();
+        std::string binary = "Content-Type: application/octet-stream\r\n\r\n";
+        binary += std::string("bare\nLF bare\rCR NUL\0 .\r\n.\r\n", 27) + std::string(3000, '\xff');
+        const std::string mail_binary = "MAIL FROM:<a@remote.example> BODY=BINARYMIME\r\n";
+        const auto r =
+            replies(serve(*svc, each(ehlo + mail_binary + rcpt + "DATA\r\n") +
+                                    std::vector<std::string>{
+                                        "BDAT " + std::to_string(binary.size()) + " LAST\r\n" + binary, "QUIT\r\n"}));
+        REQUIRE(r.size() == 6);
+        CHECK(r[0] == ehlo_reply.substr(0, ehlo_reply.size() - 4) + "-DSN\n250 BINARYMIME");
+        CHECK(r[1] == ok_sender);
+        CHECK(r[3] == "503 5.5.1 Error: BODY=BINARYMIME needs BDAT");  // RFC 3030 3; the transaction stays
+        CHECK(std::regex_search(r[4], stored_reply));
+        REQUIRE(w.store->boxes["alice"].size() == 1);
+        CHECK(without_received(w.store->boxes["alice"][0]) == binary);
+        REQUIRE(w.store->last_envelope);
+        CHECK(w.store->last_envelope->body == "BINARYMIME");
+    }
 }
 
 TEST_CASE("smtp: RSET inside a BDAT sequence drops the message and gets one reply", "[smtp][session][bdat]") {
@@ -1465,7 +1634,7 @@ TEST_CASE("smtp: hooks are asked at every phase and can refuse", "[smtp][session
         auto svc = w.make();
         serve(*svc, send(body));
         CHECK(w.hook_log == std::vector<std::string>{"0::192.0.2.7", "1::client.example", "2::sender@remote.example",
-                                                     "3::alice@example.org", "4::", "5::"});
+                                                     "3::alice@example.org", "4::", "5:::envelope"});
     }
     SECTION("refusals") {
         w.hook_answers[smtp_phase::rcpt] = verdict{verdict::answer::reject, "not for you"};

@@ -136,3 +136,33 @@ TEST_CASE("smtp data: byte by byte", "[smtp][data]") {
     CHECK(finished);
     CHECK(message == ".a\r\n");
 }
+
+TEST_CASE("smtp data: BDAT text (not dot-framed) keeps dots, never ends, and still checks lines", "[smtp][data]") {
+    const std::string text = "Subject: x\r\n\r\n.\r\n..two\r\n.\r\n";
+    for (std::size_t split = 0; split <= text.size(); ++split) {
+        INFO("split at " << split);
+        const auto r = read(text, split, {.dot_framed = false});
+        CHECK(!r.finished);
+        CHECK(r.consumed == text.size());
+        CHECK(r.message == text);  // the chunk sizes frame BDAT: a dot line is content, stuffing is not undone
+        CHECK(r.problem == data_reader::problem::none);
+    }
+    SECTION("a CR left at the end is bare once the message ends") {
+        data_reader reader({.dot_framed = false});
+        std::string out;
+        reader.feed("last line\r", out);
+        CHECK(reader.first_problem() == data_reader::problem::none);  // its LF may be in the next chunk
+        reader.finish(out);
+        CHECK(reader.first_problem() == data_reader::problem::bare_line_end);
+        CHECK(out == "last line\r\n");
+    }
+    SECTION("bare LF and over-long lines") {
+        CHECK(read("a\nb\r\n", 1, {.dot_framed = false}).problem == data_reader::problem::bare_line_end);
+        const auto normalised = read("a\nb\r\n", 1, {.bare = bare_line_ends::normalise, .dot_framed = false});
+        CHECK(normalised.problem == data_reader::problem::none);
+        CHECK(normalised.message == "a\r\nb\r\n");
+        CHECK(read(std::string(999, 'x') + "\r\n", 500, {.dot_framed = false}).problem ==
+              data_reader::problem::line_too_long);
+        CHECK(read(std::string(998, 'x') + "\r\n", 500, {.dot_framed = false}).problem == data_reader::problem::none);
+    }
+}

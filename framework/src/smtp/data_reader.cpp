@@ -16,6 +16,13 @@ void data_reader::end_line(bool real_crlf, std::string& out) {
     crlf_before_ = real_crlf;
 }
 
+void data_reader::finish(std::string& out) {
+    if (cr_pending_) {
+        cr_pending_ = false;
+        end_line(false, out);
+    }
+}
+
 data_reader::result data_reader::feed(std::string_view input, std::string& out) {
     std::size_t i = 0;
     while (i < input.size()) {
@@ -24,7 +31,7 @@ data_reader::result data_reader::feed(std::string_view input, std::string& out) 
             cr_pending_ = false;
             if (c == '\n') {
                 ++i;
-                if (dot_first_ && line_length_ == 1 && crlf_before_) {
+                if (options_.dot_framed && dot_first_ && line_length_ == 1 && crlf_before_) {
                     return {i, true};  // CRLF "." CRLF
                 }
                 end_line(true, out);
@@ -42,7 +49,7 @@ data_reader::result data_reader::feed(std::string_view input, std::string& out) 
             end_line(false, out);  // a bare LF
             continue;
         }
-        if (line_length_ == 0 && c == '.') {
+        if (options_.dot_framed && line_length_ == 0 && c == '.') {
             dot_first_ = true;  // stuffing, or the end: the next octet tells
             line_length_ = 1;
             continue;

@@ -47,13 +47,9 @@ std::string message_id() {
 
 struct transaction {
     std::optional<mailbox> sender;  // empty with a null reverse-path
-    bool utf8 = false;
-    std::string body = "7BIT";
-    std::string ret;                     // RFC 3461 RET, kept with the message
-    std::string envid;                   // RFC 3461 ENVID
-    std::vector<std::string> users;      // local users, one per accepted recipient
-    std::vector<std::string> addresses;  // as the client wrote them
-    std::string id;                      // in the Received header, the 250 reply and the log
+    // Sender, recipients, BODY, SMTPUTF8, the DSN parameters and the id: handed to the store with the message.
+    plugin::envelope envelope;
+    std::vector<std::string> users;  // local users, one per accepted recipient (envelope.recipients[i].user)
 };
 
 // RFC 3461 4.1: NOTIFY=NEVER, or a list of SUCCESS, FAILURE and DELAY, each at most once.
@@ -87,6 +83,7 @@ class incoming final : public plugin::message_source {
   public:
     incoming(dialogue& d, std::string header, bool chunked, std::uint64_t first_chunk, bool last);
     asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override;
+    const plugin::envelope* envelope() const noexcept override;
     // Reads whatever of the message the store did not: to its end, or until the connection is lost.
     asio::awaitable<void> drain();
 
@@ -105,6 +102,13 @@ class incoming final : public plugin::message_source {
             problem_ = r;
         }
     }
+    void note_reader_problem() noexcept {
+        if (reader_.first_problem() == data_reader::problem::bare_line_end) {
+            refuse(refusal::bare_line_end);
+        } else if (reader_.first_problem() == data_reader::problem::line_too_long) {
+            refuse(refusal::line_too_long);
+        }
+    }
 
     dialogue& d_;
     std::string pending_;
@@ -112,6 +116,7 @@ class incoming final : public plugin::message_source {
     bool chunked_;
     std::uint64_t chunk_left_;
     bool last_;
+    bool binary_;  // BODY=BINARYMIME: the chunks are taken as they are, with no rules for lines
     data_reader reader_;
     bool finished_ = false;
     refusal problem_ = refusal::none;
@@ -165,8 +170,9 @@ class dialogue {
         return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
                              options_.plaintext_auth, env_.auth);
     }
-    std::string received_header() const;
-    asio::awaitable<plugin::verdict> hook(plugin::smtp_phase phase, std::string_view argument);
+    std::string trace_headers() const;  // Return-Path and Received, written before the client's octets
+    asio::awaitable<plugin::verdict> hook(plugin::smtp_phase phase, std::string_view argument,
+                                          const plugin::envelope* envelope = nullptr);
     // A verdict that is not accept becomes the reply (554 5.7.1 or 451 4.7.1); true when it was not accept.
     bool refused(const plugin::verdict& v);
 
@@ -189,7 +195,10 @@ incoming::incoming(dialogue& d, std::string header, bool chunked, std::uint64_t 
       chunked_(chunked),
       chunk_left_(first_chunk),
       last_(last),
-      reader_({.max_line = d.settings().max_text_line, .bare = d.settings().bare}) {}
+      binary_(d.txn_.envelope.body == "BINARYMIME"),
+      reader_({.max_line = d.settings().max_text_line, .bare = d.settings().bare, .dot_framed = !chunked}) {}
+
+const plugin::envelope* incoming::envelope() const noexcept { return &d_.txn_.envelope; }
 
 asio::awaitable<plugin::chunk_result> incoming::read_some(std::span<char> buffer) {
     while (at_ == pending_.size()) {
@@ -223,6 +232,10 @@ asio::awaitable<void> incoming::step() {
     if (chunked_ && chunk_left_ == 0) {
         if (last_) {
             finished_ = true;
+            if (!binary_) {
+                reader_.finish(pending_);  // a CR at the very end is a bare one
+                note_reader_problem();
+            }
         } else {
             co_await next_chunk();
         }
@@ -237,19 +250,20 @@ asio::awaitable<void> incoming::step() {
     const std::size_t before = pending_.size();
     std::size_t used = 0;
     if (chunked_) {
+        // BDAT: the chunk's octets, no more; a text body still follows the rules for lines (RFC 3030 3).
         used = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, r.line.size()));
-        pending_.append(r.line.substr(0, used));
+        if (binary_) {
+            pending_.append(r.line.substr(0, used));
+        } else {
+            reader_.feed(r.line.substr(0, used), pending_);
+        }
         chunk_left_ -= used;
     } else {
         const auto fed = reader_.feed(r.line, pending_);
         used = fed.consumed;
         finished_ = fed.finished;
-        if (reader_.first_problem() == data_reader::problem::bare_line_end) {
-            refuse(refusal::bare_line_end);
-        } else if (reader_.first_problem() == data_reader::problem::line_too_long) {
-            refuse(refusal::line_too_long);
-        }
     }
+    note_reader_problem();
     s.consume_input(used);
     octets_ += pending_.size() - before;
     if (const auto rate = d_.settings().min_data_rate; rate > 0) {
@@ -530,6 +544,9 @@ asio::awaitable<next> dialogue::on_hello(const command& c) {
                                    "SMTPUTF8",
                                    "CHUNKING",
                                    "DSN"};
+    if (env_.store->keeps_binary()) {
+        lines.emplace_back("BINARYMIME");  // only a store that keeps every octet can take binary bodies
+    }
     if (s_.can_start_tls()) {
         lines.emplace_back("STARTTLS");
     }
@@ -659,6 +676,7 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
     }
     transaction t;
     t.sender = m.box;
+    t.envelope.sender = m.box ? m.box->to_string() : "";
     for (const auto& p : m.parameters) {
         const std::string_view value = p.value.value_or("");
         if (iequals(p.keyword, "SIZE") && p.value) {
@@ -670,14 +688,15 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
             if (size > options_.max_message_size) {
                 co_return error("552 5.3.4 Message size exceeds fixed maximum message size");  // RFC 1870 6.2
             }
-        } else if (iequals(p.keyword, "BODY") && (iequals(value, "7BIT") || iequals(value, "8BITMIME"))) {
-            t.body = iequals(value, "7BIT") ? "7BIT" : "8BITMIME";
+        } else if (iequals(p.keyword, "BODY") && (iequals(value, "7BIT") || iequals(value, "8BITMIME") ||
+                                                  (iequals(value, "BINARYMIME") && env_.store->keeps_binary()))) {
+            t.envelope.body = iequals(value, "7BIT") ? "7BIT" : iequals(value, "8BITMIME") ? "8BITMIME" : "BINARYMIME";
         } else if (iequals(p.keyword, "SMTPUTF8") && !p.value) {
-            t.utf8 = true;
+            t.envelope.smtputf8 = true;
         } else if (iequals(p.keyword, "RET") && (iequals(value, "FULL") || iequals(value, "HDRS"))) {
-            t.ret = std::string(value);
+            t.envelope.ret = iequals(value, "FULL") ? "FULL" : "HDRS";
         } else if (iequals(p.keyword, "ENVID") && p.value && valid_xtext(value) && value.size() <= 100) {
-            t.envid = std::string(value);
+            t.envelope.envid = std::string(value);
         } else if (iequals(p.keyword, "AUTH") && p.value && (value == "<>" || valid_xtext(value))) {
             // RFC 4954 5: the original submitter, for trusted relays; kept no further.
         } else {
@@ -705,7 +724,8 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
             co_return next::go_on;
         }
     }
-    t.id = message_id();
+    t.envelope.id = message_id();
+    t.envelope.authenticated_user = user_;
     txn_ = std::move(t);
     state_ = after(verb::mail, state_);
     reply("250 2.1.0 Sender OK");
@@ -713,7 +733,7 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
 }
 
 asio::awaitable<next> dialogue::on_rcpt(const command& c) {
-    const auto r = parse_rcpt(c.argument, txn_.utf8);
+    const auto r = parse_rcpt(c.argument, txn_.envelope.smtputf8);
     if (r.error == errc::needs_utf8) {
         co_return error("553 5.6.7 Non-ASCII addresses need SMTPUTF8");
     }
@@ -726,12 +746,15 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     if (!extended_ && !r.parameters.empty()) {
         co_return error("555 5.5.4 Parameters need EHLO");
     }
+    plugin::envelope_recipient recipient;
     for (const auto& p : r.parameters) {
         const std::string_view value = p.value.value_or("");
-        const bool notify = iequals(p.keyword, "NOTIFY") && p.value && valid_notify(value);
-        const bool orcpt = iequals(p.keyword, "ORCPT") && p.value && value.find(';') != std::string_view::npos &&
-                           valid_xtext(value.substr(value.find(';') + 1));
-        if (!notify && !orcpt) {
+        if (iequals(p.keyword, "NOTIFY") && p.value && valid_notify(value)) {
+            recipient.notify = std::string(value);
+        } else if (iequals(p.keyword, "ORCPT") && p.value && value.find(';') != std::string_view::npos &&
+                   valid_xtext(value.substr(value.find(';') + 1))) {
+            recipient.orcpt = std::string(value);
+        } else {
             co_return error("555 5.5.4 Unsupported or malformed parameter");
         }
     }
@@ -770,31 +793,41 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
             co_return next::go_on;
         }
     }
-    txn_.users.push_back(found.user.empty() ? user : found.user);
-    txn_.addresses.push_back(box.to_string());
+    recipient.address = box.to_string();
+    recipient.user = found.user.empty() ? user : found.user;
+    txn_.users.push_back(recipient.user);
+    txn_.envelope.recipients.push_back(std::move(recipient));
     state_ = after(verb::rcpt, state_);
     reply("250 2.1.5 Recipient OK");
     co_return next::go_on;
 }
 
-std::string dialogue::received_header() const {
+std::string dialogue::trace_headers() const {
+    const auto& e = txn_.envelope;
+    // RFC 5321 4.4: delivery into the mailbox is final delivery, which records the reverse-path first.
+    std::string trace = fmt::format("Return-Path: <{}>\r\n", e.sender);
     // RFC 5321 4.4 and RFC 3848: the protocol says whether EHLO, TLS and AUTH were used.
-    std::string with = options_.kind == role::lmtp ? "LMTP" : txn_.utf8 ? "UTF8SMTP" : extended_ ? "ESMTP" : "SMTP";
+    std::string with = options_.kind == role::lmtp ? "LMTP" : e.smtputf8 ? "UTF8SMTP" : extended_ ? "ESMTP" : "SMTP";
     if (options_.kind != role::lmtp && extended_) {
         with += s_.tls_active() ? "S" : "";
         with += user_.empty() ? "" : "A";
     }
     // "for" names one recipient; with several it is left out, as it must hold a single path (RFC 5321 4.4).
     const std::string for_clause =
-        txn_.addresses.size() == 1 ? fmt::format("\r\n\tfor <{}>", txn_.addresses.front()) : "";
+        e.recipients.size() == 1 ? fmt::format("\r\n\tfor <{}>", e.recipients.front().address) : "";
     const auto now = std::chrono::system_clock::now();
-    return fmt::format(
+    trace += fmt::format(
         "Received: from {} ([{}])\r\n\tby {} (Mailwright) with {} id {}{}; {:%a, %d %b %Y %H:%M:%S +0000}\r\n",
-        helo_.empty() ? "unknown" : helo_, s_.info().peer.address, options_.hostname, with, txn_.id, for_clause,
+        helo_.empty() ? "unknown" : helo_, s_.info().peer.address, options_.hostname, with, e.id, for_clause,
         fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+    return trace;
 }
 
 asio::awaitable<next> dialogue::on_data() {
+    if (txn_.envelope.body == "BINARYMIME") {
+        // RFC 3030 3: a binary body cannot be framed by lines; only BDAT carries it. Nothing changes.
+        co_return error("503 5.5.1 Error: BODY=BINARYMIME needs BDAT");
+    }
     {
         const auto v = co_await hook(plugin::smtp_phase::data, "");
         if (refused(v)) {
@@ -802,7 +835,7 @@ asio::awaitable<next> dialogue::on_data() {
         }
     }
     reply("354 End data with <CR><LF>.<CR><LF>");
-    incoming message(*this, received_header(), false, 0, false);
+    incoming message(*this, trace_headers(), false, 0, false);
     co_return co_await receive(message);
 }
 
@@ -817,15 +850,15 @@ asio::awaitable<next> dialogue::on_bdat(const command& c) {
         reply("501 5.5.4 Syntax error in BDAT, closing the connection");
         co_return next::close;
     }
-    incoming message(*this, received_header(), true, size, !rest.empty());
+    incoming message(*this, trace_headers(), true, size, !rest.empty());
     co_return co_await receive(message);
 }
 
 asio::awaitable<next> dialogue::receive(incoming& message) {
-    const std::string id = txn_.id;
+    const std::string id = txn_.envelope.id;
     plugin::delivery_result delivered;
     {
-        const auto v = co_await hook(plugin::smtp_phase::queue, "");
+        const auto v = co_await hook(plugin::smtp_phase::queue, "", &txn_.envelope);
         if (v.decision == plugin::verdict::answer::accept) {
             delivered = co_await env_.store->deliver(txn_.users, message);
         } else {
@@ -897,11 +930,12 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
     co_return n;
 }
 
-asio::awaitable<plugin::verdict> dialogue::hook(plugin::smtp_phase phase, std::string_view argument) {
+asio::awaitable<plugin::verdict> dialogue::hook(plugin::smtp_phase phase, std::string_view argument,
+                                                const plugin::envelope* envelope) {
     if (!env_.hooks) {
         co_return plugin::verdict::accept();
     }
-    const plugin::event_context context{s_.info().peer.address, user_, argument};
+    const plugin::event_context context{s_.info().peer.address, user_, argument, envelope};
     co_return co_await env_.hooks(phase, context);
 }
 

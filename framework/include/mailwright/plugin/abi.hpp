@@ -8,7 +8,7 @@
 #define MAILWRIGHT_PLUGIN_ABI_STRINGIFY(x) MAILWRIGHT_PLUGIN_ABI_STRINGIFY2(x)
 
 // Bump when any interface under mailwright/plugin/ (or what it includes) changes.
-#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 1
+#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 2
 
 #ifndef MAILWRIGHT_PLUGIN_ABI
 #define MAILWRIGHT_PLUGIN_ABI                                                               \

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "mailwright/plugin/envelope.hpp"
 #include "mailwright/plugin/plugin.hpp"
 
 namespace mailwright::plugin {
@@ -23,8 +24,9 @@ struct verdict {
 
 struct event_context {
     std::string_view peer_address;
-    std::string_view user;      // authenticated user, if any
-    std::string_view argument;  // the HELO name, the address of MAIL/RCPT, the message number, ...
+    std::string_view user;                       // authenticated user, if any
+    std::string_view argument;                   // the HELO name, the address of MAIL/RCPT, the message number, ...
+    const plugin::envelope* envelope = nullptr;  // at smtp_phase::queue: the message's envelope, DSN included
 };
 
 class hook : public plugin_base {

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "mailwright/plugin/envelope.hpp"
 #include "mailwright/plugin/plugin.hpp"
 
 namespace mailwright::plugin {
@@ -63,11 +64,13 @@ class maildrop {
     virtual asio::awaitable<store_status> commit() = 0;
 };
 
-// The message to deliver, as a stream.
+// The message to deliver, as a stream, and what is known of it besides its text.
 class message_source {
   public:
     virtual ~message_source() = default;
     virtual asio::awaitable<chunk_result> read_some(std::span<char> buffer) = 0;
+    // The SMTP/LMTP envelope and DSN parameters; none for a message a program makes itself.
+    virtual const plugin::envelope* envelope() const noexcept { return nullptr; }
 };
 
 // A message held in a string, handed out in pieces of at most `piece` octets: for messages a program makes
@@ -104,6 +107,9 @@ class mailstore : public plugin_base {
     virtual asio::awaitable<open_result> open(std::string_view user) = 0;
     // Stores the message for every recipient; acknowledged (ok) only once it is durable.
     virtual asio::awaitable<delivery_result> deliver(std::span<const std::string> users, message_source& message) = 0;
+    // Whether a message is kept octet for octet whatever it holds (bare CR and LF, NUL, lines of any length):
+    // only then does SMTP offer BINARYMIME (RFC 3030). A store that keeps text with its own line ends says no.
+    virtual bool keeps_binary() const noexcept { return false; }
 };
 
 }  // namespace mailwright::plugin

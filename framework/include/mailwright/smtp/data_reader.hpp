@@ -30,6 +30,9 @@ class data_reader {
     struct options {
         std::size_t max_line = 1000;  // octets including CRLF (RFC 5321 4.5.3.1.6)
         bare_line_ends bare = bare_line_ends::reject;
+        // DATA: dots are unstuffed and CRLF "." CRLF ends the data. BDAT (false): the chunk sizes frame the
+        // message, so every octet is content; the rules for line ends and lengths still hold.
+        bool dot_framed = true;
     };
 
     struct result {
@@ -42,6 +45,9 @@ class data_reader {
 
     // Reads as much of `input` as belongs to the message, appending the message octets to `out`.
     result feed(std::string_view input, std::string& out);
+
+    // The message ended (BDAT LAST): a CR still waiting for its LF was a bare one.
+    void finish(std::string& out);
 
     problem first_problem() const noexcept { return problem_; }
 

@@ -1,0 +1,30 @@
+// What SMTP and LMTP learn about a message besides its text: the envelope of RFC 5321 and the delivery
+// status notification parameters of RFC 3461, kept with the message for the mailstore and the queue hook
+// (a store that forwards mail, or a hook that sends DSNs, needs them; Maildir keeps only the Return-Path
+// header the session writes).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mailwright::plugin {
+
+struct envelope_recipient {
+    std::string address;  // the forward-path as the client gave it, without angle brackets
+    std::string user;     // the local user whose mailbox receives the message
+    std::string notify;   // RFC 3461 NOTIFY as given ("NEVER", "SUCCESS,FAILURE", ...); empty when absent
+    std::string orcpt;    // RFC 3461 ORCPT as given ("rfc822;bob@example.org", in xtext); empty when absent
+};
+
+struct envelope {
+    std::string id;      // the server's id of the message: in the Received header, the 250 reply, the log
+    std::string sender;  // the reverse-path without angle brackets; empty for the null path "<>"
+    std::vector<envelope_recipient> recipients;  // in the order the client gave them
+    std::string body = "7BIT";                   // BODY: 7BIT, 8BITMIME or BINARYMIME (RFC 6152, RFC 3030)
+    bool smtputf8 = false;                       // SMTPUTF8 was given (RFC 6531)
+    std::string ret;                             // RFC 3461 RET: FULL or HDRS; empty when absent
+    std::string envid;                           // RFC 3461 ENVID (xtext); empty when absent
+    std::string authenticated_user;              // who submitted it after AUTH; empty without
+};
+
+}  // namespace mailwright::plugin
