@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "guarded_store.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/plugin/service.hpp"
 #include "registry.hpp"
@@ -345,7 +346,8 @@ void host::load(const std::vector<load_request>& requests) {
                                      fmt::join(store_names, ", ")));
     }
     if (store_names.size() == 1) {
-        m.the_store = std::static_pointer_cast<mailstore>(by_name[store_names.front()]);
+        m.the_store =
+            guard_store(store_names.front(), std::static_pointer_cast<mailstore>(by_name[store_names.front()]));
     }
     std::vector<std::string> chain = m.options.auth_order;
     if (chain.empty()) {

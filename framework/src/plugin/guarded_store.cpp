@@ -1,0 +1,169 @@
+// guarded_store: see the header.
+#include "guarded_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <set>
+#include <system_error>
+#include <utility>
+
+namespace mailwright::plugin {
+
+namespace {
+
+// The plugin's name and what it was asked, for the log line of a call that threw.
+void report(const std::string& plugin, const char* call, std::exception_ptr e) {
+    try {
+        std::rethrow_exception(std::move(e));
+    } catch (const std::exception& ex) {
+        spdlog::error("plugin={} {} threw: {}; answering tempfail", plugin, call, ex.what());
+    } catch (...) {
+        spdlog::error("plugin={} {} threw a non-standard exception; answering tempfail", plugin, call);
+    }
+}
+
+class guarded_reader final : public message_reader {
+  public:
+    guarded_reader(const std::string& plugin, std::unique_ptr<message_reader> inner)
+        : plugin_(plugin), inner_(std::move(inner)) {}
+
+    asio::awaitable<chunk_result> read_some(std::span<char> buffer) override {
+        std::exception_ptr failure;
+        try {
+            co_return co_await inner_->read_some(buffer);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        report(plugin_, "read_some", failure);
+        co_return chunk_result{0, std::make_error_code(std::errc::io_error)};
+    }
+
+  private:
+    std::string plugin_;  // the plugin's name, for the log
+    std::unique_ptr<message_reader> inner_;
+};
+
+class guarded_drop final : public maildrop {
+  public:
+    // `messages` is the list the plugin gave when the drop was opened: it may not change during a session,
+    // so it is read once, inside the barrier.
+    guarded_drop(const std::string& plugin, std::unique_ptr<maildrop> inner, std::vector<message_info> messages)
+        : plugin_(plugin), inner_(std::move(inner)), messages_(std::move(messages)) {}
+
+    const std::vector<message_info>& messages() const override { return messages_; }
+
+    asio::awaitable<open_message_result> open_message(std::size_t index,
+                                                      std::optional<std::size_t> body_lines) override {
+        std::exception_ptr failure;
+        try {
+            auto r = co_await inner_->open_message(index, body_lines);
+            if (r.reader) {
+                r.reader = std::make_unique<guarded_reader>(plugin_, std::move(r.reader));
+            } else if (r.status == store_status::ok) {
+                r.status = store_status::tempfail;  // "ok" without a reader: nothing to send
+            }
+            co_return r;
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        report(plugin_, "open_message", failure);
+        co_return open_message_result{store_status::tempfail, nullptr};
+    }
+
+    void mark_deleted(std::size_t index) override {
+        deleted_.insert(index);
+        try {
+            inner_->mark_deleted(index);
+        } catch (...) {
+            broken_ = true;
+            report(plugin_, "mark_deleted", std::current_exception());
+        }
+    }
+    bool is_deleted(std::size_t index) const override {
+        // The barrier's own record: what the client asked, whatever the plugin's bookkeeping did.
+        return deleted_.count(index) != 0;
+    }
+    void undelete_all() override {
+        deleted_.clear();
+        try {
+            inner_->undelete_all();
+        } catch (...) {
+            broken_ = true;
+            report(plugin_, "undelete_all", std::current_exception());
+        }
+    }
+
+    asio::awaitable<store_status> commit() override {
+        if (broken_) {
+            spdlog::error("plugin={} commit skipped: the maildrop's deletion marks are unreliable", plugin_);
+            co_return store_status::tempfail;
+        }
+        std::exception_ptr failure;
+        try {
+            co_return co_await inner_->commit();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        report(plugin_, "commit", failure);
+        co_return store_status::tempfail;
+    }
+
+  private:
+    std::string plugin_;  // the plugin's name, for the log
+    std::unique_ptr<maildrop> inner_;
+    std::vector<message_info> messages_;
+    std::set<std::size_t> deleted_;
+    bool broken_ = false;
+};
+
+class guarded_store final : public mailstore {
+  public:
+    guarded_store(std::string name, std::shared_ptr<mailstore> inner)
+        : name_(std::move(name)), inner_(std::move(inner)) {}
+
+    void init(settings&, host_view&) override {}  // the host initialises the plugin itself
+
+    asio::awaitable<open_result> open(std::string_view user) override {
+        std::exception_ptr failure;
+        try {
+            auto r = co_await inner_->open(user);
+            if (!r.drop) {
+                co_return open_result{r.status == store_status::ok ? store_status::tempfail : r.status, nullptr};
+            }
+            auto messages = r.drop->messages();
+            co_return open_result{r.status,
+                                  std::make_unique<guarded_drop>(name_, std::move(r.drop), std::move(messages))};
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        report(name_, "open", failure);
+        co_return open_result{store_status::tempfail, nullptr};
+    }
+
+    asio::awaitable<delivery_result> deliver(std::span<const std::string> users, message_source& message) override {
+        std::exception_ptr failure;
+        try {
+            co_return co_await inner_->deliver(users, message);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        report(name_, "deliver", failure);
+        co_return delivery_result{store_status::tempfail,
+                                  std::vector<store_status>(users.size(), store_status::tempfail)};
+    }
+
+    bool keeps_binary() const noexcept override { return inner_->keeps_binary(); }
+
+  private:
+    std::string name_;
+    std::shared_ptr<mailstore> inner_;
+};
+
+}  // namespace
+
+std::shared_ptr<mailstore> guard_store(std::string name, std::shared_ptr<mailstore> store) {
+    return std::make_shared<guarded_store>(std::move(name), std::move(store));
+}
+
+}  // namespace mailwright::plugin

@@ -1,0 +1,17 @@
+// The fault barrier around the mailstore plugin: every call the framework makes into it, and into the
+// maildrops and readers it hands out, is wrapped. An exception that escapes becomes a temporary failure of
+// that one call (the client hears "try again later"), the log names the plugin, and every other session goes
+// on. A maildrop whose bookkeeping threw (mark_deleted, undelete_all) never commits: deleting a different set
+// of messages than the client asked for would be worse than deleting none.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mailwright/plugin/mailstore.hpp"
+
+namespace mailwright::plugin {
+
+std::shared_ptr<mailstore> guard_store(std::string name, std::shared_ptr<mailstore> store);
+
+}  // namespace mailwright::plugin
