@@ -228,7 +228,9 @@ class DescriptorExhaustion(unittest.TestCase):
     def test_accept_backs_off_and_recovers(self):
         daemon = Daemon(echo_config(), nofile=48)
         clients = []
+        steady = daemon.connect("echo")  # connected before the flood: it must be served throughout
         try:
+            self.assertEqual(steady.line(), GREETING)
             for _ in range(80):  # more connections than the daemon has descriptors
                 try:
                     clients.append(Client("127.0.0.1", daemon.ports["echo"], timeout=5))
@@ -236,11 +238,15 @@ class DescriptorExhaustion(unittest.TestCase):
                     if e.errno not in (errno.ECONNREFUSED, errno.ETIMEDOUT, errno.EAGAIN):
                         raise
             self.assertTrue(daemon.log_contains(r"accept failed: Too many open files; retrying in"))
+            for n in range(5):  # while the acceptor backs off, the sessions it has go on
+                steady.send(f"still here {n}\r\n")
+                self.assertEqual(steady.line(), f"250 still here {n}\r\n")
             for c in clients:
                 c.close()
             clients.clear()
             self.assertTrue(wait_accepted(daemon, attempts=200))
         finally:
+            steady.close()
             for c in clients:
                 c.close()
             self.assertEqual(daemon.terminate(), 0)
