@@ -23,4 +23,4 @@ service = \"echo\"
 port = 0
 $tls_listener"
 port=$(port_of idle)
-build/release/bench/mailwright-bench-idle --port "$port" --pid "$daemon" --connections "$connections" ${1:-}
+build/release/bench/mailwright-bench idle --port "$port" --pid "$daemon" --connections "$connections" ${1:-}

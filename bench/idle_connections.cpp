@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "commands.hpp"
 #include "tls_client.hpp"
 
 namespace {
@@ -61,7 +62,7 @@ int open_session(const std::string& host, int port, int index, bool tls, std::ve
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int bench::idle_main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 0;
     int pid = 0;

@@ -3,8 +3,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps
 cmake --preset release >/dev/null
-cmake --build --preset release --target mailwrightd mailwright-bench-idle mailwright-bench-tls mailwright-bench-pop3 \
-    mailwright-bench-smtp mailwright_plugin_passwd-file mailwright_plugin_maildir mailwright_plugin_discard >/dev/null
+cmake --build --preset release --target mailwrightd mailwright-bench mailwright-bench-wolfssl \
+    mailwright_plugin_passwd-file mailwright_plugin_maildir mailwright_plugin_discard >/dev/null
 work=$(mktemp -d)
 daemon=""
 stop_daemon() {

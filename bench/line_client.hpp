@@ -14,7 +14,7 @@
 
 namespace bench {
 
-std::string_view without_line_end(std::string_view line) {
+inline std::string_view without_line_end(std::string_view line) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
         line.remove_suffix(1);
     }

@@ -85,6 +85,6 @@ for mode in plain tls; do
         port=$(port_of pop3s) tls_flag="--tls"
     fi
     echo "== $mode"
-    build/release/bench/mailwright-bench-pop3 --port "$port" --seconds "$seconds" --concurrency "$concurrency" \
+    build/release/bench/mailwright-bench pop3 --port "$port" --seconds "$seconds" --concurrency "$concurrency" \
         --users "$users" --password "$password" $tls_flag
 done

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "commands.hpp"
 #include "line_client.hpp"
 
 namespace {
@@ -186,7 +187,7 @@ bool parse(int argc, char** argv, options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int bench::pop3_main(int argc, char** argv) {
     options o;
     if (!parse(argc, argv, o)) {
         fmt::print(stderr,

@@ -47,7 +47,7 @@ local_domains = [\"example.org\"]"
 
 run() {
     echo "== $store, $*"
-    build/release/bench/mailwright-bench-smtp --seconds "$seconds" --concurrency "$concurrency" \
+    build/release/bench/mailwright-bench smtp --seconds "$seconds" --concurrency "$concurrency" \
         --to bench@example.org "$@"
     # Each run starts from an empty Maildir, and the disk does not fill up over the runs.
     find "$work/mail" -type f -delete 2>/dev/null || true

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "commands.hpp"
 #include "line_client.hpp"
 
 namespace {
@@ -258,7 +259,7 @@ bool parse(int argc, char** argv, options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int bench::smtp_main(int argc, char** argv) {
     options o;
     if (!parse(argc, argv, o)) {
         fmt::print(stderr,

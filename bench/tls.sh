@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # TLS handshakes per second against mailwrightd, with an ECDSA P-256 certificate (made by mailwrightd) and an
-# RSA-2048 one. Usage: bench/tls.sh [seconds] [concurrency]   (default 10 s, 4 clients)
+# RSA-2048 one, and wolfSSL's own in-memory rate beside them.
+# Usage: bench/tls.sh [seconds] [concurrency]   (default 10 s, 4 clients)
 source "$(dirname "$0")/lib.sh"
 seconds=${1:-10}
 concurrency=${2:-4}
@@ -25,5 +26,9 @@ port = 0
 tls = \"implicit\""
     port=$(port_of tls)
     echo "== $kind certificate"
-    build/release/bench/mailwright-bench-tls --port "$port" --seconds "$seconds" --concurrency "$concurrency"
+    build/release/bench/mailwright-bench tls --port "$port" --seconds "$seconds" --concurrency "$concurrency"
 done
+# The baseline: wolfSSL alone, in memory, one core, with the same ECDSA certificate (bench/wolfssl_handshakes.cpp).
+# mailwrightd's figure above uses every core the machine has and the loopback network as well.
+echo "== wolfSSL in memory, ECDSA certificate"
+build/release/bench/mailwright-bench-wolfssl --cert "$work/ecdsa.pem" --key "$work/ecdsa.key" --seconds "$seconds"

@@ -13,9 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "commands.hpp"
 #include "tls_client.hpp"
 
-int main(int argc, char** argv) {
+int bench::tls_main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int port = 0;
     int seconds = 10;
