@@ -9,7 +9,7 @@ work=$(mktemp -d)
 daemon=""
 stop_daemon() {
     if [ -n "$daemon" ]; then
-        kill "$daemon" 2>/dev/null || true
+        kill -INT "$daemon" 2>/dev/null || true  # SIGINT: a profiler wrapping the daemon passes it on and stops
         wait "$daemon" 2>/dev/null || true
         daemon=""
     fi
@@ -20,7 +20,9 @@ trap 'stop_daemon; rm -rf "$work"' EXIT
 start_daemon() {
     stop_daemon
     printf '%s\n' "$1" > "$work/mailwright.toml"
-    build/release/examples/mailwrightd/mailwrightd --config "$work/mailwright.toml" >/dev/null 2>"$work/log" &
+    # MAILWRIGHT_BENCH_WRAP runs the daemon under a profiler, e.g. "perf record -g -o /tmp/perf.data --".
+    ${MAILWRIGHT_BENCH_WRAP:-} build/release/examples/mailwrightd/mailwrightd --config "$work/mailwright.toml" \
+        >/dev/null 2>"$work/log" &
     daemon=$!
 }
 

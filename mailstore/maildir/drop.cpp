@@ -6,8 +6,10 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <mailwright/io/offload.hpp>
+#include <tuple>
 
 #include "names.hpp"
 #include "store.hpp"
@@ -57,30 +59,62 @@ void sweep_tmp(const fs::path& tmp) {
     }
 }
 
+// Up to `want` octets of a file, and whether it ended there. A short read is confirmed by one more read in
+// the same job, so a message that fits in one chunk costs one trip to the blocking pool, not two.
+struct file_chunk {
+    std::error_code ec;
+    std::string data;
+    bool eof = false;
+};
+
+file_chunk read_chunk(int file, std::size_t want) {
+    file_chunk r;
+    r.data.resize(want);
+    std::size_t got = 0;
+    while (got < want) {
+        const ssize_t n = ::read(file, r.data.data() + got, want - got);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            r.ec = last_error();
+            r.data.clear();
+            return r;
+        }
+        if (n == 0) {
+            r.eof = true;
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    r.data.resize(got);
+    return r;
+}
+
+constexpr std::size_t read_size = 64 * 1024;
+
 class crlf_reader final : public plugin::message_reader {
   public:
-    crlf_reader(fd file, std::optional<std::size_t> body_lines) : file_(std::move(file)), body_lines_(body_lines) {}
+    // `first`: the file's first chunk, read when it was opened.
+    crlf_reader(fd file, std::optional<std::size_t> body_lines, file_chunk first)
+        : file_(std::move(file)), body_lines_(body_lines), eof_(first.eof) {
+        convert(first.data);
+        finished_ = finished_ || (eof_ && pending_.empty());
+    }
 
     asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
         while (!finished_ && pending_.empty()) {
-            auto work = [fd = file_.get(), want = std::min<std::size_t>(buffer.size(), 65536)] {
-                std::string data(want, '\0');
-                const ssize_t n = ::read(fd, data.data(), data.size());
-                if (n < 0) {
-                    return std::pair{last_error(), std::string()};
-                }
-                data.resize(static_cast<std::size_t>(n));
-                return std::pair{std::error_code(), std::move(data)};
-            };
-            auto [ec, raw] = co_await io::offload(std::move(work));
-            if (ec) {
-                co_return plugin::chunk_result{0, ec};
-            }
-            if (raw.empty()) {
+            if (eof_) {
                 finished_ = true;
                 break;
             }
-            convert(raw);
+            auto work = [file = file_.get()] { return read_chunk(file, read_size); };
+            auto chunk = co_await io::offload(std::move(work));
+            if (chunk.ec) {
+                co_return plugin::chunk_result{0, chunk.ec};
+            }
+            eof_ = chunk.eof;
+            convert(chunk.data);
         }
         const std::size_t n = std::min(buffer.size(), pending_.size() - taken_);
         std::copy_n(pending_.data() + taken_, n, buffer.data());
@@ -93,22 +127,27 @@ class crlf_reader final : public plugin::message_reader {
     }
 
   private:
+    // LF -> CRLF (an LF already after a CR stays as it is), a line at a time.
     void convert(std::string_view raw) {
-        for (char c : raw) {
-            if (finished_) {
+        pending_.reserve(pending_.size() + raw.size() + raw.size() / 16 + 2);
+        while (!raw.empty() && !finished_) {
+            const auto lf = raw.find('\n');
+            const std::string_view part = raw.substr(0, lf);
+            if (!part.empty()) {
+                pending_.append(part);
+                line_empty_ = line_empty_ && part.find_first_not_of('\r') == std::string_view::npos;
+                previous_ = part.back();
+            }
+            if (lf == std::string_view::npos) {
                 return;
             }
-            if (c == '\n') {
-                if (previous_ != '\r') {
-                    pending_ += '\r';
-                }
-                pending_ += '\n';
-                end_of_line();
-            } else {
-                pending_ += c;
-                line_empty_ = line_empty_ && c == '\r';
+            if (previous_ != '\r') {
+                pending_ += '\r';
             }
-            previous_ = c;
+            pending_ += '\n';
+            previous_ = '\n';
+            end_of_line();
+            raw.remove_prefix(lf + 1);
         }
     }
 
@@ -130,6 +169,7 @@ class crlf_reader final : public plugin::message_reader {
 
     fd file_;
     std::optional<std::size_t> body_lines_;
+    bool eof_ = false;  // the file has no more octets to read
     std::string pending_;
     std::size_t taken_ = 0;
     char previous_ = '\0';
@@ -194,11 +234,16 @@ asio::awaitable<plugin::open_message_result> drop::open_message(std::size_t inde
     if (index >= files_.size()) {
         co_return plugin::open_message_result{plugin::store_status::not_found, nullptr};
     }
+    // Opened and read up to the first chunk in one trip to the blocking pool.
     auto work2 = [path = dir_ / "cur" / files_[index].name] {
         fd opened(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-        return std::pair{opened ? std::error_code() : last_error(), std::move(opened)};
+        if (!opened) {
+            return std::tuple{last_error(), std::move(opened), file_chunk{}};
+        }
+        auto first = read_chunk(opened.get(), read_size);
+        return std::tuple{first.ec, std::move(opened), std::move(first)};
     };
-    auto [ec, file] = co_await io::offload(std::move(work2));
+    auto [ec, file, first] = co_await io::offload(std::move(work2));
     if (ec) {
         // Another program may have removed it since the session began: that message is gone, not the store.
         const auto status = ec.value() == ENOENT ? plugin::store_status::not_found : plugin::store_status::tempfail;
@@ -206,7 +251,7 @@ asio::awaitable<plugin::open_message_result> drop::open_message(std::size_t inde
         co_return plugin::open_message_result{status, nullptr};
     }
     co_return plugin::open_message_result{plugin::store_status::ok,
-                                          std::make_unique<crlf_reader>(std::move(file), body_lines)};
+                                          std::make_unique<crlf_reader>(std::move(file), body_lines, std::move(first))};
 }
 
 void drop::mark_deleted(std::size_t index) {
