@@ -7,14 +7,16 @@
 //  - the output is CRLF lines, each a reply line "ddd " or "ddd-" with a code from 200 to 599; a multi-line
 //    reply keeps its code and ends; every reply but the greeting, 354, 334, EHLO/LHLO's lines and HELO's one
 //    line carries an enhanced status code of its class (RFC 2034, 3463), as the session tests demand;
-//  - mail is stored only for local users, at most once per 354 go-ahead or BDAT ... LAST, and (without BDAT)
-//    as CRLF lines after the Received header; submission stores nothing without a password checked; without
-//    plaintext authentication (there is no TLS here) no password reaches the backend.
+//  - mail is stored only for local users, at most once per 354 go-ahead or BDAT ... LAST, after its
+//    Return-Path and Received header, and (unless BODY=BINARYMIME) without a bare CR or LF; submission stores nothing
+//    without a password checked; without plaintext authentication (there is no TLS here) no password reaches the
+//    backend.
 //
 // Input: byte 0 chooses the options (bits 0-1: role mx, submission, lmtp, mx; bit 2: plaintext authentication;
 // bit 3: bare line ends normalised instead of refused; bits 4-5: reads of any size, 1, 7 or 64 octets; bit 6:
 // 1000 errors tolerated instead of 20; bit 7: STARTTLS required), byte 1 the limits (bit 0: messages of at
-// most 100 octets; bit 1: 2 recipients; bit 2: command lines of 40 octets; bit 3: text lines of 40 octets),
+// most 100 octets; bit 1: 2 recipients; bit 2: command lines of 40 octets; bit 3: text lines of 40 octets;
+// bit 4: a store that keeps binary, so BINARYMIME is offered),
 // then the client's bytes, a new TCP segment after each 0xff octet (which is dropped).
 #include <algorithm>
 #include <array>
@@ -158,6 +160,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t max_read = read_sizes[(settings >> 4) & 3];
 
     smtp_test::world w;
+    w.store->binary = (limits & 16) != 0;
     auto svc = w.make(o);
     auto d = smtp_test::connect(std::move(segments));
     if (max_read != 0) {
@@ -199,12 +202,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                "a message stored without a 354 go-ahead or a BDAT ... LAST");
     for (const auto& [user, box] : w.store->boxes) {
         FUZZ_CHECK(w.auth.known.count(user) == 1, "mail stored for a user who is not local");
-        if (said.find("bdat") != std::string::npos) {
-            continue;  // BDAT chunks are octets, not lines
+        if (said.find("binarymime") != std::string::npos) {
+            continue;  // a binary body is octets, not lines
         }
+        const bool chunked = said.find("bdat") != std::string::npos;
         for (const auto& text : box) {
-            FUZZ_CHECK(text.starts_with("Received: ") && text.ends_with("\r\n"),
-                       "a stored message without its Received header or its last CRLF");
+            FUZZ_CHECK(text.starts_with("Return-Path: <") && text.find(">\r\nReceived: ") != std::string::npos,
+                       "a stored message without its Return-Path and Received header");
+            // DATA ends with CRLF "." CRLF; BDAT's last chunk may end inside a line, but a text body never holds
+            // a bare CR or LF, whichever command carried it.
+            FUZZ_CHECK(chunked || text.ends_with("\r\n"), "a stored message without its last CRLF");
             for (std::size_t at = text.find_first_of("\r\n"); at != std::string::npos;
                  at = text.find_first_of("\r\n", at + 1)) {
                 FUZZ_CHECK(
