@@ -1,29 +1,36 @@
 // Opens N connections to a server, waits for each greeting (so the server really holds a session for each),
-// and prints how much the server's resident memory grew per connection.
+// and prints how much the server's resident memory grew per connection, read from /proc/PID/status once all
+// of them are open.
 //
-//   mailwright-bench-idle --port 7007 --pid $(pidof mailwrightd) --connections 10000
+//   mailwright-bench idle --port 7007 --pid $(pidof mailwrightd) --connections 10000 [--tls] [--host 127.0.0.1]
+//                         [--threads 1]
 //
-// Source addresses rotate over 127.0.0.1-127.0.0.250 so that neither the per-address limit nor the
+// A few coroutines (client.hpp) open the sessions, 32 at a time, on --threads threads; an open session is then
+// only its socket (and its TLS state), held without a coroutine or a thread of its own until the figure is
+// taken. Source addresses rotate over 127.0.0.1-127.0.0.250 so that neither the per-address limit nor the
 // ephemeral port range is what is being measured. With --tls each session first completes a TLS handshake
 // (an implicit-TLS listener), so the figure includes the server's TLS state.
 #include <fmt/format.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "client.hpp"
 #include "commands.hpp"
-#include "tls_client.hpp"
 
 namespace {
+
+constexpr int openers = 32;  // sessions being opened at once
 
 long rss_kib(int pid) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -39,25 +46,33 @@ long rss_kib(int pid) {
     return -1;
 }
 
-int open_session(const std::string& host, int port, int index, bool tls, std::vector<WOLFSSL*>& sessions) {
-    const int fd = bench::connect_loopback(host, port, index);
-    if (fd < 0) {
-        return -1;
-    }
-    if (tls) {
-        WOLFSSL* ssl = bench::tls_session(fd);
-        if (ssl == nullptr) {
-            return -1;
+// The sessions opened so far, and the next one to open.
+struct sessions {
+    std::atomic<int> next{0};
+    std::atomic<int> failed{0};
+    std::mutex mutex;
+    std::vector<std::unique_ptr<bench::connection>> open;
+};
+
+// Opens session after session (connect, TLS handshake with --tls, greeting) until `connections` are done.
+asio::awaitable<void> opener(const asio::ip::tcp::endpoint& target, int connections, bool tls, sessions& all) {
+    const auto executor = co_await asio::this_coro::executor;
+    for (int i = all.next++; i < connections; i = all.next++) {
+        auto c = std::make_unique<bench::connection>(executor, 0, bench::clock::time_point::max(), 512);
+        bool ok = co_await c->connect(target, i);
+        if (ok && tls) {
+            ok = co_await c->handshake();
         }
-        sessions.push_back(ssl);
-        return fd;
+        if (ok) {
+            ok = co_await c->receive();  // the greeting
+        }
+        if (!ok) {
+            ++all.failed;
+            continue;
+        }
+        std::lock_guard lock(all.mutex);
+        all.open.push_back(std::move(c));
     }
-    char greeting[512];
-    if (::recv(fd, greeting, sizeof greeting, 0) <= 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 }  // namespace
@@ -67,6 +82,7 @@ int bench::idle_main(int argc, char** argv) {
     int port = 0;
     int pid = 0;
     int connections = 1000;
+    int threads = 1;
     bool tls = false;
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--tls") {
@@ -85,10 +101,15 @@ int bench::idle_main(int argc, char** argv) {
             pid = std::atoi(argv[i + 1]);
         } else if (flag == "--connections") {
             connections = std::atoi(argv[i + 1]);
+        } else if (flag == "--threads") {
+            threads = bench::thread_count(argv[i + 1]);
         }
     }
-    if (port <= 0 || pid <= 0 || connections <= 0) {
-        fmt::print(stderr, "usage: {} --port PORT --pid SERVER_PID [--connections N] [--tls] [--host 127.0.0.1]\n",
+    const auto target = bench::server_endpoint(host, port);
+    if (!target || pid <= 0 || connections <= 0 || threads <= 0) {
+        fmt::print(stderr,
+                   "usage: {} --port PORT --pid SERVER_PID [--connections N] [--tls] [--host 127.0.0.1] "
+                   "[--threads 1]\n",
                    argv[0]);
         return 2;
     }
@@ -96,30 +117,28 @@ int bench::idle_main(int argc, char** argv) {
     ::getrlimit(RLIMIT_NOFILE, &limit);
     limit.rlim_cur = limit.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &limit);
-
-    const long before = rss_kib(pid);
-    std::vector<int> fds;
-    std::vector<WOLFSSL*> sessions;
-    fds.reserve(static_cast<std::size_t>(connections));
-    int failed = 0;
-    for (int i = 0; i < connections; ++i) {
-        const int fd = open_session(host, port, i, tls, sessions);
-        fd >= 0 ? fds.push_back(fd) : void(++failed);
+    if (tls) {
+        bench::client_context();
     }
+
+    asio::io_context io(threads);
+    sessions all;  // destroyed (every session closed) before the io_context
+    all.open.reserve(static_cast<std::size_t>(connections));
+    const long before = rss_kib(pid);
+    for (int k = 0; k < std::min(openers, connections); ++k) {
+        bench::spawn(io, opener(*target, connections, tls, all));
+    }
+    bench::run(io, threads);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the server settle its buffers
     const long after = rss_kib(pid);
-    const double per_connection = fds.empty() ? 0.0 : static_cast<double>(after - before) * 1024.0 / fds.size();
+    const std::size_t open = all.open.size();
+    const int failed = all.failed.load();
+    const double per_connection = open == 0 ? 0.0 : static_cast<double>(after - before) * 1024.0 / open;
     fmt::print("idle{}: {} sessions open ({} failed); server RSS {} KiB -> {} KiB; {:.0f} bytes per session\n",
-               tls ? " (TLS)" : "", fds.size(), failed, before, after, per_connection);
+               tls ? " (TLS)" : "", open, failed, before, after, per_connection);
     fmt::print(R"({{"bench":"idle","tls":{},"sessions":{},"failed":{},"rss_before_kib":{},"rss_after_kib":{},)"
                R"("bytes_per_session":{:.0f}}})"
                "\n",
-               tls, fds.size(), failed, before, after, per_connection);
-    for (WOLFSSL* ssl : sessions) {
-        wolfSSL_free(ssl);
-    }
-    for (int fd : fds) {
-        ::close(fd);
-    }
+               tls, open, failed, before, after, per_connection);
     return failed == 0 ? 0 : 1;
 }

@@ -1,31 +1,31 @@
 // POP3 sessions per second: each session connects (with --tls: implicit TLS, a full handshake, no resumption),
 // reads the greeting, logs in with AUTH PLAIN, asks STAT, retrieves message 1 whole, says QUIT and waits for
-// the server to close. A session's latency is all of that, connect to close. One blocking thread per client.
-// Client i logs in as user{i % users}: a POP3 maildrop is locked for the length of a session, so concurrent
-// clients need different users (a second session of the same user gets -ERR [IN-USE]). Client and server share
-// the machine, so the figure includes the client's half of the work. bench/pop3.sh makes the users and their
-// Maildirs, starts mailwrightd and runs this program.
+// the server to close. A session's latency is all of that, connect to close. Each client is a coroutine
+// (client.hpp) running session after session until the time is up; --threads threads run them all. Client i
+// connects from 127.0.0.(1 + i % 250) and logs in as user{i % users}: a POP3 maildrop is locked for the length
+// of a session, so concurrent clients need different users (a second session of the same user gets
+// -ERR [IN-USE]). Client and server share the machine, so the figure includes the client's half of the work.
+// bench/pop3.sh makes the users and their Maildirs, starts mailwrightd and runs this program.
 //
-//   mailwright-bench-pop3 --port 1110 [--seconds 10] [--concurrency 32] [--tls] [--users N]
-//                         [--password secret] [--host 127.0.0.1]
+//   mailwright-bench pop3 --port 1110 [--seconds 10] [--concurrency 32] [--tls] [--users N]
+//                         [--password secret] [--host 127.0.0.1] [--threads 1]
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
+#include "client.hpp"
 #include "commands.hpp"
-#include "line_client.hpp"
 
 namespace {
 
@@ -39,6 +39,7 @@ struct options {
     int users = 0;  // 0: as many as clients
     bool tls = false;
     std::string password = "secret";
+    int threads = 1;  // running the io_context
 };
 
 std::string base64(std::string_view in) {
@@ -78,41 +79,71 @@ struct outcome {
     std::uint64_t stat_octets = 0;
 };
 
-outcome run_session(const options& o, int client, const std::string& auth_line) {
-    outcome r;
-    const int fd = bench::connect_loopback(o.host, o.port, client);
-    if (fd < 0) {
-        r.error = "connect failed";
-        return r;
-    }
-    bench::connection c(fd, longest_line);
-    if (o.tls && !c.handshake()) {
-        r.error = "TLS handshake failed";
-        return r;
-    }
-    std::string line;
-    auto reply_ok = [&](std::string_view step) {
-        if (!c.read_line(line)) {
-            r.error = fmt::format("{}: connection closed or timed out", step);
-            return false;
+// One session's dialogue over `c`; `r` collects what it learns and what went wrong.
+class session {
+  public:
+    session(bench::connection& c, outcome& r) : c_(c), r_(r) {}
+
+    // Reads a reply; true when it is +OK.
+    asio::awaitable<bool> reply_ok(std::string_view step) {
+        const bool read = co_await c_.read_line(line);
+        if (!read) {
+            r_.error = fmt::format("{}: connection closed or timed out", step);
+            co_return false;
         }
         if (!line.starts_with("+OK")) {
-            r.error = fmt::format("{}: {}", step, bench::without_line_end(line));
-            return false;
+            r_.error = fmt::format("{}: {}", step, bench::without_line_end(line));
+            co_return false;
         }
-        return true;
-    };
-    auto command = [&](std::string_view step, std::string_view text) {
-        if (!c.write(text)) {
-            r.error = fmt::format("{}: write failed", step);
-            return false;
-        }
-        return reply_ok(step);
-    };
-    if (!reply_ok("greeting") || !command("AUTH PLAIN", auth_line) || !command("STAT", "STAT\r\n")) {
-        return r;
+        co_return true;
     }
-    const std::string_view stat = bench::without_line_end(line);
+
+    asio::awaitable<bool> command(std::string_view step, std::string_view text) {
+        const bool written = co_await c_.write(text);
+        if (!written) {
+            r_.error = fmt::format("{}: write failed", step);
+            co_return false;
+        }
+        const bool ok = co_await reply_ok(step);
+        co_return ok;
+    }
+
+    std::string line;  // the last line read
+
+  private:
+    bench::connection& c_;
+    outcome& r_;
+};
+
+asio::awaitable<outcome> run_session(const options& o, const asio::ip::tcp::endpoint& target, int client,
+                                     const std::string& auth_line, bench::clock::time_point give_up_at) {
+    outcome r;
+    const auto executor = co_await asio::this_coro::executor;
+    bench::connection c(executor, longest_line, give_up_at);
+    const bool connected = co_await c.connect(target, client);
+    if (!connected) {
+        r.error = "connect failed";
+        co_return r;
+    }
+    if (o.tls) {
+        const bool secured = co_await c.handshake();
+        if (!secured) {
+            r.error = "TLS handshake failed";
+            co_return r;
+        }
+    }
+    session s(c, r);
+    bool ok = co_await s.reply_ok("greeting");
+    if (ok) {
+        ok = co_await s.command("AUTH PLAIN", auth_line);
+    }
+    if (ok) {
+        ok = co_await s.command("STAT", "STAT\r\n");
+    }
+    if (!ok) {
+        co_return r;
+    }
+    const std::string_view stat = bench::without_line_end(s.line);
     const char* p = stat.data() + 3;
     const char* const stat_end = stat.data() + stat.size();
     while (p < stat_end && *p == ' ') {
@@ -126,30 +157,86 @@ outcome run_session(const options& o, int client, const std::string& auth_line) 
     parsed = std::from_chars(p, stat_end, r.stat_octets);
     if (parsed.ec != std::errc{}) {
         r.error = fmt::format("STAT: cannot read \"{}\"", stat);
-        return r;
+        co_return r;
     }
-    if (!command("RETR 1", "RETR 1\r\n")) {
-        return r;
+    ok = co_await s.command("RETR 1", "RETR 1\r\n");
+    if (!ok) {
+        co_return r;
     }
     for (;;) {
-        if (!c.read_line(line)) {
+        const bool read = co_await c.read_line(s.line);
+        if (!read) {
             r.error = "RETR 1: connection closed or timed out before the final \".\"";
-            return r;
+            co_return r;
         }
-        if (line == ".\r\n") {
+        if (s.line == ".\r\n") {
             break;
         }
-        r.retr_octets += line.size() - (line.starts_with('.') ? 1 : 0);
+        r.retr_octets += s.line.size() - (s.line.starts_with('.') ? 1 : 0);
     }
-    if (!command("QUIT", "QUIT\r\n")) {
-        return r;
+    ok = co_await s.command("QUIT", "QUIT\r\n");
+    if (!ok) {
+        co_return r;
     }
     // The server closes after QUIT. Waiting for that (not counted as a failure if it does not come) keeps this
     // client's next session from racing the end of this one, whose maildrop lock is being released.
-    while (c.read_line(line)) {
+    for (;;) {
+        const bool read = co_await c.read_line(s.line);
+        if (!read) {
+            break;
+        }
     }
     r.ok = true;
-    return r;
+    co_return r;
+}
+
+// What the clients found, gathered as each finishes.
+struct totals {
+    std::atomic<long> failures{0};
+    std::atomic<long> size_mismatches{0};
+    std::mutex mutex;
+    std::vector<double> latencies_ms;
+    std::string first_error;
+    std::uint64_t retr_octets = 0;
+};
+
+// Client t: session after session until `until`.
+asio::awaitable<void> client(const options& o, const asio::ip::tcp::endpoint& target, int t,
+                             bench::clock::time_point until, totals& all) {
+    std::string credentials;
+    credentials += '\0';
+    credentials += fmt::format("user{}", t % o.users);
+    credentials += '\0';
+    credentials += o.password;
+    const std::string auth_line = "AUTH PLAIN " + base64(credentials) + "\r\n";
+    const auto give_up_at = until + bench::io_timeout;
+    std::vector<double> mine;
+    std::string error;
+    std::uint64_t octets = 0;
+    while (bench::clock::now() < until) {
+        const auto begun = bench::clock::now();
+        const outcome r = co_await run_session(o, target, t, auth_line, give_up_at);
+        if (!r.ok) {
+            ++all.failures;
+            if (error.empty()) {
+                error = fmt::format("client {} (user{}): {}", t, t % o.users, r.error);
+            }
+            continue;
+        }
+        mine.push_back(bench::milliseconds_since(begun));
+        octets = r.retr_octets;
+        if (r.stat_messages == 1 && r.stat_octets != r.retr_octets) {
+            ++all.size_mismatches;
+        }
+    }
+    std::lock_guard lock(all.mutex);
+    all.latencies_ms.insert(all.latencies_ms.end(), mine.begin(), mine.end());
+    if (all.first_error.empty()) {
+        all.first_error = error;
+    }
+    if (all.retr_octets == 0) {
+        all.retr_octets = octets;
+    }
 }
 
 bool parse(int argc, char** argv, options& o) {
@@ -175,6 +262,8 @@ bool parse(int argc, char** argv, options& o) {
             o.users = std::atoi(value);
         } else if (flag == "--password") {
             o.password = value;
+        } else if (flag == "--threads") {
+            o.threads = bench::thread_count(value);
         } else {
             return false;
         }
@@ -182,83 +271,42 @@ bool parse(int argc, char** argv, options& o) {
     if (o.users == 0) {
         o.users = o.concurrency;
     }
-    return o.port > 0 && o.seconds > 0 && o.concurrency > 0 && o.users > 0;
+    return o.port > 0 && o.seconds > 0 && o.concurrency > 0 && o.users > 0 && o.threads > 0;
 }
 
 }  // namespace
 
 int bench::pop3_main(int argc, char** argv) {
     options o;
-    if (!parse(argc, argv, o)) {
+    const auto target = parse(argc, argv, o) ? bench::server_endpoint(o.host, o.port) : std::nullopt;
+    if (!target) {
         fmt::print(stderr,
                    "usage: {} --port PORT [--seconds 10] [--concurrency 32] [--tls] [--users N] [--password secret] "
-                   "[--host 127.0.0.1]\n",
+                   "[--host 127.0.0.1] [--threads 1]\n",
                    argv[0]);
         return 2;
     }
-    std::signal(SIGPIPE, SIG_IGN);  // a server that closes early is a failed session, not a dead benchmark
     if (o.tls) {
         bench::client_context();
     }
-    std::atomic<long> failures{0};
-    std::atomic<long> size_mismatches{0};
-    std::mutex mutex;
-    std::vector<double> latencies_ms;
-    std::string first_error;
-    std::uint64_t retr_octets = 0;
-    const auto start = std::chrono::steady_clock::now();
+    totals all;
+    asio::io_context io(o.threads);
+    const auto start = bench::clock::now();
     const auto until = start + std::chrono::seconds(o.seconds);
-    std::vector<std::thread> threads;
     for (int t = 0; t < o.concurrency; ++t) {
-        threads.emplace_back([&, t] {
-            std::string credentials;
-            credentials += '\0';
-            credentials += fmt::format("user{}", t % o.users);
-            credentials += '\0';
-            credentials += o.password;
-            const std::string auth_line = "AUTH PLAIN " + base64(credentials) + "\r\n";
-            std::vector<double> mine;
-            std::string error;
-            std::uint64_t octets = 0;
-            while (std::chrono::steady_clock::now() < until) {
-                const auto begun = std::chrono::steady_clock::now();
-                const outcome r = run_session(o, t, auth_line);
-                if (!r.ok) {
-                    ++failures;
-                    if (error.empty()) {
-                        error = fmt::format("client {} (user{}): {}", t, t % o.users, r.error);
-                    }
-                    continue;
-                }
-                mine.push_back(
-                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begun).count());
-                octets = r.retr_octets;
-                if (r.stat_messages == 1 && r.stat_octets != r.retr_octets) {
-                    ++size_mismatches;
-                }
-            }
-            std::lock_guard lock(mutex);
-            latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
-            if (first_error.empty()) {
-                first_error = error;
-            }
-            if (retr_octets == 0) {
-                retr_octets = octets;
-            }
-        });
+        bench::spawn(io, client(o, *target, t, until, all));
     }
-    for (auto& t : threads) {
-        t.join();
-    }
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const long failed = failures.load();
+    bench::run(io, o.threads);
+    const double elapsed = std::chrono::duration<double>(bench::clock::now() - start).count();
+    const long failed = all.failures.load();
+    auto& latencies_ms = all.latencies_ms;
     const auto sessions = static_cast<long>(latencies_ms.size());
-    if (!first_error.empty()) {
-        fmt::print(stderr, "pop3: {} failed sessions; the first: {}\n", failed, first_error);
+    if (!all.first_error.empty()) {
+        fmt::print(stderr, "pop3: {} failed sessions; the first: {}\n", failed, all.first_error);
     }
-    if (size_mismatches.load() > 0) {
+    if (all.size_mismatches.load() > 0) {
         fmt::print(stderr, "pop3: {} sessions where RETR 1 sent another size than STAT reported\n",
-                   size_mismatches.load());
+                   all.size_mismatches.load());
     }
     if (failed > sessions) {
         fmt::print(stderr, "pop3: more than half the sessions failed ({} of {}); no figures\n", failed,
@@ -266,17 +314,15 @@ int bench::pop3_main(int argc, char** argv) {
         return 1;
     }
     std::sort(latencies_ms.begin(), latencies_ms.end());
-    auto pct = [&](double p) {
-        return latencies_ms.empty() ? 0.0 : latencies_ms[static_cast<std::size_t>(p * (latencies_ms.size() - 1))];
-    };
+    auto pct = [&](double p) { return bench::percentile(latencies_ms, p); };
     const double rate = static_cast<double>(sessions) / elapsed;
     fmt::print(
         "pop3 {}: {:.0f} sessions/s over {:.1f} s, {} clients, p50 {:.1f} ms, p99 {:.1f} ms, {} failed, "
         "RETR {} octets\n",
-        o.tls ? "tls" : "plain", rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed, retr_octets);
+        o.tls ? "tls" : "plain", rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed, all.retr_octets);
     fmt::print(R"({{"bench":"pop3","tls":{},"sessions_per_second":{:.0f},"seconds":{:.3f},"concurrency":{},)"
                R"("p50_ms":{:.3f},"p99_ms":{:.3f},"failed":{},"retr_octets":{}}})"
                "\n",
-               o.tls, rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed, retr_octets);
+               o.tls, rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed, all.retr_octets);
     return 0;
 }

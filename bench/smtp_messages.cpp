@@ -5,18 +5,18 @@
 // server to close); with --reuse a connection carries message after message, back to back without RSET, until
 // the time is up. With --pipeline MAIL, RCPT and DATA go in one write and their three replies are read after
 // (RFC 2920); otherwise each command waits for its reply. A message's latency runs from MAIL to the 250 after
-// the final "." and, without --reuse, from the connect. One blocking thread per client; client i connects from
-// 127.0.0.(1 + i % 250). Client and server share the machine, so the figure includes the client's half of the
-// work. bench/smtp.sh starts mailwrightd and runs this program.
+// the final "." and, without --reuse, from the connect. Each client is a coroutine (client.hpp); --threads
+// threads run them all. Client i connects from 127.0.0.(1 + i % 250). Client and server share the machine, so
+// the figure includes the client's half of the work. bench/smtp.sh starts mailwrightd and runs this program.
 //
-//   mailwright-bench-smtp --port 2525 [--seconds 10] [--concurrency 16] [--size 1024] [--tls] [--reuse]
+//   mailwright-bench smtp --port 2525 [--seconds 10] [--concurrency 16] [--size 1024] [--tls] [--reuse]
 //                         [--pipeline] [--to bench@example.org] [--from sender@remote.example] [--host 127.0.0.1]
+//                         [--threads 1]
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -24,11 +24,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
+#include "client.hpp"
 #include "commands.hpp"
-#include "line_client.hpp"
 
 namespace {
 
@@ -46,6 +45,7 @@ struct options {
     bool pipeline = false;
     std::string to = "bench@example.org";
     std::string from = "sender@remote.example";
+    int threads = 1;  // running the io_context
 };
 
 struct message_text {
@@ -95,11 +95,12 @@ std::optional<message_text> make_message(const options& o) {
 // A whole reply, multi-line ones included (RFC 5321 4.2.1: "250-" continues, "250 " ends). Its code into
 // `code` (0 when the reply is malformed), its last line, without the line end, into `text`; false when the
 // connection ends or times out first.
-bool read_reply(bench::connection& c, int& code, std::string& text) {
+asio::awaitable<bool> read_reply(bench::connection& c, int& code, std::string& text) {
     std::string line;
     for (;;) {
-        if (!c.read_line(line)) {
-            return false;
+        const bool read = co_await c.read_line(line);
+        if (!read) {
+            co_return false;
         }
         const std::string_view l = bench::without_line_end(line);
         if (l.size() >= 4 && l[3] == '-') {
@@ -109,7 +110,7 @@ bool read_reply(bench::connection& c, int& code, std::string& text) {
                    ? (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0')
                    : 0;
         text = std::string(l);
-        return true;
+        co_return true;
     }
 }
 
@@ -117,57 +118,97 @@ bool read_reply(bench::connection& c, int& code, std::string& text) {
 // then unknown, so the next message starts a new one.
 class client {
   public:
-    client(const options& o, int index, message_text message)
+    client(const options& o, const asio::ip::tcp::endpoint& target, int index, message_text message,
+           bench::clock::time_point give_up_at)
         : o_(o),
+          target_(target),
           index_(index),
+          give_up_at_(give_up_at),
           message_(std::move(message)),
           mail_(fmt::format("MAIL FROM:<{}>\r\n", o.from)),
           rcpt_(fmt::format("RCPT TO:<{}>\r\n", o.to)),
           envelope_(mail_ + rcpt_ + "DATA\r\n") {}
 
     // Connect (and handshake), greeting, EHLO.
-    bool open() {
-        const int fd = bench::connect_loopback(o_.host, o_.port, index_);
-        if (fd < 0) {
+    asio::awaitable<bool> open() {
+        const auto executor = co_await asio::this_coro::executor;
+        c_.emplace(executor, longest_line, give_up_at_);
+        const bool connected = co_await c_->connect(target_, index_);
+        if (!connected) {
             error = "connect failed";
-            return false;
+            c_.reset();
+            co_return false;
         }
-        c_.emplace(fd, longest_line);
-        if (o_.tls && !c_->handshake()) {
-            return fail("TLS handshake failed");
+        if (o_.tls) {
+            const bool secured = co_await c_->handshake();
+            if (!secured) {
+                co_return fail("TLS handshake failed");
+            }
         }
-        return expect("greeting", 220) && command("EHLO", "EHLO bench.remote.example\r\n", 250);
+        const bool greeted = co_await expect("greeting", 220);
+        if (!greeted) {
+            co_return false;
+        }
+        const bool ok = co_await command("EHLO", "EHLO bench.remote.example\r\n", 250);
+        co_return ok;
     }
 
     // One transaction; true when the final "." was answered with 250.
-    bool send_message() {
+    asio::awaitable<bool> send_message() {
         if (o_.pipeline) {
-            if (!c_->write(envelope_)) {
-                return fail("MAIL, RCPT, DATA: write failed");
+            const bool written = co_await c_->write(envelope_);
+            if (!written) {
+                co_return fail("MAIL, RCPT, DATA: write failed");
             }
             // All three replies are read, whatever they say, so the dialogue stays in step.
-            const bool mail = expect("MAIL", 250);
-            const bool rcpt = mail ? expect("RCPT", 250) : c_.has_value() && expect("RCPT", -1);
-            const bool data = mail && rcpt ? expect("DATA", 354) : c_.has_value() && expect("DATA", -1);
-            if (!mail || !rcpt || !data) {
-                return false;
+            const bool mail = co_await expect("MAIL", 250);
+            bool rcpt = false;
+            if (mail) {
+                rcpt = co_await expect("RCPT", 250);
+            } else if (c_.has_value()) {
+                rcpt = co_await expect("RCPT", -1);
             }
-        } else if (!command("MAIL", mail_, 250) || !command("RCPT", rcpt_, 250) || !command("DATA", "DATA\r\n", 354)) {
-            return false;
+            bool data = false;
+            if (mail && rcpt) {
+                data = co_await expect("DATA", 354);
+            } else if (c_.has_value()) {
+                data = co_await expect("DATA", -1);
+            }
+            if (!mail || !rcpt || !data) {
+                co_return false;
+            }
+        } else {
+            bool ok = co_await command("MAIL", mail_, 250);
+            if (ok) {
+                ok = co_await command("RCPT", rcpt_, 250);
+            }
+            if (ok) {
+                ok = co_await command("DATA", "DATA\r\n", 354);
+            }
+            if (!ok) {
+                co_return false;
+            }
         }
         fmt::format_to_n(message_.text.data() + message_.id_at, 16, "{:016x}",
                          static_cast<std::uint64_t>(index_) << 40 | ++sent_);
-        if (!c_->write(message_.text)) {
-            return fail("message text: write failed");
+        const bool written = co_await c_->write(message_.text);
+        if (!written) {
+            co_return fail("message text: write failed");
         }
-        return expect("final \".\"", 250);
+        const bool accepted = co_await expect("final \".\"", 250);
+        co_return accepted;
     }
 
     // QUIT, its 221, and the server's close. Not part of any message: a failure here is not counted.
-    void close() {
-        if (c_.has_value() && c_->write("QUIT\r\n")) {
+    asio::awaitable<void> close() {
+        if (c_.has_value()) {
+            const bool written = co_await c_->write("QUIT\r\n");
             std::string line;
-            while (c_->read_line(line)) {
+            while (written) {
+                const bool read = co_await c_->read_line(line);
+                if (!read) {
+                    break;
+                }
             }
         }
         c_.reset();
@@ -187,28 +228,33 @@ class client {
 
     // Reads a reply; true when its code is `want` (any code, when `want` is -1). A reply with another code sets
     // `error` but keeps the connection (so pipelined replies can still be read); a lost connection drops it.
-    bool expect(std::string_view step, int want) {
+    asio::awaitable<bool> expect(std::string_view step, int want) {
         int code = 0;
         std::string text;
-        if (!read_reply(*c_, code, text)) {
-            return fail(fmt::format("{}: connection closed or timed out", step));
+        const bool read = co_await read_reply(*c_, code, text);
+        if (!read) {
+            co_return fail(fmt::format("{}: connection closed or timed out", step));
         }
         if (want != -1 && code != want) {
             error = fmt::format("{}: {}", step, text);
-            return false;
+            co_return false;
         }
-        return true;
+        co_return true;
     }
 
-    bool command(std::string_view step, std::string_view text, int want) {
-        if (!c_->write(text)) {
-            return fail(fmt::format("{}: write failed", step));
+    asio::awaitable<bool> command(std::string_view step, std::string_view text, int want) {
+        const bool written = co_await c_->write(text);
+        if (!written) {
+            co_return fail(fmt::format("{}: write failed", step));
         }
-        return expect(step, want);
+        const bool ok = co_await expect(step, want);
+        co_return ok;
     }
 
     const options& o_;
+    const asio::ip::tcp::endpoint& target_;
     int index_;
+    bench::clock::time_point give_up_at_;
     message_text message_;
     std::string mail_;
     std::string rcpt_;
@@ -216,6 +262,53 @@ class client {
     std::optional<bench::connection> c_;
     std::uint64_t sent_ = 0;
 };
+
+// What the clients found, gathered as each finishes.
+struct totals {
+    std::atomic<long> failures{0};
+    std::mutex mutex;
+    std::vector<double> latencies_ms;
+    std::string first_error;
+};
+
+// Client t: message after message until `until`.
+asio::awaitable<void> run_client(const options& o, const asio::ip::tcp::endpoint& target, int t,
+                                 const message_text& message, bench::clock::time_point until, totals& all) {
+    client c(o, target, t, message, until + bench::io_timeout);
+    std::vector<double> mine;
+    std::string error;
+    while (bench::clock::now() < until) {
+        auto begun = bench::clock::now();
+        bool ok = c.connected();
+        if (!ok) {
+            ok = co_await c.open();
+        }
+        if (ok) {
+            if (o.reuse) {
+                begun = bench::clock::now();  // connect and EHLO are not this message's
+            }
+            ok = co_await c.send_message();
+        }
+        if (!ok) {
+            ++all.failures;
+            if (error.empty()) {
+                error = fmt::format("client {}: {}", t, c.error);
+            }
+            c.drop();
+            continue;
+        }
+        mine.push_back(bench::milliseconds_since(begun));
+        if (!o.reuse) {
+            co_await c.close();
+        }
+    }
+    co_await c.close();
+    std::lock_guard lock(all.mutex);
+    all.latencies_ms.insert(all.latencies_ms.end(), mine.begin(), mine.end());
+    if (all.first_error.empty()) {
+        all.first_error = error;
+    }
+}
 
 bool parse(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; ++i) {
@@ -250,21 +343,25 @@ bool parse(int argc, char** argv, options& o) {
             o.to = value;
         } else if (flag == "--from") {
             o.from = value;
+        } else if (flag == "--threads") {
+            o.threads = bench::thread_count(value);
         } else {
             return false;
         }
     }
-    return o.port > 0 && o.seconds > 0 && o.concurrency > 0 && o.size > 0;
+    return o.port > 0 && o.seconds > 0 && o.concurrency > 0 && o.size > 0 && o.threads > 0;
 }
 
 }  // namespace
 
 int bench::smtp_main(int argc, char** argv) {
     options o;
-    if (!parse(argc, argv, o)) {
+    const auto target = parse(argc, argv, o) ? bench::server_endpoint(o.host, o.port) : std::nullopt;
+    if (!target) {
         fmt::print(stderr,
                    "usage: {} --port PORT [--seconds 10] [--concurrency 16] [--size 1024] [--tls] [--reuse] "
-                   "[--pipeline] [--to bench@example.org] [--from sender@remote.example] [--host 127.0.0.1]\n",
+                   "[--pipeline] [--to bench@example.org] [--from sender@remote.example] [--host 127.0.0.1] "
+                   "[--threads 1]\n",
                    argv[0]);
         return 2;
     }
@@ -273,64 +370,23 @@ int bench::smtp_main(int argc, char** argv) {
         fmt::print(stderr, "smtp: --size {} cannot hold the message's header\n", o.size);
         return 2;
     }
-    std::signal(SIGPIPE, SIG_IGN);  // a server that closes early is a failed message, not a dead benchmark
     if (o.tls) {
         bench::client_context();
     }
-    std::atomic<long> failures{0};
-    std::mutex mutex;
-    std::vector<double> latencies_ms;
-    std::string first_error;
-    const auto start = std::chrono::steady_clock::now();
+    totals all;
+    asio::io_context io(o.threads);
+    const auto start = bench::clock::now();
     const auto until = start + std::chrono::seconds(o.seconds);
-    std::vector<std::thread> threads;
     for (int t = 0; t < o.concurrency; ++t) {
-        threads.emplace_back([&, t] {
-            client c(o, t, *message);
-            std::vector<double> mine;
-            std::string error;
-            auto failed = [&] {
-                ++failures;
-                if (error.empty()) {
-                    error = fmt::format("client {}: {}", t, c.error);
-                }
-                c.drop();
-            };
-            while (std::chrono::steady_clock::now() < until) {
-                auto begun = std::chrono::steady_clock::now();
-                if (!c.connected() && !c.open()) {
-                    failed();
-                    continue;
-                }
-                if (o.reuse) {
-                    begun = std::chrono::steady_clock::now();  // connect and EHLO are not this message's
-                }
-                if (!c.send_message()) {
-                    failed();
-                    continue;
-                }
-                mine.push_back(
-                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begun).count());
-                if (!o.reuse) {
-                    c.close();
-                }
-            }
-            c.close();
-            std::lock_guard lock(mutex);
-            latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
-            if (first_error.empty()) {
-                first_error = error;
-            }
-        });
+        bench::spawn(io, run_client(o, *target, t, *message, until, all));
     }
-    for (auto& t : threads) {
-        t.join();
-    }
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const long failed = failures.load();
+    bench::run(io, o.threads);
+    const double elapsed = std::chrono::duration<double>(bench::clock::now() - start).count();
+    const long failed = all.failures.load();
+    auto& latencies_ms = all.latencies_ms;
     const auto messages = static_cast<long>(latencies_ms.size());
-    if (!first_error.empty()) {
-        fmt::print(stderr, "smtp: {} failed messages; the first: {}\n", failed, first_error);
+    if (!all.first_error.empty()) {
+        fmt::print(stderr, "smtp: {} failed messages; the first: {}\n", failed, all.first_error);
     }
     if (failed > messages) {
         fmt::print(stderr, "smtp: more than half the messages failed ({} of {}); no figures\n", failed,
@@ -338,9 +394,7 @@ int bench::smtp_main(int argc, char** argv) {
         return 1;
     }
     std::sort(latencies_ms.begin(), latencies_ms.end());
-    auto pct = [&](double p) {
-        return latencies_ms.empty() ? 0.0 : latencies_ms[static_cast<std::size_t>(p * (latencies_ms.size() - 1))];
-    };
+    auto pct = [&](double p) { return bench::percentile(latencies_ms, p); };
     const double rate = static_cast<double>(messages) / elapsed;
     fmt::print("smtp {} {} B {}{}: {:.0f} msg/s over {:.1f} s, {} clients, p50 {:.1f} ms, p99 {:.1f} ms, {} failed\n",
                o.tls ? "tls" : "plain", o.size, o.reuse ? "reuse" : "new-connection", o.pipeline ? " pipelined" : "",
