@@ -26,7 +26,8 @@ port = 0
 tls = \"implicit\""
     port=$(port_of tls)
     echo "== $kind certificate"
-    build/release/bench/mailwright-bench tls --port "$port" --seconds "$seconds" --concurrency "$concurrency"
+    build/release/bench/mailwright-bench tls --port "$port" --seconds "$seconds" --concurrency "$concurrency" \
+        --pid "$daemon"
 done
 # The baseline: wolfSSL alone, in memory, one core, with the same ECDSA certificate (bench/wolfssl_handshakes.cpp).
 # mailwrightd's figure above uses every core the machine has and the loopback network as well.

@@ -3,15 +3,23 @@
 // after handshake until the time is up; --threads threads run them all. Client and server share the machine, so
 // the figure includes the client's half of the work.
 //
+// With --pid, the server's own CPU time over the run (utime + stime of /proc/PID/stat) gives its handshakes per
+// CPU-second: the figure to hold against wolfSSL's server side in memory (mailwright-bench-wolfssl), since on a
+// shared machine the wall-clock rate depends on what the client costs.
+//
 //   mailwright-bench tls --port 7993 [--seconds 10] [--concurrency 4] [--host 127.0.0.1] [--threads 1]
+//                        [--pid SERVER_PID]
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -64,6 +72,32 @@ asio::awaitable<void> client(const asio::ip::tcp::endpoint& target, int t, bench
     }
 }
 
+// The CPU time process `pid` has used, in seconds; a negative number when it cannot be read.
+double cpu_seconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto paren = text.rfind(')');  // the command name may hold spaces; the fields follow its ')'
+    if (paren == std::string::npos) {
+        return -1;
+    }
+    std::istringstream fields(text.substr(paren + 2));
+    std::string field;
+    long utime = -1;
+    long stime = -1;
+    for (int n = 3; fields >> field; ++n) {  // field 3 is the state; 14 and 15 are utime and stime
+        if (n == 14) {
+            utime = std::atol(field.c_str());
+        } else if (n == 15) {
+            stime = std::atol(field.c_str());
+            break;
+        }
+    }
+    if (utime < 0 || stime < 0) {
+        return -1;
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 }  // namespace
 
 int bench::tls_main(int argc, char** argv) {
@@ -72,6 +106,7 @@ int bench::tls_main(int argc, char** argv) {
     int seconds = 10;
     int concurrency = 4;
     int threads = 1;
+    int pid = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--host") {
@@ -84,32 +119,45 @@ int bench::tls_main(int argc, char** argv) {
             concurrency = std::atoi(argv[i + 1]);
         } else if (flag == "--threads") {
             threads = bench::thread_count(argv[i + 1]);
+        } else if (flag == "--pid") {
+            pid = std::atoi(argv[i + 1]);
         }
     }
     const auto target = bench::server_endpoint(host, port);
     if (!target || seconds <= 0 || concurrency <= 0 || threads <= 0) {
-        fmt::print(stderr, "usage: {} --port PORT [--seconds 10] [--concurrency 4] [--host 127.0.0.1] [--threads 1]\n",
+        fmt::print(stderr,
+                   "usage: {} --port PORT [--seconds 10] [--concurrency 4] [--host 127.0.0.1] [--threads 1] "
+                   "[--pid SERVER_PID]\n",
                    argv[0]);
         return 2;
     }
     bench::client_context();
     totals all;
     asio::io_context io(threads);
+    const double cpu_before = pid > 0 ? cpu_seconds(pid) : -1;
     const auto until = bench::clock::now() + std::chrono::seconds(seconds);
     for (int t = 0; t < concurrency; ++t) {
         bench::spawn(io, client(*target, t, until, all));
     }
     bench::run(io, threads);
+    const double cpu_after = pid > 0 ? cpu_seconds(pid) : -1;
     auto& latencies_ms = all.latencies_ms;
     std::sort(latencies_ms.begin(), latencies_ms.end());
     auto pct = [&](double p) { return bench::percentile(latencies_ms, p); };
     const double rate = static_cast<double>(latencies_ms.size()) / seconds;
+    // Handshakes per CPU-second of the server (0: not measured).
+    const double per_cpu = cpu_before >= 0 && cpu_after > cpu_before
+                               ? static_cast<double>(latencies_ms.size()) / (cpu_after - cpu_before)
+                               : 0.0;
     fmt::print(
-        "tls: {:.0f} handshakes/s ({} in {} s, {} clients, {} failed), {}; latency p50 {:.2f} ms p99 {:.2f} ms\n", rate,
-        latencies_ms.size(), seconds, concurrency, all.failures.load(), all.version, pct(0.5), pct(0.99));
-    fmt::print(R"({{"bench":"tls","handshakes_per_s":{:.0f},"handshakes":{},"seconds":{},"concurrency":{},)"
-               R"("failed":{},"negotiated":"{}","p50_ms":{:.3f},"p99_ms":{:.3f}}})"
-               "\n",
-               rate, latencies_ms.size(), seconds, concurrency, all.failures.load(), all.version, pct(0.5), pct(0.99));
+        "tls: {:.0f} handshakes/s ({} in {} s, {} clients, {} failed), {}; latency p50 {:.2f} ms p99 {:.2f} ms{}\n",
+        rate, latencies_ms.size(), seconds, concurrency, all.failures.load(), all.version, pct(0.5), pct(0.99),
+        per_cpu > 0 ? fmt::format("; {:.0f} handshakes per CPU-second of the server", per_cpu) : "");
+    fmt::print(
+        R"({{"bench":"tls","handshakes_per_s":{:.0f},"handshakes":{},"seconds":{},"concurrency":{},)"
+        R"("failed":{},"negotiated":"{}","p50_ms":{:.3f},"p99_ms":{:.3f},"server_handshakes_per_cpu_second":{:.1f}}})"
+        "\n",
+        rate, latencies_ms.size(), seconds, concurrency, all.failures.load(), all.version, pct(0.5), pct(0.99),
+        per_cpu);
     return all.failures.load() == 0 ? 0 : 1;
 }
