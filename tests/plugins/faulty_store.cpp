@@ -10,6 +10,7 @@
 #include <set>
 
 #include "fault_schedule.hpp"
+#include "read_message.hpp"
 
 namespace mw = mailwright::plugin;
 
@@ -81,18 +82,11 @@ class faulty_store final : public mw::mailstore {
 
     asio::awaitable<mw::delivery_result> deliver(std::span<const std::string> users,
                                                  mw::message_source& message) override {
-        std::string text;
-        char buffer[4096];
-        for (;;) {
-            const auto chunk = co_await message.read_some(buffer);
-            if (chunk.ec) {
-                co_return mw::delivery_result{mw::store_status::tempfail, {}};
-            }
-            if (chunk.bytes == 0) {
-                break;
-            }
-            text.append(buffer, chunk.bytes);
+        const auto read = co_await test_plugins::read_message(message);
+        if (!read) {
+            co_return mw::delivery_result{mw::store_status::tempfail, {}};
         }
+        const std::string& text = *read;
         mw::delivery_result result{mw::store_status::ok, {}};
         for (const auto& user : users) {
             auto status = mw::store_status::ok;
