@@ -7,7 +7,8 @@
 //   file = "/etc/mailwright/passwd"
 //   allow_plain = false      # {PLAIN} lines are for tests; refused unless this is true
 //
-// Every check runs on the blocking pool. An unknown user is checked against a stand-in hash of the same
+// Every password check runs on the blocking pool, and so does a recipient lookup unless the file was checked
+// within the last second and the user is in it. An unknown user is checked against a stand-in hash of the same
 // scheme, so the answer and the time are the same as for a wrong password.
 #include <sys/stat.h>
 
@@ -123,15 +124,16 @@ class passwd_file final : public plugin::auth_backend, plugin::secret_provider {
         co_return co_await io::offload(std::move(check));
     }
 
-    // SMTP asks this for every recipient. A map search does not block, so with a table checked against the
-    // file in the last second the answer needs no trip to the blocking pool (two thread switches a
-    // recipient); otherwise the pool checks the file first.
+    // SMTP asks this for every recipient. A map search does not block, so a user found in a table checked
+    // against the file in the last second is answered without a trip to the blocking pool (two thread switches
+    // a recipient). A user not found there is looked up after checking the file again: one just added must not
+    // get a permanent 550.
     asio::awaitable<plugin::auth_result> lookup(std::string_view user) override {
         auto answer = [user = std::string(user)](const table& t) {
             const bool known = t.entries.count(user) != 0;
             return plugin::auth_result{known ? plugin::auth_status::ok : plugin::auth_status::rejected, user, {}};
         };
-        if (const auto t = recent()) {
+        if (const auto t = recent(); t && t->entries.count(std::string(user)) != 0) {
             co_return answer(*t);
         }
         auto find = [this, answer] { return answer(*fresh()); };

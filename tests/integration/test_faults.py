@@ -127,6 +127,22 @@ def pop3_dialogue(port, user, use_apop):
         c.close()
 
 
+def pop3_dialogue_stat(port, user):
+    """Logs in as `user` (its faults all spent) and returns the number of messages STAT reports."""
+    c = Conn(port)
+    try:
+        assert c.line().startswith(b"+OK")
+        for command in (f"USER {user}", "PASS pw", "STAT"):
+            c.send(command + "\r\n")
+            reply = c.line()
+            assert reply and reply.startswith(b"+OK"), (command, reply)
+        c.send("QUIT\r\n")
+        c.line()
+        return int(reply.split()[1])
+    finally:
+        c.close()
+
+
 SMTP_REPLY = re.compile(rb"^([2-5]\d\d[ -]\d\.\d{1,3}\.\d{1,3} |354 )")
 
 
@@ -195,6 +211,13 @@ class FaultyPlugins(unittest.TestCase):
         assert not leaks, "\n".join(leaks)
         assert code == 0, f"mailwrightd exited with {code}"
 
+    def injected_call(self, user):
+        """The call the plugins failed for `user`, or None (the dialogue ended before reaching it)."""
+        if not self.daemon.log_contains(rf"injected \w+ at call \d+ \(\w+\) for {re.escape(user)}$", timeout=0.5):
+            return None
+        line = next(l for l in self.daemon.lines if "injected" in l and l.endswith(f" for {user}"))
+        return re.search(r"\((\w+)\) for ", line).group(1)
+
     def injected(self, plugin, mode, k, user):
         pattern = rf"plugin=faulty-{plugin} injected {mode} at call {k} \(\w+\) for {re.escape(user)}$"
         return self.daemon.log_contains(pattern, timeout=0.5)  # logged before the reply was sent
@@ -239,6 +262,12 @@ class FaultyPlugins(unittest.TestCase):
                 replies = pop3_dialogue(self.daemon.ports["pop3"], user, use_apop=False)
                 self.assertGreater(len(replies), 0)
                 self.assertTrue(all(r is None or r.startswith((b"+OK", b"-ERR")) for r in replies))
+                if self.injected_call(user) in ("mark_deleted", "undelete_all"):
+                    # Deletion marks that failed: QUIT must say so and delete nothing, though the client
+                    # deleted message 2 (DELE 1, RSET, DELE 2).
+                    self.assertTrue(replies[-1].startswith(b"-ERR"), replies)
+                    again = pop3_dialogue_stat(self.daemon.ports["pop3"], user)
+                    self.assertEqual(again, 2)
 
             store_calls = {"open", "messages", "open_message", "read_some", "mark_deleted", "undelete_all", "commit"}
             self.assertEqual(self.every_fault("pop3-pass", run), calls({"verify_password"}, store_calls))
@@ -264,7 +293,7 @@ class FaultyPlugins(unittest.TestCase):
             replies = smtp_dialogue(self.daemon.ports["lmtp"], ["healthy", user], "LHLO")
             # The healthy recipient is answered on its own: a failure the store reports for the other does not
             # touch it. (A store that throws has failed the whole call, so then both hear 451.)
-            if None not in replies and user.endswith("~error"):
+            if None not in replies and "~error~" in user:
                 self.assertTrue(replies[1].startswith(b"250"), replies)
                 self.assertTrue(replies[4].startswith(b"250"), replies)
 

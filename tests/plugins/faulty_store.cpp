@@ -1,5 +1,6 @@
 // Test mailstore plugin that fails on schedule (fault_schedule.hpp): mailboxes in memory, each starting with
-// two messages, except that the K-th store call concerning a user named "NAME~K~MODE" fails: an error status
+// two messages, except that the K-th store call concerning a user named "NAME~K~MODE~store"
+// fails: an error status
 // (MODE error; for the calls that return nothing, the call does nothing) or an exception (MODE throw). The
 // calls counted: open, messages, open_message, each read_some, mark_deleted, undelete_all, commit, deliver.
 #include <algorithm>

@@ -1013,6 +1013,7 @@ TEST_CASE("smtp: BDAT text follows the rules for lines across chunk boundaries",
         world w;
         auto svc = w.make();
         const auto r = replies(serve(*svc, bdat({"Subject: x\r\n\r\nhello\r", "\nworld\r\n"})));
+        CHECK(r[3] == "250 2.0.0 20 octets received");  // the chunk as sent, its last CR included
         CHECK(std::regex_search(r[4], stored_reply));
         CHECK(r[5] == "250 2.0.0 OK");
         REQUIRE(w.store->boxes["alice"].size() == 1);

@@ -75,6 +75,11 @@ class guarded_drop final : public maildrop {
         deleted_.insert(index);
         try {
             inner_->mark_deleted(index);
+            if (!inner_->is_deleted(index)) {
+                broken_ = true;  // the mark did not take: committing would keep what the client deleted
+                spdlog::error("plugin={} mark_deleted({}) left the message unmarked; the maildrop will not commit",
+                              plugin_, index);
+            }
         } catch (...) {
             broken_ = true;
             report(plugin_, "mark_deleted", std::current_exception());
@@ -88,6 +93,14 @@ class guarded_drop final : public maildrop {
         deleted_.clear();
         try {
             inner_->undelete_all();
+            for (std::size_t i = 0; i < messages_.size(); ++i) {
+                if (inner_->is_deleted(i)) {
+                    broken_ = true;  // a mark survived: committing would delete what the client kept
+                    spdlog::error("plugin={} undelete_all left message {} marked; the maildrop will not commit",
+                                  plugin_, i);
+                    break;
+                }
+            }
         } catch (...) {
             broken_ = true;
             report(plugin_, "undelete_all", std::current_exception());

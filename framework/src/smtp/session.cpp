@@ -235,6 +235,9 @@ asio::awaitable<void> incoming::step() {
             if (!binary_) {
                 reader_.finish(pending_);  // a CR at the very end is a bare one
                 note_reader_problem();
+                if (problem_ != refusal::none) {
+                    pending_.clear();
+                }
             }
         } else {
             co_await next_chunk();
@@ -265,7 +268,9 @@ asio::awaitable<void> incoming::step() {
     }
     note_reader_problem();
     s.consume_input(used);
-    octets_ += pending_.size() - before;
+    // DATA counts the message as stored (stuffing dots removed); BDAT counts what the client sent, the sizes it
+    // chose, so "N octets received" and the SIZE limit match its own arithmetic whatever normalising adds.
+    octets_ += chunked_ ? used : pending_.size() - before;
     if (const auto rate = d_.settings().min_data_rate; rate > 0) {
         const auto allowed = d_.settings().data_rate_grace + std::chrono::milliseconds(octets_ * 1000 / rate);
         if (std::chrono::steady_clock::now() - started_ > allowed) {
