@@ -3,7 +3,7 @@
 # to one local user, DATA, the text and the final ".", counted when the server answers 250. Two stores: discard
 # (the protocol's cost alone) and Maildir (each message written and fsync'd). For each: 1 KiB and 100 KiB
 # messages over plaintext, a new connection per message and many messages per connection (--reuse), then
-# 1 KiB over implicit TLS with --reuse.
+# 1 KiB and 100 KiB over implicit TLS with --reuse.
 # Usage: bench/smtp.sh [seconds] [concurrency]   (default 10 s, 16 clients)
 source "$(dirname "$0")/lib.sh"
 seconds=${1:-10}
@@ -67,4 +67,5 @@ path = \"$work/mail/%u/Maildir\"")"
         run --port "$mx" --size "$size" --reuse
     done
     run --port "$mxs" --size 1024 --tls --reuse
+    run --port "$mxs" --size 102400 --tls --reuse
 done
