@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <asio.hpp>
 #include <asio/experimental/parallel_group.hpp>
@@ -82,10 +83,25 @@ inline std::optional<asio::ip::tcp::endpoint> server_endpoint(const std::string&
     return found.begin()->endpoint();
 }
 
-// --threads: a positive count; 0 when `text` is not one.
-inline int thread_count(const char* text) {
-    const int n = std::atoi(text);
-    return n > 0 ? n : 0;
+// The options of every subcommand: where the server is and how many threads run the clients. `port` is
+// required; every number must be positive.
+inline void add_server_options(CLI::App& app, std::string& host, int& port, int& threads) {
+    app.add_option("--host", host, "the server (a name or an IPv4 address)")->capture_default_str();
+    app.add_option("--port", port, "the server's port")->required()->check(CLI::Range(1, 65535));
+    app.add_option("--threads", threads, "threads running the clients")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+}
+
+// Parses a subcommand's command line (CLI11, as mailwrightd's). nullopt: go on; otherwise the exit code, after
+// CLI11 has printed the help (0) or what is wrong with the command line (2).
+inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+        return std::nullopt;
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
 }
 
 // Starts `client` on a strand of its own. An exception escaping a client (there should be none: every I/O

@@ -84,33 +84,17 @@ int bench::idle_main(int argc, char** argv) {
     int connections = 1000;
     int threads = 1;
     bool tls = false;
-    for (int i = 1; i < argc; ++i) {
-        if (std::string(argv[i]) == "--tls") {
-            tls = true;
-        }
-    }
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string flag = argv[i];
-        if (flag == "--tls") {
-            --i;
-        } else if (flag == "--host") {
-            host = argv[i + 1];
-        } else if (flag == "--port") {
-            port = std::atoi(argv[i + 1]);
-        } else if (flag == "--pid") {
-            pid = std::atoi(argv[i + 1]);
-        } else if (flag == "--connections") {
-            connections = std::atoi(argv[i + 1]);
-        } else if (flag == "--threads") {
-            threads = bench::thread_count(argv[i + 1]);
-        }
+    CLI::App app("The server's resident memory per open, idle session", argv[0]);
+    bench::add_server_options(app, host, port, threads);
+    app.add_option("--pid", pid, "the server's process")->required()->check(CLI::PositiveNumber);
+    app.add_option("--connections", connections, "sessions to open")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_flag("--tls", tls, "implicit TLS");
+    if (const auto code = bench::parse_command_line(app, argc, argv)) {
+        return *code;
     }
     const auto target = bench::server_endpoint(host, port);
-    if (!target || pid <= 0 || connections <= 0 || threads <= 0) {
-        fmt::print(stderr,
-                   "usage: {} --port PORT --pid SERVER_PID [--connections N] [--tls] [--host 127.0.0.1] "
-                   "[--threads 1]\n",
-                   argv[0]);
+    if (!target) {
+        fmt::print(stderr, "{}: cannot find the server {}\n", argv[0], host);
         return 2;
     }
     rlimit limit{};

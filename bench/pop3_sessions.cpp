@@ -239,51 +239,29 @@ asio::awaitable<void> client(const options& o, const asio::ip::tcp::endpoint& ta
     }
 }
 
-bool parse(int argc, char** argv, options& o) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view flag = argv[i];
-        if (flag == "--tls") {
-            o.tls = true;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            return false;
-        }
-        const char* value = argv[++i];
-        if (flag == "--host") {
-            o.host = value;
-        } else if (flag == "--port") {
-            o.port = std::atoi(value);
-        } else if (flag == "--seconds") {
-            o.seconds = std::atoi(value);
-        } else if (flag == "--concurrency") {
-            o.concurrency = std::atoi(value);
-        } else if (flag == "--users") {
-            o.users = std::atoi(value);
-        } else if (flag == "--password") {
-            o.password = value;
-        } else if (flag == "--threads") {
-            o.threads = bench::thread_count(value);
-        } else {
-            return false;
-        }
-    }
-    if (o.users == 0) {
-        o.users = o.concurrency;
-    }
-    return o.port > 0 && o.seconds > 0 && o.concurrency > 0 && o.users > 0 && o.threads > 0;
-}
-
 }  // namespace
 
 int bench::pop3_main(int argc, char** argv) {
     options o;
-    const auto target = parse(argc, argv, o) ? bench::server_endpoint(o.host, o.port) : std::nullopt;
+    CLI::App app("POP3 sessions per second: connect, AUTH PLAIN, STAT, RETR 1, QUIT", argv[0]);
+    bench::add_server_options(app, o.host, o.port, o.threads);
+    app.add_option("--seconds", o.seconds, "how long to run")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--concurrency", o.concurrency, "sessions in flight")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_flag("--tls", o.tls, "implicit TLS, a full handshake per session");
+    app.add_option("--users", o.users, "client i logs in as user{i % N} (default: one per client)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--password", o.password, "every user's password")->capture_default_str();
+    if (const auto code = bench::parse_command_line(app, argc, argv)) {
+        return *code;
+    }
+    if (o.users == 0) {
+        o.users = o.concurrency;
+    }
+    const auto target = bench::server_endpoint(o.host, o.port);
     if (!target) {
-        fmt::print(stderr,
-                   "usage: {} --port PORT [--seconds 10] [--concurrency 32] [--tls] [--users N] [--password secret] "
-                   "[--host 127.0.0.1] [--threads 1]\n",
-                   argv[0]);
+        fmt::print(stderr, "{}: cannot find the server {}\n", argv[0], o.host);
         return 2;
     }
     if (o.tls) {

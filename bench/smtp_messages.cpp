@@ -310,59 +310,28 @@ asio::awaitable<void> run_client(const options& o, const asio::ip::tcp::endpoint
     }
 }
 
-bool parse(int argc, char** argv, options& o) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view flag = argv[i];
-        if (flag == "--tls") {
-            o.tls = true;
-            continue;
-        }
-        if (flag == "--reuse") {
-            o.reuse = true;
-            continue;
-        }
-        if (flag == "--pipeline") {
-            o.pipeline = true;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            return false;
-        }
-        const char* value = argv[++i];
-        if (flag == "--host") {
-            o.host = value;
-        } else if (flag == "--port") {
-            o.port = std::atoi(value);
-        } else if (flag == "--seconds") {
-            o.seconds = std::atoi(value);
-        } else if (flag == "--concurrency") {
-            o.concurrency = std::atoi(value);
-        } else if (flag == "--size") {
-            o.size = std::atol(value);
-        } else if (flag == "--to") {
-            o.to = value;
-        } else if (flag == "--from") {
-            o.from = value;
-        } else if (flag == "--threads") {
-            o.threads = bench::thread_count(value);
-        } else {
-            return false;
-        }
-    }
-    return o.port > 0 && o.seconds > 0 && o.concurrency > 0 && o.size > 0 && o.threads > 0;
-}
-
 }  // namespace
 
 int bench::smtp_main(int argc, char** argv) {
     options o;
-    const auto target = parse(argc, argv, o) ? bench::server_endpoint(o.host, o.port) : std::nullopt;
+    CLI::App app("SMTP messages per second: MAIL, RCPT, DATA, the text, the final dot", argv[0]);
+    bench::add_server_options(app, o.host, o.port, o.threads);
+    app.add_option("--seconds", o.seconds, "how long to run")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--concurrency", o.concurrency, "clients in flight")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--size", o.size, "octets of each message")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_flag("--tls", o.tls, "implicit TLS");
+    app.add_flag("--reuse", o.reuse, "many messages per connection");
+    app.add_flag("--pipeline", o.pipeline, "MAIL, RCPT and DATA in one write (RFC 2920)");
+    app.add_option("--to", o.to, "the recipient")->capture_default_str();
+    app.add_option("--from", o.from, "the sender")->capture_default_str();
+    if (const auto code = bench::parse_command_line(app, argc, argv)) {
+        return *code;
+    }
+    const auto target = bench::server_endpoint(o.host, o.port);
     if (!target) {
-        fmt::print(stderr,
-                   "usage: {} --port PORT [--seconds 10] [--concurrency 16] [--size 1024] [--tls] [--reuse] "
-                   "[--pipeline] [--to bench@example.org] [--from sender@remote.example] [--host 127.0.0.1] "
-                   "[--threads 1]\n",
-                   argv[0]);
+        fmt::print(stderr, "{}: cannot find the server {}\n", argv[0], o.host);
         return 2;
     }
     const auto message = make_message(o);

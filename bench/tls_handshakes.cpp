@@ -107,28 +107,19 @@ int bench::tls_main(int argc, char** argv) {
     int concurrency = 4;
     int threads = 1;
     int pid = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string flag = argv[i];
-        if (flag == "--host") {
-            host = argv[i + 1];
-        } else if (flag == "--port") {
-            port = std::atoi(argv[i + 1]);
-        } else if (flag == "--seconds") {
-            seconds = std::atoi(argv[i + 1]);
-        } else if (flag == "--concurrency") {
-            concurrency = std::atoi(argv[i + 1]);
-        } else if (flag == "--threads") {
-            threads = bench::thread_count(argv[i + 1]);
-        } else if (flag == "--pid") {
-            pid = std::atoi(argv[i + 1]);
-        }
+    CLI::App app("TLS handshakes per second against an implicit-TLS listener", argv[0]);
+    bench::add_server_options(app, host, port, threads);
+    app.add_option("--seconds", seconds, "how long to run")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--concurrency", concurrency, "clients in flight")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--pid", pid, "the server's process, for its handshakes per CPU-second")->check(CLI::PositiveNumber);
+    if (const auto code = bench::parse_command_line(app, argc, argv)) {
+        return *code;
     }
     const auto target = bench::server_endpoint(host, port);
-    if (!target || seconds <= 0 || concurrency <= 0 || threads <= 0) {
-        fmt::print(stderr,
-                   "usage: {} --port PORT [--seconds 10] [--concurrency 4] [--host 127.0.0.1] [--threads 1] "
-                   "[--pid SERVER_PID]\n",
-                   argv[0]);
+    if (!target) {
+        fmt::print(stderr, "{}: cannot find the server {}\n", argv[0], host);
         return 2;
     }
     bench::client_context();
