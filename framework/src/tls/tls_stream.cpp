@@ -162,15 +162,18 @@ asio::awaitable<std::error_code> tls_stream::handshake(std::chrono::milliseconds
     transport_->set_timeout(ctx_->settings().handshake_timeout);
     for (;;) {
         const int rc = wolfSSL_accept(ssl_);
-        const int err = rc == WOLFSSL_SUCCESS ? 0 : wolfSSL_get_error(ssl_, rc);
+        if (rc == WOLFSSL_SUCCESS) {
+            // What the handshake wrote last (TLS 1.3's session tickets, TLS 1.2's Finished) waits in out_ for
+            // our first write, the greeting, and goes out with it: one packet fewer. Nothing can wait on it:
+            // read_some() flushes before it waits for the client.
+            transport_->set_timeout(restore_timeout);
+            co_return std::error_code{};
+        }
+        const int err = wolfSSL_get_error(ssl_, rc);
         // Whatever wolfSSL produced goes out first: the next flight, or the alert that explains a failure.
         if (auto ec = co_await flush_output(); ec && !failed_) {
             failed_ = ec;
             co_return failed_;
-        }
-        if (rc == WOLFSSL_SUCCESS) {
-            transport_->set_timeout(restore_timeout);
-            co_return std::error_code{};
         }
         if (err != WOLFSSL_ERROR_WANT_READ) {
             failed_ = tls_error(err);
