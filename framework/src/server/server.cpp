@@ -147,7 +147,7 @@ struct server::impl {
 
     void bind_all();
     asio::awaitable<void> accept_loop(worker& w, tcp::acceptor& acceptor, listener_state& listener);
-    asio::awaitable<void> run_session(worker& w, tcp::socket socket, listener_state& listener);
+    asio::awaitable<void> run_session(worker& w, tcp::socket socket, tcp::endpoint peer, listener_state& listener);
     void begin_shutdown();
     void force_stop();
 };
@@ -201,7 +201,8 @@ asio::awaitable<void> server::impl::accept_loop(worker& w, tcp::acceptor& accept
     asio::steady_timer backoff_timer(w.context);
     std::chrono::milliseconds backoff{0};
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+        tcp::endpoint peer;  // filled by accept(2) itself: no getpeername(2) per connection
+        auto [ec, socket] = co_await acceptor.async_accept(peer, use_tuple);
         if (w.stopping || !acceptor.is_open()) {
             co_return;
         }
@@ -217,7 +218,7 @@ asio::awaitable<void> server::impl::accept_loop(worker& w, tcp::acceptor& accept
             continue;  // anything else (ECONNABORTED, ...) concerns only the client that gave up
         }
         backoff = std::chrono::milliseconds{0};
-        asio::co_spawn(w.context, run_session(w, std::move(socket), listener), [](std::exception_ptr e) {
+        asio::co_spawn(w.context, run_session(w, std::move(socket), peer, listener), [](std::exception_ptr e) {
             if (e) {
                 try {
                     std::rethrow_exception(e);
@@ -229,13 +230,13 @@ asio::awaitable<void> server::impl::accept_loop(worker& w, tcp::acceptor& accept
     }
 }
 
-asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, listener_state& listener) {
+asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, tcp::endpoint peer,
+                                                listener_state& listener) {
     std::error_code ec;
-    const auto peer = socket.remote_endpoint(ec);
+    const auto local = socket.local_endpoint(ec);
     if (ec) {
         co_return;  // the client is already gone
     }
-    const auto local = socket.local_endpoint(ec);
     socket.set_option(tcp::no_delay(true), ec);  // replies are whole lines, written when a batch is done
 
     const auto key = key_of(peer.address());
