@@ -71,6 +71,11 @@ for heading, j in runs("tls"):
                      f"the server's side alone {n(j['server_handshakes_per_cpu_second'])} per CPU-second; "
                      f"{j['heap_kib_per_session']:.1f} KiB heap per established server session",
                      command("tls")))
+    elif j.get("plain"):
+        rows.append((f"plaintext connections/s against the same mailwrightd (connect, greeting, close), "
+                     f"{j['concurrency']} clients", f"{n(j['handshakes_per_s'])}/s (p50 {j['p50_ms']:.1f} ms, "
+                     f"p99 {j['p99_ms']:.1f} ms); {n(j['server_handshakes_per_cpu_second'])} per CPU-second of "
+                     f"the daemon", command("tls")))
     else:
         rows.append((f"full TLS handshakes/s against mailwrightd, {heading}, {j['concurrency']} clients "
                      f"({j['negotiated']})", f"{n(j['handshakes_per_s'])}/s (p50 {j['p50_ms']:.1f} ms, "

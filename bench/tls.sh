@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TLS handshakes per second against mailwrightd, with an ECDSA P-256 certificate (made by mailwrightd) and an
-# RSA-2048 one, and wolfSSL's own in-memory rate beside them.
+# RSA-2048 one, plaintext connections per second against the same daemon, and wolfSSL's own in-memory rate.
 # Usage: bench/tls.sh [seconds] [concurrency]   (default 10 s, 4 clients)
 source "$(dirname "$0")/lib.sh"
 seconds=${1:-10}
@@ -23,12 +23,21 @@ generate_self_signed = true
 name = \"tls\"
 service = \"echo\"
 port = 0
-tls = \"implicit\""
+tls = \"implicit\"
+[[listener]]
+name = \"plain\"
+service = \"echo\"
+port = 0"
     port=$(port_of tls)
     echo "== $kind certificate"
     build/release/bench/mailwright-bench tls --port "$port" --seconds "$seconds" --concurrency "$concurrency" \
         --pid "$daemon"
 done
+# The same daemon, the same clients, no TLS: connect, greeting, close. Its cost per connection is what a
+# handshake over the network pays on top of wolfSSL's own work.
+echo "== plaintext"
+build/release/bench/mailwright-bench tls --plain --port "$(port_of plain)" --seconds "$seconds" \
+    --concurrency "$concurrency" --pid "$daemon"
 # The baseline: wolfSSL alone, in memory, one core, with the same ECDSA certificate (bench/wolfssl_handshakes.cpp).
 # mailwrightd's figure above uses every core the machine has and the loopback network as well.
 echo "== wolfSSL in memory, ECDSA certificate"

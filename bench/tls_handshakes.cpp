@@ -5,10 +5,12 @@
 //
 // With --pid, the server's own CPU time over the run (utime + stime of /proc/PID/stat) gives its handshakes per
 // CPU-second: the figure to hold against wolfSSL's server side in memory (mailwright-bench-wolfssl), since on a
-// shared machine the wall-clock rate depends on what the client costs.
+// shared machine the wall-clock rate depends on what the client costs. --plain does the same against a
+// plaintext listener without the handshake (connect, greeting, close): what the TCP connection and the session
+// cost the server by themselves, the part of a handshake over the network that wolfSSL in memory never pays.
 //
 //   mailwright-bench tls --port 7993 [--seconds 10] [--concurrency 4] [--host 127.0.0.1] [--threads 1]
-//                        [--pid SERVER_PID]
+//                        [--pid SERVER_PID] [--plain]
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -37,7 +39,7 @@ struct totals {
 };
 
 // Client t: handshake after handshake until `until`.
-asio::awaitable<void> client(const asio::ip::tcp::endpoint& target, int t, bench::clock::time_point until,
+asio::awaitable<void> client(const asio::ip::tcp::endpoint& target, int t, bench::clock::time_point until, bool plain,
                              totals& all) {
     const auto executor = co_await asio::this_coro::executor;
     const auto give_up_at = until + bench::io_timeout;
@@ -49,13 +51,13 @@ asio::awaitable<void> client(const asio::ip::tcp::endpoint& target, int t, bench
         {
             bench::connection c(executor, 0, give_up_at, 512);
             ok = co_await c.connect(target, t * 100000 + n);
-            if (ok) {
+            if (ok && !plain) {
                 ok = co_await c.handshake();
             }
             if (ok) {
                 ok = co_await c.receive();  // the greeting
             }
-            if (ok && seen.empty()) {
+            if (ok && !plain && seen.empty()) {
                 seen = std::string(wolfSSL_get_version(c.ssl())) + " " + wolfSSL_get_cipher_name(c.ssl());
             }
         }  // closed: the close is part of the latency
@@ -107,6 +109,7 @@ int bench::tls_main(int argc, char** argv) {
     int concurrency = 4;
     int threads = 1;
     int pid = 0;
+    bool plain = false;
     CLI::App app("TLS handshakes per second against an implicit-TLS listener", argv[0]);
     bench::add_server_options(app, host, port, threads);
     app.add_option("--seconds", seconds, "how long to run")->capture_default_str()->check(CLI::PositiveNumber);
@@ -114,6 +117,7 @@ int bench::tls_main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     app.add_option("--pid", pid, "the server's process, for its handshakes per CPU-second")->check(CLI::PositiveNumber);
+    app.add_flag("--plain", plain, "a plaintext listener: connect, read the greeting, close; no handshake");
     if (const auto code = bench::parse_command_line(app, argc, argv)) {
         return *code;
     }
@@ -128,7 +132,7 @@ int bench::tls_main(int argc, char** argv) {
     const double cpu_before = pid > 0 ? cpu_seconds(pid) : -1;
     const auto until = bench::clock::now() + std::chrono::seconds(seconds);
     for (int t = 0; t < concurrency; ++t) {
-        bench::spawn(io, client(*target, t, until, all));
+        bench::spawn(io, client(*target, t, until, plain, all));
     }
     bench::run(io, threads);
     const double cpu_after = pid > 0 ? cpu_seconds(pid) : -1;
@@ -140,15 +144,18 @@ int bench::tls_main(int argc, char** argv) {
     const double per_cpu = cpu_before >= 0 && cpu_after > cpu_before
                                ? static_cast<double>(latencies_ms.size()) / (cpu_after - cpu_before)
                                : 0.0;
+    const char* what = plain ? "connections" : "handshakes";
+    if (plain) {
+        all.version = "plaintext";
+    }
+    fmt::print("tls: {:.0f} {}/s ({} in {} s, {} clients, {} failed), {}; latency p50 {:.2f} ms p99 {:.2f} ms{}\n",
+               rate, what, latencies_ms.size(), seconds, concurrency, all.failures.load(), all.version, pct(0.5),
+               pct(0.99), per_cpu > 0 ? fmt::format("; {:.0f} {} per CPU-second of the server", per_cpu, what) : "");
     fmt::print(
-        "tls: {:.0f} handshakes/s ({} in {} s, {} clients, {} failed), {}; latency p50 {:.2f} ms p99 {:.2f} ms{}\n",
-        rate, latencies_ms.size(), seconds, concurrency, all.failures.load(), all.version, pct(0.5), pct(0.99),
-        per_cpu > 0 ? fmt::format("; {:.0f} handshakes per CPU-second of the server", per_cpu) : "");
-    fmt::print(
-        R"({{"bench":"tls","handshakes_per_s":{:.0f},"handshakes":{},"seconds":{},"concurrency":{},)"
+        R"({{"bench":"tls","plain":{},"handshakes_per_s":{:.0f},"handshakes":{},"seconds":{},"concurrency":{},)"
         R"("failed":{},"negotiated":"{}","p50_ms":{:.3f},"p99_ms":{:.3f},"server_handshakes_per_cpu_second":{:.1f}}})"
         "\n",
-        rate, latencies_ms.size(), seconds, concurrency, all.failures.load(), all.version, pct(0.5), pct(0.99),
+        plain, rate, latencies_ms.size(), seconds, concurrency, all.failures.load(), all.version, pct(0.5), pct(0.99),
         per_cpu);
     return all.failures.load() == 0 ? 0 : 1;
 }
