@@ -1,6 +1,7 @@
 """TLS on mailwrightd's listeners, driven by Python's ssl module and openssl s_client: implicit TLS and the
 in-place upgrade, the injection cases of the NO STARTTLS study, versions, SNI, client certificates, a
-one-byte-at-a-time client, misbehaving peers, and certificate reload."""
+one-byte-at-a-time client, misbehaving peers, and certificate reload. One case needs a client that breaks the
+protocol on purpose (a client certificate without a valid CertificateVerify): tls13_raw, our own."""
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import tempfile
 import time
 import unittest
 
+import tls13_raw
 from certs import der_sha256, make_all
 from daemon import Client, Daemon
 
@@ -357,6 +359,37 @@ class ClientCertificates(unittest.TestCase):
                 self.assertNotIn(b"Reused, ", again)
         finally:
             self.assertEqual(daemon.terminate(), 0)
+
+    def test_a_certificate_without_a_valid_certificate_verify_is_refused(self):
+        # SECURITY-CASES 38 (CVE-2022-25640): a TLS 1.3 client that sends somebody's certificate but no
+        # CertificateVerify, so proves nothing, must not get a session, let alone one whose certificate counts as
+        # verified (which SASL EXTERNAL would accept). tls13_raw is our own minimal client, as no ordinary one
+        # can leave the message out; the same client with the message is the control that shows it works.
+        for policy in ("required", "optional"):
+            with self.subTest(policy=policy):
+                daemon = self.run_with(policy)
+                try:
+                    port = daemon.ports["implicit"]
+                    data, alerts = tls13_raw.client_certificate_handshake(port, cert("alice.pem"), cert("alice.key"),
+                                                                          request=b"TLSINFO\r\n")
+                    self.assertTrue(data.startswith(GREETING), data)
+                    self.assertIn(b"cert=yes verified=yes", data)
+                    self.assertIn(b"cn=alice", data)
+                    self.assertEqual(alerts, [])
+
+                    data, alerts = tls13_raw.client_certificate_handshake(
+                        port, cert("alice.pem"), cert("alice.key"), send_certificate_verify=False,
+                        request=b"TLSINFO\r\n")
+                    self.assertEqual(data, b"")  # no greeting, nothing under the application keys
+                    self.assertTrue(daemon.log_contains(r"session=2 .*TLS handshake failed"))
+
+                    # A CertificateVerify signed with another key than the certificate's proves nothing either.
+                    data, alerts = tls13_raw.client_certificate_handshake(
+                        port, cert("alice.pem"), cert("mallory.key"), request=b"TLSINFO\r\n")
+                    self.assertEqual(data, b"")
+                    self.assertTrue(daemon.log_contains(r"session=3 .*TLS handshake failed"))
+                finally:
+                    self.assertEqual(daemon.terminate(), 0)
 
     def test_optional(self):
         daemon = self.run_with("optional")
