@@ -19,6 +19,7 @@
 #include "bootstrap.hpp"
 #include "default_config.hpp"
 #include "mailwright/config/config.hpp"
+#include "mailwright/io/offload.hpp"
 #include "mailwright/log/log.hpp"
 #include "mailwright/plugin/host.hpp"
 #include "mailwright/pop3/service.hpp"
@@ -334,6 +335,7 @@ int serve(const std::string& config_path) {
     const auto& cfg = *loaded.config;
     log::init(*log::parse_level(cfg.log.level));
     raise_fd_limit();
+    io::set_blocking_threads(cfg.server.blocking_threads);  // before anything offloads: the pool starts then
 
     std::optional<mailwrightd::demo_state> demo;
     if (config_path.empty()) {

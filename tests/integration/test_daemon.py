@@ -77,6 +77,41 @@ class DaemonBasics(unittest.TestCase):
         self.assertTrue(self.daemon.log_contains(r"session=\d+ peer=127\.0\.0\.1:\d+ listener=echo connected"))
 
 
+class BlockingPool(unittest.TestCase):
+    """[server] blocking_threads sizes the pool that io::offload() uses; it starts with the first blocking job."""
+
+    def test_the_pool_has_the_configured_threads(self):
+        work = tempfile.mkdtemp(prefix="mailwright-pool-")
+        passwd = os.path.join(work, "passwd")
+        with open(passwd, "w") as f:
+            f.write("alice:{PLAIN-EQUIVALENT}c2VjcmV0\n")  # base64 of "secret"
+        daemon = Daemon(f"""
+[server]
+workers = 1
+blocking_threads = 3
+[plugin.passwd-file]
+file = "{passwd}"
+[plugin.authcheck]
+[[listener]]
+name = "check"
+service = "authcheck"
+port = 0
+""")
+        try:
+            def threads():
+                return len(os.listdir(f"/proc/{daemon.proc.pid}/task"))
+
+            with daemon.connect("check") as c:
+                self.assertEqual(c.line(), "READY\r\n")
+                before = threads()  # the control thread, one worker (and a sanitizer's own, if any)
+                c.send("CHECK alice secret\r\n")  # a password check: the first job for the pool
+                self.assertTrue(c.line().startswith("OK alice"))
+                self.assertEqual(threads() - before, 3)
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+            shutil.rmtree(work, ignore_errors=True)
+
+
 @unittest.skipUnless(ipv6_loopback_available(), "no IPv6 loopback on this machine")
 class DaemonIPv6(unittest.TestCase):
     def test_dual_stack_listener(self):

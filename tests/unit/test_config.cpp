@@ -31,6 +31,7 @@ TEST_CASE("config: a complete file reaches the structs", "[config]") {
     const auto result = load(R"(
 [server]
 workers = 3
+blocking_threads = 2
 max_connections = 100
 max_connections_per_ip = 7
 shutdown_grace = "2500ms"
@@ -61,6 +62,7 @@ read_timeout = 30
     REQUIRE(result.config);
     const auto& c = *result.config;
     CHECK(c.server.workers == 3);
+    CHECK(c.server.blocking_threads == 2);
     CHECK(c.server.max_connections == 100);
     CHECK(c.server.max_connections_per_ip == 7);
     CHECK(c.server.shutdown_grace == 2500ms);
@@ -105,6 +107,12 @@ TEST_CASE("config: wrong types and impossible values", "[config]") {
         CHECK(e.line == 4);
         CHECK_THAT(e.message,
                    Catch::Contains("'port'") && Catch::Contains("from 0 to 65535") && Catch::Contains("not 70000"));
+    }
+    SECTION("a blocking pool without a thread") {
+        const auto e = only_error("[server]\nblocking_threads = 0\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+        CHECK(e.line == 2);
+        CHECK_THAT(e.message, Catch::Contains("'blocking_threads'") && Catch::Contains("from 1 to 1024") &&
+                                  Catch::Contains("not 0"));
     }
     SECTION("string where an integer belongs") {
         const auto e = only_error("[server]\nworkers = \"two\"\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");

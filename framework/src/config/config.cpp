@@ -269,6 +269,7 @@ using namespace std::chrono_literals;
 void read_server(const toml::table& table, server_config& out, context& ctx) {
     table_reader r(table, "[server]", ctx);
     r.integer("workers", out.workers, 0, 256);
+    r.integer("blocking_threads", out.blocking_threads, 1, 1024);
     r.integer("max_connections", out.max_connections, 1, 1'000'000);
     r.integer("max_connections_per_ip", out.max_connections_per_ip, 1, 1'000'000);
     r.duration("shutdown_grace", out.shutdown_grace, 0ms, 1h);

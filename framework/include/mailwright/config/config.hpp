@@ -82,6 +82,7 @@ struct tls_config {
 
 struct server_config {
     unsigned workers = 0;
+    unsigned blocking_threads = 8;  // io::offload's pool: file I/O, fsync, password hashing
     std::size_t max_connections = 4096;
     std::size_t max_connections_per_ip = 64;
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
