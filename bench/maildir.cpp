@@ -1,6 +1,7 @@
 // Maildir store benchmarks, through the plugin as the daemon uses it.
-//   mailwright-bench-maildir rate [--writers 16] [--seconds 10] [--size 1024] [--dir DIR]
-//       deliveries per second with N concurrent writers, each delivery fsynced; latency p50/p99
+//   mailwright-bench-maildir rate [--writers 16] [--seconds 10] [--size 1024] [--dir DIR] [--blocking-threads 8]
+//       deliveries per second with N concurrent writers, each delivery fsynced; latency p50/p99; the
+//       blocking pool (where the fsyncs wait) as large as the daemon's [server] blocking_threads would make it
 //   mailwright-bench-maildir big [--size-mb 100] [--dir DIR]
 //       delivers one large generated message and reads it back; peak RSS of this process (the message is
 //       never held in memory by the benchmark itself)
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <mailwright/io/offload.hpp>
 #include <mailwright/log/log.hpp>
 #include <mailwright/plugin/fixed_settings.hpp>
 #include <mailwright/plugin/host.hpp>
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     log::init(log::level::warn);
+    io::set_blocking_threads(static_cast<unsigned>(std::stoul(option(argc, argv, "--blocking-threads", "8"))));
     const std::filesystem::path dir =
         option(argc, argv, "--dir", (std::filesystem::temp_directory_path() / "mailwright-bench-maildir").string());
     std::filesystem::remove_all(dir);

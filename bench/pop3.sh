@@ -2,10 +2,12 @@
 # POP3 sessions per second against mailwrightd, plaintext and implicit TLS: each session logs in with AUTH PLAIN,
 # asks STAT, retrieves one 10 KiB message and quits (bench/pop3_sessions.cpp). Every client has its own user,
 # since a maildrop is locked for the length of a session.
-# Usage: bench/pop3.sh [seconds] [concurrency]   (default 10 s, 32 clients)
+# Usage: bench/pop3.sh [seconds] [concurrency] [blocking_threads]   (default 10 s, 32 clients, the daemon's
+# default pool)
 source "$(dirname "$0")/lib.sh"
 seconds=${1:-10}
 concurrency=${2:-32}
+blocking=${3:-}
 users=$concurrency
 password=secret
 
@@ -52,6 +54,7 @@ echo "== $users users, one message each: $crlf_size octets with CRLF line ends (
 # were within 2% of these.
 config="
 [server]
+${blocking:+blocking_threads = $blocking}
 max_connections = 100000
 max_connections_per_ip = 100000
 [log]
