@@ -3,8 +3,8 @@
 # and `mailwright-bench smtp`. mailwrightd runs as an MX into the discard store (the protocol's cost alone);
 # smtp-sink accepts and forgets. 1 KiB messages, 20 sessions, a new connection per message and then one
 # connection for many messages. mailwrightd runs twice: with one worker, the shape of smtp-sink (one process,
-# one event loop), and with its default of a worker per core. smtp-source and smtp-sink come from Debian's postfix package, installed here
-# without a configuration (so no Postfix daemon starts). Loopback only.
+# one event loop), and with its default of a worker per core. smtp-source and smtp-sink come from Debian's
+# postfix package, installed here without a configuration (so no Postfix daemon starts). Loopback only.
 # Usage: bench/peers.sh [messages] [seconds]   (default 20000 messages per smtp-source run, 10 s per bench run)
 source "$(dirname "$0")/lib.sh"
 messages=${1:-20000}
