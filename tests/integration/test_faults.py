@@ -10,10 +10,9 @@ fault still works after the last. At the end the daemon exits cleanly on SIGTERM
 LeakSanitizer report: a leak would make the exit code non-zero)."""
 import hashlib
 import re
-import socket
 import unittest
 
-from daemon import Daemon
+from daemon import Client, Daemon
 
 MAX_CALLS = 60  # no dialogue here makes this many plugin calls; reaching it means the schedule is not counted
 
@@ -57,12 +56,12 @@ local_domains = ["example.org"]
 """
 
 
-class Conn:
-    """A line connection that reports the end of the connection as None instead of raising."""
+class Conn(Client):
+    """A daemon.Client that reports the end of the connection instead of raising: line() gives the raw bytes or
+    None, send() False."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.file = self.sock.makefile("rb")
+        super().__init__("127.0.0.1", port)
 
     def line(self):
         line = self.file.readline()
@@ -70,14 +69,10 @@ class Conn:
 
     def send(self, text):
         try:
-            self.sock.sendall(text.encode() if isinstance(text, str) else text)
+            super().send(text)
             return True
         except (BrokenPipeError, ConnectionResetError):
             return False
-
-    def close(self):
-        self.file.close()
-        self.sock.close()
 
 
 POP3_MULTILINE = {"LIST", "UIDL", "RETR", "TOP", "CAPA"}

@@ -1,5 +1,6 @@
-// tls_stream over a transport that moves one octet per read and per write: the handshake and the data
-// that follows must still complete, with a wolfSSL client on the other end of a loopback connection.
+// tls_stream with a wolfSSL client on the other end of a loopback connection: over a transport that moves one
+// octet per read and per write, the handshake and the data that follows must still complete; over one that
+// counts writes, the handshake's last output shares the first write and never waits on a read.
 #include "tls/tls_stream.hpp"
 
 #include <algorithm>
@@ -26,10 +27,28 @@ using asio::ip::tcp;
 
 namespace {
 
-// Passes at most one octet per call through to the real transport.
-class one_octet_stream final : public net::stream {
+// A transport over another: forwards everything; a test's stream overrides what it changes.
+class forwarding_stream : public net::stream {
   public:
-    explicit one_octet_stream(std::unique_ptr<net::stream> inner) : inner_(std::move(inner)) {}
+    explicit forwarding_stream(std::unique_ptr<net::stream> inner) : inner_(std::move(inner)) {}
+    asio::awaitable<net::io_result> read_some(std::span<char> buffer) override {
+        co_return co_await inner_->read_some(buffer);
+    }
+    asio::awaitable<net::io_result> write_all(std::span<const char> data) override {
+        co_return co_await inner_->write_all(data);
+    }
+    void set_timeout(std::chrono::milliseconds t) override { inner_->set_timeout(t); }
+    void interrupt() override { inner_->interrupt(); }
+    void close() override { inner_->close(); }
+
+  protected:
+    std::unique_ptr<net::stream> inner_;
+};
+
+// Passes at most one octet per call through to the real transport.
+class one_octet_stream final : public forwarding_stream {
+  public:
+    using forwarding_stream::forwarding_stream;
     asio::awaitable<net::io_result> read_some(std::span<char> buffer) override {
         auto r = co_await inner_->read_some(buffer.first(1));
         received += r.bytes;
@@ -45,15 +64,21 @@ class one_octet_stream final : public net::stream {
         }
         co_return net::io_result{{}, data.size()};
     }
-    void set_timeout(std::chrono::milliseconds t) override { inner_->set_timeout(t); }
-    void interrupt() override { inner_->interrupt(); }
-    void close() override { inner_->close(); }
 
     std::size_t received = 0;
     std::size_t largest_read = 0;
+};
 
-  private:
-    std::unique_ptr<net::stream> inner_;
+// Counts the transport's writes, each one packet's worth of ciphertext or more.
+class counting_stream final : public forwarding_stream {
+  public:
+    using forwarding_stream::forwarding_stream;
+    asio::awaitable<net::io_result> write_all(std::span<const char> data) override {
+        ++writes;
+        co_return co_await inner_->write_all(data);
+    }
+
+    int writes = 0;
 };
 
 struct temp_certificate {
@@ -69,9 +94,10 @@ struct temp_certificate {
     ~temp_certificate() { std::filesystem::remove_all(dir); }
 };
 
-// A blocking wolfSSL client: handshake, read a line, send one, read the answer.
-std::string run_client(std::uint16_t port, std::string& greeting) {
-    WOLFSSL_CTX* ctx = wolfSSL_CTX_new(wolfTLS_client_method());
+// A blocking wolfSSL client: handshake; read the greeting when `greeting` is given (a server that speaks
+// first), else speak first; send a line and read the answer.
+std::string run_client(std::uint16_t port, std::string* greeting, WOLFSSL_METHOD* method = wolfTLS_client_method()) {
+    WOLFSSL_CTX* ctx = wolfSSL_CTX_new(method);
     wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, nullptr);
     asio::io_context io;
     tcp::socket socket(io);
@@ -81,11 +107,15 @@ std::string run_client(std::uint16_t port, std::string& greeting) {
     std::string answer;
     if (wolfSSL_connect(ssl) == WOLFSSL_SUCCESS) {
         char buffer[256];
-        int n = wolfSSL_read(ssl, buffer, sizeof buffer);
-        greeting.assign(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
-        wolfSSL_write(ssl, "ping\r\n", 6);
-        while (answer.find('\n') == std::string::npos && (n = wolfSSL_read(ssl, buffer, sizeof buffer)) > 0) {
-            answer.append(buffer, static_cast<std::size_t>(n));
+        int n = 0;
+        if (greeting != nullptr) {
+            n = wolfSSL_read(ssl, buffer, sizeof buffer);
+            greeting->assign(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+        }
+        if (wolfSSL_write(ssl, "ping\r\n", 6) == 6) {
+            while (answer.find('\n') == std::string::npos && (n = wolfSSL_read(ssl, buffer, sizeof buffer)) > 0) {
+                answer.append(buffer, static_cast<std::size_t>(n));
+            }
         }
     }
     wolfSSL_free(ssl);
@@ -104,7 +134,7 @@ TEST_CASE("tls_stream: handshake and data over a transport that moves one octet 
     const auto port = acceptor.local_endpoint().port();
     std::string greeting;
     std::thread client([&] {
-        CHECK(run_client(port, greeting) == "pong: ping\r\n");
+        CHECK(run_client(port, &greeting) == "pong: ping\r\n");
         tls::release_thread_state();
     });
 
@@ -151,53 +181,6 @@ TEST_CASE("tls_stream: handshake and data over a transport that moves one octet 
     CHECK(received > 250);  // the ClientHello alone is hundreds of octets, each read on its own
 }
 
-namespace {
-
-// Counts the transport's writes, each one packet's worth of ciphertext or more.
-class counting_stream final : public net::stream {
-  public:
-    explicit counting_stream(std::unique_ptr<net::stream> inner) : inner_(std::move(inner)) {}
-    asio::awaitable<net::io_result> read_some(std::span<char> buffer) override {
-        co_return co_await inner_->read_some(buffer);
-    }
-    asio::awaitable<net::io_result> write_all(std::span<const char> data) override {
-        ++writes;
-        co_return co_await inner_->write_all(data);
-    }
-    void set_timeout(std::chrono::milliseconds t) override { inner_->set_timeout(t); }
-    void interrupt() override { inner_->interrupt(); }
-    void close() override { inner_->close(); }
-
-    int writes = 0;
-
-  private:
-    std::unique_ptr<net::stream> inner_;
-};
-
-// A blocking wolfSSL client of the given version that speaks first: handshake, send a line, read the answer.
-std::string run_talking_client(std::uint16_t port, WOLFSSL_METHOD* method) {
-    WOLFSSL_CTX* ctx = wolfSSL_CTX_new(method);
-    wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, nullptr);
-    asio::io_context io;
-    tcp::socket socket(io);
-    socket.connect({asio::ip::make_address("127.0.0.1"), port});
-    WOLFSSL* ssl = wolfSSL_new(ctx);
-    wolfSSL_set_fd(ssl, socket.native_handle());
-    std::string answer;
-    if (wolfSSL_connect(ssl) == WOLFSSL_SUCCESS && wolfSSL_write(ssl, "ping\r\n", 6) == 6) {
-        char buffer[256];
-        int n = 0;
-        while (answer.find('\n') == std::string::npos && (n = wolfSSL_read(ssl, buffer, sizeof buffer)) > 0) {
-            answer.append(buffer, static_cast<std::size_t>(n));
-        }
-    }
-    wolfSSL_free(ssl);
-    wolfSSL_CTX_free(ctx);
-    return answer;
-}
-
-}  // namespace
-
 TEST_CASE("tls_stream: the handshake's last output shares the first write, and never waits on a read", "[tls]") {
     temp_certificate files;
     const auto ctx = tls::context::create({.certificate = files.cert, .key = files.key});
@@ -208,7 +191,7 @@ TEST_CASE("tls_stream: the handshake's last output shares the first write, and n
     SECTION("TLS 1.3, the server speaks first: the session ticket goes out with the greeting") {
         std::string greeting;
         std::thread client([&] {
-            run_client(port, greeting);
+            run_client(port, &greeting);
             tls::release_thread_state();
         });
         int writes_after_handshake = -1;
@@ -245,7 +228,7 @@ TEST_CASE("tls_stream: the handshake's last output shares the first write, and n
         // waited without writing it first would wait for ever (the test's deadline would end it).
         std::string answer;
         std::thread client([&] {
-            answer = run_talking_client(port, wolfTLSv1_2_client_method());
+            answer = run_client(port, nullptr, wolfTLSv1_2_client_method());
             tls::release_thread_state();
         });
         std::string version;
