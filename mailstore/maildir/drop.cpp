@@ -215,8 +215,8 @@ std::vector<message_file> scan(const fs::path& dir) {
         files.push_back({name, {uid_of(base_of(name)), size}});
     }
     std::sort(files.begin(), files.end(), [](const message_file& a, const message_file& b) {
-        const auto ta = timestamp_of(a.name);
-        const auto tb = timestamp_of(b.name);
+        const auto ta = delivery_time_of(a.name);
+        const auto tb = delivery_time_of(b.name);
         return ta != tb ? ta < tb : a.name < b.name;
     });
     return files;

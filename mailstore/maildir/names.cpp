@@ -42,7 +42,8 @@ std::string unique_base() {
     static std::atomic<std::uint64_t> sequence{0};
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-    return fmt::format("{}.M{}P{}Q{}.{}", usecs / 1'000'000, usecs % 1'000'000, ::getpid(), ++sequence, host);
+    // Six digits of microseconds, so that names of one second also sort by delivery as text.
+    return fmt::format("{}.M{:06}P{}Q{}.{}", usecs / 1'000'000, usecs % 1'000'000, ::getpid(), ++sequence, host);
 }
 
 std::string_view base_of(std::string_view file_name) { return file_name.substr(0, file_name.find_first_of(",:")); }
@@ -84,10 +85,21 @@ std::string uid_of(std::string_view base) {
     return fmt::format("h{:016x}", h);
 }
 
-std::uint64_t timestamp_of(std::string_view base) {
-    std::uint64_t seconds = 0;
-    const auto [end, ec] = std::from_chars(base.data(), base.data() + base.size(), seconds);
-    return ec == std::errc{} && end != base.data() ? seconds : 0;
+delivery_time delivery_time_of(std::string_view base) {
+    delivery_time t;
+    const char* const last = base.data() + base.size();
+    const auto [end, ec] = std::from_chars(base.data(), last, t.seconds);
+    if (ec != std::errc{} || end == base.data()) {
+        return {};
+    }
+    if (last - end > 2 && end[0] == '.' && end[1] == 'M') {
+        std::uint64_t microseconds = 0;
+        const auto [m_end, m_ec] = std::from_chars(end + 2, last, microseconds);
+        if (m_ec == std::errc{} && m_end != end + 2) {
+            t.microseconds = microseconds;
+        }
+    }
+    return t;
 }
 
 bool valid_user(std::string_view user) {

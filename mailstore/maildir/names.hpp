@@ -4,6 +4,7 @@
 // moves from new/ to cur/ or gains flags, so it is what POP3 UIDL is made of.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,9 +27,16 @@ size_fields sizes_of(std::string_view file_name);
 // otherwise "h" and a 64-bit FNV-1a hash of it in hex.
 std::string uid_of(std::string_view base);
 
-// The seconds before the first '.', for ordering by delivery time; names that do not start with a number
-// sort first, by name.
-std::uint64_t timestamp_of(std::string_view base);
+// When a message was delivered, for ordering: the seconds before the first '.' and the microseconds of an
+// "M<digits>" field right after it (the Maildir convention; 0 when absent). Compared as numbers, since not
+// every program pads the microseconds (M82898 is earlier than M123456). Names that do not start with a number
+// sort first.
+struct delivery_time {
+    std::uint64_t seconds = 0;
+    std::uint64_t microseconds = 0;
+    auto operator<=>(const delivery_time&) const = default;
+};
+delivery_time delivery_time_of(std::string_view base);
 
 // Whether `user` may name a mailbox: 1-255 octets, no '/', no NUL or control characters, not starting with
 // '.' (no "..", no hidden directories). Anything else never reaches the file system.

@@ -297,7 +297,7 @@ TEST_CASE("maildir: files other programs left behind, and a Maildir that is not 
     {
         auto drop = run(t.store().open("alice")).drop;
         REQUIRE(drop->messages().size() == 2);
-        // Names sort by their leading timestamp; one without a number sorts first.
+        // Names sort by their delivery time; one without a number sorts first.
         const auto& odd = drop->messages()[0];
         // Spaces are not allowed in a UIDL (RFC 1939 7): such a name is hashed instead.
         CHECK(odd.uid.size() == 17);
@@ -311,6 +311,26 @@ TEST_CASE("maildir: files other programs left behind, and a Maildir that is not 
     CHECK(run(t.store().open("mallory")).status == plugin::store_status::permfail);
     CHECK(t.deliver({"mallory"}, message) == plugin::store_status::permfail);
     CHECK(t.deliver({"alice"}, message) == plugin::store_status::ok);
+}
+
+TEST_CASE("maildir: messages of one second are listed in delivery order, padded microseconds or not", "[maildir]") {
+    temp_store t;
+    REQUIRE(t.deliver({"alice"}, message) == plugin::store_status::ok);  // makes the Maildir; removed below
+    for (const auto& entry : fs::directory_iterator(t.maildir("alice") / "new")) {
+        fs::remove(entry.path());
+    }
+    // As other programs name them: microseconds without padding, so text order is not delivery order.
+    const auto cur = t.maildir("alice") / "cur";
+    std::ofstream(cur / "1700000000.M123456P7Q2.host:2,") << "Subject: third\n\n";
+    std::ofstream(cur / "1700000000.M82898P7Q1.host:2,") << "Subject: second\n\n";
+    std::ofstream(cur / "1700000000.P7Q0.host:2,") << "Subject: first\n\n";  // no M field: the second's start
+    std::ofstream(cur / "1699999999.M999999P7Q9.host:2,") << "Subject: earliest\n\n";
+    auto drop = run(t.store().open("alice")).drop;
+    REQUIRE(drop->messages().size() == 4);
+    CHECK(t.read(*drop, 0) == "Subject: earliest\r\n\r\n");
+    CHECK(t.read(*drop, 1) == "Subject: first\r\n\r\n");
+    CHECK(t.read(*drop, 2) == "Subject: second\r\n\r\n");
+    CHECK(t.read(*drop, 3) == "Subject: third\r\n\r\n");
 }
 
 TEST_CASE("maildir: a message without a final line end is counted as POP3 sends it, with CRLF added", "[maildir]") {
