@@ -259,6 +259,30 @@ class CheckConfig(unittest.TestCase):
                 os.unlink(f.name)
 
 
+    def test_second_daemon_refuses_the_first_ones_port(self):
+        # Two daemons must never share a port (SECURITY-CASES 46): the kernel would split the connections
+        # between them, each with its own users and mailboxes.
+        first = Daemon(echo_config())
+        try:
+            port = first.ports["echo"]
+            with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+                f.write(echo_config().replace("port = 0", f"port = {port}"))
+            try:
+                result = self.run_daemon("--config", f.name)
+            except subprocess.TimeoutExpired:
+                self.fail("the second daemon started on a port the first one serves")
+            finally:
+                os.unlink(f.name)
+            self.assertEqual(result.returncode, 1)
+            self.assertIn(f"listener 'echo' cannot listen on 127.0.0.1:{port}", result.stderr)
+            self.assertIn("Address already in use", result.stderr)
+            for _ in range(8):  # every connection still reaches the first daemon, whichever worker takes it
+                with first.connect("echo") as c:
+                    self.assertEqual(c.line(), GREETING)
+        finally:
+            self.assertEqual(first.terminate(), 0)
+
+
 class DescriptorExhaustion(unittest.TestCase):
     def test_accept_backs_off_and_recovers(self):
         daemon = Daemon(echo_config(), nofile=48)

@@ -1,10 +1,11 @@
 // server: workers, accept loops, limits, signals and graceful shutdown.
 //
 // Theory of operation. bind() creates one worker per core, each with its own io_context, and on every
-// worker one acceptor per listener address, all bound with SO_REUSEPORT so the kernel spreads connections
-// over the workers. An accept loop per acceptor spawns one coroutine per connection on the same
-// io_context; the session stays on that thread until it ends, so session code needs no locks. The only
-// state shared between workers is the connection_limiter (mutex) and the session-id counter (atomic).
+// worker one acceptor per listener address: one listening socket per address, which every worker waits on
+// through a descriptor of its own, so the first worker free takes the next connection. An accept loop per acceptor
+// spawns one coroutine per connection on the same io_context; the session stays on that thread until it ends, so
+// session code needs no locks. The only state shared between workers is the connection_limiter (mutex) and the
+// session-id counter (atomic).
 //
 // run() starts the workers and then runs a small control io_context on the calling thread that waits for
 // SIGTERM/SIGINT or stop(). Shutdown: each worker closes its acceptors and asks its sessions to finish
@@ -15,6 +16,7 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -28,7 +30,6 @@
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <cerrno>
-
 #include <csignal>
 #include <functional>
 #include <stdexcept>
@@ -127,6 +128,50 @@ class slot {
     address_key key_;
 };
 
+// One listening socket per address, bound without SO_REUSEPORT: a second process that tries the same
+// address gets EADDRINUSE and refuses to start, as Dovecot and Postfix do. (With SO_REUSEPORT the kernel would
+// let any process of the same user join the group and split the connections between two daemons, each with
+// its own users and mailboxes; a probe bind before the group is bound leaves a window for exactly that.)
+std::unique_ptr<tcp::acceptor> listen_on(asio::io_context& context, const tcp::endpoint& endpoint,
+                                         const std::string& listener) {
+    auto acceptor = std::make_unique<tcp::acceptor>(context);
+    std::error_code ec;
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec && endpoint.address().is_v6()) {
+        acceptor->set_option(asio::ip::v6_only(true), ec);
+    }
+    if (!ec) {
+        acceptor->set_option(asio::socket_base::reuse_address(true), ec);  // restarts despite TIME_WAIT
+    }
+    if (!ec) {
+        acceptor->bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        throw std::system_error(ec, "listener '" + listener + "' cannot listen on " + info_of(endpoint).to_string());
+    }
+    return acceptor;
+}
+
+// Every other worker accepts from the same socket through a descriptor of its own (dup(2)), registered with its
+// own io_context: a connection wakes the workers that wait, and the first one free takes it.
+std::unique_ptr<tcp::acceptor> share(asio::io_context& context, tcp::acceptor& listening) {
+    const int fd = ::dup(listening.native_handle());
+    if (fd < 0) {
+        throw std::system_error(errno, std::generic_category(), "dup of a listening socket");
+    }
+    auto acceptor = std::make_unique<tcp::acceptor>(context);
+    std::error_code ec;
+    acceptor->assign(listening.local_endpoint().protocol(), fd, ec);
+    if (ec) {
+        ::close(fd);
+        throw std::system_error(ec, "sharing a listening socket");
+    }
+    return acceptor;
+}
+
 }  // namespace
 
 struct server::impl {
@@ -161,37 +206,15 @@ void server::impl::bind_all() {
         auto& listener = listeners[li];
         listener.port = listener.options.port;
         for (const auto& address : listener.addresses) {
-            for (auto& w : workers) {
-                tcp::endpoint endpoint(address, listener.port);
-                auto acceptor = std::make_unique<tcp::acceptor>(w->context);
-                std::error_code ec;
-                acceptor->open(endpoint.protocol(), ec);
-                if (!ec && address.is_v6()) {
-                    acceptor->set_option(asio::ip::v6_only(true), ec);
-                }
-                if (!ec) {
-                    acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-                }
-                if (!ec) {
-                    // Every worker binds the same address; the kernel balances accepted connections.
-                    using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-                    acceptor->set_option(reuse_port(true), ec);
-                }
-                if (!ec) {
-                    acceptor->bind(endpoint, ec);
-                }
-                if (!ec) {
-                    acceptor->listen(asio::socket_base::max_listen_connections, ec);
-                }
-                if (ec) {
-                    throw std::system_error(ec, "listener '" + listener.options.name + "' cannot listen on " +
-                                                    info_of(endpoint).to_string());
-                }
-                if (listener.port == 0) {
-                    listener.port = acceptor->local_endpoint().port();  // the other workers share it
-                }
-                w->acceptors.emplace_back(li, std::move(acceptor));
+            tcp::endpoint endpoint(address, listener.port);
+            auto first = listen_on(workers.front()->context, endpoint, listener.options.name);
+            if (listener.port == 0) {
+                listener.port = first->local_endpoint().port();  // the kernel chose; the next address shares it
             }
+            for (std::size_t wi = 1; wi < workers.size(); ++wi) {
+                workers[wi]->acceptors.emplace_back(li, share(workers[wi]->context, *first));
+            }
+            workers.front()->acceptors.emplace_back(li, std::move(first));
         }
     }
     bound = true;

@@ -1,5 +1,6 @@
-// The server: worker threads, each with its own io_context and its own SO_REUSEPORT acceptor on every
-// listener, connection limits, and graceful shutdown. A session never leaves the worker that accepted it.
+// The server: worker threads, each with its own io_context and its own acceptor (a dup(2) of the one listening
+// socket of each listener address), connection limits, and graceful shutdown. A session never leaves the worker that
+// accepted it.
 #pragma once
 
 #include <chrono>
