@@ -370,6 +370,7 @@ int serve(const std::string& config_path) {
     server::server srv({.workers = cfg.server.workers,
                         .max_connections = cfg.server.max_connections,
                         .max_connections_per_ip = cfg.server.max_connections_per_ip,
+                        .ipv6_prefix = cfg.server.ipv6_prefix,
                         .shutdown_grace = cfg.server.shutdown_grace,
                         .on_reload = [&] { reload_tls(cfg, contexts); }});
     for (const auto& l : cfg.listeners) {

@@ -272,6 +272,7 @@ void read_server(const toml::table& table, server_config& out, context& ctx) {
     r.integer("blocking_threads", out.blocking_threads, 1, 1024);
     r.integer("max_connections", out.max_connections, 1, 1'000'000);
     r.integer("max_connections_per_ip", out.max_connections_per_ip, 1, 1'000'000);
+    r.integer("ipv6_prefix", out.ipv6_prefix, 16, 128);
     r.duration("shutdown_grace", out.shutdown_grace, 0ms, 1h);
     r.string("state_dir", out.state_dir);
     r.string("hostname", out.hostname);

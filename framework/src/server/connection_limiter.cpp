@@ -13,7 +13,22 @@ std::size_t address_key_hash::operator()(const address_key& key) const noexcept 
     return h;
 }
 
-connection_limiter::verdict connection_limiter::try_acquire(const address_key& address) {
+address_key connection_limiter::group_of(const address_key& address) const noexcept {
+    static constexpr unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(address.data(), v4_mapped, sizeof v4_mapped) == 0 || ipv6_prefix_ >= 128) {
+        return address;
+    }
+    address_key group{};
+    const unsigned whole = ipv6_prefix_ / 8;
+    std::memcpy(group.data(), address.data(), whole);
+    if (const unsigned bits = ipv6_prefix_ % 8; bits != 0) {
+        group[whole] = static_cast<unsigned char>(address[whole] & (0xff << (8 - bits)));
+    }
+    return group;
+}
+
+connection_limiter::verdict connection_limiter::try_acquire(const address_key& key) {
+    const address_key address = group_of(key);
     std::lock_guard lock(mutex_);
     if (total_ >= max_total_) {
         return verdict::too_many_total;
@@ -30,7 +45,8 @@ connection_limiter::verdict connection_limiter::try_acquire(const address_key& a
     return verdict::accepted;
 }
 
-void connection_limiter::release(const address_key& address) {
+void connection_limiter::release(const address_key& key) {
+    const address_key address = group_of(key);
     std::lock_guard lock(mutex_);
     auto it = per_address_.find(address);
     if (it == per_address_.end()) {

@@ -175,7 +175,8 @@ std::unique_ptr<tcp::acceptor> share(asio::io_context& context, tcp::acceptor& l
 }  // namespace
 
 struct server::impl {
-    explicit impl(server_options o) : options(o), limiter(options.max_connections, options.max_connections_per_ip) {}
+    explicit impl(server_options o)
+        : options(o), limiter(options.max_connections, options.max_connections_per_ip, options.ipv6_prefix) {}
 
     server_options options;
     connection_limiter limiter;

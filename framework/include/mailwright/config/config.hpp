@@ -85,6 +85,7 @@ struct server_config {
     unsigned blocking_threads = 8;  // io::offload's pool: file I/O, fsync, password hashing
     std::size_t max_connections = 4096;
     std::size_t max_connections_per_ip = 64;
+    unsigned ipv6_prefix = 64;  // IPv6 clients are counted by this prefix for max_connections_per_ip
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
     std::string state_dir = "var";
     std::string hostname;  // greetings, APOP timestamps; empty: the machine's host name

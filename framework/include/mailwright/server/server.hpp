@@ -35,6 +35,8 @@ struct server_options {
     unsigned workers = 0;                // 0: one per core
     std::size_t max_connections = 4096;  // all listeners together
     std::size_t max_connections_per_ip = 64;
+    // IPv6 clients count by this prefix for max_connections_per_ip: one host usually has a whole /64.
+    unsigned ipv6_prefix = 64;
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
     bool handle_signals = true;  // SIGTERM/SIGINT start a graceful shutdown; a second one forces it
     // Called on SIGHUP (when handle_signals), on the control thread: reload what can be reloaded (TLS
