@@ -190,6 +190,33 @@ class Deadlines(unittest.TestCase):
             self.assertEqual(daemon.terminate(), 0)
 
 
+    def test_line_dribbled_an_octet_at_a_time_meets_the_deadline(self):
+        # Slow-loris in the command phase: every octet comes well within the read timeout, the line never ends.
+        # The whole line has the read timeout, so the session ends long before the client runs out of octets.
+        daemon = Daemon(echo_config(listener='read_timeout = "2s"'))
+        try:
+            with daemon.connect("echo") as c:
+                self.assertEqual(c.line(), GREETING)
+                c.sock.settimeout(0.5)
+                closed_after = None
+                for sent in range(1, 41):  # 40 octets, 0.5 s apart: 20 s, ten times the timeout
+                    try:
+                        c.send("x")
+                        data = c.sock.recv(200)
+                    except socket.timeout:
+                        continue  # nothing said yet: dribble on
+                    except OSError:
+                        closed_after = sent
+                        break
+                    self.assertEqual(data, b"421 idle timeout, closing\r\n")
+                    closed_after = sent
+                    break
+                self.assertIsNotNone(closed_after, "the session outlived 40 octets dribbled over 20 s")
+                self.assertLess(closed_after, 20)  # 2 s of 0.5 s steps, with a generous margin
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+
 class Shutdown(unittest.TestCase):
     def test_sigterm_with_sessions_open(self):
         daemon = Daemon(echo_config())

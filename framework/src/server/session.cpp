@@ -27,6 +27,10 @@ session::session(std::unique_ptr<net::stream> stream, session_info info, session
 session::~session() = default;
 
 asio::awaitable<read_result> session::read_line() {
+    // The whole line must arrive within the read timeout, not each octet of it: a client that dribbles one
+    // octet just before every read's deadline would otherwise hold the session forever (slow-loris; RFC 5321
+    // 4.5.3.2.7 gives the timeout per command).
+    const auto deadline = std::chrono::steady_clock::now() + options_.read_timeout;
     for (;;) {
         if (write_error_) {
             co_return read_result{read_status::error, {}, write_error_};
@@ -47,21 +51,32 @@ asio::awaitable<read_result> session::read_line() {
         }
         // Nothing complete is buffered: the client waits for our replies before it sends more, so this is
         // the moment to send them, all in one write.
-        const auto failed = co_await fill();
+        const auto failed = co_await fill(deadline);
         if (failed) {
             co_return *failed;
         }
     }
 }
 
-asio::awaitable<std::optional<read_result>> session::fill() {
+asio::awaitable<std::optional<read_result>> session::fill(
+    std::optional<std::chrono::steady_clock::time_point> deadline) {
     if (!output_.empty()) {
         const std::error_code failed = co_await flush();
         if (failed) {
             co_return read_result{read_status::error, {}, failed};
         }
     }
+    if (deadline) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            co_return read_result{read_status::timeout, {}, net::errc::timeout};
+        }
+        stream_->set_timeout(left);
+    }
     const auto [ec, n] = co_await stream_->read_some(input_.prepare());
+    if (deadline) {
+        stream_->set_timeout(options_.read_timeout);  // writes and raw reads keep the timeout per operation
+    }
     if (ec) {
         if (ec == asio::error::eof) {
             co_return read_result{read_status::eof, {}, ec};

@@ -68,6 +68,7 @@ class session {
 
     // Reads the next line. Replies queued with reply() are flushed first whenever no complete line is
     // buffered, so a batch of pipelined commands gets all its replies in one write (RFC 2920, RFC 2449).
+    // The whole line must arrive within the read timeout from the call on (read_status::timeout otherwise).
     asio::awaitable<read_result> read_line();
 
     // Raw octets for message data (SMTP DATA, BDAT): what is buffered after the last line read, or, when
@@ -120,8 +121,10 @@ class session {
     const std::string& log_prefix() const noexcept { return log_prefix_; }
 
   private:
-    // Flushes queued replies and reads once into the line buffer; a read_result only when that failed.
-    asio::awaitable<std::optional<read_result>> fill();
+    // Flushes queued replies and reads once into the line buffer, by `deadline` when there is one; a
+    // read_result only when that failed.
+    asio::awaitable<std::optional<read_result>> fill(
+        std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 
     std::unique_ptr<net::stream> stream_;
     session_info info_;
