@@ -46,7 +46,8 @@ address = ["127.0.0.1"]
 port = 7993
 tls = "implicit"              # the TLS handshake comes first
 
-# POP3 with STLS (RFC 2595). Passwords only inside TLS: USER/PASS, PLAIN and LOGIN are offered after STLS.
+# POP3 with STLS (RFC 2595). Logins only inside TLS: USER/PASS and every SASL mechanism, SCRAM included, are
+# offered after STLS, so the mail a login unlocks is never read in the clear.
 [[listener]]
 name = "pop3"
 service = "pop3"
@@ -56,6 +57,7 @@ tls = "starttls"
 read_timeout = "10m"          # RFC 1939: the autologout timer is at least 10 minutes
 auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN", "EXTERNAL"]
 plaintext_auth = false
+auth_requires_tls = true      # the default with tls = "starttls"; said here because it matters
 
 # POP3 over implicit TLS (RFC 8314), the same dialogue inside TLS.
 [[listener]]
@@ -85,6 +87,7 @@ address = ["127.0.0.1"]
 port = 1587
 tls = "starttls"
 auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"]
+auth_requires_tls = true
 [listener.smtp]
 role = "submission"
 local_domains = ["localhost"]

@@ -57,6 +57,7 @@ std::shared_ptr<server::service> make_pop3(const config::listener_config& l, ser
     pop3::options o;
     o.mechanisms = l.auth_mechanisms;
     o.plaintext_auth = l.plaintext_auth;
+    o.auth_requires_tls = l.auth_requires_tls;
     o.apop = l.pop3.apop;
     o.max_auth_failures = l.max_auth_failures;
     if (l.max_bad_commands != 0) {
@@ -91,6 +92,7 @@ std::shared_ptr<server::service> make_smtp(const config::listener_config& l, ser
     o.local_domains = l.smtp.local_domains;
     o.mechanisms = l.auth_mechanisms;
     o.plaintext_auth = l.plaintext_auth;
+    o.auth_requires_tls = l.auth_requires_tls;
     o.require_tls = l.smtp.require_tls;
     o.max_auth_failures = l.max_auth_failures;
     if (l.max_bad_commands != 0) {

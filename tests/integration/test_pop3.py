@@ -125,6 +125,14 @@ auth_mechanisms = {MECHANISMS}
 {pop3s_extra}
 
 [[listener]]
+name = "pop3-scram"
+service = "pop3"
+port = 0
+tls = "starttls"
+auth_requires_tls = false
+auth_mechanisms = {MECHANISMS}
+
+[[listener]]
 name = "pop3-plain"
 service = "pop3"
 port = 0
@@ -531,8 +539,8 @@ class Poplib(Pop3Test):
         try:
             before = p.capa()
             self.assertIn("STLS", before)
-            self.assertNotIn("USER", before)  # no password in the clear on this listener
-            self.assertEqual(before["SASL"], ["SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5"])
+            self.assertNotIn("USER", before)  # no login of any kind before TLS on this listener
+            self.assertNotIn("SASL", before)
             for cap in ("TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"):
                 self.assertIn(cap, before)
             self.assertEqual(p.stls(client_context()), b"+OK begin TLS negotiation")
@@ -758,9 +766,24 @@ class Gsasl(Pop3Test):
                 self.assertLoggedIn(self.scram(c, mechanism), "alice")
                 self.assertEqual(c.cmd("QUIT"), "+OK bye\r\n")
 
-    def test_scram_without_tls_on_the_starttls_listener(self):
-        # SCRAM never reveals the password, so it is offered before STLS too.
+    def test_no_login_of_any_kind_before_stls(self):
+        # SCRAM never reveals the password, but the mail it unlocks would be read in the clear: a STARTTLS
+        # listener allows no login before STLS (auth_requires_tls, on by default there; SECURITY-CASES 47).
+        # Regression: CAPA offered SCRAM before STLS and a whole SCRAM login, and then the mail, went in clear.
+        refusal = "-ERR [AUTH] authentication is not allowed without TLS: use STLS first\r\n"
         with self.connect("pop3") as c:
+            self.assertEqual(c.cmd("AUTH SCRAM-SHA-256"), refusal)
+            self.assertEqual(c.cmd("AUTH CRAM-MD5"), refusal)
+            self.assertEqual(c.cmd("APOP alice 0123456789abcdef0123456789abcdef"), refusal)
+            self.assertEqual(c.cmd("STAT"), NOT_IN_AUTHORIZATION.format("STAT"))
+            self.assertEqual(c.cmd("STLS"), "+OK begin TLS negotiation\r\n")
+            c.starttls()
+            self.assertLoggedIn(self.scram(c, "SCRAM-SHA-256"), "alice")
+            c.cmd("QUIT")
+
+    def test_scram_without_tls_where_the_listener_allows_it(self):
+        # auth_requires_tls = false: SCRAM (which never reveals the password) works before STLS.
+        with self.connect("pop3-scram") as c:
             self.assertLoggedIn(self.scram(c, "SCRAM-SHA-256"), "alice")
             c.cmd("QUIT")
 
@@ -824,13 +847,13 @@ class Gsasl(Pop3Test):
         with self.connect_tls("pop3s") as c:
             self.assertEqual(c.cmd(f"AUTH SCRAM-SHA-256 {client_first}"), "-ERR [AUTH] authentication failed\r\n")
         self.assertTrue(self.daemon.log_contains(r"AUTH SCRAM-SHA-256: SCRAM: channel binding downgrade detected"))
-        with self.connect("pop3") as c:
+        with self.connect("pop3-scram") as c:
             reply = c.cmd(f"AUTH SCRAM-SHA-256 {client_first}")
             self.assertRegex(base64.b64decode(reply[2:]).decode(), r"^r=fyko\+d2lbbFgONRv9qkxdawL[^,]+,s=[^,]+,i=\d+$")
             self.assertEqual(c.cmd("*"), "-ERR authentication cancelled\r\n")
 
     def test_scram_plus_is_not_offered_without_tls(self):
-        with self.connect("pop3") as c:
+        with self.connect("pop3-scram") as c:
             self.assertEqual(c.cmd("AUTH SCRAM-SHA-256-PLUS"),
                              "-ERR SCRAM-SHA-256-PLUS authentication is not available here\r\n")
 
@@ -970,7 +993,7 @@ class StateMachine(Pop3Test):
             self.assertEqual(c.cmd("STAT"), NOT_IN_AUTHORIZATION.format("STAT"))  # not logged in
 
     def test_plaintext_passwords_are_refused_before_stls(self):
-        with self.connect("pop3") as c:
+        with self.connect("pop3-scram") as c:  # SCRAM before STLS allowed; passwords in the clear are not
             caps = self.capabilities(c)
             self.assertNotIn("USER", caps)
             for mechanism in ("PLAIN", "LOGIN"):

@@ -420,6 +420,14 @@ void read_listener(const toml::table& table, listener_config& out, const schema&
     out.tls_mode = mode == "implicit"   ? tls::mode::implicit
                    : mode == "starttls" ? tls::mode::starttls
                                         : tls::mode::none;
+    out.auth_requires_tls = out.tls_mode == tls::mode::starttls;  // secure unless told otherwise
+    r.boolean("auth_requires_tls", out.auth_requires_tls);
+    if (out.auth_requires_tls && out.tls_mode == tls::mode::none) {
+        ctx.add(r.node_of("auth_requires_tls")->source(),
+                fmt::format("[[listener]] '{}' has auth_requires_tls = true but no TLS, so nobody could log in: set "
+                            "tls = \"starttls\" or \"implicit\", or auth_requires_tls = false",
+                            out.name));
+    }
     if (const toml::node* node = r.node_of("tls_options")) {
         r.known("tls_options");
         if (const auto* options = node->as_table()) {

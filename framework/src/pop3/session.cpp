@@ -85,9 +85,14 @@ class dialogue {
     std::optional<std::size_t> message(std::string_view argument);
     std::pair<std::size_t, std::uint64_t> totals() const;
 
-    bool plaintext_allowed() const { return s_.tls_active() || options_.plaintext_auth; }
+    // Whether any authentication may happen now: inside TLS, or on a listener that allows it without.
+    bool auth_allowed() const { return s_.tls_active() || !options_.auth_requires_tls; }
+    bool plaintext_allowed() const { return auth_allowed() && (s_.tls_active() || options_.plaintext_auth); }
     bool apop_available() const { return options_.apop && env_.auth->secrets() != nullptr; }
     std::vector<std::string> mechanisms() const {
+        if (!auth_allowed()) {
+            return {};
+        }
         return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
                              options_.plaintext_auth, env_.auth);
     }
@@ -276,6 +281,10 @@ asio::awaitable<next> dialogue::on_apop(std::string_view name, std::string_view 
         err("APOP is not available on this server");
         co_return next::go_on;
     }
+    if (!auth_allowed()) {
+        err("[AUTH] authentication is not allowed without TLS: use STLS first");
+        co_return next::go_on;
+    }
     if (!acceptable_user_name(name)) {
         co_return next::go_on;
     }
@@ -298,6 +307,10 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
     }
     std::string name(p.args[0]);
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+    if (!auth_allowed()) {
+        err("[AUTH] authentication is not allowed without TLS: use STLS first");
+        co_return next::go_on;
+    }
     if (std::find(offered.begin(), offered.end(), name) == offered.end()) {
         err(fmt::format("{} authentication is not available here", printable(name)));
         co_return next::go_on;

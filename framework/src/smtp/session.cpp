@@ -167,6 +167,9 @@ class dialogue {
     }
     bool is_local_domain(std::string_view domain) const;
     std::vector<std::string> mechanisms() const {
+        if (options_.auth_requires_tls && !s_.tls_active()) {
+            return {};  // not even SCRAM: what the login unlocks would run in the clear
+        }
         return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
                              options_.plaintext_auth, env_.auth);
     }

@@ -61,6 +61,7 @@ struct listener_config {
     // Authentication, for services that authenticate (POP3, SMTP submission).
     std::vector<std::string> auth_mechanisms{"PLAIN", "LOGIN"};
     bool plaintext_auth = false;     // USER/PASS, PLAIN and LOGIN without TLS
+    bool auth_requires_tls = false;  // no authentication at all before TLS; default: on for tls = "starttls"
     unsigned max_auth_failures = 3;  // then the connection is closed
     unsigned max_bad_commands = 0;   // 0: the service's default
     pop3_config pop3;

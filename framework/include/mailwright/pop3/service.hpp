@@ -30,6 +30,9 @@ struct options {
     // USER/PASS, PLAIN and LOGIN on a connection without TLS. Off: a password never crosses the wire in the
     // clear unless the administrator says so (RFC 2595 2.1).
     bool plaintext_auth = false;
+    // No authentication of any kind (SCRAM and APOP included) before STLS: the mail a login unlocks would
+    // then be read in the clear (Dovecot's ssl = required). mailwrightd sets it on STARTTLS listeners.
+    bool auth_requires_tls = false;
     // APOP (RFC 1939 7). Off: it needs a plaintext-equivalent secret and MD5 is broken (CVE-2007-1558).
     bool apop = false;
     // After this many failed logins the connection is closed (Stalwart, Dovecot: a few attempts, then go).

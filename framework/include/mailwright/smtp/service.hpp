@@ -38,6 +38,9 @@ struct options {
     std::vector<std::string> local_domains;
     std::vector<std::string> mechanisms{"PLAIN", "LOGIN"};
     bool plaintext_auth = false;  // AUTH PLAIN/LOGIN without TLS
+    // No AUTH of any kind (SCRAM and CRAM-MD5 included) before STARTTLS (538 5.7.11): the session it
+    // unlocks would run in the clear (Dovecot's ssl = required). mailwrightd sets it on STARTTLS listeners.
+    bool auth_requires_tls = false;
     // Before TLS only EHLO, HELO, STARTTLS, NOOP, RSET and QUIT (530 5.7.0 otherwise): submission on 587.
     bool require_tls = false;
     unsigned max_auth_failures = 3;
