@@ -39,6 +39,7 @@
 
 #include "../net/tcp_stream.hpp"
 #include "connection_limiter.hpp"
+#include "mailwright/io/offload.hpp"
 #include "mailwright/server/service.hpp"
 
 namespace mailwright::server {
@@ -480,6 +481,9 @@ void server::run() {
     for (auto& t : threads) {
         t.join();
     }
+    // A blocking job still running (an fsync, a plugin's slow call) hands its result to its worker's io_context
+    // when it ends, so the contexts must outlive every job, also after a forced stop.
+    io::wait_blocking_idle();
     // Destroying the io_contexts ends the coroutines of sessions that outlived the grace period, which closes
     // their sockets now rather than when the server object goes.
     m.workers.clear();

@@ -151,13 +151,17 @@ asio::awaitable<std::error_code> session::start_tls() {
     }
     input_ = io::line_buffer(options_.limits);  // the reader that served plaintext never serves TLS
 
-    auto tls = std::make_unique<tls::tls_stream>(std::move(stream_), options_.tls->get());
-    const auto ec = co_await tls->handshake(options_.read_timeout);
+    // The TLS stream is the session's stream before the handshake starts, and stays so even after a failure
+    // (this connection never speaks plaintext again): request_stop() must reach a client that holds the
+    // handshake open, as it reaches one in any other phase.
+    auto owned = std::make_unique<tls::tls_stream>(std::move(stream_), options_.tls->get());
+    tls::tls_stream& tls = *owned;
+    stream_ = std::move(owned);
+    const auto ec = co_await tls.handshake(options_.read_timeout);
     if (!ec) {
-        channel_ = tls->channel();
+        channel_ = tls.channel();
         tls_active_ = true;
     }
-    stream_ = std::move(tls);  // even after a failure: this connection never speaks plaintext again
     if (ec) {
         write_error_ = ec;
         co_return ec;

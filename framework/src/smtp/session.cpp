@@ -637,6 +637,8 @@ asio::awaitable<next> dialogue::on_auth(const command& c) {
         case server::sasl_outcome::kind::ended:
             if (outcome.ended_by == server::read_status::timeout) {
                 reply("421 4.4.2 Idle timeout, closing the connection");
+            } else if (outcome.ended_by == server::read_status::stopping) {
+                reply("421 4.3.2 Server shutting down, try again later");
             }
             co_return next::close;
         case server::sasl_outcome::kind::failure:
