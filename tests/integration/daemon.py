@@ -137,11 +137,11 @@ class RawConnection:
     """A raw line connection with a timeout on every read, plaintext or TLS. What was read beyond a line stays
     in `buf`, so the switch to TLS after STARTTLS/STLS can check that nothing came after the go-ahead."""
 
-    def __init__(self, port, tls=False, ctx=None, timeout=10.0):
+    def __init__(self, port, tls=False, ctx=None, timeout=10.0, server_hostname="one.test"):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
-            self.sock = (ctx or insecure_context()).wrap_socket(self.sock, server_hostname="one.test")
+            self.sock = (ctx or insecure_context()).wrap_socket(self.sock, server_hostname=server_hostname)
         self.buf = b""
 
     def line(self):
