@@ -20,6 +20,7 @@
 #include "mailwright/plugin/fixed_settings.hpp"
 #include "mailwright/plugin/host.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 using namespace mailwright;
 using mailwright::test::run;
@@ -28,8 +29,8 @@ namespace fs = std::filesystem;
 namespace {
 
 struct temp_store {
-    fs::path root = fs::temp_directory_path() /
-                    ("mailwright-maildir-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
+    test::temp_dir dir{"mailwright-maildir"};
+    fs::path root = dir.path() / "mail";  // made by the store when it first delivers
     plugin::fixed_settings settings{{"path", (root / "%u" / "Maildir").string()}};
     std::unique_ptr<plugin::host> host = make_host();
 
@@ -38,10 +39,7 @@ struct temp_store {
         h->load({{"maildir", &settings}});
         return h;
     }
-    ~temp_store() {
-        host.reset();
-        fs::remove_all(root);
-    }
+    ~temp_store() { host.reset(); }  // before the directory goes
     plugin::mailstore& store() { return *host->store(); }
     fs::path maildir(const std::string& user) const { return root / user / "Maildir"; }
 

@@ -17,6 +17,7 @@
 
 #include "mailwright/tls/certificate.hpp"
 #include "net/tcp_stream.hpp"
+#include "temp_dir.hpp"
 // clang-format off
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -81,17 +82,17 @@ class counting_stream final : public forwarding_stream {
     int writes = 0;
 };
 
+// In a directory of its own: CTest runs the cases of this file as parallel processes, and a shared one was
+// removed by one case while another read its certificate.
 struct temp_certificate {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / "mailwright-tls-stream-test";
-    std::string cert = (dir / "cert.pem").string();
-    std::string key = (dir / "key.pem").string();
+    test::temp_dir dir{"mailwright-tls-stream"};
+    std::string cert = (dir.path() / "cert.pem").string();
+    std::string key = (dir.path() / "key.pem").string();
     temp_certificate() {
-        std::filesystem::create_directories(dir);
         const auto generated = tls::make_self_signed({"localhost"});
         std::ofstream(cert) << generated.certificate_pem;
         std::ofstream(key) << generated.key_pem;
     }
-    ~temp_certificate() { std::filesystem::remove_all(dir); }
 };
 
 // A blocking wolfSSL client: handshake; read the greeting when `greeting` is given (a server that speaks
