@@ -15,7 +15,7 @@ import unittest
 
 import tls13_raw
 from certs import der_sha256, make_all
-from daemon import Client, Daemon
+from daemon import DAEMON, Client, Daemon
 
 CERTS = tempfile.mkdtemp(prefix="mailwright-certs-")
 GREETING = b"220 mailwright echo ready\r\n"
@@ -478,6 +478,82 @@ class Deadlines(unittest.TestCase):
             self.assertTrue(daemon.log_contains(r"TLS handshake failed: deadline exceeded"))
         finally:
             self.assertEqual(daemon.terminate(), 0)
+
+
+class ExtendedMasterSecret(unittest.TestCase):
+    """RFC 7627 5.4 and RFC 9266 3: tls-unique only with Extended Master Secret. A TLS 1.2 client that turns
+    it off gets no SCRAM-*-PLUS: neither in CAPA or EHLO nor when it asks for one."""
+
+    NO_EMS = 0x1  # OpenSSL 3's SSL_OP_NO_EXTENDED_MASTER_SECRET
+    SCRAM = '["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"]'
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="mailwright-ems-")
+        line = subprocess.run([DAEMON, "passwd", "--scheme", "PLAIN-EQUIVALENT", "alice"], input="pw-alice",
+                              capture_output=True, text=True, timeout=60, check=True).stdout
+        with open(f"{cls.work}/passwd", "w") as f:
+            f.write(line)
+        listeners = "".join(f"""
+[[listener]]
+name = "{name}"
+service = "{service}"
+port = 0
+tls = "implicit"
+auth_mechanisms = {cls.SCRAM}
+""" for name, service in (("pop3s", "pop3"), ("submissions", "smtp")))
+        cls.daemon = Daemon(f"""
+[tls]
+certificate = "{cert('one.pem')}"
+key = "{cert('one.key')}"
+[plugin.passwd-file]
+file = "{cls.work}/passwd"
+[plugin.maildir]
+path = "{cls.work}/mail/%u/Maildir"
+[plugins]
+auth = ["passwd-file"]
+{listeners}""")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            assert cls.daemon.terminate() == 0
+        finally:
+            shutil.rmtree(cls.work, ignore_errors=True)
+
+    def dialogue(self, listener, ems, *commands):
+        """The replies to `commands` (every line of each), after the greeting, over TLS 1.2 with or without EMS."""
+        ctx = client_context(max_version=ssl.TLSVersion.TLSv1_2)
+        if not ems:
+            ctx.options |= self.NO_EMS
+        raw = socket.create_connection(("127.0.0.1", self.daemon.ports[listener]), timeout=10)
+        with ctx.wrap_socket(raw) as s:
+            self.assertEqual(s.version(), "TLSv1.2")
+            read_line(s)
+            replies = []
+            for command in commands:
+                s.sendall(command.encode() + b"\r\n")
+                lines = [read_line(s).decode()]
+                while lines[-1][3:4] == "-" or (command == "CAPA" and lines[-1] != ".\r\n"):
+                    lines.append(read_line(s).decode())  # SMTP's continuation lines, POP3's multi-line reply
+                replies.append("".join(lines))
+            return replies
+
+    def test_pop3_offers_and_accepts_plus_only_with_ems(self):
+        capa, auth = self.dialogue("pop3s", True, "CAPA", "AUTH SCRAM-SHA-256-PLUS")
+        self.assertIn("SASL SCRAM-SHA-256-PLUS SCRAM-SHA-256\r\n", capa)
+        self.assertEqual(auth, "+ \r\n")
+        capa, auth = self.dialogue("pop3s", False, "CAPA", "AUTH SCRAM-SHA-256-PLUS")
+        self.assertIn("SASL SCRAM-SHA-256\r\n", capa)
+        self.assertEqual(auth, "-ERR SCRAM-SHA-256-PLUS authentication is not available here\r\n")
+
+    def test_smtp_offers_and_accepts_plus_only_with_ems(self):
+        ehlo, auth = self.dialogue("submissions", True, "EHLO client.test", "AUTH SCRAM-SHA-256-PLUS")
+        self.assertRegex(ehlo, r"250[- ]AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256\r\n")
+        self.assertEqual(auth, "334 \r\n")
+        ehlo, auth = self.dialogue("submissions", False, "EHLO client.test", "AUTH SCRAM-SHA-256-PLUS")
+        self.assertRegex(ehlo, r"250[- ]AUTH SCRAM-SHA-256\r\n")
+        self.assertEqual(auth, "504 5.5.4 Unrecognized authentication type\r\n")
 
 
 class DevelopmentCertificate(unittest.TestCase):

@@ -94,6 +94,31 @@ peer_certificate describe(WOLFSSL* ssl) {
     return peer;
 }
 
+// RFC 7627 5.1: whether a ServerHello (the handshake message, from its type octet) carries the
+// extended_master_secret extension. Anything malformed counts as "no".
+bool server_hello_has_ems(const unsigned char* p, std::size_t size) {
+    constexpr unsigned char server_hello = 2;
+    constexpr unsigned extended_master_secret = 0x0017;
+    auto u16 = [&](std::size_t at) { return static_cast<unsigned>(p[at] << 8 | p[at + 1]); };
+    // type(1) length(3) version(2) random(32), then session_id<0..32>
+    std::size_t at = 4 + 2 + 32;
+    if (size <= at || p[0] != server_hello) {
+        return false;
+    }
+    at += 1 + p[at];  // session_id
+    at += 2 + 1;      // cipher_suite, compression_method
+    if (size < at + 2) {
+        return false;  // no extensions at all
+    }
+    const std::size_t end = std::min(size, at + 2 + u16(at));
+    for (at += 2; at + 4 <= end; at += 4 + u16(at + 2)) {
+        if (u16(at) == extended_master_secret) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 const std::error_category& category() noexcept {
@@ -111,6 +136,8 @@ tls_stream::tls_stream(std::unique_ptr<net::stream> transport, std::shared_ptr<c
     wolfSSL_SSLSetIOSend(ssl_, &tls_stream::on_send);
     wolfSSL_SetIOReadCtx(ssl_, this);
     wolfSSL_SetIOWriteCtx(ssl_, this);
+    wolfSSL_set_msg_callback(ssl_, &tls_stream::on_message);
+    wolfSSL_set_msg_callback_arg(ssl_, this);
 }
 
 tls_stream::~tls_stream() { wolfSSL_free(ssl_); }
@@ -131,6 +158,25 @@ int tls_stream::on_send(WOLFSSL*, char* buffer, int size, void* self_ptr) {
     // Never WANT_WRITE: output is collected and written by flush_output() under the transport's deadline.
     static_cast<tls_stream*>(self_ptr)->out_.append(buffer, static_cast<std::size_t>(size));
     return size;
+}
+
+void tls_stream::on_message(int write_p, int, int content_type, const void* buf, std::size_t len, WOLFSSL*,
+                            void* self_ptr) {
+    // wolfSSL 5.5 has no call that says whether Extended Master Secret was negotiated (its haveEMS is
+    // internal), so we read it off the ServerHello we send: the extension is in it exactly when both sides
+    // use EMS (RFC 7627 5.1), on a full handshake and on a resumed one (5.3). wolfSSL shows the messages it
+    // writes with their record header.
+    constexpr int handshake = 22;
+    constexpr std::size_t record_header = 5;
+    const auto* p = static_cast<const unsigned char*>(buf);
+    if (write_p != 1 || content_type != handshake || len <= record_header || p[0] != handshake) {
+        return;
+    }
+    constexpr unsigned char server_hello = 2;
+    if (p[record_header] == server_hello) {
+        static_cast<tls_stream*>(self_ptr)->extended_master_secret_ =
+            server_hello_has_ems(p + record_header, len - record_header);
+    }
 }
 
 asio::awaitable<std::error_code> tls_stream::flush_output() {
@@ -204,9 +250,11 @@ channel_info tls_stream::channel() const {
             info.channel_binding_type = "tls-exporter";
             info.channel_binding = std::move(binding);
         }
-    } else {
+    } else if (extended_master_secret_) {
         // RFC 5929: the first Finished message of the handshake: the client's on a full handshake, ours on
-        // a resumed one.
+        // a resumed one. Only with Extended Master Secret: without it a man in the middle can run two
+        // handshakes with the same Finished messages (the triple handshake attack), so RFC 7627 5.4 and
+        // RFC 9266 3 forbid tls-unique there. No binding means no -PLUS mechanism is offered.
         unsigned char finished[64];
         const std::size_t size = wolfSSL_session_reused(ssl_)
                                      ? wolfSSL_get_finished(ssl_, finished, sizeof finished)

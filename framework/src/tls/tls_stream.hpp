@@ -12,6 +12,7 @@
 // line buffer before it builds this, so no octet the client sent before the handshake reaches TLS.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -48,6 +49,8 @@ class tls_stream final : public net::stream {
   private:
     static int on_receive(WOLFSSL* ssl, char* buffer, int size, void* self);
     static int on_send(WOLFSSL* ssl, char* buffer, int size, void* self);
+    static void on_message(int write_p, int version, int content_type, const void* buf, std::size_t len, WOLFSSL* ssl,
+                           void* self);
 
     asio::awaitable<std::error_code> flush_output();
     asio::awaitable<std::error_code> fill_input();
@@ -60,6 +63,7 @@ class tls_stream final : public net::stream {
     std::size_t in_end_ = 0;
     std::string out_;  // ciphertext from wolfSSL, not yet written to the transport
     std::error_code failed_;
+    bool extended_master_secret_ = false;  // RFC 7627, seen in the ServerHello we sent
 };
 
 }  // namespace mailwright::tls

@@ -21,7 +21,8 @@ struct channel_info {
     std::string cipher;       // "TLS_AES_128_GCM_SHA256"
     std::string server_name;  // SNI the client sent, if any
     peer_certificate peer;
-    // Channel binding for SCRAM-PLUS: "tls-exporter" (RFC 9266) on TLS 1.3, "tls-unique" (RFC 5929) on 1.2.
+    // Channel binding for SCRAM-PLUS: "tls-exporter" (RFC 9266) on TLS 1.3, "tls-unique" (RFC 5929) on 1.2
+    // with Extended Master Secret (RFC 7627); empty on TLS 1.2 without it, where tls-unique proves nothing.
     std::string channel_binding_type;
     std::vector<unsigned char> channel_binding;
 };
