@@ -26,6 +26,7 @@
 #include "mailwright/sasl/crypto.hpp"
 #include "mailwright/sasl/password.hpp"
 #include "mailwright/sasl/penalty.hpp"
+#include "mailwright/sasl/stand_in_key.hpp"
 #include "mailwright/server/server.hpp"
 #include "mailwright/services/echo.hpp"
 #include "mailwright/smtp/service.hpp"
@@ -320,6 +321,16 @@ int print_passwd_line(const std::string& user, const std::string& scheme_name) {
     return 0;
 }
 
+// SCRAM shows an unknown user a salt made from a key; kept in state_dir, it stays the same across restarts,
+// as a real user's salt does, so a restart does not tell the two apart.
+void load_stand_in_key(const config::daemon_config& cfg) {
+    const std::filesystem::path dir = cfg.server.state_dir;
+    if (std::filesystem::create_directories(dir)) {
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+    }
+    sasl::set_stand_in_key(sasl::load_or_create_stand_in_key(dir / "scram-stand-in.key"));
+}
+
 // Each connection is a file descriptor: take the hard limit, which the administrator chose.
 void raise_fd_limit() {
     rlimit limit{};
@@ -343,6 +354,7 @@ int serve(const std::string& config_path) {
     if (config_path.empty()) {
         demo = mailwrightd::bootstrap_demo(cfg.server.state_dir);
     }
+    load_stand_in_key(cfg);
     plugin::host plugins(host_options(cfg));
     if (!load_plugins(cfg, plugins)) {
         return 2;

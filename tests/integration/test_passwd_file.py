@@ -1,5 +1,7 @@
 """The passwd-file auth plugin in the real daemon, with lines made by `mailwrightd passwd`."""
+import base64
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +28,24 @@ file = "{path}"
 name = "check"
 service = "authcheck"
 port = 0
+"""
+
+
+def pop3_config(work, mechanisms='["PLAIN"]'):
+    """A plaintext POP3 listener that allows passwords in the clear, with its state in `work`/state."""
+    return f"""
+[server]
+state_dir = "{work}/state"
+[plugin.passwd-file]
+file = "{work}/passwd"
+[plugin.maildir]
+path = "{work}/mail/%u/Maildir"
+[[listener]]
+name = "pop3"
+service = "pop3"
+port = 0
+plaintext_auth = true
+auth_mechanisms = {mechanisms}
 """
 
 
@@ -82,6 +102,47 @@ class PasswdFile(unittest.TestCase):
                                     text=True, timeout=60)
             self.assertNotEqual(result.returncode, 0)
             self.assertIn(expected, result.stderr)
+
+    def test_scram_salt_of_an_unknown_user_survives_a_restart(self):
+        # A real user's salt stays across restarts; an unknown user's made-up one must too, or watching one
+        # restart tells them apart (RFC 5802 9).
+        self.write(passwd_line("known", "pw-known", "SCRAM-SHA-256"))
+        client_first = base64.b64encode(b"n,,n=nosuchuser,r=abc").decode()
+        salts = []
+        for _ in range(2):
+            daemon = Daemon(pop3_config(self.work, '["SCRAM-SHA-256"]'))
+            try:
+                with daemon.connect("pop3") as c:
+                    self.assertTrue(c.line().startswith("+OK"))
+                    c.send(f"AUTH SCRAM-SHA-256 {client_first}\r\n")
+                    reply = c.line()
+                    self.assertTrue(reply.startswith("+ "), reply)
+                    m = re.fullmatch(r"r=abc[^,]+,s=([^,]+),i=4096", base64.b64decode(reply[2:]).decode())
+                    self.assertIsNotNone(m, reply)
+                    salts.append(m.group(1))
+                    c.send("*\r\n")
+                    self.assertEqual(c.line(), "-ERR authentication cancelled\r\n")
+            finally:
+                self.assertEqual(daemon.terminate(), 0)
+        self.assertEqual(salts[0], salts[1])
+        key = os.path.join(self.work, "state", "scram-stand-in.key")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        self.assertEqual(os.path.getsize(key), 32)
+
+    def test_a_bad_scram_stand_in_key_stops_the_start(self):
+        os.makedirs(os.path.join(self.work, "state"))
+        key = os.path.join(self.work, "state", "scram-stand-in.key")
+        with open(os.path.join(self.work, "m.toml"), "w") as f:
+            f.write(pop3_config(self.work))
+        self.write(passwd_line("known", "pw-known", "YESCRYPT"))
+        for size, mode in ((31, 0o600), (32, 0o644)):
+            with open(key, "wb") as f:
+                f.write(b"k" * size)
+            os.chmod(key, mode)
+            result = subprocess.run([DAEMON, "--config", os.path.join(self.work, "m.toml")], capture_output=True,
+                                    text=True, timeout=60)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn(f"{key}: the SCRAM stand-in key must be", result.stderr)
 
     def test_passwd_command_refuses_bad_input(self):
         for args, stdin in ((["passwd", "--scheme", "MD5", "u"], "x\n"), (["passwd", "a:b"], "x\n"),

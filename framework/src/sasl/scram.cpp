@@ -6,11 +6,13 @@
 //   client-final  c=<base64(gs2-header + cbind-data)>,r=<nonce>,p=<proof>
 //   server-final  v=<server signature>                 sent as a last challenge; the client answers empty
 //
-// The server keeps StoredKey and ServerKey, never the password. An unknown user gets a salt derived from a
-// per-process key and its name, so the dialogue looks the same as for a known one until the proof fails.
+// The server keeps StoredKey and ServerKey, never the password. An unknown user gets a salt derived from the
+// stand-in key (stand_in_key.hpp, kept across restarts by the daemon) and its name, so the dialogue looks the
+// same as for a known one until the proof fails.
 #include <fmt/format.h>
 #include <charconv>
 
+#include "mailwright/sasl/stand_in_key.hpp"
 #include "sasl_internal.hpp"
 
 namespace mailwright::sasl {
@@ -251,10 +253,11 @@ class scram final : public mechanism {
     }
 
     stored stand_in(std::string_view user) const {
-        static const std::string key = random_bytes(32);
+        std::string key = stand_in_key();
         stored s;
         s.iterations = default_iterations;
         s.salt = hmac(digest::sha256, key, user).substr(0, 16);
+        wipe(key);
         s.stored_key = random_bytes(digest_size(digest_));
         s.server_key = random_bytes(digest_size(digest_));
         return s;
