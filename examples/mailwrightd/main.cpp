@@ -315,7 +315,14 @@ int print_passwd_line(const std::string& user, const std::string& scheme_name) {
         std::fprintf(stderr, "mailwrightd passwd: no password on standard input\n");
         return 2;
     }
-    const std::string line = user + ":" + sasl::hash_password(*scheme, password);
+    std::string line;
+    try {
+        line = user + ":" + sasl::hash_password(*scheme, password);
+    } catch (const std::invalid_argument& e) {  // a NUL in a password for crypt(3) or SCRAM
+        sasl::wipe(password);
+        std::fprintf(stderr, "mailwrightd passwd: %s\n", e.what());
+        return 2;
+    }
     sasl::wipe(password);
     std::printf("%s\n", line.c_str());
     return 0;

@@ -144,9 +144,27 @@ class PasswdFile(unittest.TestCase):
             self.assertNotEqual(result.returncode, 0)
             self.assertIn(f"{key}: the SCRAM stand-in key must be", result.stderr)
 
+    def test_a_password_with_nul_never_matches_a_crypt_hash(self):
+        # crypt(3) reads a C string: "pw-carol\0junk" must not pass for pw-carol.
+        self.write(passwd_line("carol", "pw-carol", "SHA512-CRYPT") + passwd_line("dave", "pw-dave", "YESCRYPT"))
+        daemon = Daemon(pop3_config(self.work))
+        try:
+            for user in ("carol", "dave"):
+                for password, accepted in ((f"pw-{user}\0junk", False), (f"pw-{user}\0", False),
+                                           (f"pw-{user}", True)):
+                    with daemon.connect("pop3") as c:
+                        self.assertTrue(c.line().startswith("+OK"))
+                        c.send(f"USER {user}\r\n")
+                        self.assertEqual(c.line(), "+OK send PASS\r\n")
+                        c.send(b"PASS " + password.encode() + b"\r\n")
+                        reply = c.line()
+                        self.assertEqual(reply.startswith(f"+OK {user} has "), accepted, (password, reply))
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
     def test_passwd_command_refuses_bad_input(self):
         for args, stdin in ((["passwd", "--scheme", "MD5", "u"], "x\n"), (["passwd", "a:b"], "x\n"),
-                            (["passwd", "u"], "")):
+                            (["passwd", "u"], ""), (["passwd", "--scheme", "SHA512-CRYPT", "u"], "pw\0x\n")):
             result = subprocess.run([DAEMON, *args], input=stdin, capture_output=True, text=True, timeout=60)
             self.assertEqual(result.returncode, 2, args)
 

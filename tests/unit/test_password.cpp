@@ -3,6 +3,8 @@
 #include "mailwright/sasl/password.hpp"
 
 #include <catch2/catch.hpp>
+#include <stdexcept>
+#include <string>
 
 #include "mailwright/sasl/crypto.hpp"
 
@@ -21,6 +23,32 @@ TEST_CASE("password schemes: hash, verify, refuse", "[password]") {
         if (s != sasl::scheme::plain && s != sasl::scheme::plain_equivalent) {
             CHECK(sasl::hash_password(s, "correct horse") != stored);  // a fresh salt every time
         }
+    }
+}
+
+TEST_CASE("password schemes: a NUL octet is part of the password", "[password]") {
+    using namespace std::string_literals;
+    // crypt(3) takes a C string: it would stop at the NUL, and "pw-carol\0junk" would match pw-carol's hash.
+    for (auto s : {sasl::scheme::sha512_crypt, sasl::scheme::blf_crypt, sasl::scheme::yescrypt, sasl::scheme::argon2id,
+                   sasl::scheme::scram_sha_256, sasl::scheme::plain_equivalent, sasl::scheme::plain}) {
+        INFO(sasl::scheme_name(s));
+        const std::string stored = sasl::hash_password(s, "pw-carol");
+        CHECK(sasl::verify_password(stored, "pw-carol\0junk"s) == false);
+        CHECK(sasl::verify_password(stored, "pw-carol\0"s) == false);
+        CHECK(sasl::verify_password(stored, "pw-carol") == true);
+    }
+    // crypt(3) cannot keep such a password, and PBKDF2's HMAC would take "pw\0" for "pw" (it pads keys with
+    // NULs): those schemes refuse to hash one. The others keep every octet.
+    for (auto s :
+         {sasl::scheme::sha512_crypt, sasl::scheme::blf_crypt, sasl::scheme::yescrypt, sasl::scheme::scram_sha_256}) {
+        INFO(sasl::scheme_name(s));
+        CHECK_THROWS_AS(sasl::hash_password(s, "pw\0carol"s), std::invalid_argument);
+    }
+    for (auto s : {sasl::scheme::argon2id, sasl::scheme::plain_equivalent}) {
+        INFO(sasl::scheme_name(s));
+        const std::string stored = sasl::hash_password(s, "pw\0carol"s);
+        CHECK(sasl::verify_password(stored, "pw\0carol"s) == true);
+        CHECK(sasl::verify_password(stored, "pw") == false);
     }
 }
 

@@ -49,7 +49,17 @@ std::optional<std::pair<scheme, std::string_view>> split(std::string_view stored
     return std::pair{*s, stored.substr(close + 1)};
 }
 
+// crypt(3) takes the password as a C string and would stop at a NUL octet: "pw\0junk" would be hashed, and
+// match, as "pw". PBKDF2 (SCRAM) keys HMAC with the password, and HMAC pads keys with NULs, so "pw\0" would
+// match "pw"; SASLprep forbids NUL in a SCRAM password anyway (RFC 4013 2.3, table C.2.1). So these schemes
+// refuse to hash such a password, and none ever matches their hashes.
+bool has_nul(std::string_view password) { return password.find('\0') != std::string_view::npos; }
+
 std::string crypt_hash(const char* prefix, unsigned long cost, std::string_view password) {
+    if (has_nul(password)) {
+        throw std::invalid_argument(std::string("a password for ") + prefix +
+                                    " crypt(3) hashing cannot contain a NUL octet");
+    }
     char setting[CRYPT_GENSALT_OUTPUT_SIZE];
     if (crypt_gensalt_rn(prefix, cost, nullptr, 0, setting, sizeof setting) == nullptr) {
         throw std::runtime_error(std::string("crypt_gensalt failed for ") + prefix);
@@ -64,6 +74,9 @@ std::string crypt_hash(const char* prefix, unsigned long cost, std::string_view 
 }
 
 std::optional<bool> crypt_verify(std::string_view hashed, std::string_view password) {
+    if (has_nul(password)) {
+        return false;
+    }
     crypt_data data{};
     const std::string pw(password);
     const std::string setting(hashed);
@@ -129,6 +142,9 @@ std::string hash_password(scheme s, std::string_view password) {
             break;
         }
         case scheme::scram_sha_256:
+            if (has_nul(password)) {
+                throw std::invalid_argument("a password for SCRAM-SHA-256 cannot contain a NUL octet");
+            }
             data = scram_secret(digest::sha256, password, random_bytes(16), scram_iterations);
             break;
         case scheme::plain_equivalent:
@@ -167,6 +183,9 @@ std::optional<bool> verify_password(std::string_view stored, std::string_view pa
             const auto c = b == std::string_view::npos ? b : data.find(':', b + 1);
             if (c == std::string_view::npos) {
                 return std::nullopt;
+            }
+            if (has_nul(password)) {
+                return false;
             }
             const auto salt = base64_decode(data.substr(a + 1, b - a - 1));
             const unsigned long iterations = std::strtoul(std::string(data.substr(0, a)).c_str(), nullptr, 10);
