@@ -425,6 +425,18 @@ class Plugins(unittest.TestCase):
             clients[0].send("CHECK alice secret\r\n")
             self.assertTrue(clients[0].line().startswith("OK alice"))
             self.assertTrue(daemon.log_contains(r"plugin=throwing verify_password threw: plugin bug"))
+            # The same with something that is not a std::exception (`throw 1;`): from an auth call, and from
+            # the service itself, which costs only its own connection.
+            clients[0].send("CHECK mallory-int x\r\n")
+            self.assertEqual(clients[0].line(), "TEMPFAIL\r\n")
+            self.assertTrue(daemon.log_contains(r"plugin=throwing verify_password threw a non-standard exception"))
+            clients[2].send("THROW\r\n")
+            self.assertEqual(clients[2].line(), "")  # closed
+            self.assertTrue(daemon.log_contains(r"service authcheck failed: a non-standard exception"))
+            clients[1].send("CHECK alice secret\r\n")
+            self.assertTrue(clients[1].line().startswith("OK alice"))
+            with daemon.connect("check") as late:
+                self.assertEqual(late.line(), "READY\r\n")
             for c in clients:
                 c.close()
         finally:
@@ -461,6 +473,8 @@ class Plugins(unittest.TestCase):
         self.assertIn("no mailwright-ghost.so in the plugin search path", self.start_fails("[plugin.ghost]"))
         self.assertIn("failed to initialise: the database is unreachable",
                       self.start_fails("[plugin.throwing]\nfail_init = true"))
+        self.assertIn("failed to initialise: it threw something that is not a std::exception",
+                      self.start_fails("[plugin.throwing]\nfail_init_int = true"))
         self.assertIn("unknown key 'colour' in [plugin.static-users]",
                       self.start_fails("[plugin.static-users]\ncolour = 1"))
 

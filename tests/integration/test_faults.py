@@ -1,6 +1,6 @@
 """Fault injection through real plugins: mailwrightd runs with faulty-auth and faulty-store (tests/plugins), which
 fail the K-th call of PLUGIN concerning a user named "NAME~K~MODE~PLUGIN", by an error status (MODE error) or
-an exception (MODE throw). For each plugin and K = 1, 2, ... each POP3, SMTP and LMTP dialogue runs once with
+an exception (MODE throw: a std::exception; throwint: an int, which is none). For each plugin and K = 1, 2, ... each POP3, SMTP and LMTP dialogue runs once with
 its K-th call into that plugin failing, until a dialogue makes fewer than K: every call the dialogue makes has
 then failed once, each way.
 
@@ -14,6 +14,7 @@ import unittest
 
 from daemon import Client, Daemon
 
+MODES = ("error", "throw", "throwint")
 MAX_CALLS = 60  # no dialogue here makes this many plugin calls; reaching it means the schedule is not counted
 
 CONFIG = """
@@ -191,7 +192,7 @@ def smtp_dialogue(port, recipients, greeting_word):
 def calls(auth, store):
     """The failures every_fault() should have made: each call, each way."""
     return {f"{plugin} {mode} {what}" for plugin, whats in (("auth", auth), ("store", store)) for what in whats
-            for mode in ("error", "throw")}
+            for mode in MODES}
 
 
 class FaultyPlugins(unittest.TestCase):
@@ -230,7 +231,7 @@ class FaultyPlugins(unittest.TestCase):
         is injected. Returns the calls that failed, "plugin mode what" each."""
         failed = set()
         for plugin in ("auth", "store"):
-            for mode in ("error", "throw"):
+            for mode in MODES:
                 for k in range(1, MAX_CALLS + 1):
                     user = f"{name}~{k}~{mode}~{plugin}"
                     with self.subTest(user=user):

@@ -114,6 +114,8 @@ TEST_CASE("plugin host: one plugin of each kind, in dependency order", "[plugin]
         CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "bob"})).decision == answer::reject);
         CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "alice"})).decision == answer::accept);
         CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "crash"})).decision == answer::tempfail);
+        CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "crash-int"})).decision ==
+              answer::tempfail);
     }
     SECTION("service") {
         CHECK(f.host->provides_service("authcheck"));
@@ -127,6 +129,7 @@ TEST_CASE("plugin host: an auth call that throws becomes a temporary failure", "
     fixture f("[plugin.throwing]\n[plugin.static-users]\nusers = [\"alice:secret\"]\n", {"throwing", "static-users"});
     f.load();
     CHECK(run(f.host->auth().verify_password("mallory", "x")).status == plugin::auth_status::tempfail);
+    CHECK(run(f.host->auth().verify_password("mallory-int", "x")).status == plugin::auth_status::tempfail);
     // The same chain still answers everyone else: the exception cost only that call.
     CHECK(run(f.host->auth().verify_password("alice", "secret")).status == plugin::auth_status::ok);
 }
@@ -144,6 +147,9 @@ TEST_CASE("plugin host: plugins are refused with a clear message", "[plugin]") {
                Catch::Contains("plugin 'ghost': no mailwright-ghost.so in the plugin search path"));
     CHECK_THAT(load_error_of("[plugin.throwing]\nfail_init = true"),
                Catch::Contains("plugin 'throwing' failed to initialise: the database is unreachable"));
+    CHECK_THAT(load_error_of("[plugin.throwing]\nfail_init_int = true"),
+               Catch::Contains("plugin 'throwing' failed to initialise: it threw something that is not a "
+                               "std::exception"));
     CHECK_THAT(load_error_of("[plugin.needs-missing]"),
                Catch::Contains("plugin 'needs-missing' depends on 'absent', which is not configured"));
     CHECK_THAT(load_error_of("[plugin.throwing]\n[plugin.static-users]"),

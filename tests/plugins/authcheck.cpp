@@ -1,5 +1,6 @@
 // Test service plugin: a line protocol that checks credentials against the host's auth chain.
 //   CHECK <user> <password>  ->  "OK <user> <note>" | "NO" | "TEMPFAIL"
+//   THROW                    ->  the service throws an int, no std::exception (the session's fault barrier)
 #include <fmt/format.h>
 
 #include <mailwright/plugin/auth.hpp>
@@ -24,6 +25,9 @@ class authcheck_service final : public mw::server::service {
                 co_return;
             }
             const std::string line(r.line);
+            if (line == "THROW") {
+                throw 1;
+            }
             const auto first = line.find(' ');
             const auto second = first == std::string::npos ? first : line.find(' ', first + 1);
             if (!line.starts_with("CHECK ") || second == std::string::npos) {

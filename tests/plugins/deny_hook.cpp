@@ -1,5 +1,6 @@
 // Test hook plugin: refuses POP3 logins of the users in `deny`, tempfails SMTP MAIL from `busy`, and
-// throws for the user "crash" (fault barrier). It depends on static-users to test dependency order.
+// throws for the user "crash" (fault barrier), an int for "crash-int". It depends on static-users to test dependency
+// order.
 #include <algorithm>
 #include <mailwright/plugin/hook.hpp>
 #include <stdexcept>
@@ -16,6 +17,9 @@ class deny_hook final : public mailwright::plugin::hook {
         using mailwright::plugin::verdict;
         if (context.user == "crash") {
             throw std::runtime_error("hook bug");
+        }
+        if (context.user == "crash-int") {
+            throw 1;
         }
         if (event == mailwright::plugin::pop3_event::login &&
             std::find(deny_.begin(), deny_.end(), context.user) != deny_.end()) {

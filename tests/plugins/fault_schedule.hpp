@@ -1,6 +1,7 @@
 // The fault schedule of the faulty-auth and faulty-store test plugins, read from the user name: a user named
 // "NAME~K~MODE~PLUGIN" has the K-th call of PLUGIN ("auth" or "store") that concerns it fail, MODE "error"
-// (the call reports a failure: tempfail, an I/O error) or "throw" (it throws). Every other user, and every
+// (the call reports a failure: tempfail, an I/O error), "throw" (it throws a std::exception) or "throwint" (it
+// throws an int, which is no std::exception: plugins are C++ and may). Every other user, and every
 // other call, is served normally. The injection is logged ("plugin=faulty-PLUGIN injected MODE at call K
 // (WHAT) for USER"), so a test can run K = 1, 2, ... until a dialogue makes fewer than K calls of that plugin:
 // then every one of them has failed once.
@@ -17,7 +18,9 @@
 
 namespace faulty {
 
-enum class fault { none, error, raise };
+enum class fault { none, error, raise, raise_other };
+
+inline bool throws(fault f) { return f == fault::raise || f == fault::raise_other; }
 
 class schedule {
   public:
@@ -39,7 +42,8 @@ class schedule {
         const std::string_view mode = user.substr(second + 1, third - second - 1);
         unsigned long at = 0;
         const auto [end, ec] = std::from_chars(count_text.data(), count_text.data() + count_text.size(), at);
-        if (ec != std::errc{} || end != count_text.data() + count_text.size() || (mode != "error" && mode != "throw")) {
+        if (ec != std::errc{} || end != count_text.data() + count_text.size() ||
+            (mode != "error" && mode != "throw" && mode != "throwint")) {
             return fault::none;
         }
         unsigned long call = 0;
@@ -51,11 +55,15 @@ class schedule {
             return fault::none;
         }
         spdlog::warn("plugin={} injected {} at call {} ({}) for {}", plugin_, mode, call, what, user);
-        return mode == "error" ? fault::error : fault::raise;
+        return mode == "error" ? fault::error : mode == "throw" ? fault::raise : fault::raise_other;
     }
 
-    // For calls that can only fail by throwing.
-    [[noreturn]] void raise(std::string_view user, const char* what) const {
+    // Throws as fault `f` says (raise_other: an int); for "error" faults of calls that can only fail by
+    // throwing, a std::exception.
+    [[noreturn]] void raise(std::string_view user, const char* what, fault f = fault::raise) const {
+        if (f == fault::raise_other) {
+            throw 1;
+        }
         throw std::runtime_error(plugin_ + ": injected fault in " + what + " for " + std::string(user));
     }
 

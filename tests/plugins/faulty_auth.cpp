@@ -1,6 +1,6 @@
 // Test auth plugin that fails on schedule (fault_schedule.hpp): every user exists, with the password "pw" (also
 // as a plaintext-equivalent secret, for APOP and CRAM-MD5), except that the K-th call concerning a user named
-// "NAME~K~MODE~auth" answers tempfail (MODE error) or throws (MODE throw).
+// "NAME~K~MODE~auth" answers tempfail (MODE error) or throws (MODE throw, throwint).
 #include <mailwright/plugin/auth.hpp>
 
 #include "fault_schedule.hpp"
@@ -44,8 +44,8 @@ class faulty_auth final : public mw::auth_backend, mw::secret_provider {
     // Throws for a "throw" fault; returns an "error" fault for the caller to report.
     faulty::fault check(std::string_view user, const char* what) {
         const auto f = schedule_.next(user, what);
-        if (f == faulty::fault::raise) {
-            schedule_.raise(user, what);
+        if (faulty::throws(f)) {
+            schedule_.raise(user, what, f);
         }
         return f;
     }

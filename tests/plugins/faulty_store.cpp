@@ -1,8 +1,8 @@
 // Test mailstore plugin that fails on schedule (fault_schedule.hpp): mailboxes in memory, each starting with
-// two messages, except that the K-th store call concerning a user named "NAME~K~MODE~store"
-// fails: an error status
-// (MODE error; for the calls that return nothing, the call does nothing) or an exception (MODE throw). The
-// calls counted: open, messages, open_message, each read_some, mark_deleted, undelete_all, commit, deliver.
+// two messages, except that the K-th store call concerning a user named "NAME~K~MODE~store" fails: an error
+// status (MODE error; for the calls that return nothing, the call does nothing) or an exception (MODE throw; an
+// int with MODE throwint). The calls counted: open, messages, open_message, each read_some, mark_deleted,
+// undelete_all, commit, deliver.
 #include <algorithm>
 #include <cstring>
 #include <mailwright/plugin/mailstore.hpp>
@@ -24,8 +24,8 @@ class faulty_reader final : public mw::message_reader {
     faulty_reader(faulty::schedule& s, std::string user, std::string text)
         : schedule_(s), user_(std::move(user)), text_(std::move(text)) {}
     asio::awaitable<mw::chunk_result> read_some(std::span<char> buffer) override {
-        if (const auto f = schedule_.next(user_, "read_some"); f == faulty::fault::raise) {
-            schedule_.raise(user_, "read_some");
+        if (const auto f = schedule_.next(user_, "read_some"); faulty::throws(f)) {
+            schedule_.raise(user_, "read_some", f);
         } else if (f == faulty::fault::error) {
             co_return mw::chunk_result{0, std::make_error_code(std::errc::io_error)};
         }
@@ -67,8 +67,8 @@ class faulty_store final : public mw::mailstore {
     void init(mw::settings&, mw::host_view&) override {}
 
     asio::awaitable<mw::open_result> open(std::string_view user) override {
-        if (const auto f = schedule.next(user, "open"); f == faulty::fault::raise) {
-            schedule.raise(user, "open");
+        if (const auto f = schedule.next(user, "open"); faulty::throws(f)) {
+            schedule.raise(user, "open", f);
         } else if (f == faulty::fault::error) {
             co_return mw::open_result{mw::store_status::tempfail, nullptr};
         }
@@ -91,8 +91,8 @@ class faulty_store final : public mw::mailstore {
         mw::delivery_result result{mw::store_status::ok, {}};
         for (const auto& user : users) {
             auto status = mw::store_status::ok;
-            if (const auto f = schedule.next(user, "deliver"); f == faulty::fault::raise) {
-                schedule.raise(user, "deliver");
+            if (const auto f = schedule.next(user, "deliver"); faulty::throws(f)) {
+                schedule.raise(user, "deliver", f);
             } else if (f == faulty::fault::error) {
                 status = mw::store_status::tempfail;
             }
@@ -142,15 +142,15 @@ faulty_drop::~faulty_drop() {
 }
 
 const std::vector<mw::message_info>& faulty_drop::messages() const {
-    if (store_.schedule.next(user_, "messages") != faulty::fault::none) {
-        store_.schedule.raise(user_, "messages");  // it returns a reference: it can only fail by throwing
+    if (const auto f = store_.schedule.next(user_, "messages"); f != faulty::fault::none) {
+        store_.schedule.raise(user_, "messages", f);  // it returns a reference: it can only fail by throwing
     }
     return info_;
 }
 
 asio::awaitable<mw::open_message_result> faulty_drop::open_message(std::size_t index, std::optional<std::size_t>) {
-    if (const auto f = store_.schedule.next(user_, "open_message"); f == faulty::fault::raise) {
-        store_.schedule.raise(user_, "open_message");
+    if (const auto f = store_.schedule.next(user_, "open_message"); faulty::throws(f)) {
+        store_.schedule.raise(user_, "open_message", f);
     } else if (f == faulty::fault::error) {
         co_return mw::open_message_result{mw::store_status::tempfail, nullptr};
     }
@@ -163,8 +163,8 @@ asio::awaitable<mw::open_message_result> faulty_drop::open_message(std::size_t i
 }
 
 void faulty_drop::mark_deleted(std::size_t index) {
-    if (const auto f = store_.schedule.next(user_, "mark_deleted"); f == faulty::fault::raise) {
-        store_.schedule.raise(user_, "mark_deleted");
+    if (const auto f = store_.schedule.next(user_, "mark_deleted"); faulty::throws(f)) {
+        store_.schedule.raise(user_, "mark_deleted", f);
     } else if (f == faulty::fault::error) {
         return;  // the mark is lost
     }
@@ -172,8 +172,8 @@ void faulty_drop::mark_deleted(std::size_t index) {
 }
 
 void faulty_drop::undelete_all() {
-    if (const auto f = store_.schedule.next(user_, "undelete_all"); f == faulty::fault::raise) {
-        store_.schedule.raise(user_, "undelete_all");
+    if (const auto f = store_.schedule.next(user_, "undelete_all"); faulty::throws(f)) {
+        store_.schedule.raise(user_, "undelete_all", f);
     } else if (f == faulty::fault::error) {
         return;
     }
@@ -181,8 +181,8 @@ void faulty_drop::undelete_all() {
 }
 
 asio::awaitable<mw::store_status> faulty_drop::commit() {
-    if (const auto f = store_.schedule.next(user_, "commit"); f == faulty::fault::raise) {
-        store_.schedule.raise(user_, "commit");
+    if (const auto f = store_.schedule.next(user_, "commit"); faulty::throws(f)) {
+        store_.schedule.raise(user_, "commit", f);
     } else if (f == faulty::fault::error) {
         co_return mw::store_status::tempfail;
     }

@@ -1,5 +1,6 @@
-// Test auth plugin that misbehaves: throws from verify_password (fault barrier), or from init when
-// `fail_init = true` (start-up error).
+// Test auth plugin that misbehaves: throws from verify_password (fault barrier) for "mallory", and throws an
+// int (no std::exception) for "mallory-int"; or throws from init when `fail_init = true` (start-up error), an
+// int when `fail_init_int = true`.
 #include <mailwright/plugin/auth.hpp>
 #include <stdexcept>
 
@@ -11,10 +12,16 @@ class throwing final : public mailwright::plugin::auth_backend {
         if (config.boolean("fail_init").value_or(false)) {
             throw std::runtime_error("the database is unreachable");
         }
+        if (config.boolean("fail_init_int").value_or(false)) {
+            throw 1;
+        }
     }
     asio::awaitable<mailwright::plugin::auth_result> verify_password(std::string_view user, std::string_view) override {
         if (user == "mallory") {
             throw std::runtime_error("plugin bug triggered by " + std::string(user));
+        }
+        if (user == "mallory-int") {
+            throw 1;
         }
         co_return mailwright::plugin::auth_result{};
     }

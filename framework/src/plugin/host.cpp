@@ -20,6 +20,9 @@ namespace {
 
 using library_ptr = std::shared_ptr<boost::dll::shared_library>;
 
+// What a plugin threw when it was not a std::exception (plugins are C++: `throw 1;` is legal there).
+constexpr std::string_view not_std = "it threw something that is not a std::exception";
+
 std::optional<plugin_kind> parse_kind(std::string_view text) {
     for (plugin_kind k : {plugin_kind::auth, plugin_kind::mailstore, plugin_kind::hook, plugin_kind::service}) {
         if (text == to_string(k)) {
@@ -87,6 +90,9 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
             } catch (const std::exception& e) {
                 spdlog::error("plugin={} stored_secret threw: {}; answering tempfail", name, e.what());
                 r.status = auth_status::tempfail;
+            } catch (...) {  // plugins are C++: `throw 1;` is legal there, and must not end the daemon
+                spdlog::error("plugin={} stored_secret threw a non-standard exception; answering tempfail", name);
+                r.status = auth_status::tempfail;
             }
             if (r.status == auth_status::ok) {
                 co_return r;
@@ -120,6 +126,8 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
                     }
                 } catch (const std::exception& e) {
                     spdlog::error("plugin={} may_act_as threw: {}; answering no", name, e.what());
+                } catch (...) {
+                    spdlog::error("plugin={} may_act_as threw a non-standard exception; answering no", name);
                 }
             }
         }
@@ -136,6 +144,9 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
                 r = co_await call(*backend);
             } catch (const std::exception& e) {
                 spdlog::error("plugin={} {} threw: {}; answering tempfail", name, what, e.what());
+                r.status = auth_status::tempfail;
+            } catch (...) {
+                spdlog::error("plugin={} {} threw a non-standard exception; answering tempfail", name, what);
                 r.status = auth_status::tempfail;
             }
             if (r.status == auth_status::ok) {
@@ -243,7 +254,13 @@ void host::impl::shutdown_all() noexcept {
     the_store.reset();
     chain.backends.clear();
     for (auto it = instances.rbegin(); it != instances.rend(); ++it) {
-        it->object->shutdown();
+        try {
+            it->object->shutdown();
+        } catch (const std::exception& e) {
+            spdlog::error("plugin={} shutdown threw: {}", it->source.name, e.what());
+        } catch (...) {
+            spdlog::error("plugin={} shutdown threw a non-standard exception", it->source.name);
+        }
     }
     // Objects are destroyed in reverse order too; each one's deleter releases its library last.
     while (!instances.empty()) {
@@ -307,6 +324,8 @@ void host::load(const std::vector<load_request>& requests) {
                 raw = c.factory();
             } catch (const std::exception& e) {
                 throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, name, e.what()));
+            } catch (...) {
+                throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, name, not_std));
             }
             if (raw == nullptr || raw->kind() != c.kind) {
                 delete raw;
@@ -318,6 +337,8 @@ void host::load(const std::vector<load_request>& requests) {
                 raw->init(*c.config, m);
             } catch (const std::exception& e) {
                 throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, name, e.what()));
+            } catch (...) {
+                throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, name, not_std));
             }
             spdlog::info("plugin={} kind={} version={} loaded from {}", name, to_string(c.kind),
                          c.descriptor->version ? c.descriptor->version : "?", c.origin);
@@ -395,10 +416,17 @@ template <class Call>
 asio::awaitable<verdict> run_hooks(std::vector<std::pair<std::string, std::shared_ptr<hook>>>& hooks, Call call) {
     for (auto& [name, h] : hooks) {
         verdict v;
+        bool failed = false;
         try {
             v = co_await call(*h);
         } catch (const std::exception& e) {
             spdlog::error("plugin={} hook threw: {}; answering tempfail", name, e.what());
+            failed = true;
+        } catch (...) {
+            spdlog::error("plugin={} hook threw a non-standard exception; answering tempfail", name);
+            failed = true;
+        }
+        if (failed) {
             co_return verdict{verdict::answer::tempfail, "temporary failure, try again later"};
         }
         if (v.decision != verdict::answer::accept) {
@@ -426,7 +454,14 @@ bool host::provides_service(std::string_view name) const {
 std::shared_ptr<server::service> host::make_service(std::string_view name) {
     for (auto& i : impl_->instances) {
         if (i.source.name == name && i.source.kind == plugin_kind::service) {
-            auto made = std::static_pointer_cast<service_plugin>(i.object)->make_service();
+            std::shared_ptr<server::service> made;
+            try {
+                made = std::static_pointer_cast<service_plugin>(i.object)->make_service();
+            } catch (const std::exception& e) {
+                throw load_error(fmt::format("plugin '{}' failed to make its service: {}", name, e.what()));
+            } catch (...) {
+                throw load_error(fmt::format("plugin '{}' failed to make its service: {}", name, not_std));
+            }
             if (!made) {
                 return nullptr;
             }

@@ -249,6 +249,8 @@ asio::awaitable<void> server::impl::accept_loop(worker& w, tcp::acceptor& accept
                     std::rethrow_exception(e);
                 } catch (const std::exception& ex) {
                     spdlog::error("session setup failed: {}", ex.what());
+                } catch (...) {  // escaping here would end io_context::run(), and the worker with it
+                    spdlog::error("session setup failed: a non-standard exception");
                 }
             }
         });
@@ -314,6 +316,10 @@ asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, t
             failed = true;
             spdlog::error("{} service {} failed: {}; connection closed", s.log_prefix(), options.handler->name(),
                           e.what());
+        } catch (...) {  // a service plugin may throw anything; it costs only this connection
+            failed = true;
+            spdlog::error("{} service {} failed: a non-standard exception; connection closed", s.log_prefix(),
+                          options.handler->name());
         }
     }
     if (!failed) {
