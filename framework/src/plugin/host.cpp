@@ -249,6 +249,36 @@ candidate host::impl::find(const load_request& request) const {
     return c;
 }
 
+namespace {
+
+// Makes and initialises the plugin `c` describes. Whatever the factory or init() throws, of whatever type,
+// becomes a load_error that names the plugin.
+std::shared_ptr<plugin_base> make_instance(const candidate& c, host_view& view) {
+    plugin_base* raw = nullptr;
+    try {
+        raw = c.factory();
+    } catch (const std::exception& e) {
+        throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, c.name, e.what()));
+    } catch (...) {
+        throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, c.name, not_std));
+    }
+    if (raw == nullptr || raw->kind() != c.kind) {
+        delete raw;
+        throw load_error(fmt::format("{}: plugin '{}' did not make a {} plugin", c.origin, c.name, to_string(c.kind)));
+    }
+    std::shared_ptr<plugin_base> object(raw, [library = c.library](plugin_base* p) { delete p; });
+    try {
+        raw->init(*c.config, view);
+    } catch (const std::exception& e) {
+        throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, c.name, e.what()));
+    } catch (...) {
+        throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, c.name, not_std));
+    }
+    return object;
+}
+
+}  // namespace
+
 void host::impl::shutdown_all() noexcept {
     hooks.clear();
     the_store.reset();
@@ -319,27 +349,7 @@ void host::load(const std::vector<load_request>& requests) {
     try {
         for (const auto& name : order) {
             candidate c = found.at(name);
-            plugin_base* raw = nullptr;
-            try {
-                raw = c.factory();
-            } catch (const std::exception& e) {
-                throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, name, e.what()));
-            } catch (...) {
-                throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, name, not_std));
-            }
-            if (raw == nullptr || raw->kind() != c.kind) {
-                delete raw;
-                throw load_error(
-                    fmt::format("{}: plugin '{}' did not make a {} plugin", c.origin, name, to_string(c.kind)));
-            }
-            std::shared_ptr<plugin_base> object(raw, [library = c.library](plugin_base* p) { delete p; });
-            try {
-                raw->init(*c.config, m);
-            } catch (const std::exception& e) {
-                throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, name, e.what()));
-            } catch (...) {
-                throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, name, not_std));
-            }
+            auto object = make_instance(c, m);
             spdlog::info("plugin={} kind={} version={} loaded from {}", name, to_string(c.kind),
                          c.descriptor->version ? c.descriptor->version : "?", c.origin);
             m.instances.push_back({std::move(c), std::move(object)});
