@@ -239,7 +239,9 @@ class Shutdown(unittest.TestCase):
 
 class CheckConfig(unittest.TestCase):
     def run_daemon(self, *args):
-        return subprocess.run([DAEMON, *args], capture_output=True, text=True, timeout=30)
+        # In a directory of its own: a daemon makes its state_dir ("var", relative) before it binds.
+        with tempfile.TemporaryDirectory(prefix="mailwright-test-") as cwd:
+            return subprocess.run([DAEMON, *args], capture_output=True, text=True, timeout=30, cwd=cwd)
 
     def test_broken_file_names_line_and_key(self):
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
@@ -460,7 +462,9 @@ class Plugins(unittest.TestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
             f.write(tables + "\n[[listener]]\nname = \"e\"\nservice = \"echo\"\nport = 0\n")
         try:
-            result = subprocess.run([DAEMON, "--config", f.name], capture_output=True, text=True, timeout=30)
+            with tempfile.TemporaryDirectory(prefix="mailwright-test-") as cwd:
+                result = subprocess.run([DAEMON, "--config", f.name], capture_output=True, text=True, timeout=30,
+                                        cwd=cwd)
             self.assertNotEqual(result.returncode, 0)
             self.assertNotIn("listening", result.stderr)  # refused before it listened anywhere
             return result.stderr

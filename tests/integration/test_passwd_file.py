@@ -99,7 +99,7 @@ class PasswdFile(unittest.TestCase):
             with open(os.path.join(self.work, "m.toml"), "w") as f:
                 f.write(config(self.path, "allow_plain = true" if "twice" in expected else ""))
             result = subprocess.run([DAEMON, "--config", os.path.join(self.work, "m.toml")], capture_output=True,
-                                    text=True, timeout=60)
+                                    text=True, timeout=60, cwd=self.work)
             self.assertNotEqual(result.returncode, 0)
             self.assertIn(expected, result.stderr)
 
@@ -140,7 +140,7 @@ class PasswdFile(unittest.TestCase):
                 f.write(b"k" * size)
             os.chmod(key, mode)
             result = subprocess.run([DAEMON, "--config", os.path.join(self.work, "m.toml")], capture_output=True,
-                                    text=True, timeout=60)
+                                    text=True, timeout=60, cwd=self.work)
             self.assertNotEqual(result.returncode, 0)
             self.assertIn(f"{key}: the SCRAM stand-in key must be", result.stderr)
 
