@@ -6,9 +6,10 @@
 //    ends it, and what follows it is left for the next command (`consumed`);
 //  - the message octets are the data up to there with every line end written CRLF (a bare CR or LF ends a
 //    line too, as a normalised CRLF) and one leading dot removed from each line that has more after it;
-//  - the first problem reported is the first line over max_line (its octets plus CRLF; a stuffing dot is not
-//    part of the line, RFC 5321 4.5.3.1.6) or, under the reject policy, the first bare CR or LF, whichever
-//    comes first.
+//  - the first problem reported is whichever comes first of: a NUL (RFC 6152: never in text, whatever the
+//    policy), the octet that makes a line longer than max_line (its octets plus CRLF; a stuffing dot is not
+//    part of the line, RFC 5321 4.5.3.1.6), and, under the reject policy, a bare CR or LF (noticed where its
+//    line ends).
 //
 // Input (FuzzedDataProvider): the policy, max_line and each piece's size come from the end of the input, the
 // data from the front.
@@ -60,8 +61,12 @@ expectation model(std::string_view data, std::size_t max_line, bare_line_ends ba
             ++stop;
         }
         const std::string_view line = content.substr(at, stop - at);
-        const std::size_t length = line.size() > 1 && line.front() == '.' ? line.size() - 1 : line.size();
-        if (length + 2 > max_line) {
+        const std::string_view text = line.size() > 1 && line.front() == '.' ? line.substr(1) : line;  // unstuffed
+        const std::size_t nul = text.find('\0');
+        const std::size_t limit = max_line - 2;  // the offset of the octet that makes the line too long
+        if (nul != std::string_view::npos && nul <= limit) {
+            note(data_reader::problem::nul);
+        } else if (text.size() + 2 > max_line) {
             note(data_reader::problem::line_too_long);
         }
         if (stop == content.size()) {
@@ -110,6 +115,8 @@ const char* name(data_reader::problem p) {
             return "bare_line_end";
         case data_reader::problem::line_too_long:
             return "line_too_long";
+        case data_reader::problem::nul:
+            return "nul";
     }
     return "?";
 }

@@ -29,6 +29,7 @@ GREETING = f"220 {HOSTNAME} ESMTP Mailwright\r\n"
 ENHANCED = re.compile(r"^\d{3}[ -]\d\.\d{1,3}\.\d{1,3}")
 STORED = re.compile(r"^250 2\.0\.0 OK: stored as [0-9a-f]+\r\n$")
 BARE_REFUSED = "550 5.6.11 Message refused: bare <CR> or <LF> in the text; use <CR><LF>\r\n"
+NUL_REFUSED = "550 5.6.11 Message refused: a NUL in the text; only BODY=BINARYMIME may carry one\r\n"
 
 CERTS = None  # made by setUpModule
 PASSWD = ""
@@ -755,11 +756,45 @@ class EndToEnd(SmtpTest):
                         if bare and listener == "mx":
                             self.assertEqual(answer, BARE_REFUSED)
                             self.assertEqual(first, [])
+                        elif b"\0" in ending:
+                            self.assertEqual(answer, NUL_REFUSED)  # text holds no NUL (RFC 6152)
+                            self.assertEqual(first, [])
                         else:
                             self.assertRegex(answer, STORED)
                             self.assertEqual(len(first), 1)
                             self.assertIn(b"second message\n", first[0])  # it was all one message's text
                             self.assertIn(b"MAIL FROM:<evil@remote.example>\n", first[0])
+
+
+    def test_a_nul_in_the_text_is_refused_and_nothing_is_stored(self):
+        # Regression: "\r\n\0.\r\n" is rightly not the end of the data, but the message was stored with the
+        # NUL (RFC 6152 excludes it from text), ready to reach a next hop that reads it as the end.
+        for listener in ("mx", "mx-normalise"):
+            with self.subTest(listener=listener, client="smtplib"):
+                tok = token()
+                with smtplib.SMTP("127.0.0.1", self.port(listener), local_hostname="client.example",
+                                  timeout=10) as s:
+                    with self.assertRaises(smtplib.SMTPDataError) as refused:
+                        s.sendmail("sender@remote.example", ["heidi@example.org"],
+                                   message(tok, to="heidi@example.org", extra=b"one\r\n\0.\r\ntwo\r\n"))
+                    self.assertEqual(refused.exception.smtp_code, 550)
+                    self.assertTrue(refused.exception.smtp_error.startswith(b"5.6.11 "), refused.exception)
+                    self.assertEqual(s.sendmail("sender@remote.example", ["heidi@example.org"],
+                                                message(tok + "-clean", to="heidi@example.org")), {})
+                stored = self.with_token("heidi", tok)  # the refused message's token is in the clean one's
+                self.assertEqual(len(stored), 1)
+                self.assertIn(f"{tok}-clean".encode(), stored[0])
+            with self.subTest(listener=listener, client="raw BDAT"):
+                tok = token()
+                chunk = f"Subject: bdat {tok}\r\n\r\n".encode() + b".\0\r\nafter\r\n"
+                with self.connect(listener) as c:
+                    c.cmd("EHLO client.example")
+                    self.assertEqual(c.cmd("MAIL FROM:<x@remote.example> BODY=8BITMIME"), "250 2.1.0 Sender OK\r\n")
+                    self.assertEqual(c.cmd("RCPT TO:<heidi@example.org>"), "250 2.1.5 Recipient OK\r\n")
+                    c.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk)
+                    self.assertEqual(c.reply(), NUL_REFUSED)
+                    self.assertEqual(c.cmd("NOOP"), "250 2.0.0 OK\r\n")
+                self.assertEqual(self.with_token("heidi", tok), [])
 
 
 # --- policy over the wire ------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ const std::string ok_recipient = "250 2.1.5 Recipient OK";
 const std::string go_ahead = "354 End data with <CR><LF>.<CR><LF>";
 const std::string bye = "221 2.0.0 mx.example.org closing connection";
 const std::string bare_refused = "550 5.6.11 Message refused: bare <CR> or <LF> in the text; use <CR><LF>";
+const std::string nul_refused = "550 5.6.11 Message refused: a NUL in the text; only BODY=BINARYMIME may carry one";
 const std::string pipelining_refused = "554 5.5.0 Error: improper command pipelining";
 
 bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
@@ -720,6 +721,7 @@ struct smuggling_case {
     const char* name;
     std::string ending;      // what a lax server could take for the end of the data
     bool bare;               // holds a bare CR or LF
+    bool nul;                // holds a NUL, which text never does (RFC 6152): refused whatever the policy
     std::string normalised;  // the first message's last line, the fake end and what follows, as stored
 };
 
@@ -730,20 +732,20 @@ const std::string smuggled =
 const std::string first_part = "Subject: first\r\n\r\nfirst message";
 
 const smuggling_case smuggling_cases[] = {
-    {"<LF>.<LF>", "\n.\n", true, "first message\r\n.\r\n" + smuggled + "\r\n"},
-    {"<CR>.<CR>", "\r.\r", true, "first message\r\n.\r\n" + smuggled + "\r\n"},
-    {"<CR>.<LF>", "\r.\n", true, "first message\r\n.\r\n" + smuggled + "\r\n"},
-    {"<LF>.<CR>", "\n.\r", true, "first message\r\n.\r\n" + smuggled + "\r\n"},
-    {"<LF>.<CR><LF>", "\n.\r\n", true, "first message\r\n.\r\n" + smuggled + "\r\n"},
-    {"<CR><LF>.<LF>", "\r\n.\n", true, "first message\r\n.\r\n" + smuggled + "\r\n"},
-    {"<CR>.<CR><LF>", "\r.\r\n", true, "first message\r\n.\r\n" + smuggled + "\r\n"},
-    {"<CR><LF>.<CR>", "\r\n.\r", true, "first message\r\n.\r\n" + smuggled + "\r\n"},
-    {"<LF><LF>.<LF><LF>", "\n\n.\n\n", true, "first message\r\n\r\n.\r\n\r\n" + smuggled + "\r\n"},
-    {"<CR><LF><NUL>.<CR><LF>", "\r\n\0.\r\n"s, false, "first message\r\n\0.\r\n"s + smuggled + "\r\n"},
-    {"<CR><LF>.<NUL><CR><LF>", "\r\n.\0\r\n"s, false, "first message\r\n\0\r\n"s + smuggled + "\r\n"},
-    {"<NUL><CR><LF>.<NUL><CR><LF>", "\0\r\n.\0\r\n"s, false, "first message\0\r\n\0\r\n"s + smuggled + "\r\n"},
-    {"<LF><NUL>.<CR><LF>", "\n\0.\r\n"s, true, "first message\r\n\0.\r\n"s + smuggled + "\r\n"},
-    {"<CR><LF>.<CR><NUL><LF>", "\r\n.\r\0\n"s, true, "first message\r\n.\r\n\0\r\n"s + smuggled + "\r\n"},
+    {"<LF>.<LF>", "\n.\n", true, false, "first message\r\n.\r\n" + smuggled + "\r\n"},
+    {"<CR>.<CR>", "\r.\r", true, false, "first message\r\n.\r\n" + smuggled + "\r\n"},
+    {"<CR>.<LF>", "\r.\n", true, false, "first message\r\n.\r\n" + smuggled + "\r\n"},
+    {"<LF>.<CR>", "\n.\r", true, false, "first message\r\n.\r\n" + smuggled + "\r\n"},
+    {"<LF>.<CR><LF>", "\n.\r\n", true, false, "first message\r\n.\r\n" + smuggled + "\r\n"},
+    {"<CR><LF>.<LF>", "\r\n.\n", true, false, "first message\r\n.\r\n" + smuggled + "\r\n"},
+    {"<CR>.<CR><LF>", "\r.\r\n", true, false, "first message\r\n.\r\n" + smuggled + "\r\n"},
+    {"<CR><LF>.<CR>", "\r\n.\r", true, false, "first message\r\n.\r\n" + smuggled + "\r\n"},
+    {"<LF><LF>.<LF><LF>", "\n\n.\n\n", true, false, "first message\r\n\r\n.\r\n\r\n" + smuggled + "\r\n"},
+    {"<CR><LF><NUL>.<CR><LF>", "\r\n\0.\r\n"s, false, true, "first message\r\n\0.\r\n"s + smuggled + "\r\n"},
+    {"<CR><LF>.<NUL><CR><LF>", "\r\n.\0\r\n"s, false, true, "first message\r\n\0\r\n"s + smuggled + "\r\n"},
+    {"<NUL><CR><LF>.<NUL><CR><LF>", "\0\r\n.\0\r\n"s, false, true, "first message\0\r\n\0\r\n"s + smuggled + "\r\n"},
+    {"<LF><NUL>.<CR><LF>", "\n\0.\r\n"s, true, true, "first message\r\n\0.\r\n"s + smuggled + "\r\n"},
+    {"<CR><LF>.<CR><NUL><LF>", "\r\n.\r\0\n"s, true, true, "first message\r\n.\r\n\0\r\n"s + smuggled + "\r\n"},
 };
 
 // The ways the octets can arrive: in one segment, split inside the fake end, one octet per read.
@@ -782,7 +784,10 @@ TEST_CASE("smtp: no SMTP smuggling ending starts a second message", "[smtp][sess
                 CHECK(w.store->boxes["bob"].empty());
                 CHECK(std::count(w.auth.lookups.begin(), w.auth.lookups.end(), "bob") == 0);
                 if (c.bare && !normalise) {
-                    CHECK(r[4] == bare_refused);
+                    CHECK(r[4] == bare_refused);  // a bare line end comes first in every ending that has both
+                    CHECK(w.store->messages() == 0);
+                } else if (c.nul) {
+                    CHECK(r[4] == nul_refused);
                     CHECK(w.store->messages() == 0);
                 } else {
                     CHECK(std::regex_search(r[4], stored_reply));
@@ -810,6 +815,47 @@ TEST_CASE("smtp: a bare LF or CR anywhere refuses the message under reject; the 
         CHECK(std::regex_search(r[8], stored_reply));
         REQUIRE(w.store->messages() == 1);
         CHECK(without_received(w.store->boxes["alice"][0]) == body);
+    }
+}
+
+TEST_CASE("smtp: a NUL in a DATA or BDAT text body refuses the message, whatever the policy; the session goes on",
+          "[smtp][session][data][nul]") {
+    // Regression: RFC 6152 excludes NUL from 8BITMIME text (and RFC 5321 from 7BIT). "\r\n\0.\r\n" and
+    // "\r\n.\0\r\n" are rightly not the end of the data, but the message is stored with the NUL and would be
+    // passed on to a next hop that may read it as the end (a smuggling path).
+    const std::string texts[] = {"Subject: x\r\n\r\nbody\r\n\0.\r\nmore\r\n"s,
+                                 "Subject: x\r\n\r\nbody\r\n.\0\r\nmore\r\n"s, "Subject: x\0\r\n\r\nbody\r\n"s};
+    for (const auto bare : {mailwright::smtp::bare_line_ends::reject, mailwright::smtp::bare_line_ends::normalise}) {
+        for (const auto& text : texts) {
+            INFO(::Catch::Detail::stringify(text));
+            SECTION("DATA") {
+                world w;
+                auto svc = w.make(with([&](smtp::options& o) { o.bare = bare; }));
+                const auto r = replies(serve(*svc, each(ehlo + mail + rcpt + "DATA\r\n") +
+                                                       std::vector<std::string>{text + ".\r\n", mail, rcpt, "DATA\r\n",
+                                                                                body + ".\r\n", "QUIT\r\n"}));
+                REQUIRE(r.size() == 10);
+                CHECK(r[4] == nul_refused);
+                CHECK(std::regex_search(r[8], stored_reply));  // the rest was drained, the next message is fine
+                REQUIRE(w.store->messages() == 1);
+                CHECK(without_received(w.store->boxes["alice"][0]) == body);
+            }
+            SECTION("BDAT") {
+                world w;
+                auto svc = w.make(with([&](smtp::options& o) { o.bare = bare; }));
+                const auto half = text.size() / 2;
+                const auto r = replies(
+                    serve(*svc, each(ehlo + "MAIL FROM:<a@remote.example> BODY=8BITMIME\r\n" + rcpt) +
+                                    std::vector<std::string>{
+                                        "BDAT " + std::to_string(half) + "\r\n" + text.substr(0, half),
+                                        "BDAT " + std::to_string(text.size() - half) + " LAST\r\n" + text.substr(half),
+                                        "NOOP\r\n"}));
+                REQUIRE(r.size() == 6);
+                CHECK(r[4] == nul_refused);
+                CHECK(r[5] == "250 2.0.0 OK");
+                CHECK(w.store->messages() == 0);
+            }
+        }
     }
 }
 

@@ -35,15 +35,19 @@ outcome read(std::string_view input, std::size_t split, data_reader::options o =
     return out;
 }
 
-// Whether text holds a CR not followed by LF or an LF not preceded by CR.
-bool has_bare_line_end(std::string_view text) {
+// The first of a NUL, a CR not followed by LF and an LF not preceded by CR in text (lines short enough), as
+// the reader reports it: a bare CR or LF ends its line, which is when it is noticed; a NUL is noticed at once.
+data_reader::problem first_problem_in(std::string_view text, bare_line_ends bare) {
     for (std::size_t i = 0; i < text.size(); ++i) {
-        if ((text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) ||
-            (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))) {
-            return true;
+        if (text[i] == '\0') {
+            return data_reader::problem::nul;
+        }
+        if (bare == bare_line_ends::reject && ((text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) ||
+                                               (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')))) {
+            return data_reader::problem::bare_line_end;
         }
     }
-    return false;
+    return data_reader::problem::none;
 }
 
 }  // namespace
@@ -89,11 +93,8 @@ TEST_CASE("smtp data: no smuggling ending ever ends the message", "[smtp][data][
                 REQUIRE(o.finished);
                 CHECK(o.consumed == input.size() - 6);
                 CHECK(o.message.find("Subject: smuggled") != std::string::npos);
-                if (bare == bare_line_ends::reject) {
-                    CHECK((o.problem == data_reader::problem::bare_line_end) == has_bare_line_end(input));
-                } else {
-                    CHECK(o.problem == data_reader::problem::none);
-                }
+                // A NUL in the text is a problem whatever the policy for line ends (RFC 6152 excludes it).
+                CHECK(o.problem == first_problem_in(input, bare));
             }
         }
     }
@@ -164,5 +165,48 @@ TEST_CASE("smtp data: BDAT text (not dot-framed) keeps dots, never ends, and sti
         CHECK(read(std::string(999, 'x') + "\r\n", 500, {.dot_framed = false}).problem ==
               data_reader::problem::line_too_long);
         CHECK(read(std::string(998, 'x') + "\r\n", 500, {.dot_framed = false}).problem == data_reader::problem::none);
+    }
+}
+
+TEST_CASE("smtp data: a NUL anywhere in the text is a problem, and the end is still found, at every split",
+          "[smtp][data][nul]") {
+    // RFC 6152 and RFC 5321 4.5.2: text (7BIT or 8BITMIME) holds no NUL. A next hop that drops or stops at a NUL
+    // reads "\r\n\0.\r\n" as the end of the data: kept and passed on, it is a smuggling path.
+    struct nul_case {
+        const char* name;
+        std::string text;
+    };
+    const nul_case cases[] = {
+        {"<CR><LF><NUL>.<CR><LF>", "Subject: x\r\n\r\nbody\r\n\0.\r\nmore\r\n"s},
+        {"<CR><LF>.<NUL><CR><LF>", "Subject: x\r\n\r\nbody\r\n.\0\r\nmore\r\n"s},
+        {"a NUL inside a line", "Subject: x\r\n\r\nbo\0dy\r\n"s},
+        {"a NUL first", "\0Subject: x\r\n\r\nbody\r\n"s},
+        {"a NUL at the end of a long run", "Subject: x\r\n\r\n"s + std::string(900, 'y') + "\0\r\n"s},
+    };
+    for (const auto bare : {bare_line_ends::reject, bare_line_ends::normalise}) {
+        for (const auto& c : cases) {
+            const std::string input = c.text + ".\r\nMAIL FROM:<a@b>\r\n";
+            for (std::size_t split = 0; split <= input.size(); ++split) {
+                INFO(c.name << " split " << split);
+                const auto o = read(input, split, {.max_line = 1000, .bare = bare});
+                CHECK(o.finished);
+                CHECK(o.consumed == input.find("MAIL"));
+                CHECK(o.problem == data_reader::problem::nul);
+            }
+        }
+    }
+    SECTION("BDAT text too") {
+        const std::string text = "Subject: x\r\n\r\n.\0\r\n"s;
+        for (std::size_t split = 0; split <= text.size(); ++split) {
+            INFO("split " << split);
+            CHECK(read(text, split, {.dot_framed = false}).problem == data_reader::problem::nul);
+        }
+    }
+    SECTION("the first problem wins: a bare LF before a NUL, a NUL before a long line's limit") {
+        CHECK(read("a\nb\0\r\n.\r\n"s, 2).problem == data_reader::problem::bare_line_end);
+        CHECK(read("a\0b\nc\r\n.\r\n"s, 2).problem == data_reader::problem::nul);
+        CHECK(read(std::string(10, 'x') + "\0"s + std::string(1000, 'x') + "\r\n.\r\n", 5).problem ==
+              data_reader::problem::nul);
+        CHECK(read(std::string(1000, 'x') + "\0"s + "\r\n.\r\n", 5).problem == data_reader::problem::line_too_long);
     }
 }

@@ -26,6 +26,22 @@ void data_reader::finish(std::string& out) {
     }
 }
 
+void data_reader::check_run(std::string_view run) noexcept {
+    if (problem_ != problem::none) {
+        return;  // only the first problem is reported: no need to look further
+    }
+    // Which comes first: a NUL, or the octet that makes the line too long (line_length_ + 2 > max_line).
+    const std::size_t room = options_.max_line >= line_length_ + 2 ? options_.max_line - line_length_ - 2 : 0;
+    const void* nul = std::memchr(run.data(), '\0', run.size());
+    const std::size_t nul_at =
+        nul != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nul) - run.data()) : run.size();
+    if (nul_at < run.size() && nul_at <= room) {
+        note(problem::nul);
+    } else if (run.size() > room) {
+        note(problem::line_too_long);
+    }
+}
+
 data_reader::result data_reader::feed(std::string_view input, std::string& out) {
     // Where the next CR and LF at or after i are (input.size(): none), found by memchr and searched for again
     // only once i has passed them, so a run of ordinary octets is copied whole and input of any shape is read
@@ -53,10 +69,8 @@ data_reader::result data_reader::feed(std::string_view input, std::string& out) 
                 line_length_ = 0;
             }
             const std::size_t end = std::min(next('\r', next_cr, i), next('\n', next_lf, i));
+            check_run(input.substr(i, end - i));
             line_length_ += end - i;
-            if (line_length_ + 2 > options_.max_line) {
-                note(problem::line_too_long);
-            }
             out.append(input.data() + i, end - i);
             i = end;
             continue;

@@ -36,7 +36,7 @@ using plugin::store_status;
 enum class next { go_on, close };
 
 // What a message must not do; each is answered after the message ends.
-enum class refusal { none, too_big, bare_line_end, line_too_long, interrupted, lost };
+enum class refusal { none, too_big, bare_line_end, line_too_long, nul, interrupted, lost };
 
 std::string message_id() {
     static std::atomic<std::uint64_t> counter{0};
@@ -107,6 +107,8 @@ class incoming final : public plugin::message_source {
             refuse(refusal::bare_line_end);
         } else if (reader_.first_problem() == data_reader::problem::line_too_long) {
             refuse(refusal::line_too_long);
+        } else if (reader_.first_problem() == data_reader::problem::nul) {
+            refuse(refusal::nul);
         }
     }
 
@@ -910,6 +912,9 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
         case refusal::line_too_long:
             n = answer(
                 fmt::format("550 5.6.0 Message refused: a line is longer than {} octets", options_.max_text_line));
+            break;
+        case refusal::nul:
+            n = answer("550 5.6.11 Message refused: a NUL in the text; only BODY=BINARYMIME may carry one");
             break;
         case refusal::interrupted:
             // RSET or QUIT ended the sequence: the message is dropped and the command gets its own reply.

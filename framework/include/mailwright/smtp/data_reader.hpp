@@ -5,7 +5,10 @@
 // the SMTP smuggling endings (<LF>.<LF>, <CR>.<CR>, <LF>.<CR><LF>, <CR><LF>.<LF>, <CR>.<CR><LF>, ...;
 // CVE-2023-51764/5/6) can end one message and start another. By policy a bare LF or CR is either a problem
 // (the message is refused after its end; the default, as Postfix 3.9) or normalised to CRLF inside the message.
-// A line longer than the limit is a problem too: the message is refused, never truncated.
+// A line longer than the limit is a problem too: the message is refused, never truncated. So is a NUL, which
+// text (7BIT, 8BITMIME) never holds (RFC 6152; RFC 5321 4.5.2): a next hop that drops NULs, or ends a line at
+// one, would read "<CR><LF><NUL>.<CR><LF>" as the end of the data. Only BODY=BINARYMIME carries NULs, and its
+// BDAT chunks do not go through this reader.
 //
 // The reader hands out the message octets with CRLF line ends and the stuffing dots removed. After a problem
 // it keeps finding the end, so the session can answer the message and go on with the next command.
@@ -25,7 +28,7 @@ enum class bare_line_ends {
 
 class data_reader {
   public:
-    enum class problem { none, bare_line_end, line_too_long };
+    enum class problem { none, bare_line_end, line_too_long, nul };
 
     struct options {
         std::size_t max_line = 1000;  // octets including CRLF (RFC 5321 4.5.3.1.6)
@@ -53,6 +56,8 @@ class data_reader {
 
   private:
     void end_line(bool real_crlf, std::string& out);
+    // Notes a NUL in, or an over-long line made by, a run of ordinary octets about to join the current line.
+    void check_run(std::string_view run) noexcept;
     void note(problem p) noexcept {
         if (problem_ == problem::none) {
             problem_ = p;
