@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <mailwright/io/offload.hpp>
 #include <mailwright/plugin/mailstore.hpp>
 #include <mailwright/testing/fault.hpp>
@@ -94,13 +96,22 @@ class store final : public plugin::mailstore {
     asio::awaitable<plugin::delivery_result> deliver(std::span<const std::string> users,
                                                      plugin::message_source& message) override {
         plugin::delivery_result result{store_status::ok, {}};
+        // One copy per Maildir: a user named twice (or two names of one Maildir) is linked once and both are
+        // answered by that link. A second link() would fail with EEXIST after the first had stored the message,
+        // and a temporary failure then makes the client send it again, and store it again, on every retry.
         std::vector<fs::path> dirs;
+        std::vector<std::size_t> dir_of_user;
         for (const auto& user : users) {
             if (!valid_user(user)) {
                 co_return plugin::delivery_result{store_status::permfail,
                                                   std::vector<store_status>(users.size(), store_status::permfail)};
             }
-            dirs.push_back(dir_of(user));
+            fs::path dir = dir_of(user);
+            const auto known = std::find(dirs.begin(), dirs.end(), dir);
+            dir_of_user.push_back(static_cast<std::size_t>(known - dirs.begin()));
+            if (known == dirs.end()) {
+                dirs.push_back(std::move(dir));
+            }
         }
         if (dirs.empty()) {
             co_return result;
@@ -161,7 +172,10 @@ class store final : public plugin::mailstore {
                 }
                 return statuses;
             };
-            result.per_recipient = co_await io::offload(std::move(work5));
+            const auto linked = co_await io::offload(std::move(work5));
+            for (const std::size_t d : dir_of_user) {
+                result.per_recipient.push_back(linked[d]);
+            }
         }
 
         // 3. The tmp/ file is no longer needed (or, after a failure, never will be).
@@ -198,15 +212,23 @@ class store final : public plugin::mailstore {
         return path;
     }
 
+    // Whether two paths name one file: a link already made is a link made.
+    static bool same_file(const fs::path& a, const fs::path& b) {
+        std::error_code ec;
+        return fs::equivalent(a, b, ec) && !ec;
+    }
+
     // Blocking: makes the spooled message appear in dir/new, durably.
     static store_status link_into(const spool_file& spool, const fs::path& dir, const std::string& name) {
         if (auto ec = ensure_maildir(dir)) {
             return is_temporary(ec) ? store_status::tempfail : store_status::permfail;
         }
         const fs::path target = dir / "new" / name;
-        if (::link(spool.path.c_str(), target.c_str()) != 0) {
-            if (errno != EXDEV) {
-                spdlog::error("maildir: cannot link into {}: {}", dir.string(), last_error().message());
+        const int failed = ::link(spool.path.c_str(), target.c_str()) == 0 ? 0 : errno;
+        if (failed != 0 && !(failed == EEXIST && same_file(spool.path, target))) {
+            if (failed != EXDEV) {
+                spdlog::error("maildir: cannot link into {}: {}", dir.string(),
+                              std::error_code(failed, std::generic_category()).message());
                 return store_status::tempfail;
             }
             // Another file system: copy through this Maildir's tmp/, then rename into new/.

@@ -253,6 +253,21 @@ TEST_CASE("maildir: several recipients, and many concurrent deliveries", "[maild
     CHECK(drop->messages().size() == threads * per_thread);
 }
 
+TEST_CASE("maildir: a user named twice gets one copy, and both are answered ok", "[maildir]") {
+    // Regression: link() into new/ answers EEXIST for the second copy of a message into the same Maildir, which
+    // was a temporary failure: the client heard 4xx for a message stored once, and stored it again on every
+    // retry.
+    temp_store t;
+    plugin::string_source source(message);
+    const std::vector<std::string> users{"alice", "bob", "alice"};
+    const auto result = run(t.store().deliver(users, source));
+    CHECK(result.status == plugin::store_status::ok);
+    CHECK(result.per_recipient == std::vector<plugin::store_status>(3, plugin::store_status::ok));
+    CHECK(count_files(t.maildir("alice") / "new") == 1);
+    CHECK(count_files(t.maildir("bob") / "new") == 1);
+    CHECK(count_files(t.maildir("alice") / "tmp") == 0);
+}
+
 TEST_CASE("maildir: a full disk is a temporary failure that leaves nothing behind", "[maildir][faults]") {
     temp_store t;
     REQUIRE(t.deliver({"alice"}, message) == plugin::store_status::ok);  // the Maildir exists

@@ -846,6 +846,34 @@ class Policy(SmtpTest):
             self.assertEqual(c.cmd("VRFY alice"),
                              "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n")
 
+    def test_one_mailbox_named_twice_is_stored_once_and_acknowledged(self):
+        # Regression: the second RCPT resolved to the same user; the Maildir store linked the message in, then
+        # failed the second link (EEXIST): one copy stored, and the client told 451, so it retried for days and
+        # a copy was stored each time.
+        tok = token()
+        with self.connect("mx") as c:
+            c.cmd("EHLO client.example")
+            self.assertEqual(c.cmd("MAIL FROM:<a@b.example>"), "250 2.1.0 Sender OK\r\n")
+            self.assertEqual(c.cmd("RCPT TO:<dave@example.org>"), "250 2.1.5 Recipient OK\r\n")
+            self.assertEqual(c.cmd("RCPT TO:<dave@EXAMPLE.ORG>"), "250 2.1.5 Recipient OK\r\n")
+            self.assertEqual(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>\r\n")
+            c.send(message(tok, to="dave@example.org") + b".\r\n")
+            self.assertRegex(c.reply(), STORED)
+        self.assertEqual(len(self.with_token("dave", tok)), 1)
+        # Over LMTP each RCPT still gets its own reply, from the mailbox's one delivery.
+        tok = token()
+        with smtplib.LMTP("127.0.0.1", self.port("lmtp"), local_hostname="client.example", timeout=10) as s:
+            s.ehlo()  # LHLO
+            self.assertEqual(s.mail("a@b.example")[0], 250)
+            for rcpt in ("dave@example.org", "dave@EXAMPLE.org", "dave@Example.Org"):
+                self.assertEqual(s.rcpt(rcpt)[0], 250)
+            # smtplib reads one reply after the data; LMTP sends one per accepted recipient (RFC 2033 4.2).
+            for code, text in (s.data(message(tok)), s.getreply(), s.getreply()):
+                self.assertEqual(code, 250)
+                self.assertRegex(text, rb"^2\.0\.0 OK [0-9a-f]+ \(\d+ octets\)$")
+            self.assertEqual(s.noop(), (250, b"2.0.0 OK"))  # nothing more was pending
+        self.assertEqual(len(self.with_token("dave", tok)), 1)
+
     def test_bdat_chunks(self):
         tok = token()
         first = f"Subject: bdat {tok}\r\n\r\n.not unstuffed\r\n".encode()

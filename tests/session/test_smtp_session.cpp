@@ -534,6 +534,28 @@ TEST_CASE("smtp: recipients: relay refused, unknown users, the backend down, the
     CHECK(w.store->boxes.count("carol") == 0);
 }
 
+TEST_CASE("smtp: recipients that resolve to one mailbox are delivered once", "[smtp][session][envelope]") {
+    // Regression: <alice@example.org> and <alice@EXAMPLE.ORG> are the user alice twice; the store was asked to
+    // deliver to {alice, alice}. The Maildir store then stored one copy and answered 451 (link() EEXIST for the
+    // second), so the sending MTA retried, and stored another copy, for days. RFC 5321 3.3 lets a server deliver
+    // once to recipients that are the same mailbox.
+    world w;
+    auto svc = w.make();
+    const auto r = replies(serve(*svc, each(ehlo + mail + rcpt + "RCPT TO:<alice@EXAMPLE.ORG>\r\n" +
+                                            "RCPT TO:<bob@example.org>\r\nRCPT TO:<Alice@example.org>\r\nDATA\r\n") +
+                                           std::vector<std::string>{body + ".\r\n", "QUIT\r\n"}));
+    REQUIRE(r.size() == 9);
+    CHECK(r[2] == ok_recipient);
+    CHECK(r[3] == ok_recipient);
+    CHECK(r[4] == ok_recipient);
+    CHECK(std::regex_search(r[7], stored_reply));
+    CHECK(w.store->last_users == std::vector<std::string>{"alice", "bob"});
+    CHECK(w.store->boxes["alice"].size() == 1);
+    CHECK(w.store->boxes["bob"].size() == 1);
+    REQUIRE(w.store->last_envelope);
+    CHECK(w.store->last_envelope->recipients.size() == 3);  // the envelope keeps every recipient as given
+}
+
 TEST_CASE("smtp: <Postmaster> is accepted in any case, with or without a local domain", "[smtp][session][envelope]") {
     world w;
     auto svc = w.make();
@@ -1524,6 +1546,24 @@ TEST_CASE("lmtp: refusals and store failures are answered once per recipient", "
         CHECK(starts_with(r[5], "250 2.0.0 OK: stored as "));
         CHECK(w.store->boxes["bob"].size() == 1);
     }
+}
+
+TEST_CASE("lmtp: recipients of one mailbox each get the outcome of that mailbox's one delivery",
+          "[smtp][session][lmtp]") {
+    // Regression: RFC 2033 4.2: one reply per RCPT; a mailbox named twice was delivered to twice.
+    world w;
+    w.store->answer = plugin::delivery_result{store_status::tempfail, {store_status::ok, store_status::tempfail}};
+    auto svc = w.make(with([](smtp::options&) {}, role::lmtp));
+    const auto r =
+        lmtp_replies(serve(*svc, each("LHLO client.example\r\n" + mail + rcpt + "RCPT TO:<bob@example.org>\r\n" +
+                                      "RCPT TO:<alice@EXAMPLE.org>\r\nDATA\r\n") +
+                                     std::vector<std::string>{body + ".\r\n", "QUIT\r\n"}));
+    REQUIRE(r.size() == 10);
+    CHECK(starts_with(r[6], "250 2.0.0 OK "));
+    CHECK(r[7] == "451 4.3.0 Mailbox temporarily unavailable");
+    CHECK(starts_with(r[8], "250 2.0.0 OK "));
+    CHECK(w.store->last_users == std::vector<std::string>{"alice", "bob"});
+    CHECK(w.store->boxes["alice"].size() == 1);
 }
 
 TEST_CASE("smtp: LHLO is for LMTP", "[smtp][session][lmtp]") {

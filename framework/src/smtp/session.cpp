@@ -49,7 +49,10 @@ struct transaction {
     std::optional<mailbox> sender;  // empty with a null reverse-path
     // Sender, recipients, BODY, SMTPUTF8, the DSN parameters and the id: handed to the store with the message.
     plugin::envelope envelope;
-    std::vector<std::string> users;  // local users, one per accepted recipient (envelope.recipients[i].user)
+    // The mailboxes, each once: recipients that resolve to one user get one copy (RFC 5321 3.3 allows it), so a
+    // store is never asked for two copies in one mailbox.
+    std::vector<std::string> users;
+    std::vector<std::size_t> mailbox_of;  // per accepted recipient (envelope.recipients[i]), its entry in users
 };
 
 // RFC 3461 4.1: NOTIFY=NEVER, or a list of SUCCESS, FAILURE and DELAY, each at most once.
@@ -770,7 +773,7 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
             co_return error("555 5.5.4 Unsupported or malformed parameter");
         }
     }
-    if (txn_.users.size() >= options_.max_recipients) {
+    if (txn_.envelope.recipients.size() >= options_.max_recipients) {
         reply("452 4.5.3 Too many recipients");  // RFC 5321 4.5.3.1.8: the client sends the rest later
         co_return next::go_on;
     }
@@ -807,7 +810,11 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     }
     recipient.address = box.to_string();
     recipient.user = found.user.empty() ? user : found.user;
-    txn_.users.push_back(recipient.user);
+    const auto known = std::find(txn_.users.begin(), txn_.users.end(), recipient.user);
+    txn_.mailbox_of.push_back(static_cast<std::size_t>(known - txn_.users.begin()));
+    if (known == txn_.users.end()) {
+        txn_.users.push_back(recipient.user);
+    }
     txn_.envelope.recipients.push_back(std::move(recipient));
     state_ = after(verb::rcpt, state_);
     reply("250 2.1.5 Recipient OK");
@@ -888,7 +895,9 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
         }
         co_return next::close;  // nothing acknowledged, so nothing the client can count on was stored
     }
-    const std::size_t recipients = txn_.users.size();
+    const std::size_t recipients = txn_.envelope.recipients.size();
+    const std::size_t mailboxes = txn_.users.size();
+    const std::vector<std::size_t> mailbox_of = txn_.mailbox_of;
     const std::string interrupting = message.interrupting_line();
     const auto octets = message.octets();
     reset_transaction();
@@ -922,9 +931,11 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
         case refusal::lost:
         case refusal::none:
             // LMTP answers each recipient by its own outcome (RFC 2033 4.2), whatever the summary says: a
-            // recipient delivered must hear 250, or the client sends the message again.
-            if (options_.kind == role::lmtp && delivered.per_recipient.size() == recipients) {
-                for (const auto status : delivered.per_recipient) {
+            // recipient delivered must hear 250, or the client sends the message again. Recipients of one
+            // mailbox share its one delivery's outcome.
+            if (options_.kind == role::lmtp && delivered.per_recipient.size() == mailboxes) {
+                for (const std::size_t m : mailbox_of) {
+                    const auto status = delivered.per_recipient[m];
                     reply(status == store_status::ok         ? fmt::format("250 2.0.0 OK {} ({} octets)", id, octets)
                           : status == store_status::tempfail ? "451 4.3.0 Mailbox temporarily unavailable"
                                                              : "550 5.2.0 Mailbox unavailable");

@@ -98,14 +98,16 @@ struct open_result {
 
 struct delivery_result {
     store_status status = store_status::tempfail;
-    std::vector<store_status> per_recipient;  // LMTP answers each recipient separately
+    std::vector<store_status> per_recipient;  // one per entry of `users`: LMTP answers each recipient by it
 };
 
 class mailstore : public plugin_base {
   public:
     plugin_kind kind() const noexcept final { return plugin_kind::mailstore; }
     virtual asio::awaitable<open_result> open(std::string_view user) = 0;
-    // Stores the message for every recipient; acknowledged (ok) only once it is durable.
+    // Stores the message for every recipient; acknowledged (ok) only once it is durable. SMTP and LMTP name each
+    // mailbox once (recipients of one user get one copy); a store given a user twice should still store one copy
+    // and answer ok for both, never fail the second after storing the first.
     virtual asio::awaitable<delivery_result> deliver(std::span<const std::string> users, message_source& message) = 0;
     // Whether a message is kept octet for octet whatever it holds (bare CR and LF, NUL, lines of any length):
     // only then does SMTP offer BINARYMIME (RFC 3030). A store that keeps text with its own line ends says no.
