@@ -104,6 +104,8 @@ std::shared_ptr<server::service> make_smtp(const config::listener_config& l, ser
     o.bare = l.smtp.bare_line_ends == "normalise" ? smtp::bare_line_ends::normalise : smtp::bare_line_ends::reject;
     o.pregreet_wait = l.smtp.pregreet_wait;
     o.min_data_rate = l.smtp.min_data_rate;
+    o.allow_null_sender = l.smtp.allow_null_sender;
+    o.postmaster = l.smtp.postmaster;
     smtp::environment env;
     env.auth = &ctx.plugins.auth();
     env.store = ctx.plugins.store();

@@ -814,6 +814,16 @@ class Policy(SmtpTest):
             self.assertEqual(relay.exception.recipients["someone@remote.example"],
                              (550, b"5.7.1 <someone@remote.example>: this server delivers to its own domains only"))
 
+    def test_submission_refuses_a_null_sender(self):
+        # Regression: after AUTH, MAIL FROM:<> got 250; the sender ownership check was skipped without a sender.
+        with self.smtplib_tls("submission") as s:
+            s.login("judy", password("judy"))
+            self.assertEqual(s.mail(""), (553, b"5.7.1 <>: a null reverse-path is not accepted from a user"))
+            self.assertEqual(s.mail("judy@example.org"), (250, b"2.1.0 Sender OK"))
+        with self.connect("mx") as c:  # an MX takes bounces
+            c.cmd("EHLO client.example")
+            self.assertEqual(c.cmd("MAIL FROM:<>"), "250 2.1.0 Sender OK\r\n")
+
     def test_submission_requires_tls_then_auth(self):
         with self.connect("submission") as c:
             ehlo = extensions(c.cmd("EHLO client.example"))

@@ -1330,6 +1330,32 @@ TEST_CASE("submission: AUTH before MAIL, the user's own sender, local recipients
     CHECK(received_of(w.store->boxes["bob"][0]).find(" with ESMTPA id ") != std::string::npos);
 }
 
+TEST_CASE("submission: a null reverse-path is refused unless allow_null_sender", "[smtp][session][submission]") {
+    // Regression: after AUTH, MAIL FROM:<> got 250: the ownership check was skipped when there is no sender, so
+    // any user could send mail that claims to be a bounce, from nobody.
+    const std::string dialogue = ehlo + "AUTH PLAIN " + plain_alice + "\r\nMAIL FROM:<>\r\nQUIT\r\n";
+    SECTION("by default: 553 5.7.1") {
+        world w;
+        auto svc = w.make(submission());
+        const auto r = replies(serve(*svc, each(dialogue)));
+        REQUIRE(r.size() == 4);
+        CHECK(r[2] == "553 5.7.1 <>: a null reverse-path is not accepted from a user");
+    }
+    SECTION("allowed") {
+        world w;
+        auto svc = w.make(submission([](smtp::options& o) { o.allow_null_sender = true; }));
+        const auto r = replies(serve(*svc, each(dialogue)));
+        REQUIRE(r.size() == 4);
+        CHECK(r[2] == ok_sender);
+    }
+    SECTION("the MX still takes bounces") {
+        world w;
+        auto svc = w.make();
+        const auto r = replies(serve(*svc, each(ehlo + "MAIL FROM:<>\r\nQUIT\r\n")));
+        CHECK(r[1] == ok_sender);
+    }
+}
+
 TEST_CASE("submission: AUTH LOGIN, AUTH twice, AUTH inside a transaction", "[smtp][session][submission][sasl]") {
     world w;
     auto svc = w.make(submission());

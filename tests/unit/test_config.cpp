@@ -282,3 +282,42 @@ TEST_CASE("config: a listener address with a NUL or junk after it is refused (fu
     CHECK(only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\naddress = \"::1%lo\"\n")
               .message.find("is not a numeric IPv4 or IPv6 address") != std::string::npos);
 }
+
+TEST_CASE("config: [listener.smtp] allow_null_sender and postmaster", "[config][smtp]") {
+    const std::string_view smtp_services[] = {"smtp", "lmtp"};
+    const config::schema smtp_schema{smtp_services};
+    auto load_smtp = [&](const std::string& text) { return config::load_string(text, "test.toml", smtp_schema); };
+    const std::string submission = "[[listener]]\nname = \"s\"\nservice = \"smtp\"\n[listener.smtp]\n";
+    SECTION("defaults: no null sender on submission, mail for postmaster to the user postmaster") {
+        const auto r = load_smtp(submission + "role = \"submission\"\n");
+        REQUIRE(r.config);
+        CHECK_FALSE(r.config->listeners[0].smtp.allow_null_sender);
+        CHECK(r.config->listeners[0].smtp.postmaster == "postmaster");
+    }
+    SECTION("set") {
+        const auto r =
+            load_smtp(submission + "role = \"submission\"\nallow_null_sender = true\npostmaster = \"demo\"\n");
+        REQUIRE(r.config);
+        CHECK(r.config->listeners[0].smtp.allow_null_sender);
+        CHECK(r.config->listeners[0].smtp.postmaster == "demo");
+    }
+    SECTION("allow_null_sender means something for submission only") {
+        const std::string lmtp = "[[listener]]\nname = \"l\"\nservice = \"lmtp\"\n[listener.smtp]\n";
+        for (const std::string& listener : {submission + "role = \"mx\"\n", lmtp}) {
+            const auto r = load_smtp(listener + "allow_null_sender = true\n");
+            REQUIRE_FALSE(r.config);
+            REQUIRE(r.errors.size() == 1);
+            CHECK(r.errors[0].message.find("'allow_null_sender' in [listener.smtp] applies to role \"submission\"") !=
+                  std::string::npos);
+        }
+    }
+    SECTION("postmaster must name a user") {
+        for (const char* bad : {"\"\"", "\"two words\"", "\"a\\nb\""}) {
+            INFO(bad);
+            const auto r = load_smtp(submission + "postmaster = " + bad + "\n");
+            REQUIRE_FALSE(r.config);
+            REQUIRE(r.errors.size() == 1);
+            CHECK(r.errors[0].message.find("'postmaster' in [listener.smtp]") != std::string::npos);
+        }
+    }
+}

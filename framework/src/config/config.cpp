@@ -323,7 +323,19 @@ void read_smtp(const toml::table& table, smtp_config& out, bool lmtp, context& c
     r.choice("bare_line_ends", out.bare_line_ends, {"reject", "normalise"});
     r.duration("pregreet_wait", out.pregreet_wait, 0ms, 1min);
     r.integer("min_data_rate", out.min_data_rate, 0, std::int64_t{1} << 30);
+    r.boolean("allow_null_sender", out.allow_null_sender);
+    r.string("postmaster", out.postmaster);
     r.finish();
+    if (out.allow_null_sender && (lmtp || out.role != "submission")) {
+        ctx.add(table.source(),
+                "'allow_null_sender' in [listener.smtp] applies to role \"submission\" only: an MX and LMTP always "
+                "take the null reverse-path of bounces (RFC 5321 4.5.5)");
+    }
+    if (out.postmaster.empty() || out.postmaster.find_first_of(" \t\r\n") != std::string::npos) {
+        ctx.add(table.source(), fmt::format("'postmaster' in [listener.smtp] must name a user, such as \"postmaster\" "
+                                            "or \"admin\", not \"{}\"",
+                                            out.postmaster));
+    }
 }
 
 void read_log(const toml::table& table, log_config& out, context& ctx) {

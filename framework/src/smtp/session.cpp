@@ -718,6 +718,10 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
             co_return error("555 5.5.4 Unsupported or malformed parameter");
         }
     }
+    if (options_.kind == role::submission && !t.sender && !options_.allow_null_sender) {
+        // RFC 6409 6.1 asks the submitter to own the sender; <> names none, and users do not send bounces.
+        co_return error("553 5.7.1 <>: a null reverse-path is not accepted from a user");
+    }
     if (options_.kind == role::submission && t.sender) {
         // RFC 6409 6.1: the submitter may use its own address in the local domains, or one the auth backend
         // lets it act as.

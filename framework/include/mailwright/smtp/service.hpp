@@ -58,6 +58,13 @@ struct options {
     // Wait this long for the client before the greeting: a client that talks first is refused (554 5.5.0).
     // Zero: no wait (submission and LMTP clients are known; an MX may want a second or more).
     std::chrono::milliseconds pregreet_wait{0};
+    // Submission: MAIL FROM:<> (a null reverse-path, RFC 5321 4.5.5) is refused with 553 5.7.1 unless this is
+    // set: a user does not send bounces, and a null sender escapes the check that the user owns the address.
+    bool allow_null_sender = false;
+    // The user whose mailbox receives mail for <postmaster> and postmaster@<local domain> (RFC 5321 4.5.1).
+    // When the auth backend does not know it, such mail gets 451 4.3.0 (and an error in the log), not 550: the
+    // address must work, so the fault is the configuration's, and the sender keeps the mail until it is fixed.
+    std::string postmaster = "postmaster";
 };
 
 struct environment {
