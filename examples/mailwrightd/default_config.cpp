@@ -78,6 +78,7 @@ tls = "starttls"
 [listener.smtp]
 role = "mx"
 local_domains = ["localhost"]
+postmaster = "demo"           # <postmaster> and postmaster@localhost reach the demo mailbox
 
 # Submission (RFC 6409) with STARTTLS: TLS, then AUTH, then mail from your own address.
 [[listener]]
@@ -92,6 +93,7 @@ auth_requires_tls = true
 role = "submission"
 local_domains = ["localhost"]
 require_tls = true
+postmaster = "demo"
 
 # Submission over implicit TLS (RFC 8314).
 [[listener]]
@@ -104,6 +106,7 @@ auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"]
 [listener.smtp]
 role = "submission"
 local_domains = ["localhost"]
+postmaster = "demo"
 
 # LMTP (RFC 2033) for a trusted MTA on this host: one answer per recipient.
 [[listener]]
@@ -113,6 +116,7 @@ address = ["127.0.0.1"]
 port = 2424
 [listener.smtp]
 local_domains = ["localhost"]
+postmaster = "demo"
 )toml";
 
 }  // namespace mailwrightd

@@ -546,6 +546,19 @@ class BuiltInDefault(unittest.TestCase):
                 self.assertIn(b"Subject: sent through submission", secure.retr(2)[1])
             finally:
                 secure.close()
+            # The MX: <postmaster> (RFC 5321 4.5.1) reaches the demo mailbox, and two names of one mailbox
+            # (regression: 451 after storing, and a copy on every retry) are one copy and a 250.
+            with smtplib.SMTP("127.0.0.1", 2525, local_hostname="client.example", timeout=10) as mx:
+                self.assertEqual(mx.sendmail("a@b.example", ["postmaster"],
+                                             b"Subject: for the postmaster\r\n\r\nhello\r\n"), {})
+                self.assertEqual(mx.sendmail("a@b.example", ["demo@localhost", "demo@LOCALHOST"],
+                                             b"Subject: twice named\r\n\r\nhello\r\n"), {})
+            stored = []
+            for name in os.listdir(new):
+                with open(os.path.join(new, name), "rb") as f:
+                    stored.append(f.read())
+            self.assertEqual(sum(b"Subject: for the postmaster" in m for m in stored), 1)
+            self.assertEqual(sum(b"Subject: twice named" in m for m in stored), 1)
         finally:
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(30), 0)

@@ -566,6 +566,37 @@ TEST_CASE("smtp: <Postmaster> is accepted in any case, with or without a local d
     CHECK(r[3] == ok_recipient);
 }
 
+TEST_CASE("smtp: mail for postmaster goes to the configured user; an unknown one gets 451, never 550",
+          "[smtp][session][envelope]") {
+    // Regression: <postmaster> and postmaster@<local domain> were looked up as the user "postmaster", which the
+    // default configuration does not have: "550 5.1.1 User unknown" for the one address RFC 5321 4.5.1 requires.
+    const std::string to_postmaster = "RCPT TO:<postmaster>\r\nRCPT TO:<POSTMASTER@example.org>\r\n";
+    SECTION("delivered to the user the postmaster setting names, once") {
+        world w;
+        auto svc = w.make(with([](smtp::options& o) { o.postmaster = "carol"; }));
+        const auto r = replies(serve(*svc, each(ehlo + mail + to_postmaster + "DATA\r\n") +
+                                               std::vector<std::string>{body + ".\r\n", "QUIT\r\n"}));
+        REQUIRE(r.size() == 7);
+        CHECK(r[2] == ok_recipient);
+        CHECK(r[3] == ok_recipient);
+        CHECK(std::regex_search(r[5], stored_reply));
+        CHECK(w.store->last_users == std::vector<std::string>{"carol"});
+        CHECK(w.store->boxes["carol"].size() == 1);
+        CHECK(w.store->boxes.count("postmaster") == 0);
+        REQUIRE(w.store->last_envelope);
+        CHECK(w.store->last_envelope->recipients[0].address == "postmaster");
+    }
+    SECTION("a postmaster user the auth backend does not know: 451, so the sender keeps the mail") {
+        world w;
+        auto svc = w.make(with([](smtp::options& o) { o.postmaster = "nobody"; }));
+        const auto r = replies(serve(*svc, each(ehlo + mail + to_postmaster + rcpt + "QUIT\r\n")));
+        REQUIRE(r.size() == 6);
+        CHECK(r[2] == "451 4.3.0 <postmaster>: Postmaster mailbox unavailable, try again later");
+        CHECK(r[3] == "451 4.3.0 <POSTMASTER@example.org>: Postmaster mailbox unavailable, try again later");
+        CHECK(r[4] == ok_recipient);
+    }
+}
+
 TEST_CASE("smtp: the reserved local part postmaster is case-insensitive with a domain too",
           "[smtp][session][envelope]") {
     // Regression: RFC 5321 4.5.1 makes "postmaster" a case-insensitive local name, and <Postmaster> without a

@@ -171,6 +171,13 @@ class dialogue {
         }
     }
     bool is_local_domain(std::string_view domain) const;
+    // The user a recipient names (the configured one for postmaster), or why it is refused.
+    struct local_recipient {
+        std::string user;  // empty: refused with `refusal`
+        bool postmaster = false;
+        std::string refusal;
+    };
+    local_recipient local_user(const mailbox& box) const;
     std::vector<std::string> mechanisms() const {
         if (options_.auth_requires_tls && !s_.tls_active()) {
             return {};  // not even SCRAM: what the login unlocks would run in the clear
@@ -664,6 +671,24 @@ asio::awaitable<next> dialogue::auth_failed(std::string_view attempted) {
     co_return next::go_on;
 }
 
+dialogue::local_recipient dialogue::local_user(const mailbox& box) const {
+    if (box.domain.empty() || (is_local_domain(box.domain) && iequals(box.local, "postmaster"))) {
+        // <Postmaster>, and postmaster in any case in every local domain (RFC 5321 4.5.1): the configured user.
+        return {options_.postmaster, true, {}};
+    }
+    if (!is_local_domain(box.domain)) {
+        return {{},
+                false,
+                options_.kind == role::submission
+                    ? fmt::format("550 5.7.1 <{}>: this server delivers to its own domains only", box.to_string())
+                    : fmt::format("554 5.7.1 <{}>: Relay access denied", box.to_string())};
+    }
+    if (box.local.front() == '"') {
+        return {{}, false, fmt::format("550 5.1.1 <{}>: Recipient address rejected", box.to_string())};
+    }
+    return {box.local, false, {}};
+}
+
 bool dialogue::is_local_domain(std::string_view domain) const {
     if (options_.local_domains.empty()) {
         return iequals(domain, options_.hostname);
@@ -782,24 +807,24 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
         co_return next::go_on;
     }
     const mailbox& box = *r.box;
-    std::string user;
-    if (box.domain.empty()) {
-        user = "postmaster";  // <Postmaster>, which every server accepts (RFC 5321 4.5.1)
-    } else if (!is_local_domain(box.domain)) {
-        co_return error(
-            options_.kind == role::submission
-                ? fmt::format("550 5.7.1 <{}>: this server delivers to its own domains only", box.to_string())
-                : fmt::format("554 5.7.1 <{}>: Relay access denied", box.to_string()));
-    } else if (iequals(box.local, "postmaster")) {
-        user = "postmaster";  // RFC 5321 4.5.1: in any case, in every local domain
-    } else if (box.local.front() == '"') {
-        co_return error(fmt::format("550 5.1.1 <{}>: Recipient address rejected", box.to_string()));
-    } else {
-        user = box.local;
+    const auto local = local_user(box);
+    if (local.user.empty()) {
+        co_return error(local.refusal);
     }
+    const std::string& user = local.user;
     const auto found = co_await env_.auth->lookup(user);
     if (found.status == auth_status::tempfail) {
         reply(fmt::format("450 4.3.0 <{}>: Recipient cannot be verified now, try again later", box.to_string()));
+        co_return next::go_on;
+    }
+    if (found.status != auth_status::ok && local.postmaster) {
+        // RFC 5321 4.5.1: this address must work. The configuration is wrong, not the address: a temporary
+        // failure keeps the mail with the sender until the postmaster user exists.
+        spdlog::error(
+            "{} mail for <{}> refused for now: the postmaster user \"{}\" is unknown to the auth "
+            "backend; create it, or name an existing user in [listener.smtp] postmaster",
+            s_.log_prefix(), box.to_string(), user);
+        reply(fmt::format("451 4.3.0 <{}>: Postmaster mailbox unavailable, try again later", box.to_string()));
         co_return next::go_on;
     }
     if (found.status != auth_status::ok) {
