@@ -739,6 +739,36 @@ TEST_CASE("smtp: the Received header's for clause is a path, or absent, with sev
     CHECK(received.find("<multiple recipients>") == std::string::npos);
 }
 
+TEST_CASE("smtp: the EHLO name enters the Received header only as a domain or an address literal",
+          "[smtp][session][data][trace]") {
+    // Regression: "EHLO evil(\xe2\x80\xa8x" was stored as "Received: from evil(<U+2028>x ([192.0.2.7])": raw
+    // UTF-8 in a message without SMTPUTF8, and an unbalanced comment.
+    struct trace_case {
+        std::string hello;
+        std::string from;  // what follows "Received: from "
+    };
+    const trace_case cases[] = {
+        {"EHLO evil(\xe2\x80\xa8x\r\n", "unknown ([192.0.2.7] helo=evil????x)"},
+        {"EHLO a)b(c\\d\"e\r\n", "unknown ([192.0.2.7] helo=a?b?c?d?e)"},
+        {"EHLO under_score.example\r\n", "unknown ([192.0.2.7] helo=under_score.example)"},
+        {"EHLO -bad.example\r\n", "unknown ([192.0.2.7] helo=-bad.example)"},
+        {"EHLO Mail-1.Client.example\r\n", "Mail-1.Client.example ([192.0.2.7])"},
+        {"EHLO [192.0.2.7]\r\n", "[192.0.2.7] ([192.0.2.7])"},
+        {"EHLO [IPv6:2001:db8::1]\r\n", "[IPv6:2001:db8::1] ([192.0.2.7])"},
+        {"EHLO [300.1.2.3]\r\n", "unknown ([192.0.2.7] helo=[300.1.2.3])"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.hello);
+        world w;
+        auto svc = w.make();
+        serve(*svc, send(body, c.hello));
+        REQUIRE(w.store->boxes["alice"].size() == 1);
+        const std::string received = received_of(w.store->boxes["alice"][0]);
+        CHECK(received.substr(0, received.find("\r\n")) == "Received: from " + c.from);
+        CHECK(std::none_of(received.begin(), received.end(), [](char ch) { return (ch & 0x80) != 0; }));
+    }
+}
+
 TEST_CASE("smtp: the Received header says SMTP after HELO and ESMTPA after AUTH", "[smtp][session][data]") {
     world w;
     SECTION("EHLO, AUTH") {

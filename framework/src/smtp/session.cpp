@@ -25,6 +25,7 @@
 #include "mailwright/smtp/command.hpp"
 #include "mailwright/smtp/service.hpp"
 #include "mailwright/smtp/state.hpp"
+#include "trace_name.hpp"
 
 namespace mailwright::smtp {
 
@@ -864,10 +865,11 @@ std::string dialogue::trace_headers() const {
     const std::string for_clause =
         e.recipients.size() == 1 ? fmt::format("\r\n\tfor <{}>", e.recipients.front().address) : "";
     const auto now = std::chrono::system_clock::now();
-    trace += fmt::format(
-        "Received: from {} ([{}])\r\n\tby {} (Mailwright) with {} id {}{}; {:%a, %d %b %Y %H:%M:%S +0000}\r\n",
-        helo_.empty() ? "unknown" : helo_, s_.info().peer.address, options_.hostname, with, e.id, for_clause,
-        fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+    // The client's name only as a domain or an address literal; anything else in a balanced ASCII comment.
+    trace +=
+        fmt::format("Received: from {}\r\n\tby {} (Mailwright) with {} id {}{}; {:%a, %d %b %Y %H:%M:%S +0000}\r\n",
+                    received_from(helo_, s_.info().peer.address), options_.hostname, with, e.id, for_clause,
+                    fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
     return trace;
 }
 
