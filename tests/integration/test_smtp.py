@@ -70,6 +70,26 @@ role = "mx"
 local_domains = ["example.org"]
 
 [[listener]]
+name = "mx-auth"
+service = "smtp"
+port = 0
+tls = "starttls"
+plaintext_auth = true
+auth_mechanisms = ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN"]
+[listener.smtp]
+local_domains = ["example.org"]
+
+[[listener]]
+name = "mx-auth-clear"
+service = "smtp"
+port = 0
+tls = "starttls"
+auth_requires_tls = false
+auth_mechanisms = ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN"]
+[listener.smtp]
+local_domains = ["example.org"]
+
+[[listener]]
 name = "mx-normalise"
 service = "smtp"
 port = 0
@@ -840,6 +860,26 @@ class Policy(SmtpTest):
             c.cmd("EHLO client.example")
             self.assertEqual(c.cmd("MAIL FROM:<judy@example.org>"), "530 5.7.0 Authentication required\r\n")
             self.assertEqual(c.cmd("QUIT"), f"221 2.0.0 {HOSTNAME} closing connection\r\n")
+
+    def test_no_auth_of_any_kind_before_starttls(self):
+        # auth_requires_tls, on by default with STARTTLS (SECURITY-CASES 47): not SCRAM or CRAM-MD5 either,
+        # and plaintext_auth does not change it; mail to the MX itself still flows before TLS.
+        with self.connect("mx-auth") as c:
+            self.assertNotIn("AUTH", extensions(c.cmd("EHLO client.example")))
+            encryption_required = "538 5.7.11 Encryption required for requested authentication mechanism\r\n"
+            self.assertEqual(c.cmd("AUTH SCRAM-SHA-256"), encryption_required)
+            self.assertEqual(c.cmd("AUTH CRAM-MD5"), encryption_required)
+            self.assertEqual(c.cmd("AUTH PLAIN " + base64.b64encode(b"\0judy\0pw-judy").decode()),
+                             encryption_required)
+            self.assertEqual(c.cmd("MAIL FROM:<someone@remote.example>"), "250 2.1.0 Sender OK\r\n")
+            self.assertEqual(c.cmd("RSET"), "250 2.0.0 OK\r\n")
+            self.assertEqual(c.cmd("STARTTLS"), "220 2.0.0 Ready to start TLS\r\n")
+            c.starttls()
+            self.assertEqual(extensions(c.cmd("EHLO client.example"))["AUTH"], "SCRAM-SHA-256 CRAM-MD5 PLAIN")
+            self.assertEqual(c.cmd("AUTH PLAIN " + base64.b64encode(b"\0judy\0pw-judy").decode()),
+                             "235 2.7.0 Authentication successful\r\n")
+        with self.connect("mx-auth-clear") as c:  # auth_requires_tls = false: as plaintext_auth allows
+            self.assertEqual(extensions(c.cmd("EHLO client.example"))["AUTH"], "SCRAM-SHA-256 CRAM-MD5")
 
     def test_mx_relay_and_unknown_users(self):
         with self.connect("mx") as c:
