@@ -22,6 +22,7 @@
 #include "mailwright/io/utf8.hpp"
 #include "mailwright/smtp/address.hpp"
 #include "mailwright/smtp/command.hpp"
+#include "mailwright/smtp/parameters.hpp"
 
 namespace {
 
@@ -210,6 +211,50 @@ void check_envelope(const smtp::envelope_command& e, std::string_view argument, 
     }
 }
 
+// What parameters.hpp accepts is what it promises: a known BODY spelled the server's way, RET FULL or HDRS,
+// an ENVID of xtext within 100 octets, NOTIFY and ORCPT as RFC 3461 says.
+void check_mail_parameters(const smtp::envelope_command& m) {
+    if (m.error) {
+        return;
+    }
+    for (const bool binary : {false, true}) {
+        const auto p = smtp::read_mail_parameters(m.parameters, binary);
+        if (p.error != smtp::parameter_error::none) {
+            continue;
+        }
+        FUZZ_CHECK(p.body.empty() || p.body == "7BIT" || p.body == "8BITMIME" || (binary && p.body == "BINARYMIME"),
+                   "a BODY value the server does not take");
+        FUZZ_CHECK(p.ret.empty() || p.ret == "FULL" || p.ret == "HDRS", "a RET value that is neither FULL nor HDRS");
+        FUZZ_CHECK(p.envid.empty() || (p.envid.size() <= 100 && smtp::valid_xtext(p.envid)),
+                   "an ENVID that is not short xtext");
+    }
+}
+
+void check_rcpt_parameters(const smtp::envelope_command& r) {
+    if (r.error) {
+        return;
+    }
+    const auto p = smtp::read_rcpt_parameters(r.parameters);
+    if (p.error == smtp::parameter_error::none) {
+        FUZZ_CHECK(p.notify.empty() || smtp::valid_notify(p.notify), "a NOTIFY list RFC 3461 does not allow");
+        FUZZ_CHECK(p.orcpt.empty() || (p.orcpt.find(';') != std::string::npos && p.orcpt.front() != ';'),
+                   "an ORCPT without its address type");
+    }
+}
+
+// A BDAT size is taken only when the argument is all digits, with " LAST" at most after them.
+void check_bdat(std::string_view argument) {
+    const auto chunk = smtp::parse_bdat(argument);
+    if (!chunk) {
+        return;
+    }
+    const std::string_view digits = argument.substr(0, argument.find(' '));
+    FUZZ_CHECK(
+        !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }),
+        "a BDAT size that is not a decimal number");
+    FUZZ_CHECK(chunk->last == (digits.size() != argument.size()), "LAST read where it was not written");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -263,11 +308,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     check_utf8(line);
     if (c.v == verb::mail && !c.error) {
-        check_envelope(smtp::parse_mail(c.argument), c.argument, true, false);
+        const auto m = smtp::parse_mail(c.argument);
+        check_envelope(m, c.argument, true, false);
+        check_mail_parameters(m);
     }
     if (c.v == verb::rcpt && !c.error) {
-        check_envelope(smtp::parse_rcpt(c.argument, false), c.argument, false, false);
+        const auto r = smtp::parse_rcpt(c.argument, false);
+        check_envelope(r, c.argument, false, false);
         check_envelope(smtp::parse_rcpt(c.argument, true), c.argument, false, true);
+        check_rcpt_parameters(r);
+    }
+    if (c.v == verb::bdat) {
+        check_bdat(c.argument);
     }
     // The path parser on its own, from the first '<' on.
     if (const auto lt = line.find('<'); lt != std::string_view::npos) {

@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -23,6 +22,7 @@
 #include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
 #include "mailwright/smtp/command.hpp"
+#include "mailwright/smtp/parameters.hpp"
 #include "mailwright/smtp/service.hpp"
 #include "mailwright/smtp/state.hpp"
 #include "trace_name.hpp"
@@ -55,27 +55,6 @@ struct transaction {
     std::vector<std::string> users;
     std::vector<std::size_t> mailbox_of;  // per accepted recipient (envelope.recipients[i]), its entry in users
 };
-
-// RFC 3461 4.1: NOTIFY=NEVER, or a list of SUCCESS, FAILURE and DELAY, each at most once.
-bool valid_notify(std::string_view value) {
-    if (iequals(value, "NEVER")) {
-        return true;
-    }
-    bool seen[3] = {false, false, false};
-    while (true) {
-        const auto comma = value.find(',');
-        const std::string_view word = value.substr(0, comma);
-        const int which = iequals(word, "SUCCESS") ? 0 : iequals(word, "FAILURE") ? 1 : iequals(word, "DELAY") ? 2 : -1;
-        if (which < 0 || seen[which]) {
-            return false;
-        }
-        seen[which] = true;
-        if (comma == std::string_view::npos) {
-            return true;
-        }
-        value.remove_prefix(comma + 1);
-    }
-}
 
 constexpr std::string_view help_text =
     "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH";
@@ -323,21 +302,15 @@ asio::awaitable<void> incoming::next_chunk() {
         }
         const auto c = parse(r.line);
         if (!c.error && c.v == verb::bdat) {
-            const auto space = c.argument.find(' ');
-            const std::string_view size_text = c.argument.substr(0, space);
-            const std::string_view rest =
-                space == std::string_view::npos ? std::string_view{} : c.argument.substr(space + 1);
-            std::uint64_t size = 0;
-            const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
-            if (ec != std::errc{} || end != size_text.data() + size_text.size() ||
-                (!rest.empty() && !iequals(rest, "LAST"))) {
+            const auto chunk = parse_bdat(c.argument);
+            if (!chunk) {
                 s.reply("501 5.5.4 Syntax error in BDAT, closing the connection\r\n");  // its size is unknown
                 problem_ = refusal::lost;
                 lost_by_ = server::read_status::error;
                 co_return;
             }
-            chunk_left_ = size;
-            last_ = !rest.empty();
+            chunk_left_ = chunk->size;
+            last_ = chunk->last;
             co_return;
         }
         if (!c.error && c.v == verb::noop) {
@@ -475,13 +448,12 @@ asio::awaitable<next> dialogue::refuse(const command& c, std::string_view text) 
     }
     // RFC 3030 2: a refused BDAT's chunk is still read, or its octets would be taken for commands. A chunk of
     // unknown size cannot be skipped: then the dialogue is lost.
-    const std::string_view size_text = c.argument.substr(0, c.argument.find(' '));
-    std::uint64_t left = 0;
-    const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), left);
-    if (size_text.empty() || ec != std::errc{} || end != size_text.data() + size_text.size()) {
+    const auto chunk = parse_bdat(c.argument.substr(0, c.argument.find(' ')));  // whatever follows the size
+    if (!chunk) {
         reply("501 5.5.4 Syntax error in BDAT, closing the connection");
         co_return next::close;
     }
+    std::uint64_t left = chunk->size;
     while (left > 0) {
         const auto r = co_await s_.read_raw();
         if (r.status != server::read_status::line) {
@@ -718,32 +690,22 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
     transaction t;
     t.sender = m.box;
     t.envelope.sender = m.box ? m.box->to_string() : "";
-    for (const auto& p : m.parameters) {
-        const std::string_view value = p.value.value_or("");
-        if (iequals(p.keyword, "SIZE") && p.value) {
-            std::uint64_t size = 0;
-            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), size);
-            if (ec != std::errc{} || end != value.data() + value.size()) {
-                co_return error("501 5.5.4 Invalid SIZE");
-            }
-            if (size > options_.max_message_size) {
-                co_return error("552 5.3.4 Message size exceeds fixed maximum message size");  // RFC 1870 6.2
-            }
-        } else if (iequals(p.keyword, "BODY") && (iequals(value, "7BIT") || iequals(value, "8BITMIME") ||
-                                                  (iequals(value, "BINARYMIME") && env_.store->keeps_binary()))) {
-            t.envelope.body = iequals(value, "7BIT") ? "7BIT" : iequals(value, "8BITMIME") ? "8BITMIME" : "BINARYMIME";
-        } else if (iequals(p.keyword, "SMTPUTF8") && !p.value) {
-            t.envelope.smtputf8 = true;
-        } else if (iequals(p.keyword, "RET") && (iequals(value, "FULL") || iequals(value, "HDRS"))) {
-            t.envelope.ret = iequals(value, "FULL") ? "FULL" : "HDRS";
-        } else if (iequals(p.keyword, "ENVID") && p.value && valid_xtext(value) && value.size() <= 100) {
-            t.envelope.envid = std::string(value);
-        } else if (iequals(p.keyword, "AUTH") && p.value && (value == "<>" || valid_xtext(value))) {
-            // RFC 4954 5: the original submitter, for trusted relays; kept no further.
-        } else {
-            co_return error("555 5.5.4 Unsupported or malformed parameter");
-        }
+    const auto params = read_mail_parameters(m.parameters, env_.store->keeps_binary());
+    if (params.error == parameter_error::bad_size) {
+        co_return error("501 5.5.4 Invalid SIZE");
     }
+    if (params.error != parameter_error::none) {
+        co_return error("555 5.5.4 Unsupported or malformed parameter");
+    }
+    if (params.size && *params.size > options_.max_message_size) {
+        co_return error("552 5.3.4 Message size exceeds fixed maximum message size");  // RFC 1870 6.2
+    }
+    if (!params.body.empty()) {
+        t.envelope.body = params.body;
+    }
+    t.envelope.smtputf8 = params.smtputf8;
+    t.envelope.ret = params.ret;
+    t.envelope.envid = params.envid;
     if (options_.kind == role::submission && !t.sender && !options_.allow_null_sender) {
         // RFC 6409 6.1 asks the submitter to own the sender; <> names none, and users do not send bounces.
         co_return error("553 5.7.1 <>: a null reverse-path is not accepted from a user");
@@ -791,18 +753,13 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     if (!extended_ && !r.parameters.empty()) {
         co_return error("555 5.5.4 Parameters need EHLO");
     }
-    plugin::envelope_recipient recipient;
-    for (const auto& p : r.parameters) {
-        const std::string_view value = p.value.value_or("");
-        if (iequals(p.keyword, "NOTIFY") && p.value && valid_notify(value)) {
-            recipient.notify = std::string(value);
-        } else if (iequals(p.keyword, "ORCPT") && p.value && value.find(';') != std::string_view::npos &&
-                   valid_xtext(value.substr(value.find(';') + 1))) {
-            recipient.orcpt = std::string(value);
-        } else {
-            co_return error("555 5.5.4 Unsupported or malformed parameter");
-        }
+    const auto params = read_rcpt_parameters(r.parameters);
+    if (params.error != parameter_error::none) {
+        co_return error("555 5.5.4 Unsupported or malformed parameter");
     }
+    plugin::envelope_recipient recipient;
+    recipient.notify = params.notify;
+    recipient.orcpt = params.orcpt;
     if (txn_.envelope.recipients.size() >= options_.max_recipients) {
         reply("452 4.5.3 Too many recipients");  // RFC 5321 4.5.3.1.8: the client sends the rest later
         co_return next::go_on;
@@ -890,17 +847,13 @@ asio::awaitable<next> dialogue::on_data() {
 }
 
 asio::awaitable<next> dialogue::on_bdat(const command& c) {
-    const auto space = c.argument.find(' ');
-    const std::string_view size_text = c.argument.substr(0, space);
-    const std::string_view rest = space == std::string_view::npos ? std::string_view{} : c.argument.substr(space + 1);
-    std::uint64_t size = 0;
-    const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
-    if (ec != std::errc{} || end != size_text.data() + size_text.size() || (!rest.empty() && !iequals(rest, "LAST"))) {
+    const auto chunk = parse_bdat(c.argument);
+    if (!chunk) {
         // The chunk's size is unknown, so its octets cannot be skipped: the dialogue is lost (RFC 3030 2).
         reply("501 5.5.4 Syntax error in BDAT, closing the connection");
         co_return next::close;
     }
-    incoming message(*this, trace_headers(), true, size, !rest.empty());
+    incoming message(*this, trace_headers(), true, chunk->size, chunk->last);
     co_return co_await receive(message);
 }
 
