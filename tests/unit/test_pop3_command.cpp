@@ -168,3 +168,18 @@ TEST_CASE("pop3 state table: where successful commands lead", "[pop3][state]") {
     CHECK(after(command::quit, state::transaction) == state::update);
     CHECK(after(command::dele, state::transaction) == state::transaction);
 }
+
+TEST_CASE("pop3 state table: where failed commands lead", "[pop3][state]") {
+    // RFC 1939 7: a failed USER or PASS starts AUTHORIZATION over; APOP and AUTH forget a name USER gave.
+    for (const auto c : {command::user, command::pass, command::apop, command::auth}) {
+        INFO(to_string(c));
+        CHECK(after(c, state::user_given, outcome::failure) == state::authorization);
+    }
+    CHECK(after(command::user, state::authorization, outcome::failure) == state::authorization);
+    CHECK(after(command::apop, state::authorization, outcome::failure) == state::authorization);
+    // Everything else that fails changes nothing.
+    CHECK(after(command::retr, state::transaction, outcome::failure) == state::transaction);
+    CHECK(after(command::dele, state::transaction, outcome::failure) == state::transaction);
+    CHECK(after(command::capa, state::user_given, outcome::failure) == state::user_given);
+    CHECK(after(command::stls, state::authorization, outcome::failure) == state::authorization);
+}

@@ -1,7 +1,9 @@
 // SMTP command lines, envelope paths and ESMTP parameters, and the SMTP state table.
 #include "mailwright/smtp/command.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <iterator>
 #include <string>
 
 #include "mailwright/smtp/state.hpp"
@@ -140,6 +142,34 @@ TEST_CASE("smtp state table: the whole verb x state matrix", "[smtp][state]") {
     CHECK(after(verb::ehlo, state::rcpt) == state::greeted);           // a new greeting abandons the transaction
     CHECK(after(verb::rset, state::connected) == state::connected);
     CHECK(after(verb::data, state::rcpt) == state::greeted);
+    CHECK(after(verb::bdat, state::rcpt) == state::chunking);  // a BDAT sequence is a state of its own
+    CHECK(after(verb::bdat, state::chunking) == state::chunking);
+    CHECK(after(verb::rset, state::chunking) == state::greeted);
+}
+
+TEST_CASE("smtp state table: the end of a message ends the transaction", "[smtp][state]") {
+    CHECK(after_message(state::rcpt) == state::greeted);      // DATA's final dot
+    CHECK(after_message(state::chunking) == state::greeted);  // BDAT LAST, or a refused sequence
+    CHECK(after_message(state::greeted) == state::greeted);
+}
+
+TEST_CASE("smtp state table: what is allowed before TLS, and what ends a pipelined group", "[smtp][state]") {
+    // RFC 3207 4: where a listener requires STARTTLS first, only what leads to TLS and reveals nothing.
+    const verb before_tls[] = {verb::ehlo, verb::helo, verb::lhlo, verb::starttls, verb::noop, verb::rset, verb::quit};
+    // RFC 2920 3.1: EHLO, HELO, DATA, VRFY, EXPN and NOOP end a group; LHLO and AUTH too (their exchange cannot
+    // be pipelined); STARTTLS, QUIT and BDAT decide themselves what the input after them means.
+    const verb ends[] = {verb::ehlo, verb::helo, verb::lhlo, verb::data,
+                         verb::vrfy, verb::expn, verb::noop, verb::auth};
+    const verb own[] = {verb::starttls, verb::quit, verb::bdat};
+    for (std::size_t i = 0; i < verb_count; ++i) {
+        const auto v = static_cast<verb>(i);
+        INFO(to_string(v));
+        CHECK(allowed_before_tls(v) ==
+              (std::find(std::begin(before_tls), std::end(before_tls), v) != std::end(before_tls)));
+        const bool is_end = std::find(std::begin(ends), std::end(ends), v) != std::end(ends);
+        const bool is_own = std::find(std::begin(own), std::end(own), v) != std::end(own);
+        CHECK(group_rule_of(v) == (is_end ? group_rule::ends : is_own ? group_rule::own : group_rule::continues));
+    }
 }
 
 TEST_CASE("smtp address literals: only the grammar's characters (fuzz_smtp_command)", "[smtp][address]") {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+#include <utility>
 
 #include "mailwright/io/dot_stuffing.hpp"
 #include "mailwright/io/utf8.hpp"
@@ -70,7 +71,9 @@ class dialogue {
     asio::awaitable<next> on_auth(const parsed& p);
     asio::awaitable<next> on_stls();
     void on_capa();
-    asio::awaitable<next> login(const plugin::auth_result& result, std::string_view attempted);
+    // Completes PASS, APOP or AUTH (`cmd`, issued in `issued_in`) with what the auth chain said.
+    asio::awaitable<next> login(command cmd, state issued_in, const plugin::auth_result& result,
+                                std::string_view attempted);
     asio::awaitable<next> login_failed(std::string_view attempted);
 
     // TRANSACTION
@@ -250,7 +253,7 @@ next dialogue::on_user(std::string_view name) {
         return next::go_on;
     }
     if (!acceptable_user_name(name)) {
-        state_ = state::authorization;
+        state_ = after(command::user, state_, outcome::failure);
         user_.clear();
         return next::go_on;
     }
@@ -264,19 +267,21 @@ next dialogue::on_user(std::string_view name) {
 asio::awaitable<next> dialogue::on_pass(std::string_view password) {
     const std::string user = std::move(user_);
     user_.clear();
-    state_ = state::authorization;  // a failed PASS starts AUTHORIZATION over (RFC 1939 7)
+    // Until it succeeds, PASS counts as failed: a failed PASS starts AUTHORIZATION over (RFC 1939 7).
+    const state issued_in = std::exchange(state_, after(command::pass, state_, outcome::failure));
     if (!plaintext_allowed()) {
         err("[AUTH] plaintext authentication is not allowed without TLS: use STLS first");
         co_return next::go_on;
     }
     const auto result = co_await env_.auth->verify_password(user, password);
     s_.wipe_line(password);
-    co_return co_await login(result, user);
+    co_return co_await login(command::pass, issued_in, result, user);
 }
 
 asio::awaitable<next> dialogue::on_apop(std::string_view name, std::string_view digest) {
+    // Until it succeeds, APOP counts as failed: the name USER gave is forgotten.
     user_.clear();
-    state_ = state::authorization;
+    const state issued_in = std::exchange(state_, after(command::apop, state_, outcome::failure));
     if (!apop_available()) {
         err("APOP is not available on this server");
         co_return next::go_on;
@@ -289,12 +294,13 @@ asio::awaitable<next> dialogue::on_apop(std::string_view name, std::string_view 
         co_return next::go_on;
     }
     const auto result = co_await sasl::verify_apop(*env_.auth, name, timestamp_, digest);
-    co_return co_await login(result, name);
+    co_return co_await login(command::apop, issued_in, result, name);
 }
 
 asio::awaitable<next> dialogue::on_auth(const parsed& p) {
+    // Until it succeeds, AUTH counts as failed: the name USER gave is forgotten.
     user_.clear();
-    state_ = state::authorization;
+    const state issued_in = std::exchange(state_, after(command::auth, state_, outcome::failure));
     const auto offered = mechanisms();
     if (p.argc == 0) {
         // Not in RFC 5034, but what clients that predate it send to learn the mechanisms (Dovecot answers it).
@@ -325,12 +331,12 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
     switch (outcome.result) {
         case server::sasl_outcome::kind::success: {
             const plugin::auth_result ok{auth_status::ok, outcome.step.user, {}};  // named first: see run_sasl
-            co_return co_await login(ok, outcome.step.user);
+            co_return co_await login(command::auth, issued_in, ok, outcome.step.user);
         }
         case server::sasl_outcome::kind::tempfail: {
             spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, outcome.step.log_reason);
             const plugin::auth_result tempfail{auth_status::tempfail, {}, outcome.step.log_reason};
-            co_return co_await login(tempfail, "");
+            co_return co_await login(command::auth, issued_in, tempfail, "");
         }
         case server::sasl_outcome::kind::cancelled:
             err("authentication cancelled");  // RFC 5034 4: the client gave up; not a failed attempt
@@ -349,7 +355,8 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
     co_return co_await login_failed(outcome.step.attempted);
 }
 
-asio::awaitable<next> dialogue::login(const plugin::auth_result& result, std::string_view attempted) {
+asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin::auth_result& result,
+                                      std::string_view attempted) {
     if (result.status == auth_status::tempfail) {
         spdlog::warn("{} login of {}: authentication backend could not decide: {}", s_.log_prefix(), attempted,
                      result.message);
@@ -392,7 +399,7 @@ asio::awaitable<next> dialogue::login(const plugin::auth_result& result, std::st
     }
     drop_ = std::move(opened.drop);
     authenticated_ = user;
-    state_ = state::transaction;
+    state_ = after(cmd, issued_in);
     const auto [count, octets] = totals();
     spdlog::info("{} logged in as {}: {} messages, {} octets", s_.log_prefix(), user, count, octets);
     ok(fmt::format("{} has {} message{} ({} octets)", printable(user, 255), count, count == 1 ? "" : "s", octets));
@@ -427,7 +434,7 @@ asio::awaitable<next> dialogue::on_stls() {
         co_return next::close;  // no plaintext after a failed handshake
     }
     // RFC 2595 4: everything learned before the handshake is forgotten; the client asks CAPA again.
-    state_ = state::authorization;
+    state_ = after(command::stls, state_);
     user_.clear();
     utf8_ = false;
     co_return next::go_on;
@@ -611,7 +618,7 @@ asio::awaitable<next> dialogue::on_quit() {
         ok("bye");
         co_return next::close;
     }
-    state_ = state::update;
+    state_ = after(command::quit, state_);
     const auto status = co_await drop_->commit();
     drop_.reset();  // releases the lock before the client hears the answer
     if (status != store_status::ok) {

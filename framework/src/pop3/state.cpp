@@ -13,8 +13,9 @@ struct row {
     command cmd;
     // Allowed in: authorization, user_given, transaction, update.
     std::array<bool, state_count> allowed;
-    // Leads to on success, per state (meaningful only where allowed).
+    // Leads to on success, and on failure, per state (meaningful only where allowed).
     std::array<state, state_count> leads_to;
+    std::array<state, state_count> fails_to;
 };
 
 constexpr state A = state::authorization;
@@ -28,23 +29,23 @@ constexpr state X = state::update;
 // only before authentication begins. UTF8 belongs to AUTHORIZATION (RFC 6856 2). No command is allowed in
 // UPDATE: the session ends there.
 constexpr row table[command_count] = {
-    //                 A      U      T      X          A  U  T  X
-    {command::user, {true, true, false, false}, {U, U, T, X}},
-    {command::pass, {false, true, false, false}, {A, T, T, X}},
-    {command::apop, {true, true, false, false}, {T, T, T, X}},
-    {command::auth, {true, true, false, false}, {T, T, T, X}},
-    {command::stls, {true, false, false, false}, {A, U, T, X}},
-    {command::capa, {true, true, true, false}, {A, U, T, X}},
-    {command::stat, {false, false, true, false}, {A, U, T, X}},
-    {command::list, {false, false, true, false}, {A, U, T, X}},
-    {command::retr, {false, false, true, false}, {A, U, T, X}},
-    {command::dele, {false, false, true, false}, {A, U, T, X}},
-    {command::noop, {false, false, true, false}, {A, U, T, X}},
-    {command::rset, {false, false, true, false}, {A, U, T, X}},
-    {command::quit, {true, true, true, false}, {X, X, X, X}},
-    {command::top, {false, false, true, false}, {A, U, T, X}},
-    {command::uidl, {false, false, true, false}, {A, U, T, X}},
-    {command::utf8, {true, true, false, false}, {A, U, T, X}},
+    //                 A      U      T      X          A  U  T  X    on failure  A  U  T  X
+    {command::user, {true, true, false, false}, {U, U, T, X}, {A, A, T, X}},
+    {command::pass, {false, true, false, false}, {A, T, T, X}, {A, A, T, X}},
+    {command::apop, {true, true, false, false}, {T, T, T, X}, {A, A, T, X}},
+    {command::auth, {true, true, false, false}, {T, T, T, X}, {A, A, T, X}},
+    {command::stls, {true, false, false, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::capa, {true, true, true, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::stat, {false, false, true, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::list, {false, false, true, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::retr, {false, false, true, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::dele, {false, false, true, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::noop, {false, false, true, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::rset, {false, false, true, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::quit, {true, true, true, false}, {X, X, X, X}, {X, X, X, X}},
+    {command::top, {false, false, true, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::uidl, {false, false, true, false}, {A, U, T, X}, {A, U, T, X}},
+    {command::utf8, {true, true, false, false}, {A, U, T, X}, {A, U, T, X}},
 };
 
 constexpr bool table_in_command_order() {
@@ -77,8 +78,9 @@ bool allowed(command c, state s) noexcept {
     return table[static_cast<std::size_t>(c)].allowed[static_cast<std::size_t>(s)];
 }
 
-state after(command c, state s) noexcept {
-    return table[static_cast<std::size_t>(c)].leads_to[static_cast<std::size_t>(s)];
+state after(command c, state s, outcome o) noexcept {
+    const auto& r = table[static_cast<std::size_t>(c)];
+    return (o == outcome::success ? r.leads_to : r.fails_to)[static_cast<std::size_t>(s)];
 }
 
 }  // namespace mailwright::pop3

@@ -144,12 +144,6 @@ class dialogue {
     asio::awaitable<next> receive(incoming& message);
     asio::awaitable<next> auth_failed(std::string_view attempted);
 
-    void reset_transaction() {
-        txn_ = transaction{};
-        if (state_ != state::connected) {
-            state_ = state::greeted;
-        }
-    }
     bool is_local_domain(std::string_view domain) const;
     // The user a recipient names (the configured one for postmaster), or why it is refused.
     struct local_recipient {
@@ -300,8 +294,19 @@ asio::awaitable<void> incoming::next_chunk() {
             lost_by_ = r.status;
             co_return;
         }
+        // What the state table allows inside a BDAT sequence: BDAT continues the message, NOOP and HELP are
+        // answered, RSET and QUIT end it; anything else is refused and changes nothing.
         const auto c = parse(r.line);
-        if (!c.error && c.v == verb::bdat) {
+        if (c.error || !allowed(c.v, state::chunking)) {
+            if (d_.error("503 5.5.1 Error: only BDAT, RSET, NOOP, HELP and QUIT inside a BDAT sequence") ==
+                next::close) {
+                problem_ = refusal::lost;
+                lost_by_ = server::read_status::error;
+                co_return;
+            }
+            continue;
+        }
+        if (c.v == verb::bdat) {
             const auto chunk = parse_bdat(c.argument);
             if (!chunk) {
                 s.reply("501 5.5.4 Syntax error in BDAT, closing the connection\r\n");  // its size is unknown
@@ -313,24 +318,13 @@ asio::awaitable<void> incoming::next_chunk() {
             last_ = chunk->last;
             co_return;
         }
-        if (!c.error && c.v == verb::noop) {
-            s.reply("250 2.0.0 OK\r\n");
+        if (c.v == verb::noop || c.v == verb::help) {
+            s.reply(c.v == verb::noop ? std::string("250 2.0.0 OK\r\n") : fmt::format("{}\r\n", help_text));
             continue;
         }
-        if (!c.error && c.v == verb::help) {
-            s.reply(fmt::format("{}\r\n", help_text));
-            continue;
-        }
-        if (!c.error && (c.v == verb::rset || c.v == verb::quit)) {
-            interrupting_ = std::string(r.line);
-            problem_ = refusal::interrupted;
-            co_return;
-        }
-        if (d_.error("503 5.5.1 Error: only BDAT, RSET, NOOP, HELP and QUIT inside a BDAT sequence") == next::close) {
-            problem_ = refusal::lost;
-            lost_by_ = server::read_status::error;
-            co_return;
-        }
+        interrupting_ = std::string(r.line);  // RSET or QUIT: served once the message is dropped
+        problem_ = refusal::interrupted;
+        co_return;
     }
 }
 
@@ -407,18 +401,16 @@ asio::awaitable<next> dialogue::on_line(std::string_view line) {
     if ((lmtp && (c.v == verb::ehlo || c.v == verb::helo)) || (!lmtp && c.v == verb::lhlo)) {
         co_return error(lmtp ? "500 5.5.1 This is LMTP: say LHLO" : "500 5.5.1 LHLO is for LMTP");
     }
-    // RFC 2920 3.1: these end a group; anything the client sent after them before our reply is not allowed,
-    // nor is any pipelining after HELO, which does not announce it (Postfix 3.9 refuses both).
-    const bool ends_group = c.v == verb::ehlo || c.v == verb::helo || c.v == verb::lhlo || c.v == verb::data ||
-                            c.v == verb::vrfy || c.v == verb::expn || c.v == verb::noop || c.v == verb::auth;
-    if (s_.input_buffered() && c.v != verb::quit && c.v != verb::starttls && c.v != verb::bdat &&
-        (ends_group || (!extended_ && state_ != state::connected))) {
+    // RFC 2920 3.1: anything the client sent after a command that ends a group, before our reply, is not
+    // allowed, nor is any pipelining after HELO, which does not announce it (Postfix 3.9 refuses both).
+    const group_rule rule = group_rule_of(c.v);
+    if (s_.input_buffered() && rule != group_rule::own &&
+        (rule == group_rule::ends || (!extended_ && state_ != state::connected))) {
         spdlog::info("{} improper pipelining after {}", s_.log_prefix(), to_string(c.v));
         reply("554 5.5.0 Error: improper command pipelining");
         co_return next::close;
     }
-    if (options_.require_tls && !s_.tls_active() && c.v != verb::ehlo && c.v != verb::helo && c.v != verb::lhlo &&
-        c.v != verb::starttls && c.v != verb::noop && c.v != verb::rset && c.v != verb::quit) {
+    if (options_.require_tls && !s_.tls_active() && !allowed_before_tls(c.v)) {
         co_return co_await refuse(c, "530 5.7.0 Must issue a STARTTLS command first");
     }
     // Texts are named before the co_await: g++ 12 destroys a temporary inside a co_await expression twice
@@ -485,7 +477,8 @@ asio::awaitable<next> dialogue::dispatch(const command& c) {
         case verb::bdat:
             co_return co_await on_bdat(c);
         case verb::rset:
-            reset_transaction();
+            txn_ = transaction{};
+            state_ = after(verb::rset, state_);
             reply("250 2.0.0 OK");
             co_return next::go_on;
         case verb::noop:
@@ -570,7 +563,7 @@ asio::awaitable<next> dialogue::on_starttls() {
     }
     // RFC 3207 4.2: forget everything learned from the client: its name, its extensions, any transaction,
     // any authentication. It must EHLO again.
-    state_ = state::connected;
+    state_ = after(verb::starttls, state_);
     extended_ = false;
     helo_.clear();
     user_.clear();
@@ -854,6 +847,7 @@ asio::awaitable<next> dialogue::on_bdat(const command& c) {
         co_return next::close;
     }
     incoming message(*this, trace_headers(), true, chunk->size, chunk->last);
+    state_ = after(verb::bdat, state_);  // a BDAT sequence, until the message ends
     co_return co_await receive(message);
 }
 
@@ -884,7 +878,8 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
     const std::vector<std::size_t> mailbox_of = txn_.mailbox_of;
     const std::string interrupting = message.interrupting_line();
     const auto octets = message.octets();
-    reset_transaction();
+    txn_ = transaction{};
+    state_ = after_message(state_);
     auto answer = [&](std::string_view text) -> next {
         const bool failure = text.front() != '2';
         if (options_.kind == role::lmtp) {

@@ -7,7 +7,9 @@
 // TRANSACTION; QUIT there enters UPDATE, applies the deletions and ends the session. STLS succeeds only in
 // AUTHORIZATION before any authentication began, and leads back to a fresh AUTHORIZATION. Every other
 // command in every state is answered -ERR and changes nothing: a missing entry here is a protocol error,
-// never a fall-through.
+// never a fall-through. A command that fails leads where the table says too: a failed USER, PASS, APOP or
+// AUTH returns to AUTHORIZATION (the name USER gave is forgotten, RFC 1939 7); any other stays. The session
+// sets no state by hand.
 #pragma once
 
 #include <string_view>
@@ -29,8 +31,9 @@ std::string_view to_string(state s) noexcept;
 // the message exists) are checked by the session after this.
 bool allowed(command c, state s) noexcept;
 
-// Where `c`, issued in `s` where it is allowed, leads when it succeeds. A command that fails stays in `s`
-// unless the session says otherwise (a failed PASS returns to AUTHORIZATION, RFC 1939 7).
-state after(command c, state s) noexcept;
+enum class outcome { success, failure };
+
+// Where `c`, issued in `s` where it is allowed, leads when it succeeds, or when it fails.
+state after(command c, state s, outcome o = outcome::success) noexcept;
 
 }  // namespace mailwright::pop3

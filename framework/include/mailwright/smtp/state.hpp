@@ -5,8 +5,15 @@
 // LMTP) opens it. MAIL starts a transaction, RCPT adds recipients, DATA or a last BDAT ends it and the
 // session is back in `greeted`. A greeting command or RSET at any point abandons the transaction. STARTTLS
 // (only between transactions) leads back to `connected`: after the handshake the client is a stranger who
-// must greet again (RFC 3207 4.2). A BDAT sequence (`chunking`) admits only BDAT, RSET, NOOP, HELP and QUIT.
-// Everything else is 503 and changes nothing; a missing entry is a protocol error, never a fall-through.
+// must greet again (RFC 3207 4.2). The first BDAT enters `chunking`, a BDAT sequence, which admits only BDAT,
+// RSET, NOOP, HELP and QUIT; when the message ends (DATA's final dot, the LAST chunk, or a refusal) the
+// session is back in `greeted` (after_message). Everything else is 503 and changes nothing; a missing entry
+// is a protocol error, never a fall-through. A command that fails changes nothing either: the session
+// applies after() only on success, and nowhere sets a state by hand.
+//
+// Two facts per verb live in the same table: whether it is allowed before TLS where a listener requires
+// STARTTLS first (RFC 3207 4: only what is needed to get to TLS, and the harmless ones), and what it means
+// for a pipelined group (RFC 2920 3.1).
 #pragma once
 
 #include <string_view>
@@ -27,8 +34,22 @@ std::string_view to_string(state s) noexcept;
 
 bool allowed(verb v, state s) noexcept;
 
-// Where `v`, allowed in `s`, leads when it succeeds. BDAT leads to `chunking`; its LAST chunk to `greeted`,
-// which the session applies.
+// Where `v`, allowed in `s`, leads when it succeeds. BDAT leads to `chunking`.
 state after(verb v, state s) noexcept;
+
+// Where the end of a message leads (DATA's final dot, the LAST chunk, a message refused): the transaction is
+// over, whatever its outcome.
+state after_message(state s) noexcept;
+
+// Where a listener requires TLS first: whether `v` is allowed before it (530 5.7.0 otherwise).
+bool allowed_before_tls(verb v) noexcept;
+
+// RFC 2920 3.1: what a verb means for a pipelined group of commands.
+enum class group_rule {
+    continues,  // more commands may follow in the same group
+    ends,       // the last of a group: input buffered after it is improper pipelining (554 5.5.0)
+    own,        // what follows is the verb's own business: STARTTLS discards it, QUIT closes, BDAT's chunk
+};
+group_rule group_rule_of(verb v) noexcept;
 
 }  // namespace mailwright::smtp
