@@ -105,6 +105,7 @@ std::shared_ptr<server::service> make_smtp(const config::listener_config& l, ser
     o.pregreet_wait = l.smtp.pregreet_wait;
     o.min_data_rate = l.smtp.min_data_rate;
     o.allow_null_sender = l.smtp.allow_null_sender;
+    o.implicit_helo_after_starttls = l.smtp.implicit_helo_after_starttls;
     o.postmaster = l.smtp.postmaster;
     smtp::environment env;
     env.auth = &ctx.plugins.auth();

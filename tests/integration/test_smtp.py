@@ -90,6 +90,15 @@ auth_mechanisms = ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN"]
 local_domains = ["example.org"]
 
 [[listener]]
+name = "mx-legacy"
+service = "smtp"
+port = 0
+tls = "starttls"
+[listener.smtp]
+local_domains = ["example.org"]
+implicit_helo_after_starttls = true
+
+[[listener]]
 name = "mx-normalise"
 service = "smtp"
 port = 0
@@ -668,6 +677,33 @@ class Injection(SmtpTest):
             self.assertEqual(c.cmd("STARTTLS"), "220 2.0.0 Ready to start TLS\r\n")
             c.starttls()
             self.assertEqual(c.cmd("RCPT TO:<alice@example.org>"), "503 5.5.1 Error: send HELO/EHLO first\r\n")
+
+    def test_mail_right_after_starttls_is_refused_unless_the_listener_is_lenient(self):
+        # RFC 3207 4.2: after STARTTLS the client must EHLO again. Some old clients send MAIL at once; a listener
+        # may choose to go on as after HELO with the name from before TLS (implicit_helo_after_starttls).
+        with self.connect("mx") as c:
+            c.cmd("EHLO old-client.example")
+            self.assertEqual(c.cmd("STARTTLS"), "220 2.0.0 Ready to start TLS\r\n")
+            c.starttls()
+            self.assertEqual(c.cmd("MAIL FROM:<x@remote.example>"), "503 5.5.1 Error: send HELO/EHLO first\r\n")
+        tok = token()
+        with self.connect("mx-legacy") as c:
+            c.cmd("EHLO old-client.example")
+            self.assertEqual(c.cmd("STARTTLS"), "220 2.0.0 Ready to start TLS\r\n")
+            c.starttls()
+            self.assertEqual(c.cmd("MAIL FROM:<x@remote.example>"), "250 2.1.0 Sender OK\r\n")
+            self.assertEqual(c.cmd("RCPT TO:<grace@example.org>"), "250 2.1.5 Recipient OK\r\n")
+            self.assertEqual(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>\r\n")
+            c.send(message(tok) + b".\r\n")
+            self.assertRegex(c.reply(), STORED)
+            # As after HELO: the name from before TLS, and no ESMTP (so no parameters).
+            self.assertEqual(c.cmd("MAIL FROM:<x@remote.example> SIZE=10"), "555 5.5.4 Parameters need EHLO\r\n")
+        self.assertTrue(self.daemon.log_contains(r"MAIL after STARTTLS without a new EHLO: continuing as after HELO "
+                                                 r"old-client\.example"))
+        stored = self.with_token("grace", tok)
+        self.assertEqual(len(stored), 1)
+        self.assertIn(b"Received: from old-client.example", stored[0])
+        self.assertIn(b"with SMTP id", stored[0])  # HELO's protocol name (RFC 3848 names no SMTPS)
 
     def test_no_starttls_inside_tls(self):
         for listener in ("mx", "submission", "submissions"):

@@ -324,6 +324,7 @@ void read_smtp(const toml::table& table, smtp_config& out, bool lmtp, context& c
     r.duration("pregreet_wait", out.pregreet_wait, 0ms, 1min);
     r.integer("min_data_rate", out.min_data_rate, 0, std::int64_t{1} << 30);
     r.boolean("allow_null_sender", out.allow_null_sender);
+    r.boolean("implicit_helo_after_starttls", out.implicit_helo_after_starttls);
     r.string("postmaster", out.postmaster);
     r.finish();
     if (out.allow_null_sender && (lmtp || out.role != "submission")) {

@@ -172,7 +172,8 @@ class dialogue {
     state state_ = state::connected;
     bool extended_ = false;  // EHLO/LHLO, not HELO: PIPELINING and the extensions apply
     std::string helo_;
-    std::string user_;  // authenticated
+    std::string helo_before_tls_;  // for implicit_helo_after_starttls only
+    std::string user_;             // authenticated
     transaction txn_;
     unsigned errors_ = 0;
     unsigned auth_failures_ = 0;
@@ -413,6 +414,16 @@ asio::awaitable<next> dialogue::on_line(std::string_view line) {
     if (options_.require_tls && !s_.tls_active() && !allowed_before_tls(c.v)) {
         co_return co_await refuse(c, "530 5.7.0 Must issue a STARTTLS command first");
     }
+    if (c.v == verb::mail && state_ == state::connected && options_.implicit_helo_after_starttls &&
+        !helo_before_tls_.empty()) {
+        // An old client that skips the EHLO RFC 3207 4.2 asks for after STARTTLS: go on as after its HELO.
+        spdlog::info(
+            "{} MAIL after STARTTLS without a new EHLO: continuing as after HELO {} "
+            "(implicit_helo_after_starttls)",
+            s_.log_prefix(), helo_before_tls_);
+        helo_ = std::exchange(helo_before_tls_, {});
+        state_ = after(verb::helo, state_);
+    }
     // Texts are named before the co_await: g++ 12 destroys a temporary inside a co_await expression twice
     // (docs/architecture.md); a std::string made there was freed twice.
     if (!allowed(c.v, state_)) {
@@ -514,6 +525,7 @@ asio::awaitable<next> dialogue::on_hello(const command& c) {
         }
     }
     helo_ = std::string(name);
+    helo_before_tls_.clear();
     txn_ = transaction{};
     state_ = after(c.v, state_);
     extended_ = c.v != verb::helo;
@@ -565,7 +577,7 @@ asio::awaitable<next> dialogue::on_starttls() {
     // any authentication. It must EHLO again.
     state_ = after(verb::starttls, state_);
     extended_ = false;
-    helo_.clear();
+    helo_before_tls_ = std::exchange(helo_, {});
     user_.clear();
     txn_ = transaction{};
     co_return next::go_on;

@@ -45,8 +45,9 @@ struct smtp_config {
     std::string bare_line_ends = "reject";
     std::chrono::milliseconds pregreet_wait{0};
     std::uint64_t min_data_rate = 500;
-    bool allow_null_sender = false;         // role "submission" only: MAIL FROM:<> is allowed
-    std::string postmaster = "postmaster";  // the user who receives <postmaster> (RFC 5321 4.5.1)
+    bool allow_null_sender = false;             // role "submission" only: MAIL FROM:<> is allowed
+    bool implicit_helo_after_starttls = false;  // legacy clients: MAIL after STARTTLS without a new EHLO
+    std::string postmaster = "postmaster";      // the user who receives <postmaster> (RFC 5321 4.5.1)
 };
 
 struct listener_config {

@@ -61,6 +61,10 @@ struct options {
     // Submission: MAIL FROM:<> (a null reverse-path, RFC 5321 4.5.5) is refused with 553 5.7.1 unless this is
     // set: a user does not send bounces, and a null sender escapes the check that the user owns the address.
     bool allow_null_sender = false;
+    // Leniency for old clients that send MAIL straight after STARTTLS without a new EHLO (RFC 3207 4.2 asks
+    // for one): the session goes on as if it had sent HELO with its name from before TLS, and says so in
+    // the log. Off: 503, as the RFC has it.
+    bool implicit_helo_after_starttls = false;
     // The user whose mailbox receives mail for <postmaster> and postmaster@<local domain> (RFC 5321 4.5.1).
     // When the auth backend does not know it, such mail gets 451 4.3.0 (and an error in the log), not 550: the
     // address must work, so the fault is the configuration's, and the sender keeps the mail until it is fixed.
