@@ -678,4 +678,10 @@ std::string service::refusal_line(server::refusal why) const {
                : "-ERR [SYS/TEMP] too many connections from your address, try again later\r\n";
 }
 
+// Out of line, like every accessor of a framework class: code built against the SDK never compiles in the
+// layout (docs/plugins.md, "ABI rules").
+const options& service::settings() const noexcept { return options_; }
+const environment& service::env() const noexcept { return env_; }
+login_times& service::logins() noexcept { return *env_.logins; }
+
 }  // namespace mailwright::pop3

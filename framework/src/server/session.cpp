@@ -26,6 +26,24 @@ session::session(std::unique_ptr<net::stream> stream, session_info info, session
 
 session::~session() = default;
 
+// The accessors, out of line so that no plugin compiles in this class's layout (session.hpp). A call per
+// line is cheap next to the I/O around it.
+const session_info& session::info() const noexcept { return info_; }
+std::uint64_t session::id() const noexcept { return info_.id; }
+void session::consume_input(std::size_t n) noexcept { input_.consume(n); }
+bool session::input_buffered() const noexcept { return input_.has_buffered(); }
+void session::reply(std::string_view text) { output_.append(text); }
+bool session::has_pending_output() const noexcept { return !output_.empty(); }
+std::size_t session::pending_output() const noexcept { return output_.size(); }
+std::size_t session::discard_input() noexcept { return input_.discard(); }
+void session::wipe_line(std::string_view line) noexcept { input_.wipe(line); }
+bool session::can_start_tls() const noexcept { return options_.tls != nullptr && !tls_active_; }
+bool session::tls_active() const noexcept { return tls_active_; }
+const tls::channel_info& session::tls_channel() const noexcept { return channel_; }
+bool session::stop_requested() const noexcept { return stop_requested_; }
+net::stream& session::stream() noexcept { return *stream_; }
+const std::string& session::log_prefix() const noexcept { return log_prefix_; }
+
 asio::awaitable<read_result> session::read_line() {
     // The whole line must arrive within the read timeout, not each octet of it: a client that dribbles one
     // octet just before every read's deadline would otherwise hold the session forever (slow-loris; RFC 5321

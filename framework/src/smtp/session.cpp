@@ -983,4 +983,10 @@ std::string service::refusal_line(server::refusal why) const {
                                                         : "421 4.7.0 Too many connections from your address\r\n";
 }
 
+// Out of line, like every accessor of a framework class: code built against the SDK never compiles in the
+// layout (docs/plugins.md, "ABI rules").
+std::string_view service::name() const { return options_.kind == role::lmtp ? "lmtp" : "smtp"; }
+const options& service::settings() const noexcept { return options_; }
+const environment& service::env() const noexcept { return env_; }
+
 }  // namespace mailwright::smtp

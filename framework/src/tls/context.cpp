@@ -156,5 +156,18 @@ std::shared_ptr<const context> context::create(const tls::settings& s) {
 context::context(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 context::~context() = default;
 const settings& context::settings() const noexcept { return impl_->settings; }
+const context::impl& context::internals() const noexcept { return *impl_; }
+
+context_holder::context_holder(std::shared_ptr<const context> initial) : current_(std::move(initial)) {}
+
+std::shared_ptr<const context> context_holder::get() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+}
+
+void context_holder::set(std::shared_ptr<const context> next) {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(next);
+}
 
 }  // namespace mailwright::tls

@@ -85,9 +85,9 @@ class service final : public server::service {
     asio::awaitable<void> serve(server::session& s) override;
     std::string refusal_line(server::refusal why) const override;
 
-    const options& settings() const noexcept { return options_; }
-    const environment& env() const noexcept { return env_; }
-    login_times& logins() noexcept { return *env_.logins; }
+    const options& settings() const noexcept;
+    const environment& env() const noexcept;
+    login_times& logins() noexcept;
 
   private:
     options options_;

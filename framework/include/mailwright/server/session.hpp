@@ -56,6 +56,9 @@ struct read_result {
     std::error_code ec;
 };
 
+// Services, service plugins included, hold a session by reference and never see its members: every member
+// function is defined in libmailwright (session.cpp), none inline here, so the layout below can change without
+// breaking a plugin built against an earlier one (docs/plugins.md, "ABI rules").
 class session {
   public:
     session(std::unique_ptr<net::stream> stream, session_info info, session_options options);
@@ -63,8 +66,8 @@ class session {
     session& operator=(const session&) = delete;
     ~session();
 
-    const session_info& info() const noexcept { return info_; }
-    std::uint64_t id() const noexcept { return info_.id; }
+    const session_info& info() const noexcept;
+    std::uint64_t id() const noexcept;
 
     // Reads the next line. Replies queued with reply() are flushed first whenever no complete line is
     // buffered, so a batch of pipelined commands gets all its replies in one write (RFC 2920, RFC 2449).
@@ -75,33 +78,33 @@ class session {
     // nothing is, what the next read brings (replies queued are flushed first). read_status::line with the
     // octets in `line`; consume_input() says how many were used. Never longer than the line limit.
     asio::awaitable<read_result> read_raw();
-    void consume_input(std::size_t n) noexcept { input_.consume(n); }
+    void consume_input(std::size_t n) noexcept;
     // Whether the client sends anything within `wait`, before it was asked to (an SMTP client talking before
     // the greeting). What it sent stays buffered for the next read.
     asio::awaitable<bool> talks_within(std::chrono::milliseconds wait);
     // Whether the client sent more than was read: pipelining where it is not allowed, injection after STARTTLS.
-    bool input_buffered() const noexcept { return input_.has_buffered(); }
+    bool input_buffered() const noexcept;
 
     // Queues text for the client; it goes out at the next flush() or before the next blocking read.
-    void reply(std::string_view text) { output_.append(text); }
-    bool has_pending_output() const noexcept { return !output_.empty(); }
-    std::size_t pending_output() const noexcept { return output_.size(); }
+    void reply(std::string_view text);
+    bool has_pending_output() const noexcept;
+    std::size_t pending_output() const noexcept;  // octets queued
 
     // Writes everything queued. A failed write closes the conversation: later reads report the error.
     asio::awaitable<std::error_code> flush();
 
     // Drops every input octet buffered but not yet returned as a line, and returns the count. STARTTLS and
     // STLS call it so that nothing sent before the handshake is ever executed after it.
-    std::size_t discard_input() noexcept { return input_.discard(); }
+    std::size_t discard_input() noexcept;
 
     // Overwrites a line read_line() returned, once the secret in it (a password, a SASL response) was used.
-    void wipe_line(std::string_view line) noexcept { input_.wipe(line); }
+    void wipe_line(std::string_view line) noexcept;
 
     // Whether start_tls() can be offered: the listener has a TLS context and TLS is not active yet.
-    bool can_start_tls() const noexcept { return options_.tls != nullptr && !tls_active_; }
-    bool tls_active() const noexcept { return tls_active_; }
+    bool can_start_tls() const noexcept;
+    bool tls_active() const noexcept;
     // The negotiated channel and the client's certificate; empty until TLS is active.
-    const tls::channel_info& tls_channel() const noexcept { return channel_; }
+    const tls::channel_info& tls_channel() const noexcept;
 
     // Upgrades the connection to TLS in place (STARTTLS, STLS, or the start of an implicit-TLS session).
     // Queued replies are flushed first, in plaintext: the protocol's "go ahead" must reach the client before
@@ -113,12 +116,12 @@ class session {
 
     // Graceful shutdown: the current or next read_line() returns read_status::stopping.
     void request_stop();
-    bool stop_requested() const noexcept { return stop_requested_; }
+    bool stop_requested() const noexcept;
 
-    net::stream& stream() noexcept { return *stream_; }
+    net::stream& stream() noexcept;
 
     // "session=12 peer=127.0.0.1:40000": what every log line about this session starts with.
-    const std::string& log_prefix() const noexcept { return log_prefix_; }
+    const std::string& log_prefix() const noexcept;
 
   private:
     // Flushes queued replies and reads once into the line buffer, by `deadline` when there is one; a

@@ -82,15 +82,15 @@ class service final : public server::service {
   public:
     service(options o, environment env);
 
-    std::string_view name() const override { return options_.kind == role::lmtp ? "lmtp" : "smtp"; }
+    std::string_view name() const override;  // "smtp" or "lmtp"
     // Command lines are held to max_command_line by the session; the buffer is larger for SASL responses
     // (RFC 4954 4 allows 12288 octets; 2 KiB holds any password a mechanism here accepts).
     io::line_limits default_line_limits() const override { return {.max_line = 2048}; }
     asio::awaitable<void> serve(server::session& s) override;
     std::string refusal_line(server::refusal why) const override;
 
-    const options& settings() const noexcept { return options_; }
-    const environment& env() const noexcept { return env_; }
+    const options& settings() const noexcept;
+    const environment& env() const noexcept;
 
   private:
     options options_;

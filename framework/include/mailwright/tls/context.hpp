@@ -24,7 +24,7 @@ class context {
     const tls::settings& settings() const noexcept;
 
     struct impl;
-    const impl& internals() const noexcept { return *impl_; }
+    const impl& internals() const noexcept;
 
   private:
     explicit context(std::unique_ptr<impl> i);
@@ -38,16 +38,10 @@ void release_thread_state() noexcept;
 // The context a listener currently uses. Replaced as a whole on reload; safe from any thread.
 class context_holder {
   public:
-    explicit context_holder(std::shared_ptr<const context> initial) : current_(std::move(initial)) {}
+    explicit context_holder(std::shared_ptr<const context> initial);
 
-    std::shared_ptr<const context> get() const {
-        std::lock_guard lock(mutex_);
-        return current_;
-    }
-    void set(std::shared_ptr<const context> next) {
-        std::lock_guard lock(mutex_);
-        current_ = std::move(next);
-    }
+    std::shared_ptr<const context> get() const;
+    void set(std::shared_ptr<const context> next);
 
   private:
     mutable std::mutex mutex_;
