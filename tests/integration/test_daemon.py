@@ -473,6 +473,7 @@ class Plugins(unittest.TestCase):
 
     def test_broken_plugins_stop_the_start(self):
         self.assertIn("is for ABI \"mailwright-plugin/0", self.start_fails("[plugin.wrong-abi]"))
+        self.assertIn("built with Asio 1.24.1 where this host has", self.start_fails("[plugin.wrong-asio]"))
         self.assertIn("not a Mailwright plugin", self.start_fails("[plugin.not-a-plugin]"))
         self.assertIn("no mailwright-ghost.so in the plugin search path", self.start_fails("[plugin.ghost]"))
         self.assertIn("failed to initialise: the database is unreachable",

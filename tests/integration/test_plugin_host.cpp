@@ -3,9 +3,11 @@
 #include "mailwright/plugin/host.hpp"
 #include "support.hpp"
 
+#include <fmt/format.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/version.hpp>
 #include <catch2/catch.hpp>
 
 #include "mailwright/config/config.hpp"
@@ -132,6 +134,24 @@ TEST_CASE("plugin host: an auth call that throws becomes a temporary failure", "
     CHECK(run(f.host->auth().verify_password("mallory-int", "x")).status == plugin::auth_status::tempfail);
     // The same chain still answers everyone else: the exception cost only that call.
     CHECK(run(f.host->auth().verify_password("alice", "secret")).status == plugin::auth_status::ok);
+}
+
+TEST_CASE("plugin host: a plugin for another ABI is refused, naming the part that differs", "[plugin][abi]") {
+    // The whole string from another build: the interface version is the first part that differs.
+    CHECK_THAT(
+        load_error_of("[plugin.wrong-abi]"),
+        Catch::Contains("built with plugin interface version 0 where this host has " MAILWRIGHT_PLUGIN_ABI_STRINGIFY(
+            MAILWRIGHT_PLUGIN_INTERFACE_VERSION)));
+    // One part differs, the rest of the build is the same.
+    const std::string asio =
+        fmt::format("{}.{}.{}", ASIO_VERSION / 100000, ASIO_VERSION / 100 % 1000, ASIO_VERSION % 100);
+    CHECK_THAT(load_error_of("[plugin.wrong-asio]"),
+               Catch::Contains("mailwright-wrong-asio.so: plugin 'wrong-asio' is for ABI \"") &&
+                   Catch::Contains("(we have \"" MAILWRIGHT_PLUGIN_ABI "\")") &&
+                   Catch::Contains("built with Asio 1.24.1 where this host has " + asio));
+    CHECK_THAT(load_error_of("[plugin.wrong-cxx11-abi]"),
+               Catch::Contains("mailwright-wrong-cxx11-abi.so: plugin 'wrong-cxx11-abi' is for ABI") &&
+                   Catch::Contains("built with _GLIBCXX_USE_CXX11_ABI 0 where this host has 1"));
 }
 
 TEST_CASE("plugin host: plugins are refused with a clear message", "[plugin]") {

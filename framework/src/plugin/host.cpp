@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "abi_check.hpp"
 #include "guarded_store.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/plugin/service.hpp"
@@ -224,10 +225,11 @@ candidate host::impl::find(const load_request& request) const {
     }
     const auto& d = *c.descriptor;
     if (d.abi == nullptr || std::string_view(d.abi) != MAILWRIGHT_PLUGIN_ABI) {
-        throw load_error(
-            fmt::format("{}: plugin '{}' is for ABI \"{}\" (we have \"{}\"); rebuild it with this "
-                        "Mailwright SDK",
-                        c.origin, request.name, d.abi ? d.abi : "", MAILWRIGHT_PLUGIN_ABI));
+        const std::string_view theirs = d.abi ? d.abi : "";
+        throw load_error(fmt::format(
+            "{}: plugin '{}' is for ABI \"{}\" (we have \"{}\"): {}; rebuild it with this "
+            "Mailwright SDK",
+            c.origin, request.name, theirs, MAILWRIGHT_PLUGIN_ABI, abi_difference(theirs, MAILWRIGHT_PLUGIN_ABI)));
     }
     if (d.name == nullptr || request.name != d.name) {
         throw load_error(fmt::format("{}: the library calls itself '{}', but it was loaded as '{}'", c.origin,
