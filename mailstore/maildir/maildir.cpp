@@ -30,7 +30,6 @@ namespace mailwright::maildir {
 
 namespace fs = std::filesystem;
 using mailwright::plugin::store_status;
-using testing::fault_point;
 
 namespace {
 
@@ -129,7 +128,7 @@ class store final : public plugin::mailstore {
             return spool->file ? std::error_code() : last_error();
         };
         auto ec = co_await io::offload(std::move(work2));
-        fault_point("maildir.after_create");
+        MAILWRIGHT_FAULT_POINT("maildir.after_create");
         std::string buffer(chunk_size, '\0');
         while (!ec) {
             const auto chunk = co_await message.read_some(buffer);
@@ -157,7 +156,7 @@ class store final : public plugin::mailstore {
             };
             ec = co_await io::offload(std::move(work4));
         }
-        fault_point("maildir.after_fsync");
+        MAILWRIGHT_FAULT_POINT("maildir.after_fsync");
 
         // 2. Link into new/ of every recipient; fsync each new/.
         if (!ec) {
@@ -187,7 +186,7 @@ class store final : public plugin::mailstore {
             return 0;
         };
         co_await io::offload(std::move(work6));
-        fault_point("maildir.after_cleanup");
+        MAILWRIGHT_FAULT_POINT("maildir.after_cleanup");
 
         if (ec) {
             spdlog::warn("maildir: delivery failed: {}", ec.message());
@@ -241,12 +240,12 @@ class store final : public plugin::mailstore {
                 return store_status::tempfail;
             }
         }
-        fault_point("maildir.after_link");
+        MAILWRIGHT_FAULT_POINT("maildir.after_link");
         if (auto ec = sync_directory(dir / "new")) {
             spdlog::error("maildir: cannot fsync {}/new: {}", dir.string(), ec.message());
             return store_status::tempfail;
         }
-        fault_point("maildir.after_directory_fsync");
+        MAILWRIGHT_FAULT_POINT("maildir.after_directory_fsync");
         return store_status::ok;
     }
 

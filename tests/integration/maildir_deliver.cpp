@@ -1,5 +1,7 @@
 // Test helper: delivers the message on standard input to USER through the Maildir plugin and prints "ACK"
-// once the store reports success. With MAILWRIGHT_CRASH_AT set the plugin ends the process at that step.
+// once the store reports success. Built twice (CMakeLists.txt): maildir_deliver loads mailwright-maildir.so;
+// maildir_deliver_crash_points has a test-only build of the store linked in (the host prefers a linked-in
+// plugin), in which MAILWRIGHT_CRASH_AT ends the process at that step.
 //   maildir_deliver PATH_PATTERN USER < message
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
