@@ -31,6 +31,14 @@ if(MAILWRIGHT_SANITIZE)
     endif()
     target_link_options(mailwright_warnings INTERFACE -fsanitize=${MAILWRIGHT_SANITIZE})
 endif()
+# ASan and TSan are part of the plugin ABI string (plugin/abi.hpp): a plugin built against a sanitized SDK,
+# out of tree too, must be instrumented alike or the host refuses it. So mailwright::options carries them.
+string(REGEX MATCHALL "address|thread" mailwright_abi_sanitizers "${MAILWRIGHT_SANITIZE}")
+if(mailwright_abi_sanitizers)
+    string(JOIN "," mailwright_abi_sanitizers ${mailwright_abi_sanitizers})
+    target_compile_options(mailwright_options INTERFACE -fsanitize=${mailwright_abi_sanitizers})
+    target_link_options(mailwright_options INTERFACE -fsanitize=${mailwright_abi_sanitizers})
+endif()
 if(MAILWRIGHT_FUZZ)
     # libFuzzer: everything in this build (libmailwright, plugins, programs) gets coverage instrumentation;
     # only the targets in tests/fuzz link libFuzzer itself (-fsanitize=fuzzer, which brings its main()).
