@@ -38,6 +38,14 @@ class example_auth final : public mailwright::plugin::auth_backend {
             ok ? auth_status::ok : auth_status::rejected, ok ? it->first : std::string(), {}};
     }
 
+    // Whether a user exists: SMTP asks before it accepts a recipient.
+    asio::awaitable<mailwright::plugin::auth_result> lookup(std::string_view user) override {
+        using mailwright::plugin::auth_status;
+        const auto it = users_.find(std::string(user));
+        co_return mailwright::plugin::auth_result{
+            it != users_.end() ? auth_status::ok : auth_status::rejected, it != users_.end() ? it->first : "", {}};
+    }
+
   private:
     std::map<std::string, std::string> users_;
     const std::string unknown_ = "an unknown user's password";
