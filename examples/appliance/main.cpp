@@ -1,50 +1,86 @@
-// An appliance in one binary: the example-auth plugin is linked in (see CMakeLists.txt) and configured in
-// code; a line protocol checks logins against it. Try: ./appliance 7071, then "LOGIN admin s3cret".
-#include <cstdlib>
+// A mail appliance in one program: submission (RFC 6409) to send, POP3 over implicit TLS (RFC 8314) to read,
+// Maildirs to keep the mail. No TOML and no shared libraries: the example-auth and maildir plugins are linked
+// in (CMakeLists.txt) and configured here, and the two services are the framework's own, as mailwrightd uses.
+//
+//   ./appliance /tmp/appliance 9995 5587      (DATA_DIR POP3S_PORT SUBMISSION_PORT; port 0: the kernel picks)
+//
+// Then send as alice@appliance.test (password "wonderland") on 5587 after STARTTLS, and read on 9995. The
+// certificate is DATA_DIR/tls/cert.pem with its key in key.pem: put yours there, or a self-signed one is made.
+#include <cstdio>
+#include <filesystem>
+#include <mailwright/log/log.hpp>
 #include <mailwright/plugin/fixed_settings.hpp>
 #include <mailwright/plugin/host.hpp>
+#include <mailwright/pop3/service.hpp>
 #include <mailwright/server/server.hpp>
-#include <mailwright/server/session.hpp>
+#include <mailwright/smtp/service.hpp>
+#include <mailwright/tls/certificate.hpp>
+#include <mailwright/tls/context.hpp>
 
 namespace mw = mailwright;
 
-class login_service final : public mw::server::service {
-  public:
-    explicit login_service(mw::plugin::auth_backend& auth) : auth_(auth) {}
-    std::string_view name() const override { return "login"; }
-    std::string refusal_line(mw::server::refusal) const override { return "BUSY\r\n"; }
+int main(int argc, char** argv) try {
+    if (argc != 4) {
+        std::fprintf(stderr, "usage: %s DATA_DIR POP3S_PORT SUBMISSION_PORT\n", argv[0]);
+        return 2;
+    }
+    const auto data = std::filesystem::absolute(argv[1]);
+    const auto port = [](const char* text) { return static_cast<std::uint16_t>(std::stoul(text)); };
+    mw::log::init(mw::log::level::info);  // on stderr, as mailwrightd logs: "listening listener=... address=..."
 
-    asio::awaitable<void> serve(mw::server::session& s) override {
-        s.reply("HELLO\r\n");
-        for (;;) {
-            auto r = co_await s.read_line();
-            if (r.status != mw::server::read_status::line) {
-                co_return;
-            }
-            std::string line(r.line);
-            const auto space = line.find(' ', 6);
-            if (!line.starts_with("LOGIN ") || space == std::string::npos) {
-                s.reply("ERR usage: LOGIN user password\r\n");
-                continue;
-            }
-            auto result = co_await auth_.verify_password(line.substr(6, space - 6), line.substr(space + 1));
-            s.reply(result.status == mw::plugin::auth_status::ok ? "WELCOME " + result.user + "\r\n" : "DENIED\r\n");
+    // The plugins and their settings, in code. A host without a search path loads linked-in plugins only.
+    mw::plugin::fixed_settings users{{"users", std::vector<std::string>{"alice:wonderland"}}};
+    mw::plugin::fixed_settings maildir{{"path", (data / "mail/%u/Maildir").string()}};
+    mw::plugin::host plugins({});
+    plugins.load({{"example-auth", &users}, {"maildir", &maildir}});
+    for (const auto* settings : {&users, &maildir}) {
+        for (const auto& problem : settings->problems()) {  // what the plugins found wrong, as the TOML loader
+            std::fprintf(stderr, "appliance: %s\n", problem.c_str());  // would report a bad [plugin.*] table
+            return 2;
         }
     }
 
-  private:
-    mw::plugin::auth_backend& auth_;
-};
+    // One TLS context for both listeners, behind a holder that could swap it for a renewed certificate.
+    const auto cert = (data / "tls/cert.pem").string(), key = (data / "tls/key.pem").string();
+    std::filesystem::create_directories(data / "tls");
+    mw::tls::ensure_self_signed(cert, key, {"localhost"});  // leaves a certificate that is there alone
+    auto tls = std::make_shared<mw::tls::context_holder>(mw::tls::context::create({.certificate = cert, .key = key}));
 
-int main(int argc, char** argv) {
-    mw::plugin::fixed_settings auth_settings{{"users", std::vector<std::string>{"admin:s3cret"}}};
-    mw::plugin::host plugins({});  // no search path: linked-in plugins only
-    plugins.load({{"example-auth", &auth_settings}});
+    // One table of failed logins for both services: a password guesser gains nothing by switching ports.
+    auto penalty = std::make_shared<mw::sasl::failure_penalty>();
+    const std::string domain = "appliance.test";  // the host name, and so the one local mail domain
 
-    mw::server::server server({.workers = 1});
-    server.add_listener({.name = "login",
+    mw::pop3::options pop3;
+    pop3.hostname = domain;
+    auto pop3s = std::make_shared<mw::pop3::service>(
+        pop3, mw::pop3::environment{.auth = &plugins.auth(), .store = plugins.store(), .penalty = penalty});
+
+    // Submission: STARTTLS before anything else, then AUTH, then MAIL from the user's own address to local
+    // users only (there is no outbound queue). The service enforces each step; here we only ask for it.
+    mw::smtp::options smtp;
+    smtp.kind = mw::smtp::role::submission;
+    smtp.hostname = domain;
+    smtp.require_tls = smtp.auth_requires_tls = true;
+    auto submission = std::make_shared<mw::smtp::service>(
+        smtp, mw::smtp::environment{.auth = &plugins.auth(), .store = plugins.store(), .penalty = penalty});
+
+    // Declared after the plugin host, so it is destroyed first: no session outlives the plugins it calls.
+    mw::server::server server({.workers = 1});  // SIGTERM or SIGINT: a graceful shutdown
+    server.add_listener({.name = "pop3s",
                          .addresses = {"127.0.0.1"},
-                         .port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 7071),
-                         .handler = std::make_shared<login_service>(plugins.auth())});
+                         .port = port(argv[2]),
+                         .handler = pop3s,
+                         .tls_mode = mw::tls::mode::implicit,
+                         .tls = tls});
+    server.add_listener({.name = "submission",
+                         .addresses = {"127.0.0.1"},
+                         .port = port(argv[3]),
+                         .handler = submission,
+                         .tls_mode = mw::tls::mode::starttls,
+                         .tls = tls});
     server.run();
+    return 0;
+} catch (const std::exception& e) {  // a plugin that fails to load, a bad certificate, a port in use
+    std::fprintf(stderr, "appliance: %s\n", e.what());
+    return 1;
 }

@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -389,21 +390,112 @@ port = 0
 """
 
 
-class ApplianceExample(unittest.TestCase):
-    """examples/appliance: the example auth plugin linked into the program, no shared library loaded."""
+class Appliance:
+    """examples/appliance on kernel-chosen ports, with a fresh data directory; its log is read as it comes."""
 
-    def test_linked_in_plugin_authenticates(self):
-        proc, port, lines = start_example(os.environ["APPLIANCE"], "login")
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="mailwright-appliance-")
+        self.proc = subprocess.Popen([os.environ["APPLIANCE"], self.dir.name, "0", "0"], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines, self.ports = [], {}
+        while len(self.ports) < 2:
+            line = self.proc.stdout.readline()
+            if not line:
+                self.proc.wait(30)
+                self.dir.cleanup()
+                raise AssertionError("the appliance did not start:\n" + "".join(self.lines))
+            self.lines.append(line)
+            m = re.search(r"listening listener=(\S+) address=127\.0\.0\.1:(\d+) ", line)
+            if m:
+                self.ports[m.group(1)] = int(m.group(2))
+        # Keep reading, so that a full pipe never stops the appliance.
+        self._reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
+        self._reader.start()
+
+    def tls(self):
+        """A client context that trusts the certificate the appliance made for itself, and only that one."""
+        return ssl.create_default_context(cafile=os.path.join(self.dir.name, "tls", "cert.pem"))
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
         try:
-            self.assertTrue(any("plugin=example-auth kind=auth version=1.0 loaded from linked-in" in line
-                                for line in lines), "".join(lines))
-            with Client("127.0.0.1", port) as c:
-                self.assertEqual(c.line(), "HELLO\r\n")
-                c.send("LOGIN admin s3cret\r\nLOGIN admin guess\r\nLOGIN nobody s3cret\r\n")
-                self.assertEqual([c.line() for _ in range(3)], ["WELCOME admin\r\n", "DENIED\r\n", "DENIED\r\n"])
+            return self.proc.wait(30)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            self.assertEqual(proc.wait(30), 0)
+            self._reader.join(5)
+            self.dir.cleanup()
+
+
+class ApplianceExample(unittest.TestCase):
+    """examples/appliance: submission and POP3 over implicit TLS with the example auth and Maildir plugins
+    linked into the program, configured in code."""
+
+    MESSAGE = ("From: alice@appliance.test\r\nTo: alice@appliance.test\r\nSubject: a note to self\r\n\r\n"
+               "First line.\r\n.A line that starts with a dot\r\n.\r\n\r\nLast line, after an empty one.\r\n")
+
+    def setUp(self):
+        self.appliance = Appliance()
+
+    def tearDown(self):
+        self.assertEqual(self.appliance.stop(), 0, "".join(self.appliance.lines))
+
+    def submission(self):
+        smtp = smtplib.SMTP("localhost", self.appliance.ports["submission"], timeout=10)
+        smtp.ehlo()
+        self.assertFalse(smtp.has_extn("auth"), "AUTH offered before STARTTLS")
+        smtp.starttls(context=self.appliance.tls())
+        smtp.ehlo()
+        return smtp
+
+    def pop3s(self):
+        return poplib.POP3_SSL("localhost", self.appliance.ports["pop3s"], context=self.appliance.tls(), timeout=10)
+
+    def test_plugins_are_linked_in(self):
+        for plugin in ("plugin=example-auth kind=auth", "plugin=maildir kind=mailstore"):
+            self.assertTrue(any(f"{plugin} version=1.0 loaded from linked-in" in line
+                                for line in self.appliance.lines), "".join(self.appliance.lines))
+
+    def test_message_sent_on_submission_is_read_back_over_pop3s(self):
+        with self.submission() as smtp:
+            smtp.login("alice", "wonderland")
+            self.assertEqual(smtp.sendmail("alice@appliance.test", ["alice@appliance.test"], self.MESSAGE), {})
+        maildir = os.path.join(self.appliance.dir.name, "mail", "alice", "Maildir")
+        self.assertEqual(len(os.listdir(os.path.join(maildir, "new"))), 1)
+
+        pop = self.pop3s()
+        try:
+            pop.user("alice")
+            pop.pass_("wonderland")
+            self.assertEqual(pop.stat()[0], 1)
+            lines = pop.retr(1)[1]
+        finally:
+            pop.quit()
+        message = b"\r\n".join(lines) + b"\r\n"
+        header, body = message.split(b"\r\n\r\n", 1)
+        self.assertEqual(body, self.MESSAGE.split("\r\n\r\n", 1)[1].encode())
+        self.assertIn(b"Subject: a note to self", header)
+        self.assertIn(b"Return-Path: <alice@appliance.test>", header)
+
+    def test_only_the_users_own_address_may_send(self):
+        with self.submission() as smtp:
+            smtp.login("alice", "wonderland")
+            with self.assertRaises(smtplib.SMTPSenderRefused) as refused:
+                smtp.sendmail("bob@appliance.test", ["alice@appliance.test"], self.MESSAGE)
+            self.assertEqual(refused.exception.smtp_code, 553)
+
+    def test_wrong_password_is_refused(self):
+        with self.submission() as smtp:
+            with self.assertRaises(smtplib.SMTPAuthenticationError) as refused:
+                smtp.login("alice", "guess")
+            self.assertEqual(refused.exception.smtp_code, 535)
+            with self.assertRaises(smtplib.SMTPSenderRefused):  # and nothing may be sent
+                smtp.sendmail("alice@appliance.test", ["alice@appliance.test"], self.MESSAGE)
+        pop = self.pop3s()
+        try:
+            pop.user("alice")
+            with self.assertRaisesRegex(poplib.error_proto, "-ERR"):
+                pop.pass_("guess")
+        finally:
+            pop.close()
 
 
 class Plugins(unittest.TestCase):
