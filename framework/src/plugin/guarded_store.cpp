@@ -8,20 +8,13 @@
 #include <system_error>
 #include <utility>
 
+#include "barrier.hpp"
+
 namespace mailwright::plugin {
 
 namespace {
 
-// The plugin's name and what it was asked, for the log line of a call that threw.
-void report(const std::string& plugin, const char* call, std::exception_ptr e) {
-    try {
-        std::rethrow_exception(std::move(e));
-    } catch (const std::exception& ex) {
-        spdlog::error("plugin={} {} threw: {}; answering tempfail", plugin, call, ex.what());
-    } catch (...) {
-        spdlog::error("plugin={} {} threw a non-standard exception; answering tempfail", plugin, call);
-    }
-}
+constexpr std::string_view tempfail_answer = "answering tempfail";
 
 class guarded_reader final : public message_reader {
   public:
@@ -29,14 +22,9 @@ class guarded_reader final : public message_reader {
         : plugin_(plugin), inner_(std::move(inner)) {}
 
     asio::awaitable<chunk_result> read_some(std::span<char> buffer) override {
-        std::exception_ptr failure;
-        try {
-            co_return co_await inner_->read_some(buffer);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        report(plugin_, "read_some", failure);
-        co_return chunk_result{0, std::make_error_code(std::errc::io_error)};
+        auto call = [&] { return inner_->read_some(buffer); };
+        const auto r = co_await barrier::guard(plugin_, "read_some", "answering an I/O error", call);
+        co_return r ? *r : chunk_result{0, std::make_error_code(std::errc::io_error)};
     }
 
   private:
@@ -55,8 +43,7 @@ class guarded_drop final : public maildrop {
 
     asio::awaitable<open_message_result> open_message(std::size_t index,
                                                       std::optional<std::size_t> body_lines) override {
-        std::exception_ptr failure;
-        try {
+        auto call = [&]() -> asio::awaitable<open_message_result> {
             auto r = co_await inner_->open_message(index, body_lines);
             if (r.reader) {
                 r.reader = std::make_unique<guarded_reader>(plugin_, std::move(r.reader));
@@ -64,26 +51,25 @@ class guarded_drop final : public maildrop {
                 r.status = store_status::tempfail;  // "ok" without a reader: nothing to send
             }
             co_return r;
-        } catch (...) {
-            failure = std::current_exception();
+        };
+        auto r = co_await barrier::guard(plugin_, "open_message", tempfail_answer, call);
+        if (!r) {
+            co_return open_message_result{store_status::tempfail, nullptr};
         }
-        report(plugin_, "open_message", failure);
-        co_return open_message_result{store_status::tempfail, nullptr};
+        co_return std::move(*r);
     }
 
     void mark_deleted(std::size_t index) override {
         deleted_.insert(index);
-        try {
+        const bool returned = barrier::guard_now(plugin_, "mark_deleted", "the maildrop will not commit", [&] {
             inner_->mark_deleted(index);
             if (!inner_->is_deleted(index)) {
                 broken_ = true;  // the mark did not take: committing would keep what the client deleted
                 spdlog::error("plugin={} mark_deleted({}) left the message unmarked; the maildrop will not commit",
                               plugin_, index);
             }
-        } catch (...) {
-            broken_ = true;
-            report(plugin_, "mark_deleted", std::current_exception());
-        }
+        });
+        broken_ = broken_ || !returned;
     }
     bool is_deleted(std::size_t index) const override {
         // The barrier's own record: what the client asked, whatever the plugin's bookkeeping did.
@@ -91,7 +77,7 @@ class guarded_drop final : public maildrop {
     }
     void undelete_all() override {
         deleted_.clear();
-        try {
+        const bool returned = barrier::guard_now(plugin_, "undelete_all", "the maildrop will not commit", [&] {
             inner_->undelete_all();
             for (std::size_t i = 0; i < messages_.size(); ++i) {
                 if (inner_->is_deleted(i)) {
@@ -101,10 +87,8 @@ class guarded_drop final : public maildrop {
                     break;
                 }
             }
-        } catch (...) {
-            broken_ = true;
-            report(plugin_, "undelete_all", std::current_exception());
-        }
+        });
+        broken_ = broken_ || !returned;
     }
 
     asio::awaitable<store_status> commit() override {
@@ -112,14 +96,9 @@ class guarded_drop final : public maildrop {
             spdlog::error("plugin={} commit skipped: the maildrop's deletion marks are unreliable", plugin_);
             co_return store_status::tempfail;
         }
-        std::exception_ptr failure;
-        try {
-            co_return co_await inner_->commit();
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        report(plugin_, "commit", failure);
-        co_return store_status::tempfail;
+        auto call = [&] { return inner_->commit(); };
+        const auto r = co_await barrier::guard(plugin_, "commit", tempfail_answer, call);
+        co_return r.value_or(store_status::tempfail);
     }
 
   private:
@@ -138,8 +117,8 @@ class guarded_store final : public mailstore {
     void init(settings&, host_view&) override {}  // the host initialises the plugin itself
 
     asio::awaitable<open_result> open(std::string_view user) override {
-        std::exception_ptr failure;
-        try {
+        // messages() is read inside the barrier too: the list is the plugin's, and so is what it throws.
+        auto call = [&]() -> asio::awaitable<open_result> {
             auto r = co_await inner_->open(user);
             if (!r.drop) {
                 co_return open_result{r.status == store_status::ok ? store_status::tempfail : r.status, nullptr};
@@ -147,23 +126,22 @@ class guarded_store final : public mailstore {
             auto messages = r.drop->messages();
             co_return open_result{r.status,
                                   std::make_unique<guarded_drop>(name_, std::move(r.drop), std::move(messages))};
-        } catch (...) {
-            failure = std::current_exception();
+        };
+        auto r = co_await barrier::guard(name_, "open", tempfail_answer, call);
+        if (!r) {
+            co_return open_result{store_status::tempfail, nullptr};
         }
-        report(name_, "open", failure);
-        co_return open_result{store_status::tempfail, nullptr};
+        co_return std::move(*r);
     }
 
     asio::awaitable<delivery_result> deliver(std::span<const std::string> users, message_source& message) override {
-        std::exception_ptr failure;
-        try {
-            co_return co_await inner_->deliver(users, message);
-        } catch (...) {
-            failure = std::current_exception();
+        auto call = [&] { return inner_->deliver(users, message); };
+        auto r = co_await barrier::guard(name_, "deliver", tempfail_answer, call);
+        if (!r) {
+            co_return delivery_result{store_status::tempfail,
+                                      std::vector<store_status>(users.size(), store_status::tempfail)};
         }
-        report(name_, "deliver", failure);
-        co_return delivery_result{store_status::tempfail,
-                                  std::vector<store_status>(users.size(), store_status::tempfail)};
+        co_return std::move(*r);
     }
 
     bool keeps_binary() const noexcept override { return inner_->keeps_binary(); }

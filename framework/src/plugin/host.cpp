@@ -10,6 +10,7 @@
 #include <set>
 
 #include "abi_check.hpp"
+#include "barrier.hpp"
 #include "guarded_store.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/plugin/service.hpp"
@@ -20,9 +21,6 @@ namespace mailwright::plugin {
 namespace {
 
 using library_ptr = std::shared_ptr<boost::dll::shared_library>;
-
-// What a plugin threw when it was not a std::exception (plugins are C++: `throw 1;` is legal there).
-constexpr std::string_view not_std = "it threw something that is not a std::exception";
 
 std::optional<plugin_kind> parse_kind(std::string_view text) {
     for (plugin_kind k : {plugin_kind::auth, plugin_kind::mailstore, plugin_kind::hook, plugin_kind::service}) {
@@ -85,16 +83,9 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
             if (provider == nullptr) {
                 continue;
             }
-            secret_result r;
-            try {
-                r = co_await provider->stored_secret(user, kind);
-            } catch (const std::exception& e) {
-                spdlog::error("plugin={} stored_secret threw: {}; answering tempfail", name, e.what());
-                r.status = auth_status::tempfail;
-            } catch (...) {  // plugins are C++: `throw 1;` is legal there, and must not end the daemon
-                spdlog::error("plugin={} stored_secret threw a non-standard exception; answering tempfail", name);
-                r.status = auth_status::tempfail;
-            }
+            auto call = [&] { return provider->stored_secret(user, kind); };
+            auto guarded = co_await barrier::guard(name, "stored_secret", "answering tempfail", call);
+            secret_result r = guarded ? std::move(*guarded) : secret_result{auth_status::tempfail, {}, {}};
             if (r.status == auth_status::ok) {
                 co_return r;
             }
@@ -120,15 +111,10 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
         }
         for (auto& [name, backend] : backends) {
             if (class authorizer* a = backend->authorization()) {
-                try {
-                    const bool may = co_await a->may_act_as(authenticated, requested);
-                    if (may) {
-                        co_return true;
-                    }
-                } catch (const std::exception& e) {
-                    spdlog::error("plugin={} may_act_as threw: {}; answering no", name, e.what());
-                } catch (...) {
-                    spdlog::error("plugin={} may_act_as threw a non-standard exception; answering no", name);
+                auto call = [&] { return a->may_act_as(authenticated, requested); };
+                const auto may = co_await barrier::guard(name, "may_act_as", "answering no", call);
+                if (may.value_or(false)) {
+                    co_return true;
                 }
             }
         }
@@ -140,16 +126,9 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
     asio::awaitable<auth_result> ask(Call call, const char* what) {
         bool undecided = false;
         for (auto& [name, backend] : backends) {
-            auth_result r;
-            try {
-                r = co_await call(*backend);
-            } catch (const std::exception& e) {
-                spdlog::error("plugin={} {} threw: {}; answering tempfail", name, what, e.what());
-                r.status = auth_status::tempfail;
-            } catch (...) {
-                spdlog::error("plugin={} {} threw a non-standard exception; answering tempfail", name, what);
-                r.status = auth_status::tempfail;
-            }
+            auto attempt = [&] { return call(*backend); };
+            auto guarded = co_await barrier::guard(name, what, "answering tempfail", attempt);
+            auth_result r = guarded ? std::move(*guarded) : auth_result{auth_status::tempfail, {}, {}};
             if (r.status == auth_status::ok) {
                 co_return r;
             }
@@ -259,10 +238,9 @@ std::shared_ptr<plugin_base> make_instance(const candidate& c, host_view& view) 
     plugin_base* raw = nullptr;
     try {
         raw = c.factory();
-    } catch (const std::exception& e) {
-        throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, c.name, e.what()));
     } catch (...) {
-        throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, c.name, not_std));
+        throw load_error(fmt::format("{}: plugin '{}' failed to construct: {}", c.origin, c.name,
+                                     barrier::describe(std::current_exception())));
     }
     if (raw == nullptr || raw->kind() != c.kind) {
         delete raw;
@@ -271,10 +249,9 @@ std::shared_ptr<plugin_base> make_instance(const candidate& c, host_view& view) 
     std::shared_ptr<plugin_base> object(raw, [library = c.library](plugin_base* p) { delete p; });
     try {
         raw->init(*c.config, view);
-    } catch (const std::exception& e) {
-        throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, c.name, e.what()));
     } catch (...) {
-        throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, c.name, not_std));
+        throw load_error(fmt::format("{}: plugin '{}' failed to initialise: {}", c.origin, c.name,
+                                     barrier::describe(std::current_exception())));
     }
     return object;
 }
@@ -286,13 +263,7 @@ void host::impl::shutdown_all() noexcept {
     the_store.reset();
     chain.backends.clear();
     for (auto it = instances.rbegin(); it != instances.rend(); ++it) {
-        try {
-            it->object->shutdown();
-        } catch (const std::exception& e) {
-            spdlog::error("plugin={} shutdown threw: {}", it->source.name, e.what());
-        } catch (...) {
-            spdlog::error("plugin={} shutdown threw a non-standard exception", it->source.name);
-        }
+        barrier::guard_now(it->source.name, "shutdown", "going on with the next", [&] { it->object->shutdown(); });
     }
     // Objects are destroyed in reverse order too; each one's deleter releases its library last.
     while (!instances.empty()) {
@@ -427,22 +398,13 @@ namespace {
 template <class Call>
 asio::awaitable<verdict> run_hooks(std::vector<std::pair<std::string, std::shared_ptr<hook>>>& hooks, Call call) {
     for (auto& [name, h] : hooks) {
-        verdict v;
-        bool failed = false;
-        try {
-            v = co_await call(*h);
-        } catch (const std::exception& e) {
-            spdlog::error("plugin={} hook threw: {}; answering tempfail", name, e.what());
-            failed = true;
-        } catch (...) {
-            spdlog::error("plugin={} hook threw a non-standard exception; answering tempfail", name);
-            failed = true;
-        }
-        if (failed) {
+        auto attempt = [&] { return call(*h); };
+        auto v = co_await barrier::guard(name, "hook", "answering tempfail", attempt);
+        if (!v) {
             co_return verdict{verdict::answer::tempfail, "temporary failure, try again later"};
         }
-        if (v.decision != verdict::answer::accept) {
-            co_return v;
+        if (v->decision != verdict::answer::accept) {
+            co_return std::move(*v);
         }
     }
     co_return verdict::accept();
@@ -469,10 +431,9 @@ std::shared_ptr<server::service> host::make_service(std::string_view name) {
             std::shared_ptr<server::service> made;
             try {
                 made = std::static_pointer_cast<service_plugin>(i.object)->make_service();
-            } catch (const std::exception& e) {
-                throw load_error(fmt::format("plugin '{}' failed to make its service: {}", name, e.what()));
             } catch (...) {
-                throw load_error(fmt::format("plugin '{}' failed to make its service: {}", name, not_std));
+                throw load_error(fmt::format("plugin '{}' failed to make its service: {}", name,
+                                             barrier::describe(std::current_exception())));
             }
             if (!made) {
                 return nullptr;
