@@ -1,17 +1,17 @@
-// The POP3 dialogue with one client (RFC 1939, 2449, 2595, 3206, 5034, 6856). The only POP3 file that does
-// I/O: it reads a line, parses it (command.cpp), asks the state table (state.cpp), acts through the auth
-// chain and the mailstore, and replies. Replies are queued and leave in one write when the client has no
+// The POP3 dialogue with one client (RFC 1939, 2449, 2595, 3206, 5034, 6856): the loop, AUTHORIZATION, STLS
+// and CAPA; the TRANSACTION commands are in transaction.cpp, the class both share in dialogue.hpp. It reads a
+// line, parses it (command.cpp), asks the state table (state.cpp), acts through the auth chain and the
+// mailstore, and replies. Replies are queued and leave in one write when the client has no
 // more commands buffered, so pipelined commands (RFC 2449 6.6) cost one write per batch.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <stdexcept>
 #include <utility>
 
-#include "mailwright/io/dot_stuffing.hpp"
+#include "dialogue.hpp"
 #include "mailwright/io/utf8.hpp"
 #include "mailwright/pop3/command.hpp"
 #include "mailwright/pop3/service.hpp"
@@ -23,23 +23,12 @@
 
 namespace mailwright::pop3 {
 
-namespace {
-
-using plugin::auth_status;
-using plugin::store_status;
-
-enum class next { go_on, close };
-
-// RFC 4616 and RFC 5034 bound identities at 255 octets.
-constexpr std::size_t max_user_name = 255;
-// A multi-line reply is written out whenever this much is queued, so a large message streams through a
-// bounded buffer instead of being held whole.
-constexpr std::size_t flush_threshold = 64 * 1024;
+namespace detail {
 
 // A client's text as it may appear inside a reply: at most `max` octets, control characters as '?' (UTF-8
 // stays: RFC 6856 allows it in replies).
 // A CR or NUL the client sent must never come back inside a reply line (found by fuzz_pop3_session).
-std::string printable(std::string_view text, std::size_t max = 40) {
+std::string printable(std::string_view text, std::size_t max) {
     std::string out(text.substr(0, max));
     for (char& c : out) {
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
@@ -48,76 +37,6 @@ std::string printable(std::string_view text, std::size_t max = 40) {
     }
     return out;
 }
-
-class dialogue {
-  public:
-    dialogue(service& svc, server::session& s) : svc_(svc), options_(svc.settings()), env_(svc.env()), s_(s) {}
-
-    asio::awaitable<void> run();
-
-  private:
-    // Replies. Every negative reply goes through err(), so the text is the only thing that varies.
-    void ok(std::string_view text) { s_.reply(fmt::format("+OK {}\r\n", text)); }
-    void err(std::string_view text) { s_.reply(fmt::format("-ERR {}\r\n", text)); }
-
-    asio::awaitable<next> on_line(std::string_view line);
-    asio::awaitable<next> dispatch(const parsed& p);
-    next bad_command(std::string_view reply);
-
-    // AUTHORIZATION
-    next on_user(std::string_view name);
-    asio::awaitable<next> on_pass(std::string_view password);
-    asio::awaitable<next> on_apop(std::string_view name, std::string_view digest);
-    asio::awaitable<next> on_auth(const parsed& p);
-    asio::awaitable<next> on_stls();
-    void on_capa();
-    // Completes PASS, APOP or AUTH (`cmd`, issued in `issued_in`) with what the auth chain said.
-    asio::awaitable<next> login(command cmd, state issued_in, const plugin::auth_result& result,
-                                std::string_view attempted);
-    asio::awaitable<next> login_failed(std::string_view attempted);
-
-    // TRANSACTION
-    void on_stat();
-    void on_list(const parsed& p, bool uids);
-    asio::awaitable<next> on_retrieve(const parsed& p);
-    asio::awaitable<next> on_dele(const parsed& p);
-    void on_rset();
-    asio::awaitable<next> on_quit();
-
-    // The message a number names, or nullopt after replying -ERR.
-    std::optional<std::size_t> message(std::string_view argument);
-    std::pair<std::size_t, std::uint64_t> totals() const;
-
-    // Whether any authentication may happen now: inside TLS, or on a listener that allows it without.
-    bool auth_allowed() const { return s_.tls_active() || !options_.auth_requires_tls; }
-    bool plaintext_allowed() const { return auth_allowed() && (s_.tls_active() || options_.plaintext_auth); }
-    bool apop_available() const { return options_.apop && env_.auth->secrets() != nullptr; }
-    std::vector<std::string> mechanisms() const {
-        if (!auth_allowed()) {
-            return {};
-        }
-        return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
-                             options_.plaintext_auth, env_.auth);
-    }
-    // Checks a user name from USER or APOP; replies -ERR and returns false when it is not acceptable.
-    bool acceptable_user_name(std::string_view name);
-    // Runs the POP3 hooks; `user` is the one logging in, or the authenticated user.
-    asio::awaitable<plugin::verdict> hook(plugin::pop3_event event, std::string_view argument, std::string_view user);
-
-    service& svc_;
-    const options& options_;
-    const environment& env_;
-    server::session& s_;
-
-    state state_ = state::authorization;
-    std::string user_;  // the name given to USER, until PASS
-    std::string authenticated_;
-    std::unique_ptr<plugin::maildrop> drop_;
-    std::string timestamp_;  // APOP (RFC 1939 7): unique to this connection
-    bool utf8_ = false;      // RFC 6856: the client sent UTF8
-    unsigned bad_commands_ = 0;
-    unsigned auth_failures_ = 0;
-};
 
 asio::awaitable<void> dialogue::run() {
     std::string greeting = "Mailwright POP3 server ready";
@@ -468,168 +387,6 @@ void dialogue::on_capa() {
     s_.reply(text + ".\r\n");
 }
 
-// --- TRANSACTION --------------------------------------------------------------------------------------------
-
-std::pair<std::size_t, std::uint64_t> dialogue::totals() const {
-    std::size_t count = 0;
-    std::uint64_t octets = 0;
-    const auto& messages = drop_->messages();
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-        if (!drop_->is_deleted(i)) {
-            ++count;
-            octets += messages[i].size;
-        }
-    }
-    return {count, octets};
-}
-
-std::optional<std::size_t> dialogue::message(std::string_view argument) {
-    const auto number = message_number(argument);
-    if (!number) {
-        err(fmt::format("invalid message number {}", printable(argument)));
-        return std::nullopt;
-    }
-    if (*number > drop_->messages().size()) {
-        err(fmt::format("no message {}", *number));
-        return std::nullopt;
-    }
-    const std::size_t index = *number - 1;
-    if (drop_->is_deleted(index)) {
-        err(fmt::format("message {} is deleted", *number));
-        return std::nullopt;
-    }
-    return index;
-}
-
-void dialogue::on_stat() {
-    const auto [count, octets] = totals();
-    ok(fmt::format("{} {}", count, octets));
-}
-
-void dialogue::on_list(const parsed& p, bool uids) {
-    const auto& messages = drop_->messages();
-    auto entry = [&](std::size_t i) {
-        return uids ? fmt::format("{} {}", i + 1, messages[i].uid) : fmt::format("{} {}", i + 1, messages[i].size);
-    };
-    if (p.argc == 1) {
-        if (const auto index = message(p.args[0])) {
-            ok(entry(*index));
-        }
-        return;
-    }
-    const auto [count, octets] = totals();
-    std::string text = uids ? std::string("+OK unique-id listing follows\r\n")
-                            : fmt::format("+OK {} message{} ({} octets)\r\n", count, count == 1 ? "" : "s", octets);
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-        if (!drop_->is_deleted(i)) {
-            text += entry(i);
-            text += "\r\n";
-        }
-    }
-    s_.reply(text + ".\r\n");
-}
-
-asio::awaitable<next> dialogue::on_retrieve(const parsed& p) {
-    const auto index = message(p.args[0]);
-    if (!index) {
-        co_return next::go_on;
-    }
-    std::optional<std::size_t> body_lines;
-    if (p.cmd == command::top) {
-        body_lines = count(p.args[1]);
-        if (!body_lines) {
-            err("invalid line count");
-            co_return next::go_on;
-        }
-    }
-    if (const auto v = co_await hook(plugin::pop3_event::retrieve, p.args[0], authenticated_);
-        v.decision != plugin::verdict::answer::accept) {
-        err(fmt::format("{}{}", v.decision == plugin::verdict::answer::tempfail ? "[SYS/TEMP] " : "",
-                        v.reply.empty() ? "retrieval refused" : v.reply));
-        co_return next::go_on;
-    }
-    auto opened = co_await drop_->open_message(*index, body_lines);
-    if (opened.status != store_status::ok) {
-        err(opened.status == store_status::not_found ? "[SYS/PERM] the message is gone"
-                                                     : "[SYS/TEMP] the message cannot be read now");
-        co_return next::go_on;
-    }
-    if (p.cmd == command::retr) {
-        ok(fmt::format("{} octets", drop_->messages()[*index].size));
-    } else {
-        ok("top of message follows");
-    }
-    // The message streams through: read a chunk, stuff it, and write whenever enough is queued.
-    std::string out;
-    io::dot_stuffer stuffer;
-    std::array<char, 16 * 1024> buffer;
-    for (;;) {
-        const auto chunk = co_await opened.reader->read_some(buffer);
-        if (chunk.ec) {
-            // The positive reply is out: an -ERR now would read as message text. Closing without the final
-            // dot is the only way to tell the client the message is incomplete (RFC 1939 3).
-            spdlog::error("{} reading message {} failed: {}", s_.log_prefix(), *index + 1, chunk.ec.message());
-            co_await s_.flush();
-            co_return next::close;
-        }
-        if (chunk.bytes == 0) {
-            break;
-        }
-        out.clear();
-        stuffer.append(std::string_view(buffer.data(), chunk.bytes), out);
-        s_.reply(out);
-        if (s_.pending_output() >= flush_threshold) {
-            const std::error_code failed = co_await s_.flush();
-            if (failed) {
-                co_return next::close;
-            }
-        }
-    }
-    out.clear();
-    stuffer.finish(out);
-    s_.reply(out);
-    co_return next::go_on;
-}
-
-asio::awaitable<next> dialogue::on_dele(const parsed& p) {
-    const auto index = message(p.args[0]);
-    if (!index) {
-        co_return next::go_on;
-    }
-    if (const auto v = co_await hook(plugin::pop3_event::remove, p.args[0], authenticated_);
-        v.decision != plugin::verdict::answer::accept) {
-        err(fmt::format("{}{}", v.decision == plugin::verdict::answer::tempfail ? "[SYS/TEMP] " : "",
-                        v.reply.empty() ? "deletion refused" : v.reply));
-        co_return next::go_on;
-    }
-    drop_->mark_deleted(*index);  // applied only in UPDATE
-    ok(fmt::format("message {} deleted", *index + 1));
-    co_return next::go_on;
-}
-
-void dialogue::on_rset() {
-    drop_->undelete_all();
-    const auto [count, octets] = totals();
-    ok(fmt::format("maildrop has {} message{} ({} octets)", count, count == 1 ? "" : "s", octets));
-}
-
-asio::awaitable<next> dialogue::on_quit() {
-    if (state_ != state::transaction) {
-        ok("bye");
-        co_return next::close;
-    }
-    state_ = after(command::quit, state_);
-    const auto status = co_await drop_->commit();
-    drop_.reset();  // releases the lock before the client hears the answer
-    if (status != store_status::ok) {
-        spdlog::error("{} UPDATE for {} failed", s_.log_prefix(), authenticated_);
-        err("[SYS/TEMP] some deleted messages were not removed");
-        co_return next::close;
-    }
-    ok("bye");
-    co_return next::close;
-}
-
 asio::awaitable<plugin::verdict> dialogue::hook(plugin::pop3_event event, std::string_view argument,
                                                 std::string_view user) {
     if (!env_.hooks) {
@@ -639,7 +396,7 @@ asio::awaitable<plugin::verdict> dialogue::hook(plugin::pop3_event event, std::s
     co_return co_await env_.hooks(event, context);
 }
 
-}  // namespace
+}  // namespace detail
 
 bool login_times::try_login(std::string_view user, std::chrono::seconds delay) {
     const auto now = std::chrono::steady_clock::now();
@@ -668,7 +425,7 @@ service::service(options o, environment env) : options_(std::move(o)), env_(std:
 }
 
 asio::awaitable<void> service::serve(server::session& s) {
-    dialogue d(*this, s);
+    detail::dialogue d(*this, s);
     co_await d.run();
 }
 
