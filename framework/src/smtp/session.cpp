@@ -1,23 +1,24 @@
 // The SMTP/LMTP dialogue with one client (RFC 5321, 6409, 2033, 3207, 4954, 2920, 1870, 6152, 2034/3463, 6531,
-// 3030, 3461). The only SMTP file that does I/O: read a line, parse it (command.cpp), ask the state table
-// (state.cpp), act through hooks, the auth chain and the mailstore, reply with an enhanced status code.
+// 3030, 3461): read a line, parse it (command.cpp), ask the state table (state.cpp), act through hooks, the auth
+// chain and the mailstore, reply with an enhanced status code. This file has the loop, the greetings,
+// STARTTLS, AUTH, DATA and BDAT and the replies to a message; MAIL and RCPT are in envelope.cpp, and the
+// class they share in dialogue.hpp.
 //
-// A message streams: the mailstore pulls it through `incoming`, which reads the client's octets, ends the
-// data where data_reader says (DATA) or where the chunk sizes say (BDAT), and refuses a message that breaks a
-// limit mid-way by failing the read, so the store keeps nothing of it. The rest of the message is then read
-// and dropped, and the reply tells why.
+// A message streams: the mailstore pulls it through `incoming` (incoming.cpp), which reads the client's
+// octets, ends the data where data_reader says (DATA) or where the chunk sizes say (BDAT), and refuses a
+// message that breaks a limit mid-way by failing the read, so the store keeps nothing of it. The rest of the
+// message is then read and dropped, and the reply tells why.
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <stdexcept>
 
+#include "dialogue.hpp"
 #include "mailwright/sasl/mechanism.hpp"
 #include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
@@ -29,304 +30,13 @@
 
 namespace mailwright::smtp {
 
-namespace {
-
-using plugin::auth_status;
-using plugin::store_status;
-
-enum class next { go_on, close };
-
-// What a message must not do; each is answered after the message ends.
-enum class refusal { none, too_big, bare_line_end, line_too_long, nul, interrupted, lost };
+namespace detail {
 
 std::string message_id() {
     static std::atomic<std::uint64_t> counter{0};
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     return fmt::format("{:x}{:05x}", std::chrono::duration_cast<std::chrono::seconds>(now).count(),
                        counter.fetch_add(1, std::memory_order_relaxed) & 0xfffff);
-}
-
-struct transaction {
-    std::optional<mailbox> sender;  // empty with a null reverse-path
-    // Sender, recipients, BODY, SMTPUTF8, the DSN parameters and the id: handed to the store with the message.
-    plugin::envelope envelope;
-    // The mailboxes, each once: recipients that resolve to one user get one copy (RFC 5321 3.3 allows it), so a
-    // store is never asked for two copies in one mailbox.
-    std::vector<std::string> users;
-    std::vector<std::size_t> mailbox_of;  // per accepted recipient (envelope.recipients[i]), its entry in users
-};
-
-constexpr std::string_view help_text =
-    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH";
-
-class dialogue;
-
-// The message as the mailstore reads it: the Received header first, then the client's octets.
-class incoming final : public plugin::message_source {
-  public:
-    incoming(dialogue& d, std::string header, bool chunked, std::uint64_t first_chunk, bool last);
-    asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override;
-    const plugin::envelope* envelope() const noexcept override;
-    // Reads whatever of the message the store did not: to its end, or until the connection is lost.
-    asio::awaitable<void> drain();
-
-    refusal problem() const noexcept { return problem_; }
-    std::uint64_t octets() const noexcept { return octets_; }
-    server::read_status lost_by() const noexcept { return lost_by_; }
-    // BDAT: the command that interrupted a chunk sequence, to be served after the message is refused.
-    const std::string& interrupting_line() const noexcept { return interrupting_; }
-
-  private:
-    // Reads the next piece of the message into pending_ (nothing once there is a problem), or notes its end.
-    asio::awaitable<void> step();
-    asio::awaitable<void> next_chunk();
-    void refuse(refusal r) noexcept {
-        if (problem_ == refusal::none) {
-            problem_ = r;
-        }
-    }
-    void note_reader_problem() noexcept {
-        if (reader_.first_problem() == data_reader::problem::bare_line_end) {
-            refuse(refusal::bare_line_end);
-        } else if (reader_.first_problem() == data_reader::problem::line_too_long) {
-            refuse(refusal::line_too_long);
-        } else if (reader_.first_problem() == data_reader::problem::nul) {
-            refuse(refusal::nul);
-        }
-    }
-
-    dialogue& d_;
-    std::string pending_;
-    std::size_t at_ = 0;
-    bool chunked_;
-    std::uint64_t chunk_left_;
-    bool last_;
-    bool binary_;  // BODY=BINARYMIME: the chunks are taken as they are, with no rules for lines
-    data_reader reader_;
-    bool finished_ = false;
-    refusal problem_ = refusal::none;
-    std::uint64_t octets_ = 0;
-    server::read_status lost_by_ = server::read_status::eof;
-    std::string interrupting_;
-    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-};
-
-class dialogue {
-  public:
-    dialogue(service& svc, server::session& s) : options_(svc.settings()), env_(svc.env()), s_(s) {}
-
-    asio::awaitable<void> run();
-
-    // For `incoming`.
-    server::session& session() noexcept { return s_; }
-    const options& settings() const noexcept { return options_; }
-
-  private:
-    friend class incoming;
-
-    void reply(std::string_view text) { s_.reply(fmt::format("{}\r\n", text)); }
-    // A reply to a client mistake: counted, and the connection closes at the limit (Postfix hard_error_limit).
-    next error(std::string_view text);
-
-    asio::awaitable<next> on_line(std::string_view line);
-    asio::awaitable<next> dispatch(const command& c);
-    // Refuses a command with `text`; a refused BDAT's chunk is read and dropped first.
-    // `text` must outlive the call (a literal, or a string named by the caller).
-    asio::awaitable<next> refuse(const command& c, std::string_view text);
-
-    asio::awaitable<next> on_hello(const command& c);
-    asio::awaitable<next> on_starttls();
-    asio::awaitable<next> on_auth(const command& c);
-    asio::awaitable<next> on_mail(const command& c);
-    asio::awaitable<next> on_rcpt(const command& c);
-    asio::awaitable<next> on_data();
-    asio::awaitable<next> on_bdat(const command& c);
-    asio::awaitable<next> receive(incoming& message);
-    asio::awaitable<next> auth_failed(std::string_view attempted);
-
-    bool is_local_domain(std::string_view domain) const;
-    // The user a recipient names (the configured one for postmaster), or why it is refused.
-    struct local_recipient {
-        std::string user;  // empty: refused with `refusal`
-        bool postmaster = false;
-        std::string refusal;
-    };
-    local_recipient local_user(const mailbox& box) const;
-    std::vector<std::string> mechanisms() const {
-        if (options_.auth_requires_tls && !s_.tls_active()) {
-            return {};  // not even SCRAM: what the login unlocks would run in the clear
-        }
-        return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
-                             options_.plaintext_auth, env_.auth);
-    }
-    std::string trace_headers() const;  // Return-Path and Received, written before the client's octets
-    asio::awaitable<plugin::verdict> hook(plugin::smtp_phase phase, std::string_view argument,
-                                          const plugin::envelope* envelope = nullptr);
-    // A verdict that is not accept becomes the reply (554 5.7.1 or 451 4.7.1); true when it was not accept.
-    bool refused(const plugin::verdict& v);
-
-    const options& options_;
-    const environment& env_;
-    server::session& s_;
-
-    state state_ = state::connected;
-    bool extended_ = false;  // EHLO/LHLO, not HELO: PIPELINING and the extensions apply
-    std::string helo_;
-    std::string helo_before_tls_;  // for implicit_helo_after_starttls only
-    std::string user_;             // authenticated
-    transaction txn_;
-    unsigned errors_ = 0;
-    unsigned auth_failures_ = 0;
-};
-
-incoming::incoming(dialogue& d, std::string header, bool chunked, std::uint64_t first_chunk, bool last)
-    : d_(d),
-      pending_(std::move(header)),
-      chunked_(chunked),
-      chunk_left_(first_chunk),
-      last_(last),
-      binary_(d.txn_.envelope.body == "BINARYMIME"),
-      reader_({.max_line = d.settings().max_text_line, .bare = d.settings().bare, .dot_framed = !chunked}) {}
-
-const plugin::envelope* incoming::envelope() const noexcept { return &d_.txn_.envelope; }
-
-asio::awaitable<plugin::chunk_result> incoming::read_some(std::span<char> buffer) {
-    while (at_ == pending_.size()) {
-        pending_.clear();
-        at_ = 0;
-        if (problem_ != refusal::none) {
-            // The store gives the message up and keeps nothing of it.
-            co_return plugin::chunk_result{0, std::make_error_code(std::errc::message_size)};
-        }
-        if (finished_) {
-            co_return plugin::chunk_result{0, {}};
-        }
-        co_await step();
-    }
-    const std::size_t n = std::min(buffer.size(), pending_.size() - at_);
-    std::memcpy(buffer.data(), pending_.data() + at_, n);
-    at_ += n;
-    co_return plugin::chunk_result{n, {}};
-}
-
-asio::awaitable<void> incoming::drain() {
-    while (!finished_ && problem_ != refusal::lost && problem_ != refusal::interrupted) {
-        co_await step();
-        pending_.clear();
-        at_ = 0;
-    }
-}
-
-asio::awaitable<void> incoming::step() {
-    auto& s = d_.session();
-    if (chunked_ && chunk_left_ == 0) {
-        if (last_) {
-            finished_ = true;
-            if (!binary_) {
-                reader_.finish(pending_);  // a CR at the very end is a bare one
-                note_reader_problem();
-                if (problem_ != refusal::none) {
-                    pending_.clear();
-                }
-            }
-        } else {
-            co_await next_chunk();
-        }
-        co_return;
-    }
-    const auto r = co_await s.read_raw();
-    if (r.status != server::read_status::line) {
-        problem_ = refusal::lost;  // whatever else was wrong, this is what matters now
-        lost_by_ = r.status;
-        co_return;
-    }
-    const std::size_t before = pending_.size();
-    std::size_t used = 0;
-    if (chunked_) {
-        // BDAT: the chunk's octets, no more; a text body still follows the rules for lines (RFC 3030 3).
-        used = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, r.line.size()));
-        if (binary_) {
-            pending_.append(r.line.substr(0, used));
-        } else {
-            reader_.feed(r.line.substr(0, used), pending_);
-        }
-        chunk_left_ -= used;
-    } else {
-        const auto fed = reader_.feed(r.line, pending_);
-        used = fed.consumed;
-        finished_ = fed.finished;
-    }
-    note_reader_problem();
-    s.consume_input(used);
-    // DATA counts the message as stored (stuffing dots removed); BDAT counts what the client sent, the sizes it
-    // chose, so "N octets received" and the SIZE limit match its own arithmetic whatever normalising adds.
-    octets_ += chunked_ ? used : pending_.size() - before;
-    if (const auto rate = d_.settings().min_data_rate; rate > 0) {
-        const auto allowed = d_.settings().data_rate_grace + std::chrono::milliseconds(octets_ * 1000 / rate);
-        if (std::chrono::steady_clock::now() - started_ > allowed) {
-            problem_ = refusal::lost;  // too slow: treated as a timeout, and nothing is acknowledged
-            lost_by_ = server::read_status::timeout;
-            pending_.clear();
-            co_return;
-        }
-    }
-    if (octets_ > d_.settings().max_message_size) {
-        refuse(refusal::too_big);  // RFC 1870 6.3: the rest is read and dropped, the disk is not filled
-    }
-    if (problem_ != refusal::none) {
-        pending_.clear();
-    }
-}
-
-// Between chunks: acknowledge the one received, then read the next command. BDAT continues the message;
-// NOOP and HELP are answered and the sequence goes on; RSET and QUIT end it (the message is not stored) and
-// are then served as usual; anything else is refused with 503 and changes nothing (RFC 3030 2, RFC 5321 4.1.4).
-asio::awaitable<void> incoming::next_chunk() {
-    auto& s = d_.session();
-    if (problem_ == refusal::none) {
-        s.reply(fmt::format("250 2.0.0 {} octets received\r\n", octets_));
-    } else {
-        s.reply("552 5.3.4 Message refused; its remaining chunks are read and dropped\r\n");
-    }
-    for (;;) {
-        const auto r = co_await s.read_line();
-        if (r.status != server::read_status::line) {
-            problem_ = refusal::lost;
-            lost_by_ = r.status;
-            co_return;
-        }
-        // What the state table allows inside a BDAT sequence: BDAT continues the message, NOOP and HELP are
-        // answered, RSET and QUIT end it; anything else is refused and changes nothing.
-        const auto c = parse(r.line);
-        if (c.error || !allowed(c.v, state::chunking)) {
-            if (d_.error("503 5.5.1 Error: only BDAT, RSET, NOOP, HELP and QUIT inside a BDAT sequence") ==
-                next::close) {
-                problem_ = refusal::lost;
-                lost_by_ = server::read_status::error;
-                co_return;
-            }
-            continue;
-        }
-        if (c.v == verb::bdat) {
-            const auto chunk = parse_bdat(c.argument);
-            if (!chunk) {
-                s.reply("501 5.5.4 Syntax error in BDAT, closing the connection\r\n");  // its size is unknown
-                problem_ = refusal::lost;
-                lost_by_ = server::read_status::error;
-                co_return;
-            }
-            chunk_left_ = chunk->size;
-            last_ = chunk->last;
-            co_return;
-        }
-        if (c.v == verb::noop || c.v == verb::help) {
-            s.reply(c.v == verb::noop ? std::string("250 2.0.0 OK\r\n") : fmt::format("{}\r\n", help_text));
-            continue;
-        }
-        interrupting_ = std::string(r.line);  // RSET or QUIT: served once the message is dropped
-        problem_ = refusal::interrupted;
-        co_return;
-    }
 }
 
 // --- the dialogue -------------------------------------------------------------------------------------------
@@ -649,170 +359,6 @@ asio::awaitable<next> dialogue::auth_failed(std::string_view attempted) {
     co_return next::go_on;
 }
 
-dialogue::local_recipient dialogue::local_user(const mailbox& box) const {
-    if (box.domain.empty() || (is_local_domain(box.domain) && iequals(box.local, "postmaster"))) {
-        // <Postmaster>, and postmaster in any case in every local domain (RFC 5321 4.5.1): the configured user.
-        return {options_.postmaster, true, {}};
-    }
-    if (!is_local_domain(box.domain)) {
-        return {{},
-                false,
-                options_.kind == role::submission
-                    ? fmt::format("550 5.7.1 <{}>: this server delivers to its own domains only", box.to_string())
-                    : fmt::format("554 5.7.1 <{}>: Relay access denied", box.to_string())};
-    }
-    if (box.local.front() == '"') {
-        return {{}, false, fmt::format("550 5.1.1 <{}>: Recipient address rejected", box.to_string())};
-    }
-    return {box.local, false, {}};
-}
-
-bool dialogue::is_local_domain(std::string_view domain) const {
-    if (options_.local_domains.empty()) {
-        return iequals(domain, options_.hostname);
-    }
-    return std::any_of(options_.local_domains.begin(), options_.local_domains.end(),
-                       [&](const std::string& d) { return iequals(d, domain); });
-}
-
-asio::awaitable<next> dialogue::on_mail(const command& c) {
-    if (options_.kind == role::submission && user_.empty()) {
-        co_return error("530 5.7.0 Authentication required");  // RFC 6409 4.3
-    }
-    const auto m = parse_mail(c.argument);
-    if (m.error == errc::needs_utf8) {
-        co_return error("553 5.6.7 Non-ASCII addresses need SMTPUTF8");
-    }
-    if (m.error == errc::bad_parameter) {
-        co_return error("501 5.5.4 Invalid parameters");
-    }
-    if (m.error) {
-        co_return error("501 5.1.7 Bad sender address syntax");
-    }
-    if (!extended_ && !m.parameters.empty()) {
-        co_return error("555 5.5.4 Parameters need EHLO");  // no extension was announced after HELO
-    }
-    transaction t;
-    t.sender = m.box;
-    t.envelope.sender = m.box ? m.box->to_string() : "";
-    const auto params = read_mail_parameters(m.parameters, env_.store->keeps_binary());
-    if (params.error == parameter_error::bad_size) {
-        co_return error("501 5.5.4 Invalid SIZE");
-    }
-    if (params.error != parameter_error::none) {
-        co_return error("555 5.5.4 Unsupported or malformed parameter");
-    }
-    if (params.size && *params.size > options_.max_message_size) {
-        co_return error("552 5.3.4 Message size exceeds fixed maximum message size");  // RFC 1870 6.2
-    }
-    if (!params.body.empty()) {
-        t.envelope.body = params.body;
-    }
-    t.envelope.smtputf8 = params.smtputf8;
-    t.envelope.ret = params.ret;
-    t.envelope.envid = params.envid;
-    if (options_.kind == role::submission && !t.sender && !options_.allow_null_sender) {
-        // RFC 6409 6.1 asks the submitter to own the sender; <> names none, and users do not send bounces.
-        co_return error("553 5.7.1 <>: a null reverse-path is not accepted from a user");
-    }
-    if (options_.kind == role::submission && t.sender) {
-        // RFC 6409 6.1: the submitter may use its own address in the local domains, or one the auth backend
-        // lets it act as.
-        const std::string address = t.sender->to_string();
-        bool may = is_local_domain(t.sender->domain) && t.sender->local == user_;
-        if (!may) {
-            if (plugin::authorizer* a = env_.auth->authorization()) {
-                may = co_await a->may_act_as(user_, address);
-            }
-        }
-        if (!may) {
-            co_return error(fmt::format("553 5.7.1 <{}>: sender address not owned by user {}", address, user_));
-        }
-    }
-    {
-        const std::string address = t.sender ? t.sender->to_string() : "";
-        const auto v = co_await hook(plugin::smtp_phase::mail, address);
-        if (refused(v)) {
-            co_return next::go_on;
-        }
-    }
-    t.envelope.id = message_id();
-    t.envelope.authenticated_user = user_;
-    txn_ = std::move(t);
-    state_ = after(verb::mail, state_);
-    reply("250 2.1.0 Sender OK");
-    co_return next::go_on;
-}
-
-asio::awaitable<next> dialogue::on_rcpt(const command& c) {
-    const auto r = parse_rcpt(c.argument, txn_.envelope.smtputf8);
-    if (r.error == errc::needs_utf8) {
-        co_return error("553 5.6.7 Non-ASCII addresses need SMTPUTF8");
-    }
-    if (r.error == errc::bad_parameter) {
-        co_return error("501 5.5.4 Invalid parameters");
-    }
-    if (r.error) {
-        co_return error("501 5.1.3 Bad recipient address syntax");
-    }
-    if (!extended_ && !r.parameters.empty()) {
-        co_return error("555 5.5.4 Parameters need EHLO");
-    }
-    const auto params = read_rcpt_parameters(r.parameters);
-    if (params.error != parameter_error::none) {
-        co_return error("555 5.5.4 Unsupported or malformed parameter");
-    }
-    plugin::envelope_recipient recipient;
-    recipient.notify = params.notify;
-    recipient.orcpt = params.orcpt;
-    if (txn_.envelope.recipients.size() >= options_.max_recipients) {
-        reply("452 4.5.3 Too many recipients");  // RFC 5321 4.5.3.1.8: the client sends the rest later
-        co_return next::go_on;
-    }
-    const mailbox& box = *r.box;
-    const auto local = local_user(box);
-    if (local.user.empty()) {
-        co_return error(local.refusal);
-    }
-    const std::string& user = local.user;
-    const auto found = co_await env_.auth->lookup(user);
-    if (found.status == auth_status::tempfail) {
-        reply(fmt::format("450 4.3.0 <{}>: Recipient cannot be verified now, try again later", box.to_string()));
-        co_return next::go_on;
-    }
-    if (found.status != auth_status::ok && local.postmaster) {
-        // RFC 5321 4.5.1: this address must work. The configuration is wrong, not the address: a temporary
-        // failure keeps the mail with the sender until the postmaster user exists.
-        spdlog::error(
-            "{} mail for <{}> refused for now: the postmaster user \"{}\" is unknown to the auth "
-            "backend; create it, or name an existing user in [listener.smtp] postmaster",
-            s_.log_prefix(), box.to_string(), user);
-        reply(fmt::format("451 4.3.0 <{}>: Postmaster mailbox unavailable, try again later", box.to_string()));
-        co_return next::go_on;
-    }
-    if (found.status != auth_status::ok) {
-        co_return error(fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown", box.to_string()));
-    }
-    {
-        const std::string address = box.to_string();
-        const auto v = co_await hook(plugin::smtp_phase::rcpt, address);
-        if (refused(v)) {
-            co_return next::go_on;
-        }
-    }
-    recipient.address = box.to_string();
-    recipient.user = found.user.empty() ? user : found.user;
-    const auto known = std::find(txn_.users.begin(), txn_.users.end(), recipient.user);
-    txn_.mailbox_of.push_back(static_cast<std::size_t>(known - txn_.users.begin()));
-    if (known == txn_.users.end()) {
-        txn_.users.push_back(recipient.user);
-    }
-    txn_.envelope.recipients.push_back(std::move(recipient));
-    state_ = after(verb::rcpt, state_);
-    reply("250 2.1.5 Recipient OK");
-    co_return next::go_on;
-}
-
 std::string dialogue::trace_headers() const {
     const auto& e = txn_.envelope;
     // RFC 5321 4.4: delivery into the mailbox is final delivery, which records the reverse-path first.
@@ -965,7 +511,7 @@ bool dialogue::refused(const plugin::verdict& v) {
     return true;
 }
 
-}  // namespace
+}  // namespace detail
 
 service::service(options o, environment env) : options_(std::move(o)), env_(std::move(env)) {
     if (env_.auth == nullptr || !env_.store) {
@@ -974,7 +520,7 @@ service::service(options o, environment env) : options_(std::move(o)), env_(std:
 }
 
 asio::awaitable<void> service::serve(server::session& s) {
-    dialogue d(*this, s);
+    detail::dialogue d(*this, s);
     co_await d.run();
 }
 

@@ -1,0 +1,171 @@
+// The SMTP/LMTP dialogue's shape, shared by the files that implement it: session.cpp (the loop, the
+// greetings, STARTTLS, AUTH, DATA/BDAT and the replies to a message), envelope.cpp (MAIL and RCPT) and
+// incoming.cpp (the message as the store reads it). Private to the framework.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mailwright/plugin/envelope.hpp"
+#include "mailwright/plugin/hook.hpp"
+#include "mailwright/plugin/mailstore.hpp"
+#include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/server/session.hpp"
+#include "mailwright/smtp/address.hpp"
+#include "mailwright/smtp/command.hpp"
+#include "mailwright/smtp/data_reader.hpp"
+#include "mailwright/smtp/service.hpp"
+#include "mailwright/smtp/state.hpp"
+
+namespace mailwright::smtp::detail {
+
+using plugin::auth_status;
+using plugin::store_status;
+
+enum class next { go_on, close };
+
+// What a message must not do; each is answered after the message ends.
+enum class refusal { none, too_big, bare_line_end, line_too_long, nul, interrupted, lost };
+
+// A message id, unique within the process and over restarts (seconds, then a counter).
+std::string message_id();
+
+struct transaction {
+    std::optional<mailbox> sender;  // empty with a null reverse-path
+    // Sender, recipients, BODY, SMTPUTF8, the DSN parameters and the id: handed to the store with the message.
+    plugin::envelope envelope;
+    // The mailboxes, each once: recipients that resolve to one user get one copy (RFC 5321 3.3 allows it), so a
+    // store is never asked for two copies in one mailbox.
+    std::vector<std::string> users;
+    std::vector<std::size_t> mailbox_of;  // per accepted recipient (envelope.recipients[i]), its entry in users
+};
+
+inline constexpr std::string_view help_text =
+    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH";
+
+class dialogue;
+
+// The message as the mailstore reads it: the Received header first, then the client's octets.
+class incoming final : public plugin::message_source {
+  public:
+    incoming(dialogue& d, std::string header, bool chunked, std::uint64_t first_chunk, bool last);
+    asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override;
+    const plugin::envelope* envelope() const noexcept override;
+    // Reads whatever of the message the store did not: to its end, or until the connection is lost.
+    asio::awaitable<void> drain();
+
+    refusal problem() const noexcept { return problem_; }
+    std::uint64_t octets() const noexcept { return octets_; }
+    server::read_status lost_by() const noexcept { return lost_by_; }
+    // BDAT: the command that interrupted a chunk sequence, to be served after the message is refused.
+    const std::string& interrupting_line() const noexcept { return interrupting_; }
+
+  private:
+    // Reads the next piece of the message into pending_ (nothing once there is a problem), or notes its end.
+    asio::awaitable<void> step();
+    asio::awaitable<void> next_chunk();
+    void refuse(refusal r) noexcept {
+        if (problem_ == refusal::none) {
+            problem_ = r;
+        }
+    }
+    void note_reader_problem() noexcept {
+        if (reader_.first_problem() == data_reader::problem::bare_line_end) {
+            refuse(refusal::bare_line_end);
+        } else if (reader_.first_problem() == data_reader::problem::line_too_long) {
+            refuse(refusal::line_too_long);
+        } else if (reader_.first_problem() == data_reader::problem::nul) {
+            refuse(refusal::nul);
+        }
+    }
+
+    dialogue& d_;
+    std::string pending_;
+    std::size_t at_ = 0;
+    bool chunked_;
+    std::uint64_t chunk_left_;
+    bool last_;
+    bool binary_;  // BODY=BINARYMIME: the chunks are taken as they are, with no rules for lines
+    data_reader reader_;
+    bool finished_ = false;
+    refusal problem_ = refusal::none;
+    std::uint64_t octets_ = 0;
+    server::read_status lost_by_ = server::read_status::eof;
+    std::string interrupting_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+class dialogue {
+  public:
+    dialogue(service& svc, server::session& s) : options_(svc.settings()), env_(svc.env()), s_(s) {}
+
+    asio::awaitable<void> run();
+
+    // For `incoming`.
+    server::session& session() noexcept { return s_; }
+    const options& settings() const noexcept { return options_; }
+
+  private:
+    friend class incoming;
+
+    void reply(std::string_view text) { s_.reply(fmt::format("{}\r\n", text)); }
+    // A reply to a client mistake: counted, and the connection closes at the limit (Postfix hard_error_limit).
+    next error(std::string_view text);
+
+    asio::awaitable<next> on_line(std::string_view line);
+    asio::awaitable<next> dispatch(const command& c);
+    // Refuses a command with `text`; a refused BDAT's chunk is read and dropped first.
+    // `text` must outlive the call (a literal, or a string named by the caller).
+    asio::awaitable<next> refuse(const command& c, std::string_view text);
+
+    asio::awaitable<next> on_hello(const command& c);
+    asio::awaitable<next> on_starttls();
+    asio::awaitable<next> on_auth(const command& c);
+    asio::awaitable<next> on_mail(const command& c);
+    asio::awaitable<next> on_rcpt(const command& c);
+    asio::awaitable<next> on_data();
+    asio::awaitable<next> on_bdat(const command& c);
+    asio::awaitable<next> receive(incoming& message);
+    asio::awaitable<next> auth_failed(std::string_view attempted);
+
+    bool is_local_domain(std::string_view domain) const;
+    // The user a recipient names (the configured one for postmaster), or why it is refused.
+    struct local_recipient {
+        std::string user;  // empty: refused with `refusal`
+        bool postmaster = false;
+        std::string refusal;
+    };
+    local_recipient local_user(const mailbox& box) const;
+    std::vector<std::string> mechanisms() const {
+        if (options_.auth_requires_tls && !s_.tls_active()) {
+            return {};  // not even SCRAM: what the login unlocks would run in the clear
+        }
+        return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
+                             options_.plaintext_auth, env_.auth);
+    }
+    std::string trace_headers() const;  // Return-Path and Received, written before the client's octets
+    asio::awaitable<plugin::verdict> hook(plugin::smtp_phase phase, std::string_view argument,
+                                          const plugin::envelope* envelope = nullptr);
+    // A verdict that is not accept becomes the reply (554 5.7.1 or 451 4.7.1); true when it was not accept.
+    bool refused(const plugin::verdict& v);
+
+    const options& options_;
+    const environment& env_;
+    server::session& s_;
+
+    state state_ = state::connected;
+    bool extended_ = false;  // EHLO/LHLO, not HELO: PIPELINING and the extensions apply
+    std::string helo_;
+    std::string helo_before_tls_;  // for implicit_helo_after_starttls only
+    std::string user_;             // authenticated
+    transaction txn_;
+    unsigned errors_ = 0;
+    unsigned auth_failures_ = 0;
+};
+
+}  // namespace mailwright::smtp::detail

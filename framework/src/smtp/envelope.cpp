@@ -1,0 +1,178 @@
+// MAIL and RCPT (RFC 5321 4.1.1.2-3, RFC 6409 6.1, RFC 1870, RFC 3461, RFC 6531): the sender, its parameters
+// and, on submission, its ownership; each recipient's mailbox, the postmaster rule (RFC 5321 4.5.1) and one
+// copy per mailbox. Part of the SMTP dialogue (dialogue.hpp).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "dialogue.hpp"
+#include "mailwright/smtp/parameters.hpp"
+
+namespace mailwright::smtp::detail {
+
+dialogue::local_recipient dialogue::local_user(const mailbox& box) const {
+    if (box.domain.empty() || (is_local_domain(box.domain) && iequals(box.local, "postmaster"))) {
+        // <Postmaster>, and postmaster in any case in every local domain (RFC 5321 4.5.1): the configured user.
+        return {options_.postmaster, true, {}};
+    }
+    if (!is_local_domain(box.domain)) {
+        return {{},
+                false,
+                options_.kind == role::submission
+                    ? fmt::format("550 5.7.1 <{}>: this server delivers to its own domains only", box.to_string())
+                    : fmt::format("554 5.7.1 <{}>: Relay access denied", box.to_string())};
+    }
+    if (box.local.front() == '"') {
+        return {{}, false, fmt::format("550 5.1.1 <{}>: Recipient address rejected", box.to_string())};
+    }
+    return {box.local, false, {}};
+}
+
+bool dialogue::is_local_domain(std::string_view domain) const {
+    if (options_.local_domains.empty()) {
+        return iequals(domain, options_.hostname);
+    }
+    return std::any_of(options_.local_domains.begin(), options_.local_domains.end(),
+                       [&](const std::string& d) { return iequals(d, domain); });
+}
+
+asio::awaitable<next> dialogue::on_mail(const command& c) {
+    if (options_.kind == role::submission && user_.empty()) {
+        co_return error("530 5.7.0 Authentication required");  // RFC 6409 4.3
+    }
+    const auto m = parse_mail(c.argument);
+    if (m.error == errc::needs_utf8) {
+        co_return error("553 5.6.7 Non-ASCII addresses need SMTPUTF8");
+    }
+    if (m.error == errc::bad_parameter) {
+        co_return error("501 5.5.4 Invalid parameters");
+    }
+    if (m.error) {
+        co_return error("501 5.1.7 Bad sender address syntax");
+    }
+    if (!extended_ && !m.parameters.empty()) {
+        co_return error("555 5.5.4 Parameters need EHLO");  // no extension was announced after HELO
+    }
+    transaction t;
+    t.sender = m.box;
+    t.envelope.sender = m.box ? m.box->to_string() : "";
+    const auto params = read_mail_parameters(m.parameters, env_.store->keeps_binary());
+    if (params.error == parameter_error::bad_size) {
+        co_return error("501 5.5.4 Invalid SIZE");
+    }
+    if (params.error != parameter_error::none) {
+        co_return error("555 5.5.4 Unsupported or malformed parameter");
+    }
+    if (params.size && *params.size > options_.max_message_size) {
+        co_return error("552 5.3.4 Message size exceeds fixed maximum message size");  // RFC 1870 6.2
+    }
+    if (!params.body.empty()) {
+        t.envelope.body = params.body;
+    }
+    t.envelope.smtputf8 = params.smtputf8;
+    t.envelope.ret = params.ret;
+    t.envelope.envid = params.envid;
+    if (options_.kind == role::submission && !t.sender && !options_.allow_null_sender) {
+        // RFC 6409 6.1 asks the submitter to own the sender; <> names none, and users do not send bounces.
+        co_return error("553 5.7.1 <>: a null reverse-path is not accepted from a user");
+    }
+    if (options_.kind == role::submission && t.sender) {
+        // RFC 6409 6.1: the submitter may use its own address in the local domains, or one the auth backend
+        // lets it act as.
+        const std::string address = t.sender->to_string();
+        bool may = is_local_domain(t.sender->domain) && t.sender->local == user_;
+        if (!may) {
+            if (plugin::authorizer* a = env_.auth->authorization()) {
+                may = co_await a->may_act_as(user_, address);
+            }
+        }
+        if (!may) {
+            co_return error(fmt::format("553 5.7.1 <{}>: sender address not owned by user {}", address, user_));
+        }
+    }
+    {
+        const std::string address = t.sender ? t.sender->to_string() : "";
+        const auto v = co_await hook(plugin::smtp_phase::mail, address);
+        if (refused(v)) {
+            co_return next::go_on;
+        }
+    }
+    t.envelope.id = message_id();
+    t.envelope.authenticated_user = user_;
+    txn_ = std::move(t);
+    state_ = after(verb::mail, state_);
+    reply("250 2.1.0 Sender OK");
+    co_return next::go_on;
+}
+
+asio::awaitable<next> dialogue::on_rcpt(const command& c) {
+    const auto r = parse_rcpt(c.argument, txn_.envelope.smtputf8);
+    if (r.error == errc::needs_utf8) {
+        co_return error("553 5.6.7 Non-ASCII addresses need SMTPUTF8");
+    }
+    if (r.error == errc::bad_parameter) {
+        co_return error("501 5.5.4 Invalid parameters");
+    }
+    if (r.error) {
+        co_return error("501 5.1.3 Bad recipient address syntax");
+    }
+    if (!extended_ && !r.parameters.empty()) {
+        co_return error("555 5.5.4 Parameters need EHLO");
+    }
+    const auto params = read_rcpt_parameters(r.parameters);
+    if (params.error != parameter_error::none) {
+        co_return error("555 5.5.4 Unsupported or malformed parameter");
+    }
+    plugin::envelope_recipient recipient;
+    recipient.notify = params.notify;
+    recipient.orcpt = params.orcpt;
+    if (txn_.envelope.recipients.size() >= options_.max_recipients) {
+        reply("452 4.5.3 Too many recipients");  // RFC 5321 4.5.3.1.8: the client sends the rest later
+        co_return next::go_on;
+    }
+    const mailbox& box = *r.box;
+    const auto local = local_user(box);
+    if (local.user.empty()) {
+        co_return error(local.refusal);
+    }
+    const std::string& user = local.user;
+    const auto found = co_await env_.auth->lookup(user);
+    if (found.status == auth_status::tempfail) {
+        reply(fmt::format("450 4.3.0 <{}>: Recipient cannot be verified now, try again later", box.to_string()));
+        co_return next::go_on;
+    }
+    if (found.status != auth_status::ok && local.postmaster) {
+        // RFC 5321 4.5.1: this address must work. The configuration is wrong, not the address: a temporary
+        // failure keeps the mail with the sender until the postmaster user exists.
+        spdlog::error(
+            "{} mail for <{}> refused for now: the postmaster user \"{}\" is unknown to the auth "
+            "backend; create it, or name an existing user in [listener.smtp] postmaster",
+            s_.log_prefix(), box.to_string(), user);
+        reply(fmt::format("451 4.3.0 <{}>: Postmaster mailbox unavailable, try again later", box.to_string()));
+        co_return next::go_on;
+    }
+    if (found.status != auth_status::ok) {
+        co_return error(fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown", box.to_string()));
+    }
+    {
+        const std::string address = box.to_string();
+        const auto v = co_await hook(plugin::smtp_phase::rcpt, address);
+        if (refused(v)) {
+            co_return next::go_on;
+        }
+    }
+    recipient.address = box.to_string();
+    recipient.user = found.user.empty() ? user : found.user;
+    const auto known = std::find(txn_.users.begin(), txn_.users.end(), recipient.user);
+    txn_.mailbox_of.push_back(static_cast<std::size_t>(known - txn_.users.begin()));
+    if (known == txn_.users.end()) {
+        txn_.users.push_back(recipient.user);
+    }
+    txn_.envelope.recipients.push_back(std::move(recipient));
+    state_ = after(verb::rcpt, state_);
+    reply("250 2.1.5 Recipient OK");
+    co_return next::go_on;
+}
+
+}  // namespace mailwright::smtp::detail

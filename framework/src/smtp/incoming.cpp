@@ -1,0 +1,166 @@
+// The message as the mailstore reads it (smtp/dialogue.hpp's `incoming`): the trace headers first, then the
+// client's octets, read from the session as the store asks for them. DATA ends where data_reader says; BDAT
+// where the chunk sizes say, with each chunk acknowledged and the commands between chunks answered here as
+// the state table's `chunking` row allows. A message that breaks a limit (size, line length, bare CR/LF,
+// NUL, minimum rate) fails the store's read, so the store keeps nothing; the rest is read and dropped.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dialogue.hpp"
+#include "mailwright/smtp/parameters.hpp"
+
+namespace mailwright::smtp::detail {
+
+incoming::incoming(dialogue& d, std::string header, bool chunked, std::uint64_t first_chunk, bool last)
+    : d_(d),
+      pending_(std::move(header)),
+      chunked_(chunked),
+      chunk_left_(first_chunk),
+      last_(last),
+      binary_(d.txn_.envelope.body == "BINARYMIME"),
+      reader_({.max_line = d.settings().max_text_line, .bare = d.settings().bare, .dot_framed = !chunked}) {}
+
+const plugin::envelope* incoming::envelope() const noexcept { return &d_.txn_.envelope; }
+
+asio::awaitable<plugin::chunk_result> incoming::read_some(std::span<char> buffer) {
+    while (at_ == pending_.size()) {
+        pending_.clear();
+        at_ = 0;
+        if (problem_ != refusal::none) {
+            // The store gives the message up and keeps nothing of it.
+            co_return plugin::chunk_result{0, std::make_error_code(std::errc::message_size)};
+        }
+        if (finished_) {
+            co_return plugin::chunk_result{0, {}};
+        }
+        co_await step();
+    }
+    const std::size_t n = std::min(buffer.size(), pending_.size() - at_);
+    std::memcpy(buffer.data(), pending_.data() + at_, n);
+    at_ += n;
+    co_return plugin::chunk_result{n, {}};
+}
+
+asio::awaitable<void> incoming::drain() {
+    while (!finished_ && problem_ != refusal::lost && problem_ != refusal::interrupted) {
+        co_await step();
+        pending_.clear();
+        at_ = 0;
+    }
+}
+
+asio::awaitable<void> incoming::step() {
+    auto& s = d_.session();
+    if (chunked_ && chunk_left_ == 0) {
+        if (last_) {
+            finished_ = true;
+            if (!binary_) {
+                reader_.finish(pending_);  // a CR at the very end is a bare one
+                note_reader_problem();
+                if (problem_ != refusal::none) {
+                    pending_.clear();
+                }
+            }
+        } else {
+            co_await next_chunk();
+        }
+        co_return;
+    }
+    const auto r = co_await s.read_raw();
+    if (r.status != server::read_status::line) {
+        problem_ = refusal::lost;  // whatever else was wrong, this is what matters now
+        lost_by_ = r.status;
+        co_return;
+    }
+    const std::size_t before = pending_.size();
+    std::size_t used = 0;
+    if (chunked_) {
+        // BDAT: the chunk's octets, no more; a text body still follows the rules for lines (RFC 3030 3).
+        used = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, r.line.size()));
+        if (binary_) {
+            pending_.append(r.line.substr(0, used));
+        } else {
+            reader_.feed(r.line.substr(0, used), pending_);
+        }
+        chunk_left_ -= used;
+    } else {
+        const auto fed = reader_.feed(r.line, pending_);
+        used = fed.consumed;
+        finished_ = fed.finished;
+    }
+    note_reader_problem();
+    s.consume_input(used);
+    // DATA counts the message as stored (stuffing dots removed); BDAT counts what the client sent, the sizes it
+    // chose, so "N octets received" and the SIZE limit match its own arithmetic whatever normalising adds.
+    octets_ += chunked_ ? used : pending_.size() - before;
+    if (const auto rate = d_.settings().min_data_rate; rate > 0) {
+        const auto allowed = d_.settings().data_rate_grace + std::chrono::milliseconds(octets_ * 1000 / rate);
+        if (std::chrono::steady_clock::now() - started_ > allowed) {
+            problem_ = refusal::lost;  // too slow: treated as a timeout, and nothing is acknowledged
+            lost_by_ = server::read_status::timeout;
+            pending_.clear();
+            co_return;
+        }
+    }
+    if (octets_ > d_.settings().max_message_size) {
+        refuse(refusal::too_big);  // RFC 1870 6.3: the rest is read and dropped, the disk is not filled
+    }
+    if (problem_ != refusal::none) {
+        pending_.clear();
+    }
+}
+
+// Between chunks: acknowledge the one received, then read the next command. BDAT continues the message;
+// NOOP and HELP are answered and the sequence goes on; RSET and QUIT end it (the message is not stored) and
+// are then served as usual; anything else is refused with 503 and changes nothing (RFC 3030 2, RFC 5321 4.1.4).
+asio::awaitable<void> incoming::next_chunk() {
+    auto& s = d_.session();
+    if (problem_ == refusal::none) {
+        s.reply(fmt::format("250 2.0.0 {} octets received\r\n", octets_));
+    } else {
+        s.reply("552 5.3.4 Message refused; its remaining chunks are read and dropped\r\n");
+    }
+    for (;;) {
+        const auto r = co_await s.read_line();
+        if (r.status != server::read_status::line) {
+            problem_ = refusal::lost;
+            lost_by_ = r.status;
+            co_return;
+        }
+        // What the state table allows inside a BDAT sequence: BDAT continues the message, NOOP and HELP are
+        // answered, RSET and QUIT end it; anything else is refused and changes nothing.
+        const auto c = parse(r.line);
+        if (c.error || !allowed(c.v, state::chunking)) {
+            if (d_.error("503 5.5.1 Error: only BDAT, RSET, NOOP, HELP and QUIT inside a BDAT sequence") ==
+                next::close) {
+                problem_ = refusal::lost;
+                lost_by_ = server::read_status::error;
+                co_return;
+            }
+            continue;
+        }
+        if (c.v == verb::bdat) {
+            const auto chunk = parse_bdat(c.argument);
+            if (!chunk) {
+                s.reply("501 5.5.4 Syntax error in BDAT, closing the connection\r\n");  // its size is unknown
+                problem_ = refusal::lost;
+                lost_by_ = server::read_status::error;
+                co_return;
+            }
+            chunk_left_ = chunk->size;
+            last_ = chunk->last;
+            co_return;
+        }
+        if (c.v == verb::noop || c.v == verb::help) {
+            s.reply(c.v == verb::noop ? std::string("250 2.0.0 OK\r\n") : fmt::format("{}\r\n", help_text));
+            continue;
+        }
+        interrupting_ = std::string(r.line);  // RSET or QUIT: served once the message is dropped
+        problem_ = refusal::interrupted;
+        co_return;
+    }
+}
+
+}  // namespace mailwright::smtp::detail
