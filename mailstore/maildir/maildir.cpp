@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
-
-#include <algorithm>
 #include <mailwright/io/offload.hpp>
 #include <mailwright/plugin/mailstore.hpp>
 #include <mailwright/testing/fault.hpp>
@@ -95,22 +93,13 @@ class store final : public plugin::mailstore {
     asio::awaitable<plugin::delivery_result> deliver(std::span<const std::string> users,
                                                      plugin::message_source& message) override {
         plugin::delivery_result result{store_status::ok, {}};
-        // One copy per Maildir: a user named twice (or two names of one Maildir) is linked once and both are
-        // answered by that link. A second link() would fail with EEXIST after the first had stored the message,
-        // and a temporary failure then makes the client send it again, and store it again, on every retry.
         std::vector<fs::path> dirs;
-        std::vector<std::size_t> dir_of_user;
         for (const auto& user : users) {
             if (!valid_user(user)) {
                 co_return plugin::delivery_result{store_status::permfail,
                                                   std::vector<store_status>(users.size(), store_status::permfail)};
             }
-            fs::path dir = dir_of(user);
-            const auto known = std::find(dirs.begin(), dirs.end(), dir);
-            dir_of_user.push_back(static_cast<std::size_t>(known - dirs.begin()));
-            if (known == dirs.end()) {
-                dirs.push_back(std::move(dir));
-            }
+            dirs.push_back(dir_of(user));
         }
         if (dirs.empty()) {
             co_return result;
@@ -171,10 +160,7 @@ class store final : public plugin::mailstore {
                 }
                 return statuses;
             };
-            const auto linked = co_await io::offload(std::move(work5));
-            for (const std::size_t d : dir_of_user) {
-                result.per_recipient.push_back(linked[d]);
-            }
+            result.per_recipient = co_await io::offload(std::move(work5));
         }
 
         // 3. The tmp/ file is no longer needed (or, after a failure, never will be).
@@ -211,7 +197,10 @@ class store final : public plugin::mailstore {
         return path;
     }
 
-    // Whether two paths name one file: a link already made is a link made.
+    // Whether two paths name one file: a link already made is a link made. A user named twice, or two names
+    // of one Maildir (a path without %u, a symbolic link), reach link_into() twice for one message; a second
+    // link() fails with EEXIST after the first stored it, and answering tempfail then would make the client
+    // send the message again, and store it again, on every retry.
     static bool same_file(const fs::path& a, const fs::path& b) {
         std::error_code ec;
         return fs::equivalent(a, b, ec) && !ec;
