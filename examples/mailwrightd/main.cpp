@@ -290,15 +290,19 @@ int auth_test(const std::string& config_path, const std::string& user) {
 
 // The demo mailbox's first message, delivered through the configured store like any other.
 void deliver_welcome(plugin::mailstore& store, const std::string& user) {
-    plugin::string_source source(mailwrightd::welcome_message(user));
+    const std::string text = mailwrightd::welcome_message(user);
     const std::string users[] = {user};
     asio::io_context io;
-    plugin::store_status status = plugin::store_status::tempfail;
+    bool stored = false;
     asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { status = (co_await store.deliver(users, source)).status; },
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto result = co_await plugin::deliver(store, users, text);
+            stored = result.recipients.size() == 1 && result.recipients.front().ok();
+        },
         asio::detached);
     io.run();
-    if (status != plugin::store_status::ok) {
+    if (!stored) {
         throw std::runtime_error("could not deliver the welcome message to the demo mailbox");
     }
 }

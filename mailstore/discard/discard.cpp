@@ -1,4 +1,4 @@
-// discard: a mailstore that reads every message to its end, counts it, and keeps nothing; every maildrop is
+// discard: a mailstore that takes every message to its end, counts it, and keeps nothing; every maildrop is
 // empty. For benchmarks that measure what the protocol costs without the disk (Postfix's smtp-sink plays
 // the same part), and for appliances that only relay a message to a hook. Never a real store: a message
 // acknowledged here is gone.
@@ -7,7 +7,6 @@
 //   (no keys)
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <atomic>
 #include <mailwright/plugin/mailstore.hpp>
 
@@ -30,6 +29,21 @@ class empty_drop final : public plugin::maildrop {
     std::vector<plugin::message_info> none_;
 };
 
+// Takes every piece and drops it; counts the message when it is committed.
+class counted final : public plugin::delivery {
+  public:
+    counted(std::atomic<std::uint64_t>& total, std::size_t recipients) : total_(total), recipients_(recipients) {}
+    asio::awaitable<bool> write(std::span<const char>) override { co_return true; }
+    asio::awaitable<plugin::delivery_result> commit() override {
+        total_.fetch_add(1, std::memory_order_relaxed);
+        co_return plugin::delivery_result::all(recipients_, plugin::reply::accept());
+    }
+
+  private:
+    std::atomic<std::uint64_t>& total_;
+    std::size_t recipients_;
+};
+
 class discard final : public plugin::mailstore {
   public:
     void init(plugin::settings&, plugin::host_view&) override {
@@ -40,21 +54,9 @@ class discard final : public plugin::mailstore {
         co_return plugin::open_result{plugin::store_status::ok, std::make_unique<empty_drop>()};
     }
 
-    asio::awaitable<plugin::delivery_result> deliver(std::span<const std::string> users,
-                                                     plugin::message_source& message) override {
-        std::array<char, 64 * 1024> buffer;
-        for (;;) {
-            const auto chunk = co_await message.read_some(buffer);
-            if (chunk.ec) {
-                co_return plugin::delivery_result{plugin::store_status::tempfail, {}};
-            }
-            if (chunk.bytes == 0) {
-                break;
-            }
-        }
-        delivered_.fetch_add(1, std::memory_order_relaxed);
-        co_return plugin::delivery_result{plugin::store_status::ok,
-                                          std::vector<plugin::store_status>(users.size(), plugin::store_status::ok)};
+    asio::awaitable<std::unique_ptr<plugin::delivery>> begin(std::span<const std::string> users,
+                                                             const plugin::envelope*) override {
+        co_return std::make_unique<counted>(delivered_, users.size());
     }
 
     bool keeps_binary() const noexcept override { return true; }  // it keeps nothing, so nothing is changed

@@ -1,4 +1,4 @@
-// The Maildir mailstore plugin's shared pieces: where a user's Maildir is, and the maildrop type.
+// The Maildir mailstore plugin's shared pieces: the maildrop type and the start of a delivery.
 #pragma once
 
 #include <filesystem>
@@ -35,6 +35,11 @@ class drop final : public plugin::maildrop {
     std::vector<plugin::message_info> info_;
     std::vector<bool> deleted_;
 };
+
+// Starts a delivery into these Maildirs, one per recipient of `users` (fewer: a user name was no mailbox
+// name, and every recipient is refused). See delivery.cpp.
+asio::awaitable<std::unique_ptr<plugin::delivery>> start_delivery(std::vector<std::filesystem::path> dirs,
+                                                                  std::size_t users);
 
 // Lists a locked Maildir for a session: moves new/ to cur/, removes stale tmp/ files, sizes every message.
 std::vector<message_file> scan(const std::filesystem::path& dir);

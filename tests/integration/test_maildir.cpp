@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -43,9 +44,18 @@ struct temp_store {
     plugin::mailstore& store() { return *host->store(); }
     fs::path maildir(const std::string& user) const { return root / user / "Maildir"; }
 
+    // What the delivery came to for all recipients: ok, tempfail if any failed for now, else permfail.
     plugin::store_status deliver(std::vector<std::string> users, std::string text, std::size_t piece = 7) {
-        plugin::string_source source(std::move(text), piece);
-        return run(store().deliver(users, source)).status;
+        return summary(run(plugin::deliver(store(), users, text, piece)));
+    }
+    static plugin::store_status summary(const plugin::delivery_result& result) {
+        const auto& all = result.recipients;
+        if (std::any_of(all.begin(), all.end(), [](const auto& r) { return r.temporary(); })) {
+            return plugin::store_status::tempfail;
+        }
+        return std::all_of(all.begin(), all.end(), [](const auto& r) { return r.ok(); })
+                   ? plugin::store_status::ok
+                   : plugin::store_status::permfail;
     }
     std::string read(plugin::maildrop& drop, std::size_t index, std::optional<std::size_t> lines = {}) {
         auto opened = run(drop.open_message(index, lines));
@@ -234,9 +244,10 @@ TEST_CASE("maildir: several recipients, and many concurrent deliveries", "[maild
                 asio::co_spawn(
                     io,
                     [&, i]() -> asio::awaitable<void> {
-                        plugin::string_source source("Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n", 4096);
+                        const std::string text = "Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n";
                         const std::string users[] = {"dave"};
-                        if ((co_await t.store().deliver(users, source)).status == plugin::store_status::ok) {
+                        const auto result = co_await plugin::deliver(t.store(), users, text, 4096);
+                        if (temp_store::summary(result) == plugin::store_status::ok) {
                             ++ok;
                         }
                     },
@@ -258,11 +269,10 @@ TEST_CASE("maildir: a user named twice gets one copy, and both are answered ok",
     // was a temporary failure: the client heard 4xx for a message stored once, and stored it again on every
     // retry.
     temp_store t;
-    plugin::string_source source(message);
     const std::vector<std::string> users{"alice", "bob", "alice"};
-    const auto result = run(t.store().deliver(users, source));
-    CHECK(result.status == plugin::store_status::ok);
-    CHECK(result.per_recipient == std::vector<plugin::store_status>(3, plugin::store_status::ok));
+    const auto result = run(plugin::deliver(t.store(), users, message));
+    REQUIRE(result.recipients.size() == 3);
+    CHECK(std::all_of(result.recipients.begin(), result.recipients.end(), [](const auto& r) { return r.ok(); }));
     CHECK(count_files(t.maildir("alice") / "new") == 1);
     CHECK(count_files(t.maildir("bob") / "new") == 1);
     CHECK(count_files(t.maildir("alice") / "tmp") == 0);

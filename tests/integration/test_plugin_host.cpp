@@ -99,8 +99,9 @@ TEST_CASE("plugin host: one plugin of each kind, in dependency order", "[plugin]
         auto store = f.host->store();
         REQUIRE(store);
         const std::string users[] = {"alice"};
-        plugin::string_source message("Subject: hi\r\n\r\nline 1\r\nline 2\r\n");
-        CHECK(run(store->deliver(users, message)).status == plugin::store_status::ok);
+        const auto stored = run(plugin::deliver(*store, users, "Subject: hi\r\n\r\nline 1\r\nline 2\r\n"));
+        CHECK(stored.recipients.size() == 1);
+        CHECK(stored.recipients.front().ok());
         auto opened = run(store->open("alice"));
         REQUIRE(opened.status == plugin::store_status::ok);
         CHECK(opened.drop->messages().size() == 1);
@@ -112,12 +113,12 @@ TEST_CASE("plugin host: one plugin of each kind, in dependency order", "[plugin]
         CHECK(std::string(buffer, chunk.bytes) == "Subject: hi\r\n\r\nline 1\r\n");
     }
     SECTION("hooks, with the fault barrier") {
-        using answer = plugin::verdict::answer;
-        CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "bob"})).decision == answer::reject);
-        CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "alice"})).decision == answer::accept);
-        CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "crash"})).decision == answer::tempfail);
-        CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "crash-int"})).decision ==
-              answer::tempfail);
+        using outcome = plugin::reply::outcome;
+        CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "bob"})).result == outcome::permanent);
+        CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "alice"})).result == outcome::ok);
+        CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "crash"})).result == outcome::temporary);
+        CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "crash-int"})).result ==
+              outcome::temporary);
     }
     SECTION("service") {
         CHECK(f.host->provides_service("authcheck"));

@@ -12,9 +12,9 @@ class deny_hook final : public mailwright::plugin::hook {
         deny_ = config.strings("deny").value_or(std::vector<std::string>{});
         busy_ = config.string("busy").value_or("");
     }
-    asio::awaitable<mailwright::plugin::verdict> on_pop3(mailwright::plugin::pop3_event event,
-                                                         const mailwright::plugin::event_context& context) override {
-        using mailwright::plugin::verdict;
+    asio::awaitable<mailwright::plugin::reply> on_pop3(mailwright::plugin::pop3_event event,
+                                                       const mailwright::plugin::event_context& context) override {
+        using mailwright::plugin::reply;
         if (context.user == "crash") {
             throw std::runtime_error("hook bug");
         }
@@ -23,17 +23,17 @@ class deny_hook final : public mailwright::plugin::hook {
         }
         if (event == mailwright::plugin::pop3_event::login &&
             std::find(deny_.begin(), deny_.end(), context.user) != deny_.end()) {
-            co_return verdict{verdict::answer::reject, "not today"};
+            co_return reply::reject("not today");
         }
-        co_return verdict::accept();
+        co_return reply::accept();
     }
-    asio::awaitable<mailwright::plugin::verdict> on_smtp(mailwright::plugin::smtp_phase phase,
-                                                         const mailwright::plugin::event_context& context) override {
-        using mailwright::plugin::verdict;
+    asio::awaitable<mailwright::plugin::reply> on_smtp(mailwright::plugin::smtp_phase phase,
+                                                       const mailwright::plugin::event_context& context) override {
+        using mailwright::plugin::reply;
         if (phase == mailwright::plugin::smtp_phase::mail && !busy_.empty() && context.argument == busy_) {
-            co_return verdict{verdict::answer::tempfail, "busy"};
+            co_return reply::tempfail("busy");
         }
-        co_return verdict::accept();
+        co_return reply::accept();
     }
 
   private:

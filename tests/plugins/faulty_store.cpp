@@ -2,7 +2,7 @@
 // two messages, except that the K-th store call concerning a user named "NAME~K~MODE~store" fails: an error
 // status (MODE error; for the calls that return nothing, the call does nothing) or an exception (MODE throw; an
 // int with MODE throwint). The calls counted: open, messages, open_message, each read_some, mark_deleted,
-// undelete_all, commit, deliver.
+// undelete_all, commit, and deliver (once per recipient, when the message is committed).
 #include <algorithm>
 #include <cstring>
 #include <mailwright/plugin/mailstore.hpp>
@@ -10,8 +10,8 @@
 #include <mutex>
 #include <set>
 
+#include "collect.hpp"
 #include "fault_schedule.hpp"
-#include "read_message.hpp"
 
 namespace mw = mailwright::plugin;
 
@@ -81,32 +81,26 @@ class faulty_store final : public mw::mailstore {
         co_return mw::open_result{mw::store_status::ok, std::make_unique<faulty_drop>(*this, std::string(user))};
     }
 
-    asio::awaitable<mw::delivery_result> deliver(std::span<const std::string> users,
-                                                 mw::message_source& message) override {
-        const auto read = co_await test_plugins::read_message(message);
-        if (!read) {
-            co_return mw::delivery_result{mw::store_status::tempfail, {}};
-        }
-        const std::string& text = *read;
-        mw::delivery_result result{mw::store_status::ok, {}};
-        for (const auto& user : users) {
-            auto status = mw::store_status::ok;
-            if (const auto f = schedule.next(user, "deliver"); faulty::throws(f)) {
-                schedule.raise(user, "deliver", f);
-            } else if (f == faulty::fault::error) {
-                status = mw::store_status::tempfail;
-            }
-            if (status == mw::store_status::ok) {
-                const std::lock_guard lock(mutex);
-                box_of(user).push_back(text);
-            }
-            result.per_recipient.push_back(status);
-        }
-        if (std::any_of(result.per_recipient.begin(), result.per_recipient.end(),
-                        [](auto s) { return s != mw::store_status::ok; })) {
-            result.status = mw::store_status::tempfail;
-        }
-        co_return result;
+    asio::awaitable<std::unique_ptr<mw::delivery>> begin(std::span<const std::string> users,
+                                                         const mw::envelope*) override {
+        co_return test_plugins::collect(
+            [this, users = std::vector<std::string>(users.begin(), users.end())](std::string text) {
+                mw::delivery_result result;
+                for (const auto& user : users) {
+                    auto answer = mw::reply::accept();
+                    if (const auto f = schedule.next(user, "deliver"); faulty::throws(f)) {
+                        schedule.raise(user, "deliver", f);
+                    } else if (f == faulty::fault::error) {
+                        answer = mw::reply::tempfail();
+                    }
+                    if (answer.ok()) {
+                        const std::lock_guard lock(mutex);
+                        box_of(user).push_back(text);
+                    }
+                    result.recipients.push_back(answer);
+                }
+                return result;
+            });
     }
 
     // Under `mutex`.

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "read_message.hpp"
+#include "collect.hpp"
 
 namespace mw = mailwright::plugin;
 
@@ -75,19 +75,15 @@ class memory_store final : public mw::mailstore {
         co_return mw::open_result{mw::store_status::ok, std::make_unique<memory_drop>(*this, std::string(user))};
     }
 
-    asio::awaitable<mw::delivery_result> deliver(std::span<const std::string> users,
-                                                 mw::message_source& message) override {
-        const auto read = co_await test_plugins::read_message(message);
-        if (!read) {
-            co_return mw::delivery_result{mw::store_status::tempfail, {}};
-        }
-        const std::string& text = *read;
-        mw::delivery_result result{mw::store_status::ok, {}};
-        for (const auto& user : users) {
-            boxes[user].push_back(text);
-            result.per_recipient.push_back(mw::store_status::ok);
-        }
-        co_return result;
+    asio::awaitable<std::unique_ptr<mw::delivery>> begin(std::span<const std::string> users,
+                                                         const mw::envelope*) override {
+        co_return test_plugins::collect(
+            [this, users = std::vector<std::string>(users.begin(), users.end())](std::string text) {
+                for (const auto& user : users) {
+                    boxes[user].push_back(text);
+                }
+                return mw::delivery_result::all(users.size(), mw::reply::accept());
+            });
     }
 
     std::map<std::string, std::vector<std::string>> boxes;

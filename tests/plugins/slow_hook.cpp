@@ -22,12 +22,12 @@ class slow_hook final : public mailwright::plugin::hook {
         wait_sender_ = config.string("wait_sender").value_or("");
         block_recipient_ = config.string("block_recipient").value_or("");
     }
-    asio::awaitable<mailwright::plugin::verdict> on_pop3(mailwright::plugin::pop3_event,
-                                                         const mailwright::plugin::event_context&) override {
-        co_return mailwright::plugin::verdict::accept();
+    asio::awaitable<mailwright::plugin::reply> on_pop3(mailwright::plugin::pop3_event,
+                                                       const mailwright::plugin::event_context&) override {
+        co_return mailwright::plugin::reply::accept();
     }
-    asio::awaitable<mailwright::plugin::verdict> on_smtp(mailwright::plugin::smtp_phase phase,
-                                                         const mailwright::plugin::event_context& context) override {
+    asio::awaitable<mailwright::plugin::reply> on_smtp(mailwright::plugin::smtp_phase phase,
+                                                       const mailwright::plugin::event_context& context) override {
         if (phase == mailwright::plugin::smtp_phase::mail && context.argument == wait_sender_) {
             spdlog::info("plugin=slow-hook waiting at MAIL for {} ms", mail_wait_.count());
             asio::steady_timer timer(co_await asio::this_coro::executor, mail_wait_);
@@ -40,7 +40,7 @@ class slow_hook final : public mailwright::plugin::hook {
                 return 0;
             });
         }
-        co_return mailwright::plugin::verdict::accept();
+        co_return mailwright::plugin::reply::accept();
     }
 
   private:

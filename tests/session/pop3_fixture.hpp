@@ -103,8 +103,9 @@ class test_store final : public plugin::mailstore {
         }
         co_return plugin::open_result{plugin::store_status::ok, std::make_unique<test_drop>(*this, std::string(user))};
     }
-    asio::awaitable<plugin::delivery_result> deliver(std::span<const std::string>, plugin::message_source&) override {
-        co_return plugin::delivery_result{};
+    asio::awaitable<std::unique_ptr<plugin::delivery>> begin(std::span<const std::string>,
+                                                             const plugin::envelope*) override {
+        co_return nullptr;  // POP3 never delivers
     }
 
     std::map<std::string, std::vector<std::string>> boxes;
@@ -155,7 +156,7 @@ struct world {
     std::shared_ptr<test_store> store = std::make_shared<test_store>();
     std::shared_ptr<sasl::failure_penalty> penalty;
     std::vector<std::string> hook_log;
-    plugin::verdict hook_answer;  // what every hook call answers
+    plugin::reply hook_answer;  // what every hook call answers
 
     world() {
         store->boxes["alice"] = {
@@ -170,7 +171,7 @@ struct world {
         env.auth = &auth;
         env.store = store;
         env.penalty = penalty;
-        env.hooks = [this](plugin::pop3_event e, const plugin::event_context& c) -> asio::awaitable<plugin::verdict> {
+        env.hooks = [this](plugin::pop3_event e, const plugin::event_context& c) -> asio::awaitable<plugin::reply> {
             hook_log.push_back(std::to_string(static_cast<int>(e)) + ":" + std::string(c.user) + ":" +
                                std::string(c.argument));
             co_return hook_answer;

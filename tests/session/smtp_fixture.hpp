@@ -1,9 +1,9 @@
 // What the SMTP session tests share: an auth backend and a mailstore in memory, with failures on demand, and
 // helpers that serve one dialogue over a memory_stream (as pop3_fixture.hpp does for POP3).
 //
-// The store keeps every delivered message as a string per user, exactly as it read it from the session's
-// message_source: the Received header the session prepends, then the client's octets with CRLF line ends and
-// the stuffing dots removed. A message the session refuses mid-way (a read error) is never kept.
+// The store keeps every delivered message as a string per user, exactly as the session pushed it: the trace
+// header fields the session writes first, then the client's octets with CRLF line ends and the stuffing dots
+// removed. A message the session gives up (the delivery destroyed without commit()) is never kept.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -68,6 +68,24 @@ class test_auth final : public plugin::auth_backend, public plugin::authorizer {
     int password_calls = 0;
 };
 
+class test_store;
+
+// One message into test_store: kept in a string, and in the boxes at commit().
+class test_delivery final : public plugin::delivery {
+  public:
+    test_delivery(test_store& store, std::vector<std::string> users) : store_(store), users_(std::move(users)) {}
+    ~test_delivery() override;
+    asio::awaitable<bool> write(std::span<const char> piece) override;
+    asio::awaitable<plugin::delivery_result> commit() override;
+
+  private:
+    test_store& store_;
+    std::vector<std::string> users_;
+    std::string text_;
+    bool failed_ = false;
+    bool committed_ = false;
+};
+
 class test_store final : public plugin::mailstore {
   public:
     void init(plugin::settings&, plugin::host_view&) override {}
@@ -75,48 +93,20 @@ class test_store final : public plugin::mailstore {
         co_return plugin::open_result{plugin::store_status::not_found, nullptr};
     }
 
-    asio::awaitable<plugin::delivery_result> deliver(std::span<const std::string> users,
-                                                     plugin::message_source& message) override {
+    asio::awaitable<std::unique_ptr<plugin::delivery>> begin(std::span<const std::string> users,
+                                                             const plugin::envelope* envelope) override {
         ++calls;
         last_users.assign(users.begin(), users.end());
-        if (const plugin::envelope* e = message.envelope()) {
-            last_envelope = *e;
+        if (envelope != nullptr) {
+            last_envelope = *envelope;
+        }
+        if (on_begin) {
+            on_begin();
         }
         if (tempfail_before_reading) {
-            co_return plugin::delivery_result{plugin::store_status::tempfail, {}};
+            co_return nullptr;
         }
-        std::string text;
-        char buffer[13];  // small pieces: the session must not care how the store reads
-        for (;;) {
-            const auto chunk = co_await message.read_some(std::span<char>(buffer, sizeof buffer));
-            if (chunk.ec) {
-                ++refused_reads;  // the session gave the message up: keep nothing of it
-                co_return plugin::delivery_result{plugin::store_status::tempfail, {}};
-            }
-            if (chunk.bytes == 0) {
-                break;
-            }
-            text.append(buffer, chunk.bytes);
-            if (text.size() >= tempfail_after_reading) {
-                co_return plugin::delivery_result{plugin::store_status::tempfail, {}};  // "disk full"
-            }
-            if (on_read) {
-                on_read(text.size());
-            }
-        }
-        plugin::delivery_result result{plugin::store_status::ok, {}};
-        if (answer) {
-            result = *answer;
-        }
-        for (std::size_t i = 0; i < users.size(); ++i) {
-            const bool ok = result.per_recipient.size() == users.size()
-                                ? result.per_recipient[i] == plugin::store_status::ok
-                                : result.status == plugin::store_status::ok;
-            if (ok) {
-                boxes[users[i]].push_back(text);
-            }
-        }
-        co_return result;
+        co_return std::make_unique<test_delivery>(*this, last_users);
     }
 
     std::size_t messages() const {
@@ -131,15 +121,43 @@ class test_store final : public plugin::mailstore {
     bool keeps_binary() const noexcept override { return binary; }
 
     std::vector<std::string> last_users;
-    std::optional<plugin::envelope> last_envelope;  // what the message said of itself at the last delivery
-    bool binary = false;                            // keeps_binary(): BINARYMIME offered
-    int calls = 0;
-    int refused_reads = 0;
-    bool tempfail_before_reading = false;
-    std::size_t tempfail_after_reading = std::string::npos;  // octets read (Received header included)
-    std::optional<plugin::delivery_result> answer;           // what deliver() reports (LMTP per recipient)
-    std::function<void(std::size_t)> on_read;                // after each piece the store read
+    std::optional<plugin::envelope> last_envelope;           // what the message said of itself at the last delivery
+    bool binary = false;                                     // keeps_binary(): BINARYMIME offered
+    int calls = 0;                                           // begin()
+    int given_up = 0;                                        // deliveries destroyed without commit()
+    std::vector<std::size_t> writes;                         // the size of every piece written, over all deliveries
+    bool tempfail_before_reading = false;                    // begin() gives no delivery
+    std::size_t tempfail_after_reading = std::string::npos;  // write() fails past this many octets (trace included)
+    std::optional<plugin::delivery_result> answer;           // what commit() reports (LMTP per recipient)
+    std::function<void()> on_begin;                          // e.g. to stop the session while it reads the message
 };
+
+inline test_delivery::~test_delivery() {
+    if (!committed_) {
+        ++store_.given_up;  // the session gave the message up: keep nothing of it
+    }
+}
+
+inline asio::awaitable<bool> test_delivery::write(std::span<const char> piece) {
+    store_.writes.push_back(piece.size());
+    text_.append(piece.data(), piece.size());
+    failed_ = failed_ || text_.size() >= store_.tempfail_after_reading;  // "disk full"
+    co_return !failed_;
+}
+
+inline asio::awaitable<plugin::delivery_result> test_delivery::commit() {
+    committed_ = true;
+    if (failed_) {
+        co_return plugin::delivery_result::all(users_.size(), plugin::reply::tempfail());
+    }
+    auto result = store_.answer.value_or(plugin::delivery_result::all(users_.size(), plugin::reply::accept()));
+    for (std::size_t i = 0; i < users_.size() && i < result.recipients.size(); ++i) {
+        if (result.recipients[i].ok()) {
+            store_.boxes[users_[i]].push_back(text_);
+        }
+    }
+    co_return result;
+}
 
 struct world {
     test_auth auth;
@@ -148,7 +166,7 @@ struct world {
     std::vector<std::string> hook_log;
     std::optional<plugin::envelope> hooked_envelope;  // what the last hook given an envelope saw
     // What a hook call answers (accept unless set); `on_hook` runs first, e.g. to stop the session.
-    std::map<plugin::smtp_phase, plugin::verdict> hook_answers;
+    std::map<plugin::smtp_phase, plugin::reply> hook_answers;
     std::function<void(plugin::smtp_phase)> on_hook;
 
     static smtp::options default_options(smtp::role kind = smtp::role::mx) {
@@ -164,7 +182,7 @@ struct world {
         env.auth = &auth;
         env.store = store;
         env.penalty = penalty;
-        env.hooks = [this](plugin::smtp_phase p, const plugin::event_context& c) -> asio::awaitable<plugin::verdict> {
+        env.hooks = [this](plugin::smtp_phase p, const plugin::event_context& c) -> asio::awaitable<plugin::reply> {
             hook_log.push_back(std::to_string(static_cast<int>(p)) + ":" + std::string(c.user) + ":" +
                                std::string(c.argument) + (c.envelope ? ":envelope" : ""));
             if (c.envelope) {
@@ -174,7 +192,7 @@ struct world {
                 on_hook(p);
             }
             const auto it = hook_answers.find(p);
-            co_return it == hook_answers.end() ? plugin::verdict::accept() : it->second;
+            co_return it == hook_answers.end() ? plugin::reply::accept() : it->second;
         };
         return std::make_shared<smtp::service>(std::move(o), std::move(env));
     }

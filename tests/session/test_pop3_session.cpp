@@ -593,7 +593,7 @@ TEST_CASE("pop3: hooks see login, retrieve and remove, and can refuse", "[pop3][
     auto svc = w.make();
     serve(*svc, {login + "RETR 2\r\nTOP 1 0\r\nDELE 3\r\nQUIT\r\n"});
     CHECK(w.hook_log == std::vector<std::string>{"0:alice:alice", "1:alice:2", "1:alice:1", "2:alice:3"});
-    w.hook_answer = {mailwright::plugin::verdict::answer::reject, "not from here"};
+    w.hook_answer = mailwright::plugin::reply::reject("not from here");
     const auto r = replies(serve(*svc, {login + "QUIT\r\n"}));
     CHECK(r[1] == "-ERR [AUTH] not from here");
 }

@@ -66,25 +66,28 @@ class users final : public plugin::auth_backend {
     }
 };
 
+// Takes a message and counts it when committed.
+class counted final : public plugin::delivery {
+  public:
+    counted(int& stored, std::size_t recipients) : stored_(stored), recipients_(recipients) {}
+    asio::awaitable<bool> write(std::span<const char>) override { co_return true; }
+    asio::awaitable<plugin::delivery_result> commit() override {
+        ++stored_;
+        co_return plugin::delivery_result::all(recipients_, plugin::reply::accept());
+    }
+
+  private:
+    int& stored_;
+    std::size_t recipients_;
+};
+
 class counting_store final : public plugin::mailstore {
   public:
     void init(plugin::settings&, plugin::host_view&) override {}
     asio::awaitable<plugin::open_result> open(std::string_view) override { co_return plugin::open_result{}; }
-    asio::awaitable<plugin::delivery_result> deliver(std::span<const std::string> recipients,
-                                                     plugin::message_source& message) override {
-        char buffer[512];
-        for (;;) {
-            const auto chunk = co_await message.read_some(buffer);
-            if (chunk.ec) {
-                co_return plugin::delivery_result{plugin::store_status::tempfail, {}};
-            }
-            if (chunk.bytes == 0) {
-                break;
-            }
-        }
-        ++stored;
-        co_return plugin::delivery_result{plugin::store_status::ok,
-                                          std::vector<plugin::store_status>(recipients.size())};
+    asio::awaitable<std::unique_ptr<plugin::delivery>> begin(std::span<const std::string> recipients,
+                                                             const plugin::envelope*) override {
+        co_return std::make_unique<counted>(stored, recipients.size());
     }
     int stored = 0;
 };

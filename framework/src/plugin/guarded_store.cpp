@@ -109,6 +109,45 @@ class guarded_drop final : public maildrop {
     bool broken_ = false;
 };
 
+// A delivery that throws has failed as a whole: nothing more is written, and every recipient hears tempfail
+// without commit() being called, so a store that had stored for some recipients is not believed for any.
+class guarded_delivery final : public delivery {
+  public:
+    guarded_delivery(const std::string& plugin, std::unique_ptr<delivery> inner, std::size_t recipients)
+        : plugin_(plugin), inner_(std::move(inner)), recipients_(recipients) {}
+    ~guarded_delivery() override {
+        // Giving the message up is the plugin's destructor's work; one that throws would end the process.
+        barrier::guard_now(plugin_, "~delivery", "the message may be left behind", [&] { inner_.reset(); });
+    }
+
+    asio::awaitable<bool> write(std::span<const char> piece) override {
+        if (broken_) {
+            co_return false;
+        }
+        auto call = [&] { return inner_->write(piece); };
+        const auto r = co_await barrier::guard(plugin_, "write", tempfail_answer, call);
+        broken_ = !r;
+        co_return r.value_or(false);
+    }
+
+    asio::awaitable<delivery_result> commit() override {
+        if (!broken_) {
+            auto call = [&] { return inner_->commit(); };
+            auto r = co_await barrier::guard(plugin_, "commit", tempfail_answer, call);
+            if (r) {
+                co_return std::move(*r);
+            }
+        }
+        co_return delivery_result::all(recipients_, reply::tempfail());
+    }
+
+  private:
+    std::string plugin_;  // the plugin's name, for the log
+    std::unique_ptr<delivery> inner_;
+    std::size_t recipients_;
+    bool broken_ = false;
+};
+
 class guarded_store final : public mailstore {
   public:
     guarded_store(std::string name, std::shared_ptr<mailstore> inner)
@@ -134,15 +173,8 @@ class guarded_store final : public mailstore {
         co_return std::move(*r);
     }
 
-    asio::awaitable<delivery_result> deliver(std::span<const std::string> users, message_source& message) override {
-        auto call = [&] { return inner_->deliver(users, message); };
-        auto r = co_await barrier::guard(name_, "deliver", tempfail_answer, call);
-        if (!r) {
-            co_return delivery_result{store_status::tempfail,
-                                      std::vector<store_status>(users.size(), store_status::tempfail)};
-        }
-        co_return std::move(*r);
-    }
+    asio::awaitable<std::unique_ptr<delivery>> begin(std::span<const std::string> users,
+                                                     const plugin::envelope* message) override;
 
     bool keeps_binary() const noexcept override { return inner_->keeps_binary(); }
 
@@ -150,6 +182,16 @@ class guarded_store final : public mailstore {
     std::string name_;
     std::shared_ptr<mailstore> inner_;
 };
+
+asio::awaitable<std::unique_ptr<delivery>> guarded_store::begin(std::span<const std::string> users,
+                                                                const plugin::envelope* message) {
+    auto call = [&] { return inner_->begin(users, message); };
+    auto r = co_await barrier::guard(name_, "begin", tempfail_answer, call);
+    if (!r || !*r) {
+        co_return nullptr;
+    }
+    co_return std::make_unique<guarded_delivery>(name_, std::move(*r), users.size());
+}
 
 }  // namespace
 

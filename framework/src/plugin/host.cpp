@@ -396,26 +396,26 @@ std::shared_ptr<mailstore> host::store() const { return impl_->the_store; }
 
 namespace {
 template <class Call>
-asio::awaitable<verdict> run_hooks(std::vector<std::pair<std::string, std::shared_ptr<hook>>>& hooks, Call call) {
+asio::awaitable<reply> run_hooks(std::vector<std::pair<std::string, std::shared_ptr<hook>>>& hooks, Call call) {
     for (auto& [name, h] : hooks) {
         auto attempt = [&] { return call(*h); };
         auto v = co_await barrier::guard(name, "hook", "answering tempfail", attempt);
         if (!v) {
-            co_return verdict{verdict::answer::tempfail, "temporary failure, try again later"};
+            co_return reply::tempfail("temporary failure, try again later");
         }
-        if (v->decision != verdict::answer::accept) {
+        if (!v->ok()) {
             co_return std::move(*v);
         }
     }
-    co_return verdict::accept();
+    co_return reply::accept();
 }
 }  // namespace
 
-asio::awaitable<verdict> host::run_smtp_hooks(smtp_phase phase, const event_context& context) {
+asio::awaitable<reply> host::run_smtp_hooks(smtp_phase phase, const event_context& context) {
     co_return co_await run_hooks(impl_->hooks, [&](hook& h) { return h.on_smtp(phase, context); });
 }
 
-asio::awaitable<verdict> host::run_pop3_hooks(pop3_event event, const event_context& context) {
+asio::awaitable<reply> host::run_pop3_hooks(pop3_event event, const event_context& context) {
     co_return co_await run_hooks(impl_->hooks, [&](hook& h) { return h.on_pop3(event, context); });
 }
 

@@ -87,7 +87,7 @@ class dialogue {
     // Checks a user name from USER or APOP; replies -ERR and returns false when it is not acceptable.
     bool acceptable_user_name(std::string_view name);
     // Runs the POP3 hooks; `user` is the one logging in, or the authenticated user.
-    asio::awaitable<plugin::verdict> hook(plugin::pop3_event event, std::string_view argument, std::string_view user);
+    asio::awaitable<plugin::reply> hook(plugin::pop3_event event, std::string_view argument, std::string_view user);
 
     service& svc_;
     const options& options_;

@@ -20,6 +20,7 @@
 #include "mailwright/sasl/mechanism.hpp"
 #include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
+#include "plugin/reply_text.hpp"
 
 namespace mailwright::pop3 {
 
@@ -289,10 +290,8 @@ asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin
     if (env_.penalty) {
         env_.penalty->succeeded(s_.info().peer.address, user);
     }
-    if (const auto v = co_await hook(plugin::pop3_event::login, user, user);
-        v.decision != plugin::verdict::answer::accept) {
-        err(fmt::format("{}{}", v.decision == plugin::verdict::answer::tempfail ? "[SYS/TEMP] " : "[AUTH] ",
-                        v.reply.empty() ? "login refused" : v.reply));
+    if (const auto v = co_await hook(plugin::pop3_event::login, user, user); !v.ok()) {
+        err(plugin::pop3_text(v, v.temporary() ? "SYS/TEMP" : "AUTH", "login refused"));
         co_return next::go_on;
     }
     auto opened = co_await env_.store->open(user);
@@ -387,10 +386,10 @@ void dialogue::on_capa() {
     s_.reply(text + ".\r\n");
 }
 
-asio::awaitable<plugin::verdict> dialogue::hook(plugin::pop3_event event, std::string_view argument,
-                                                std::string_view user) {
+asio::awaitable<plugin::reply> dialogue::hook(plugin::pop3_event event, std::string_view argument,
+                                              std::string_view user) {
     if (!env_.hooks) {
-        co_return plugin::verdict::accept();
+        co_return plugin::reply::accept();
     }
     const plugin::event_context context{s_.info().peer.address, user, argument};
     co_return co_await env_.hooks(event, context);

@@ -7,6 +7,7 @@
 
 #include "dialogue.hpp"
 #include "mailwright/io/dot_stuffing.hpp"
+#include "plugin/reply_text.hpp"
 
 namespace mailwright::pop3::detail {
 
@@ -84,10 +85,8 @@ asio::awaitable<next> dialogue::on_retrieve(const parsed& p) {
             co_return next::go_on;
         }
     }
-    if (const auto v = co_await hook(plugin::pop3_event::retrieve, p.args[0], authenticated_);
-        v.decision != plugin::verdict::answer::accept) {
-        err(fmt::format("{}{}", v.decision == plugin::verdict::answer::tempfail ? "[SYS/TEMP] " : "",
-                        v.reply.empty() ? "retrieval refused" : v.reply));
+    if (const auto v = co_await hook(plugin::pop3_event::retrieve, p.args[0], authenticated_); !v.ok()) {
+        err(plugin::pop3_text(v, v.temporary() ? "SYS/TEMP" : "", "retrieval refused"));
         co_return next::go_on;
     }
     auto opened = co_await drop_->open_message(*index, body_lines);
@@ -138,10 +137,8 @@ asio::awaitable<next> dialogue::on_dele(const parsed& p) {
     if (!index) {
         co_return next::go_on;
     }
-    if (const auto v = co_await hook(plugin::pop3_event::remove, p.args[0], authenticated_);
-        v.decision != plugin::verdict::answer::accept) {
-        err(fmt::format("{}{}", v.decision == plugin::verdict::answer::tempfail ? "[SYS/TEMP] " : "",
-                        v.reply.empty() ? "deletion refused" : v.reply));
+    if (const auto v = co_await hook(plugin::pop3_event::remove, p.args[0], authenticated_); !v.ok()) {
+        err(plugin::pop3_text(v, v.temporary() ? "SYS/TEMP" : "", "deletion refused"));
         co_return next::go_on;
     }
     drop_->mark_deleted(*index);  // applied only in UPDATE

@@ -1,6 +1,6 @@
 // The SMTP/LMTP dialogue's shape, shared by the files that implement it: session.cpp (the loop, the
 // greetings, STARTTLS, AUTH, DATA/BDAT and the replies to a message), envelope.cpp (MAIL and RCPT) and
-// incoming.cpp (the message as the store reads it). Private to the framework.
+// incoming.cpp (the message as the dialogue reads it into the pipeline). Private to the framework.
 #pragma once
 
 #include <chrono>
@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mailwright/pipeline/message_pipeline.hpp"
 #include "mailwright/plugin/envelope.hpp"
 #include "mailwright/plugin/hook.hpp"
 #include "mailwright/plugin/mailstore.hpp"
@@ -50,14 +51,17 @@ inline constexpr std::string_view help_text =
 
 class dialogue;
 
-// The message as the mailstore reads it: the Received header first, then the client's octets.
-class incoming final : public plugin::message_source {
+// Reads one message from the client, DATA or BDAT, into the message pipeline: the octets where data_reader
+// (DATA) or the chunk sizes (BDAT) end it, each chunk acknowledged and the commands between chunks answered
+// as the state table's `chunking` row allows. A message that breaks a limit (size, line length, bare CR/LF,
+// NUL, minimum rate) is no longer handed on (the dialogue then gives the pipeline up, so the store keeps
+// nothing); the rest is read and dropped.
+class incoming {
   public:
-    incoming(dialogue& d, std::string header, bool chunked, std::uint64_t first_chunk, bool last);
-    asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override;
-    const plugin::envelope* envelope() const noexcept override;
-    // Reads whatever of the message the store did not: to its end, or until the connection is lost.
-    asio::awaitable<void> drain();
+    incoming(dialogue& d, bool chunked, std::uint64_t first_chunk, bool last);
+    // Reads to the end of the message, or until the connection is lost. Its octets go to `sink` while the
+    // message keeps every rule and the sink takes them; with no sink they are dropped.
+    asio::awaitable<void> read(pipeline::message_pipeline* sink);
 
     refusal problem() const noexcept { return problem_; }
     std::uint64_t octets() const noexcept { return octets_; }
@@ -66,8 +70,8 @@ class incoming final : public plugin::message_source {
     const std::string& interrupting_line() const noexcept { return interrupting_; }
 
   private:
-    // Reads the next piece of the message into pending_ (nothing once there is a problem), or notes its end.
-    asio::awaitable<void> step();
+    // Reads the next piece of the message and appends it to `out`, or notes its end.
+    asio::awaitable<void> step(std::string& out);
     asio::awaitable<void> next_chunk();
     void refuse(refusal r) noexcept {
         if (problem_ == refusal::none) {
@@ -85,13 +89,12 @@ class incoming final : public plugin::message_source {
     }
 
     dialogue& d_;
-    std::string pending_;
-    std::size_t at_ = 0;
     bool chunked_;
     std::uint64_t chunk_left_;
     bool last_;
     bool binary_;  // BODY=BINARYMIME: the chunks are taken as they are, with no rules for lines
     data_reader reader_;
+    std::string dropped_;  // where octets go that nobody takes
     bool finished_ = false;
     refusal problem_ = refusal::none;
     std::uint64_t octets_ = 0;
@@ -131,6 +134,9 @@ class dialogue {
     asio::awaitable<next> on_data();
     asio::awaitable<next> on_bdat(const command& c);
     asio::awaitable<next> receive(incoming& message);
+    // The reply to a message, as it went: one line, or one per recipient for LMTP.
+    next answer_message(const transaction& done, refusal problem, const plugin::reply* refused_by_hook,
+                        const plugin::delivery_result& delivered, std::uint64_t octets);
     asio::awaitable<next> auth_failed(std::string_view attempted);
 
     bool is_local_domain(std::string_view domain) const;
@@ -149,10 +155,10 @@ class dialogue {
                              options_.plaintext_auth, env_.auth);
     }
     std::string trace_headers() const;  // Return-Path and Received, written before the client's octets
-    asio::awaitable<plugin::verdict> hook(plugin::smtp_phase phase, std::string_view argument,
-                                          const plugin::envelope* envelope = nullptr);
+    asio::awaitable<plugin::reply> hook(plugin::smtp_phase phase, std::string_view argument,
+                                        const plugin::envelope* envelope = nullptr);
     // A verdict that is not accept becomes the reply (554 5.7.1 or 451 4.7.1); true when it was not accept.
-    bool refused(const plugin::verdict& v);
+    bool refused(const plugin::reply& v);
 
     const options& options_;
     const environment& env_;

@@ -1,8 +1,9 @@
-// The message as the mailstore reads it (smtp/dialogue.hpp's `incoming`): the trace headers first, then the
-// client's octets, read from the session as the store asks for them. DATA ends where data_reader says; BDAT
-// where the chunk sizes say, with each chunk acknowledged and the commands between chunks answered here as
-// the state table's `chunking` row allows. A message that breaks a limit (size, line length, bare CR/LF,
-// NUL, minimum rate) fails the store's read, so the store keeps nothing; the rest is read and dropped.
+// The message as the dialogue reads it (smtp/dialogue.hpp's `incoming`): the client's octets, into the message
+// pipeline. DATA ends where data_reader says; BDAT where the chunk sizes say, with each chunk acknowledged and
+// the commands between chunks answered here as the state table's `chunking` row allows: the store only ever
+// receives octets. A message that breaks a limit (size, line length, bare CR/LF, NUL, minimum rate) is no
+// longer handed on, and the dialogue gives the pipeline up, so the store keeps nothing; the rest is read and
+// dropped.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,55 +14,33 @@
 
 namespace mailwright::smtp::detail {
 
-incoming::incoming(dialogue& d, std::string header, bool chunked, std::uint64_t first_chunk, bool last)
+incoming::incoming(dialogue& d, bool chunked, std::uint64_t first_chunk, bool last)
     : d_(d),
-      pending_(std::move(header)),
       chunked_(chunked),
       chunk_left_(first_chunk),
       last_(last),
       binary_(d.txn_.envelope.body == "BINARYMIME"),
       reader_({.max_line = d.settings().max_text_line, .bare = d.settings().bare, .dot_framed = !chunked}) {}
 
-const plugin::envelope* incoming::envelope() const noexcept { return &d_.txn_.envelope; }
-
-asio::awaitable<plugin::chunk_result> incoming::read_some(std::span<char> buffer) {
-    while (at_ == pending_.size()) {
-        pending_.clear();
-        at_ = 0;
-        if (problem_ != refusal::none) {
-            // The store gives the message up and keeps nothing of it.
-            co_return plugin::chunk_result{0, std::make_error_code(std::errc::message_size)};
-        }
-        if (finished_) {
-            co_return plugin::chunk_result{0, {}};
-        }
-        co_await step();
-    }
-    const std::size_t n = std::min(buffer.size(), pending_.size() - at_);
-    std::memcpy(buffer.data(), pending_.data() + at_, n);
-    at_ += n;
-    co_return plugin::chunk_result{n, {}};
-}
-
-asio::awaitable<void> incoming::drain() {
+asio::awaitable<void> incoming::read(pipeline::message_pipeline* sink) {
     while (!finished_ && problem_ != refusal::lost && problem_ != refusal::interrupted) {
-        co_await step();
-        pending_.clear();
-        at_ = 0;
+        const bool taken = sink != nullptr && problem_ == refusal::none && !sink->refused();
+        co_await step(taken ? sink->buffer() : dropped_);
+        dropped_.clear();
+        if (taken && problem_ == refusal::none && sink->full()) {
+            co_await sink->flush();
+        }
     }
 }
 
-asio::awaitable<void> incoming::step() {
+asio::awaitable<void> incoming::step(std::string& out) {
     auto& s = d_.session();
     if (chunked_ && chunk_left_ == 0) {
         if (last_) {
             finished_ = true;
             if (!binary_) {
-                reader_.finish(pending_);  // a CR at the very end is a bare one
+                reader_.finish(out);  // a CR at the very end is a bare one
                 note_reader_problem();
-                if (problem_ != refusal::none) {
-                    pending_.clear();
-                }
             }
         } else {
             co_await next_chunk();
@@ -74,19 +53,19 @@ asio::awaitable<void> incoming::step() {
         lost_by_ = r.status;
         co_return;
     }
-    const std::size_t before = pending_.size();
+    const std::size_t before = out.size();
     std::size_t used = 0;
     if (chunked_) {
         // BDAT: the chunk's octets, no more; a text body still follows the rules for lines (RFC 3030 3).
         used = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, r.line.size()));
         if (binary_) {
-            pending_.append(r.line.substr(0, used));
+            out.append(r.line.substr(0, used));
         } else {
-            reader_.feed(r.line.substr(0, used), pending_);
+            reader_.feed(r.line.substr(0, used), out);
         }
         chunk_left_ -= used;
     } else {
-        const auto fed = reader_.feed(r.line, pending_);
+        const auto fed = reader_.feed(r.line, out);
         used = fed.consumed;
         finished_ = fed.finished;
     }
@@ -94,21 +73,17 @@ asio::awaitable<void> incoming::step() {
     s.consume_input(used);
     // DATA counts the message as stored (stuffing dots removed); BDAT counts what the client sent, the sizes it
     // chose, so "N octets received" and the SIZE limit match its own arithmetic whatever normalising adds.
-    octets_ += chunked_ ? used : pending_.size() - before;
+    octets_ += chunked_ ? used : out.size() - before;
     if (const auto rate = d_.settings().min_data_rate; rate > 0) {
         const auto allowed = d_.settings().data_rate_grace + std::chrono::milliseconds(octets_ * 1000 / rate);
         if (std::chrono::steady_clock::now() - started_ > allowed) {
             problem_ = refusal::lost;  // too slow: treated as a timeout, and nothing is acknowledged
             lost_by_ = server::read_status::timeout;
-            pending_.clear();
             co_return;
         }
     }
     if (octets_ > d_.settings().max_message_size) {
         refuse(refusal::too_big);  // RFC 1870 6.3: the rest is read and dropped, the disk is not filled
-    }
-    if (problem_ != refusal::none) {
-        pending_.clear();
     }
 }
 

@@ -26,6 +26,7 @@
 #include "mailwright/smtp/parameters.hpp"
 #include "mailwright/smtp/service.hpp"
 #include "mailwright/smtp/state.hpp"
+#include "plugin/reply_text.hpp"
 #include "trace_name.hpp"
 
 namespace mailwright::smtp {
@@ -64,9 +65,9 @@ asio::awaitable<void> dialogue::run() {
     }
     {
         const auto v = co_await hook(plugin::smtp_phase::connect, s_.info().peer.address);
-        if (v.decision != plugin::verdict::answer::accept) {
-            reply(fmt::format("{} {}", v.decision == plugin::verdict::answer::tempfail ? "421 4.7.0" : "554 5.7.1",
-                              v.reply.empty() ? "service refused" : v.reply));
+        if (!v.ok()) {
+            reply(plugin::smtp_line(v, v.temporary() ? plugin::smtp_words{421, "4.7.0", "service refused"}
+                                                     : plugin::smtp_words{554, "5.7.1", "service refused"}));
             co_return;
         }
     }
@@ -393,7 +394,7 @@ asio::awaitable<next> dialogue::on_data() {
         }
     }
     reply("354 End data with <CR><LF>.<CR><LF>");
-    incoming message(*this, trace_headers(), false, 0, false);
+    incoming message(*this, false, 0, false);
     co_return co_await receive(message);
 }
 
@@ -404,25 +405,29 @@ asio::awaitable<next> dialogue::on_bdat(const command& c) {
         reply("501 5.5.4 Syntax error in BDAT, closing the connection");
         co_return next::close;
     }
-    incoming message(*this, trace_headers(), true, chunk->size, chunk->last);
+    incoming message(*this, true, chunk->size, chunk->last);
     state_ = after(verb::bdat, state_);  // a BDAT sequence, until the message ends
     co_return co_await receive(message);
 }
 
+// The queue hook, then the message read into the pipeline, then the store's answer. Whatever went wrong, the
+// whole message is read (or the connection is lost) before the reply.
 asio::awaitable<next> dialogue::receive(incoming& message) {
-    const std::string id = txn_.envelope.id;
-    plugin::delivery_result delivered;
-    {
-        const auto v = co_await hook(plugin::smtp_phase::queue, "", &txn_.envelope);
-        if (v.decision == plugin::verdict::answer::accept) {
-            delivered = co_await env_.store->deliver(txn_.users, message);
-        } else {
-            delivered.status =
-                v.decision == plugin::verdict::answer::tempfail ? store_status::tempfail : store_status::permfail;
-        }
+    const auto verdict = co_await hook(plugin::smtp_phase::queue, "", &txn_.envelope);
+    std::optional<pipeline::message_pipeline> sink;
+    if (verdict.ok()) {
+        auto filters = env_.filters ? env_.filters(txn_.envelope) : pipeline::filter_list{};
+        sink.emplace(*env_.store, txn_.users, &txn_.envelope, std::move(filters));
+        const std::string trace = trace_headers();
+        co_await sink->begin(trace);
     }
-    co_await message.drain();
+    co_await message.read(sink ? &*sink : nullptr);
     const auto problem = message.problem();
+    plugin::delivery_result delivered;
+    if (problem == refusal::none && sink) {
+        delivered = co_await sink->finish();
+    }
+    sink.reset();  // a message not finished is given up: the store keeps nothing of it
     if (problem == refusal::lost) {
         if (message.lost_by() == server::read_status::timeout) {
             reply("421 4.4.2 Timeout while receiving the message, closing the connection");
@@ -431,83 +436,92 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
         }
         co_return next::close;  // nothing acknowledged, so nothing the client can count on was stored
     }
-    const std::size_t recipients = txn_.envelope.recipients.size();
-    const std::size_t mailboxes = txn_.users.size();
-    const std::vector<std::size_t> mailbox_of = txn_.mailbox_of;
-    const std::string interrupting = message.interrupting_line();
-    const auto octets = message.octets();
-    txn_ = transaction{};
+    const transaction done = std::exchange(txn_, transaction{});
     state_ = after_message(state_);
-    auto answer = [&](std::string_view text) -> next {
-        const bool failure = text.front() != '2';
-        if (options_.kind == role::lmtp) {
-            for (std::size_t i = 0; i + 1 < recipients; ++i) {
-                reply(text);  // RFC 2033 4.2: one reply per accepted recipient
-            }
-        }
-        return failure && text.front() == '5' ? error(text) : (reply(text), next::go_on);
-    };
-    next n = next::go_on;
-    switch (problem) {
-        case refusal::too_big:
-            n = answer("552 5.3.4 Message size exceeds fixed maximum message size");
-            break;
-        case refusal::bare_line_end:
-            n = answer("550 5.6.11 Message refused: bare <CR> or <LF> in the text; use <CR><LF>");
-            break;
-        case refusal::line_too_long:
-            n = answer(
-                fmt::format("550 5.6.0 Message refused: a line is longer than {} octets", options_.max_text_line));
-            break;
-        case refusal::nul:
-            n = answer("550 5.6.11 Message refused: a NUL in the text; only BODY=BINARYMIME may carry one");
-            break;
-        case refusal::interrupted:
-            // RSET or QUIT ended the sequence: the message is dropped and the command gets its own reply.
-            co_return co_await on_line(interrupting);
-        case refusal::lost:
-        case refusal::none:
-            // LMTP answers each recipient by its own outcome (RFC 2033 4.2), whatever the summary says: a
-            // recipient delivered must hear 250, or the client sends the message again. Recipients of one
-            // mailbox share its one delivery's outcome.
-            if (options_.kind == role::lmtp && delivered.per_recipient.size() == mailboxes) {
-                for (const std::size_t m : mailbox_of) {
-                    const auto status = delivered.per_recipient[m];
-                    reply(status == store_status::ok         ? fmt::format("250 2.0.0 OK {} ({} octets)", id, octets)
-                          : status == store_status::tempfail ? "451 4.3.0 Mailbox temporarily unavailable"
-                                                             : "550 5.2.0 Mailbox unavailable");
-                }
-                co_return next::go_on;
-            }
-            if (delivered.status == store_status::ok) {
-                spdlog::info("{} message {} accepted: {} octets for {} recipient{}", s_.log_prefix(), id, octets,
-                             recipients, recipients == 1 ? "" : "s");
-                n = answer(fmt::format("250 2.0.0 OK: stored as {}", id));
-            } else if (delivered.status == store_status::tempfail) {
-                n = answer("451 4.3.0 Message not stored, try again later");
-            } else {
-                n = answer("554 5.3.0 Message refused");
-            }
-            break;
+    if (problem == refusal::interrupted) {
+        // RSET or QUIT ended the sequence: the message is dropped and the command gets its own reply.
+        const std::string interrupting = message.interrupting_line();
+        co_return co_await on_line(interrupting);
     }
-    co_return n;
+    co_return answer_message(done, problem, verdict.ok() ? nullptr : &verdict, delivered, message.octets());
 }
 
-asio::awaitable<plugin::verdict> dialogue::hook(plugin::smtp_phase phase, std::string_view argument,
-                                                const plugin::envelope* envelope) {
+next dialogue::answer_message(const transaction& done, refusal problem, const plugin::reply* refused_by_hook,
+                              const plugin::delivery_result& delivered, std::uint64_t octets) {
+    const std::size_t recipients = done.envelope.recipients.size();
+    const bool lmtp = options_.kind == role::lmtp;
+    // One line for the whole message; LMTP says it once per accepted recipient (RFC 2033 4.2).
+    auto answer = [&](std::string_view text) -> next {
+        for (std::size_t i = 0; lmtp && i + 1 < recipients; ++i) {
+            reply(text);
+        }
+        return text.front() == '5' ? error(text) : (reply(text), next::go_on);
+    };
+    switch (problem) {
+        case refusal::too_big:
+            return answer("552 5.3.4 Message size exceeds fixed maximum message size");
+        case refusal::bare_line_end:
+            return answer("550 5.6.11 Message refused: bare <CR> or <LF> in the text; use <CR><LF>");
+        case refusal::line_too_long:
+            return answer(
+                fmt::format("550 5.6.0 Message refused: a line is longer than {} octets", options_.max_text_line));
+        case refusal::nul:
+            return answer("550 5.6.11 Message refused: a NUL in the text; only BODY=BINARYMIME may carry one");
+        case refusal::interrupted:
+        case refusal::lost:
+        case refusal::none:
+            break;
+    }
+    const std::string& id = done.envelope.id;
+    if (refused_by_hook != nullptr) {
+        return answer(plugin::smtp_line(*refused_by_hook, refused_by_hook->temporary()
+                                                              ? plugin::smtp_words{451, "4.7.1", "refused by policy"}
+                                                              : plugin::smtp_words{554, "5.7.1", "refused by policy"}));
+    }
+    if (lmtp) {
+        // LMTP answers each recipient by its own outcome (RFC 2033 4.2): a recipient delivered must hear 250,
+        // or the client sends the message again. Recipients of one mailbox share its one delivery's outcome.
+        const std::string stored = fmt::format("OK {} ({} octets)", id, octets);
+        for (const std::size_t m : done.mailbox_of) {
+            const auto& r = delivered.recipients.at(m);
+            reply(plugin::smtp_line(r, r.ok() ? plugin::smtp_words{250, "2.0.0", stored}
+                                       : r.temporary()
+                                           ? plugin::smtp_words{451, "4.3.0", "Mailbox temporarily unavailable"}
+                                           : plugin::smtp_words{550, "5.2.0", "Mailbox unavailable"}));
+        }
+        return next::go_on;
+    }
+    // SMTP has one reply for all: success only when every mailbox has the message; otherwise a temporary
+    // failure if any (the client tries again), else the first refusal.
+    const auto& all = delivered.recipients;
+    const auto failed = std::find_if(all.begin(), all.end(), [](const auto& r) { return r.temporary(); });
+    const auto refused = std::find_if(all.begin(), all.end(), [](const auto& r) { return r.permanent(); });
+    if (failed != all.end()) {
+        return answer(plugin::smtp_line(*failed, {451, "4.3.0", "Message not stored, try again later"}));
+    }
+    if (refused != all.end()) {
+        return answer(plugin::smtp_line(*refused, {554, "5.3.0", "Message refused"}));
+    }
+    spdlog::info("{} message {} accepted: {} octets for {} recipient{}", s_.log_prefix(), id, octets, recipients,
+                 recipients == 1 ? "" : "s");
+    return answer(fmt::format("250 2.0.0 OK: stored as {}", id));
+}
+
+asio::awaitable<plugin::reply> dialogue::hook(plugin::smtp_phase phase, std::string_view argument,
+                                              const plugin::envelope* envelope) {
     if (!env_.hooks) {
-        co_return plugin::verdict::accept();
+        co_return plugin::reply::accept();
     }
     const plugin::event_context context{s_.info().peer.address, user_, argument, envelope};
     co_return co_await env_.hooks(phase, context);
 }
 
-bool dialogue::refused(const plugin::verdict& v) {
-    if (v.decision == plugin::verdict::answer::accept) {
+bool dialogue::refused(const plugin::reply& v) {
+    if (v.ok()) {
         return false;
     }
-    const bool temp = v.decision == plugin::verdict::answer::tempfail;
-    reply(fmt::format("{} {}", temp ? "451 4.7.1" : "554 5.7.1", v.reply.empty() ? "refused by policy" : v.reply));
+    reply(plugin::smtp_line(v, v.temporary() ? plugin::smtp_words{451, "4.7.1", "refused by policy"}
+                                             : plugin::smtp_words{554, "5.7.1", "refused by policy"}));
     return true;
 }
 

@@ -1,5 +1,7 @@
 // The hook plugin kind: a say at each SMTP phase and POP3 event. Every hook configured runs, in the order
-// of [plugins] hooks; the first answer that is not accept decides.
+// of [plugins] hooks; the first answer that is not accept decides, and the client hears it: a hook answers
+// with a plugin::reply (reply.hpp), e.g. reply::smtp(450, "4.7.1", "try again later"), or reply::reject()
+// for the protocol's own words.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -8,19 +10,12 @@
 
 #include "mailwright/plugin/envelope.hpp"
 #include "mailwright/plugin/plugin.hpp"
+#include "mailwright/plugin/reply.hpp"
 
 namespace mailwright::plugin {
 
 enum class smtp_phase { connect, helo, mail, rcpt, data, queue };
 enum class pop3_event { login, retrieve, remove };
-
-struct verdict {
-    enum class answer { accept, reject, tempfail };
-    answer decision = answer::accept;
-    std::string reply;  // the text the client sees on reject/tempfail; the protocol adds its own code
-
-    static verdict accept() { return {}; }
-};
 
 struct event_context {
     std::string_view peer_address;
@@ -32,11 +27,11 @@ struct event_context {
 class hook : public plugin_base {
   public:
     plugin_kind kind() const noexcept final { return plugin_kind::hook; }
-    virtual asio::awaitable<verdict> on_smtp(smtp_phase /*phase*/, const event_context& /*context*/) {
-        co_return verdict::accept();
+    virtual asio::awaitable<reply> on_smtp(smtp_phase /*phase*/, const event_context& /*context*/) {
+        co_return reply::accept();
     }
-    virtual asio::awaitable<verdict> on_pop3(pop3_event /*event*/, const event_context& /*context*/) {
-        co_return verdict::accept();
+    virtual asio::awaitable<reply> on_pop3(pop3_event /*event*/, const event_context& /*context*/) {
+        co_return reply::accept();
     }
 };
 

@@ -70,8 +70,8 @@ class host {
     // The mailstore, or null when none is configured.
     std::shared_ptr<mailstore> store() const;
     // Runs every hook in order; the first answer that is not accept decides. Exceptions become tempfail.
-    asio::awaitable<verdict> run_smtp_hooks(smtp_phase phase, const event_context& context);
-    asio::awaitable<verdict> run_pop3_hooks(pop3_event event, const event_context& context);
+    asio::awaitable<reply> run_smtp_hooks(smtp_phase phase, const event_context& context);
+    asio::awaitable<reply> run_pop3_hooks(pop3_event event, const event_context& context);
     // A new service from the service plugin of that name, or null when there is none.
     std::shared_ptr<server::service> make_service(std::string_view name);
     bool provides_service(std::string_view name) const;

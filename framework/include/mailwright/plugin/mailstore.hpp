@@ -1,6 +1,6 @@
-// The mailstore plugin kind: mailbox access for a session and atomic delivery. Sized for POP3 first (a
-// maildrop is a numbered list of messages, fixed for the session) and for delivery from SMTP and LMTP.
-// The Maildir plugin (mailstore/maildir) implements it.
+// The mailstore plugin kind: mailbox access for a session and atomic delivery. Sized for POP3 (a maildrop is a
+// numbered list of messages, fixed for the session) and for delivery from SMTP and LMTP (a message is pushed
+// into a `delivery`, then committed). The Maildir plugin (mailstore/maildir) implements it.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 
 #include "mailwright/plugin/envelope.hpp"
 #include "mailwright/plugin/plugin.hpp"
+#include "mailwright/plugin/reply.hpp"
 
 namespace mailwright::plugin {
 
@@ -64,54 +65,55 @@ class maildrop {
     virtual asio::awaitable<store_status> commit() = 0;
 };
 
-// The message to deliver, as a stream, and what is known of it besides its text.
-class message_source {
-  public:
-    virtual ~message_source() = default;
-    virtual asio::awaitable<chunk_result> read_some(std::span<char> buffer) = 0;
-    // The SMTP/LMTP envelope and DSN parameters; none for a message a program makes itself.
-    virtual const plugin::envelope* envelope() const noexcept { return nullptr; }
-};
-
-// A message held in a string, handed out in pieces of at most `piece` octets: for messages a program makes
-// itself (a welcome message, a bounce) and for tests.
-class string_source final : public message_source {
-  public:
-    explicit string_source(std::string text, std::size_t piece = 64 * 1024) : text_(std::move(text)), piece_(piece) {}
-    asio::awaitable<chunk_result> read_some(std::span<char> buffer) override {
-        const std::size_t n = std::min({buffer.size(), piece_, text_.size() - at_});
-        std::copy_n(text_.data() + at_, n, buffer.data());
-        at_ += n;
-        co_return chunk_result{n, {}};
-    }
-
-  private:
-    std::string text_;
-    std::size_t piece_;
-    std::size_t at_ = 0;
-};
-
 struct open_result {
     store_status status = store_status::tempfail;
     std::unique_ptr<maildrop> drop;
 };
 
+// What became of a message for each recipient, in the order of the `users` given to begin(): reply::accept()
+// for a mailbox that holds it durably; otherwise what that recipient's sender hears (LMTP answers each
+// recipient by it, RFC 2033 4.2), e.g. reply::smtp(552, "5.2.2", "mailbox full").
 struct delivery_result {
-    store_status status = store_status::tempfail;
-    std::vector<store_status> per_recipient;  // one per entry of `users`: LMTP answers each recipient by it
+    std::vector<reply> recipients;
+
+    static delivery_result all(std::size_t count, const reply& r) { return {std::vector<reply>(count, r)}; }
+};
+
+// One message on its way into the store, pushed by whoever received it: the SMTP/LMTP dialogue (in pieces of
+// up to 64 KiB, CRLF line ends, the trace header fields first), or a program that makes a message itself.
+// The store only receives octets: the dialogue answers the client, between BDAT chunks too, and never runs
+// inside a store call.
+class delivery {
+  public:
+    // Destroyed without commit(): the message is given up (the client went away, or broke a limit), and
+    // the store keeps nothing of it. Must not throw.
+    virtual ~delivery() = default;
+    // The next piece of the message. False: the store has given the message up (a write failed); the rest
+    // is not sent, and commit() says what the recipients hear.
+    virtual asio::awaitable<bool> write(std::span<const char> piece) = 0;
+    // The message is complete: store it for every recipient and answer for each. A recipient hears success
+    // only once the message is durable for it.
+    virtual asio::awaitable<delivery_result> commit() = 0;
 };
 
 class mailstore : public plugin_base {
   public:
     plugin_kind kind() const noexcept final { return plugin_kind::mailstore; }
     virtual asio::awaitable<open_result> open(std::string_view user) = 0;
-    // Stores the message for every recipient; acknowledged (ok) only once it is durable. SMTP and LMTP name each
-    // mailbox once (recipients of one user get one copy); a store given a user twice should still store one copy
-    // and answer ok for both, never fail the second after storing the first.
-    virtual asio::awaitable<delivery_result> deliver(std::span<const std::string> users, message_source& message) = 0;
+    // Starts a message for these mailboxes; null when the store cannot take one now (every recipient hears a
+    // temporary failure). `message` is the SMTP/LMTP envelope (null for a message a program makes itself),
+    // valid until the delivery ends. SMTP and LMTP name each mailbox once (recipients of one user get one
+    // copy); a store given a user twice should still store one copy and answer ok for both.
+    virtual asio::awaitable<std::unique_ptr<delivery>> begin(std::span<const std::string> users,
+                                                             const plugin::envelope* message) = 0;
     // Whether a message is kept octet for octet whatever it holds (bare CR and LF, NUL, lines of any length):
     // only then does SMTP offer BINARYMIME (RFC 3030). A store that keeps text with its own line ends says no.
     virtual bool keeps_binary() const noexcept { return false; }
 };
+
+// Delivers a message a program holds whole (a welcome message, a bounce, a test's message) in pieces of at
+// most `piece` octets: begin(), write() ..., commit(). Every recipient hears tempfail when begin() gives none.
+asio::awaitable<delivery_result> deliver(mailstore& store, std::span<const std::string> users, std::string_view text,
+                                         std::size_t piece = 64 * 1024);
 
 }  // namespace mailwright::plugin

@@ -70,7 +70,7 @@ struct environment {
     std::shared_ptr<sasl::failure_penalty> penalty;  // null: failures are answered at once
     std::shared_ptr<login_times> logins;             // null: the service keeps its own
     // The POP3 hooks (login, retrieve, remove); empty: every event is accepted.
-    std::function<asio::awaitable<plugin::verdict>(plugin::pop3_event, const plugin::event_context&)> hooks;
+    std::function<asio::awaitable<plugin::reply>(plugin::pop3_event, const plugin::event_context&)> hooks;
 };
 
 class service final : public server::service {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "mailwright/pipeline/message_pipeline.hpp"
 #include "mailwright/plugin/auth.hpp"
 #include "mailwright/plugin/hook.hpp"
 #include "mailwright/plugin/mailstore.hpp"
@@ -75,7 +76,9 @@ struct environment {
     plugin::auth_backend* auth = nullptr;  // required
     std::shared_ptr<plugin::mailstore> store;
     std::shared_ptr<sasl::failure_penalty> penalty;
-    std::function<asio::awaitable<plugin::verdict>(plugin::smtp_phase, const plugin::event_context&)> hooks;
+    std::function<asio::awaitable<plugin::reply>(plugin::smtp_phase, const plugin::event_context&)> hooks;
+    // The message filters for one message, in order (plugin/filter.hpp); empty: none.
+    std::function<pipeline::filter_list(const plugin::envelope&)> filters;
 };
 
 class service final : public server::service {

@@ -1,0 +1,83 @@
+// The way a message goes from the dialogue that receives it to the store: the message filters, then the
+// store's delivery (plugin/mailstore.hpp), in pieces of piece_size octets. The dialogue owns it: it reads
+// the client, appends the message's octets to buffer(), flushes when full(), answers every command itself
+// (between BDAT chunks too), and either calls finish() or, when the message breaks a rule or the client goes
+// away, destroys the pipeline, which gives the message up: the store keeps nothing.
+//
+// Push, not pull: the store only ever receives octets, so no protocol code runs inside a plugin call (behind
+// its fault barrier), and the octets go from the dialogue's buffer to the store without another copy.
+//
+// Filters see the client's header block field by field (held until it ends, up to max_header_block octets;
+// what follows is body whatever it looks like), add fields above it, then see the body as it streams; the
+// message is never held whole.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mailwright/plugin/envelope.hpp"
+#include "mailwright/plugin/filter.hpp"
+#include "mailwright/plugin/mailstore.hpp"
+#include "mailwright/plugin/reply.hpp"
+
+namespace mailwright::pipeline {
+
+inline constexpr std::size_t piece_size = 64 * 1024;
+inline constexpr std::size_t max_header_block = 256 * 1024;
+
+using filter_list = std::vector<std::unique_ptr<plugin::message_filter>>;
+
+class message_pipeline {
+  public:
+    // `users` and `envelope` must outlive the pipeline.
+    message_pipeline(plugin::mailstore& store, std::span<const std::string> users, const plugin::envelope* envelope,
+                     filter_list filters);
+    message_pipeline(const message_pipeline&) = delete;
+    message_pipeline& operator=(const message_pipeline&) = delete;
+    ~message_pipeline();
+
+    // Starts the store's delivery; `trace` (Return-Path, Received) goes first in the message.
+    asio::awaitable<void> begin(std::string_view trace);
+
+    // Where the message's octets go, CRLF line ends. Flush when full().
+    std::string& buffer() noexcept { return buffer_; }
+    bool full() const noexcept { return buffer_.size() >= piece_size; }
+    asio::awaitable<void> flush() { return pass(false); }
+
+    // Whether the message is still going somewhere: a filter refused it, or the store could not begin it.
+    // Octets appended after that are dropped at the next flush.
+    bool refused() const noexcept { return refusal_.has_value(); }
+
+    // The message is complete: the rest goes to the store, the filters have their last say, the store
+    // commits. One reply per user, in order.
+    asio::awaitable<plugin::delivery_result> finish();
+
+  private:
+    // Hands the filters what is new and the store every whole piece (every octet when `last`).
+    asio::awaitable<void> pass(bool last);
+    // The end of the client's header block in buffer_ (after its blank line), or npos when not seen yet.
+    std::size_t header_end();
+    asio::awaitable<void> end_headers(std::size_t end);
+    void refuse(plugin::reply r);
+
+    plugin::mailstore& store_;
+    std::span<const std::string> users_;
+    const plugin::envelope* envelope_;
+    filter_list filters_;
+    std::unique_ptr<plugin::delivery> delivery_;
+    std::optional<plugin::reply> refusal_;
+    bool store_gave_up_ = false;  // a write failed: nothing more is written; commit() says why
+    std::string buffer_;
+    bool in_headers_;               // filters wait for the end of the header block
+    std::size_t header_start_ = 0;  // where the client's header block starts in buffer_
+    std::size_t scanned_ = 0;       // how far buffer_ was searched for the blank line
+    std::size_t filtered_ = 0;      // how much of buffer_ the filters have seen
+};
+
+}  // namespace mailwright::pipeline
