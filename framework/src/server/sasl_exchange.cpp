@@ -1,8 +1,10 @@
-// run_sasl: see the header.
+// The shared AUTH steps: see the header.
 #include "mailwright/server/sasl_exchange.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -16,6 +18,10 @@ sasl_outcome failed(std::string reason) {
     sasl_outcome out;
     out.step.log_reason = std::move(reason);
     return out;
+}
+
+bool contains(const std::vector<std::string>& names, std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
 }
 }  // namespace
 
@@ -81,6 +87,68 @@ asio::awaitable<void> penalise_failure(sasl::failure_penalty* penalty, const ses
         asio::steady_timer timer(co_await asio::this_coro::executor, delay);
         co_await timer.async_wait(asio::use_awaitable);
     }
+}
+
+std::vector<std::string> offered_mechanisms(const session& s, const auth_settings& settings) {
+    if (settings.requires_tls && !s.tls_active()) {
+        return {};  // not even SCRAM: what the login unlocks would travel in the clear
+    }
+    return sasl::offered(settings.mechanisms, s.tls_active() ? &s.tls_channel() : nullptr, settings.plaintext_auth,
+                         settings.auth);
+}
+
+asio::awaitable<auth_outcome> authenticate(session& s, const auth_settings& settings, auth_request request) {
+    auth_outcome out;
+    out.mechanism = std::string(request.mechanism);
+    std::transform(out.mechanism.begin(), out.mechanism.end(), out.mechanism.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
+    if (!contains(offered_mechanisms(s, settings), out.mechanism)) {
+        // One the listener would offer inside TLS: the client can do something about it (STARTTLS).
+        const auto with_tls = sasl::offered(settings.mechanisms, nullptr, true, settings.auth);
+        out.what = !s.tls_active() && contains(with_tls, out.mechanism) ? auth_outcome::kind::needs_tls
+                                                                        : auth_outcome::kind::not_offered;
+        co_return out;
+    }
+    const sasl::context ctx{.auth = *settings.auth,
+                            .tls = s.tls_active() ? &s.tls_channel() : nullptr,
+                            .hostname = std::string(settings.hostname),
+                            .make_nonce = {}};
+    const auto mechanism = sasl::make_mechanism(out.mechanism, ctx);
+    if (!mechanism) {
+        out.what = auth_outcome::kind::not_offered;  // configured and offered, but unknown to sasl::
+        co_return out;
+    }
+    const auto exchanged = co_await run_sasl(s, *mechanism, request.initial_response, request.challenge_prefix);
+    switch (exchanged.result) {
+        case sasl_outcome::kind::success:
+            out.what = auth_outcome::kind::success;
+            out.user = exchanged.step.user;
+            break;
+        case sasl_outcome::kind::tempfail:
+            out.what = auth_outcome::kind::tempfail;
+            out.reason = exchanged.step.log_reason;
+            break;
+        case sasl_outcome::kind::cancelled:
+            out.what = auth_outcome::kind::cancelled;
+            break;
+        case sasl_outcome::kind::ended:
+            out.what = auth_outcome::kind::ended;
+            out.ended_by = exchanged.ended_by;
+            break;
+        case sasl_outcome::kind::failure:
+            spdlog::info("{} AUTH {}: {}", s.log_prefix(), out.mechanism, exchanged.step.log_reason);
+            out.what = auth_outcome::kind::failure;
+            out.attempted = exchanged.step.attempted;
+            break;
+    }
+    co_return out;
+}
+
+asio::awaitable<bool> failed_login(unsigned& failures, const auth_settings& settings, const session& s,
+                                   std::string_view attempted) {
+    ++failures;
+    co_await penalise_failure(settings.penalty, s, attempted);
+    co_return failures >= settings.max_failures;
 }
 
 }  // namespace mailwright::server
