@@ -532,6 +532,22 @@ TEST_CASE("pop3: AUTH LOGIN and CRAM-MD5", "[pop3][session][sasl]") {
     CHECK(challenge.back() == '>');
 }
 
+TEST_CASE("pop3: a read that ends the dialogue inside AUTH gets the loop's goodbye, or none", "[pop3][session][sasl]") {
+    using mailwright::sasl::base64_encode;
+    for (auto ending : {memory_stream::ending::timeout, memory_stream::ending::eof, memory_stream::ending::reset}) {
+        world w;
+        auto svc = w.make();
+        auto d = connect({"AUTH LOGIN\r\n"});
+        d.stream->end_with(ending);
+        const auto r = replies(serve(*svc, d));
+        std::vector<std::string> expected{"+ " + base64_encode("Username:")};
+        if (ending == memory_stream::ending::timeout) {
+            expected.emplace_back("-ERR autologout: idle for too long");
+        }
+        CHECK(r == expected);
+    }
+}
+
 TEST_CASE("pop3: APOP with a timestamp unique to the connection", "[pop3][session][apop]") {
     using namespace mailwright::sasl;
     world w;

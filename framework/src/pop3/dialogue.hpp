@@ -14,7 +14,7 @@
 #include "mailwright/pop3/command.hpp"
 #include "mailwright/pop3/service.hpp"
 #include "mailwright/pop3/state.hpp"
-#include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
 
 namespace mailwright::pop3::detail {
@@ -77,12 +77,15 @@ class dialogue {
     bool auth_allowed() const { return s_.tls_active() || !options_.auth_requires_tls; }
     bool plaintext_allowed() const { return auth_allowed() && (s_.tls_active() || options_.plaintext_auth); }
     bool apop_available() const { return options_.apop && env_.auth->secrets() != nullptr; }
-    std::vector<std::string> mechanisms() const {
-        if (!auth_allowed()) {
-            return {};
-        }
-        return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
-                             options_.plaintext_auth, env_.auth);
+    std::vector<std::string> mechanisms() const { return server::offered_mechanisms(s_, auth_settings()); }
+    server::auth_settings auth_settings() const {
+        return {.mechanisms = options_.mechanisms,
+                .plaintext_auth = options_.plaintext_auth,
+                .requires_tls = options_.auth_requires_tls,
+                .auth = env_.auth,
+                .penalty = env_.penalty.get(),
+                .hostname = options_.hostname,
+                .max_failures = options_.max_auth_failures};
     }
     // Checks a user name from USER or APOP; replies -ERR and returns false when it is not acceptable.
     bool acceptable_user_name(std::string_view name);

@@ -2,7 +2,9 @@
 // and CAPA; the TRANSACTION commands are in transaction.cpp, the class both share in dialogue.hpp. It reads a
 // line, parses it (command.cpp), asks the state table (state.cpp), acts through the auth chain and the
 // mailstore, and replies. Replies are queued and leave in one write when the client has no
-// more commands buffered, so pipelined commands (RFC 2449 6.6) cost one write per batch.
+// more commands buffered, so pipelined commands (RFC 2449 6.6) cost one write per batch. What it does as SMTP
+// does (what a read means, the AUTH exchange and the count of failures, STLS's checks and handshake) is in
+// server/dialogue_steps and server/sasl_exchange; this file says POP3's replies and keeps POP3's state.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +20,7 @@
 #include "mailwright/pop3/state.hpp"
 #include "mailwright/sasl/crypto.hpp"
 #include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/server/dialogue_steps.hpp"
 #include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
 #include "plugin/reply_text.hpp"
@@ -39,6 +42,13 @@ std::string printable(std::string_view text, std::size_t max) {
     return out;
 }
 
+// RFC 1939 3: the autologout timer closes the session without entering UPDATE: nothing is deleted (the
+// maildrop is released without commit()). Nor does a dropped connection, which hears nothing.
+constexpr server::read_replies replies_to_reads{.too_long = "line too long",
+                                                .bare_lf = "a line must end with CRLF",
+                                                .idle = "-ERR autologout: idle for too long",
+                                                .stopping = "-ERR [SYS/TEMP] server shutting down, try again later"};
+
 asio::awaitable<void> dialogue::run() {
     std::string greeting = "Mailwright POP3 server ready";
     if (apop_available()) {
@@ -48,28 +58,15 @@ asio::awaitable<void> dialogue::run() {
     ok(greeting);
     for (;;) {
         const auto r = co_await s_.read_line();
+        const server::read_step read = server::interpret(s_, r, replies_to_reads);
+        if (read.what == server::read_step::kind::over) {
+            co_return;
+        }
         next n = next::go_on;
-        switch (r.status) {
-            case server::read_status::line:
-                n = co_await on_line(r.line);
-                break;
-            case server::read_status::too_long:
-                n = bad_command("line too long");
-                break;
-            case server::read_status::bare_lf:
-                n = bad_command("a line must end with CRLF");
-                break;
-            case server::read_status::timeout:
-                // RFC 1939 3: the autologout timer closes the session without entering UPDATE: nothing is
-                // deleted (the maildrop is released without commit()).
-                err("autologout: idle for too long");
-                co_return;
-            case server::read_status::stopping:
-                err("[SYS/TEMP] server shutting down, try again later");
-                co_return;
-            case server::read_status::eof:
-            case server::read_status::error:
-                co_return;  // a dropped connection deletes nothing either
+        if (read.what == server::read_step::kind::command) {
+            n = co_await on_line(read.text);
+        } else {
+            n = bad_command(read.text);
         }
         if (n == next::close) {
             co_return;
@@ -221,58 +218,50 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
     // Until it succeeds, AUTH counts as failed: the name USER gave is forgotten.
     user_.clear();
     const state issued_in = std::exchange(state_, after(command::auth, state_, outcome::failure));
-    const auto offered = mechanisms();
     if (p.argc == 0) {
         // Not in RFC 5034, but what clients that predate it send to learn the mechanisms (Dovecot answers it).
         std::string text = "+OK\r\n";
-        for (const auto& m : offered) {
+        for (const auto& m : mechanisms()) {
             text += m + "\r\n";
         }
         s_.reply(text + ".\r\n");
         co_return next::go_on;
     }
-    std::string name(p.args[0]);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
     if (!auth_allowed()) {
         err("[AUTH] authentication is not allowed without TLS: use STLS first");
         co_return next::go_on;
     }
-    if (std::find(offered.begin(), offered.end(), name) == offered.end()) {
-        err(fmt::format("{} authentication is not available here", printable(name)));
-        co_return next::go_on;
-    }
-    const sasl::context ctx{.auth = *env_.auth,
-                            .tls = s_.tls_active() ? &s_.tls_channel() : nullptr,
-                            .hostname = options_.hostname,
-                            .make_nonce = {}};
-    auto mechanism = sasl::make_mechanism(name, ctx);
-    const auto initial = p.argc == 2 ? std::optional<std::string_view>(p.args[1]) : std::nullopt;
-    const auto outcome = co_await server::run_sasl(s_, *mechanism, initial, "+ ");
-    switch (outcome.result) {
-        case server::sasl_outcome::kind::success: {
-            const plugin::auth_result ok{auth_status::ok, outcome.step.user, {}};  // named first: see run_sasl
-            co_return co_await login(command::auth, issued_in, ok, outcome.step.user);
+    const server::auth_settings settings = auth_settings();
+    const server::auth_request request{
+        .mechanism = p.args[0],
+        .initial_response = p.argc == 2 ? std::optional<std::string_view>(p.args[1]) : std::nullopt,
+        .challenge_prefix = "+ "};
+    const server::auth_outcome exchange = co_await server::authenticate(s_, settings, request);
+    switch (exchange.what) {
+        case server::auth_outcome::kind::success: {
+            const plugin::auth_result ok{auth_status::ok, exchange.user, {}};  // named first: see run_sasl
+            co_return co_await login(command::auth, issued_in, ok, exchange.user);
         }
-        case server::sasl_outcome::kind::tempfail: {
-            spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, outcome.step.log_reason);
-            const plugin::auth_result tempfail{auth_status::tempfail, {}, outcome.step.log_reason};
+        case server::auth_outcome::kind::tempfail: {
+            // login() warns of it too, as of any backend that could not decide.
+            spdlog::info("{} AUTH {}: {}", s_.log_prefix(), exchange.mechanism, exchange.reason);
+            const plugin::auth_result tempfail{auth_status::tempfail, {}, exchange.reason};
             co_return co_await login(command::auth, issued_in, tempfail, "");
         }
-        case server::sasl_outcome::kind::cancelled:
+        case server::auth_outcome::kind::cancelled:
             err("authentication cancelled");  // RFC 5034 4: the client gave up; not a failed attempt
             co_return next::go_on;
-        case server::sasl_outcome::kind::ended:
-            if (outcome.ended_by == server::read_status::timeout) {
-                err("autologout: idle for too long");
-            } else if (outcome.ended_by == server::read_status::stopping) {
-                err("[SYS/TEMP] server shutting down, try again later");
-            }
+        case server::auth_outcome::kind::ended:
+            server::say_goodbye(s_, exchange.ended_by, replies_to_reads);
             co_return next::close;
-        case server::sasl_outcome::kind::failure:
+        case server::auth_outcome::kind::not_offered:
+        case server::auth_outcome::kind::needs_tls:  // RFC 5034 has no reply of its own for it
+            err(fmt::format("{} authentication is not available here", printable(exchange.mechanism)));
+            co_return next::go_on;
+        case server::auth_outcome::kind::failure:
             break;
     }
-    spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, outcome.step.log_reason);
-    co_return co_await login_failed(outcome.step.attempted);
+    co_return co_await login_failed(exchange.attempted);
 }
 
 asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin::auth_result& result,
@@ -325,10 +314,10 @@ asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin
 }
 
 asio::awaitable<next> dialogue::login_failed(std::string_view attempted) {
-    ++auth_failures_;
     spdlog::info("{} authentication failed{}{}", s_.log_prefix(), attempted.empty() ? "" : " for ", attempted);
-    co_await server::penalise_failure(env_.penalty.get(), s_, attempted);
-    if (auth_failures_ >= options_.max_auth_failures) {
+    const server::auth_settings settings = auth_settings();
+    const bool last = co_await server::failed_login(auth_failures_, settings, s_, attempted);
+    if (last) {
         err("[AUTH] authentication failed; too many failures, closing");
         co_return next::close;
     }
@@ -337,19 +326,18 @@ asio::awaitable<next> dialogue::login_failed(std::string_view attempted) {
 }
 
 asio::awaitable<next> dialogue::on_stls() {
-    if (s_.tls_active()) {
-        err("TLS is already active");  // RFC 2595 4: never inside TLS, upgraded or implicit
-        co_return next::go_on;
-    }
-    if (!s_.can_start_tls()) {
-        err("STLS is not available on this listener");
-        co_return next::go_on;
-    }
-    ok("begin TLS negotiation");
-    // Name an awaited result before testing it: g++ 12 miscompiles `if (co_await ...)` (docs/architecture.md).
-    const std::error_code failed = co_await s_.start_tls();
-    if (failed) {
-        co_return next::close;  // no plaintext after a failed handshake
+    const server::tls_upgrade upgrade = co_await server::upgrade_to_tls(s_, "+OK begin TLS negotiation");
+    switch (upgrade) {
+        case server::tls_upgrade::already_active:
+            err("TLS is already active");
+            co_return next::go_on;
+        case server::tls_upgrade::not_available:
+            err("STLS is not available on this listener");
+            co_return next::go_on;
+        case server::tls_upgrade::failed:
+            co_return next::close;
+        case server::tls_upgrade::started:
+            break;
     }
     // RFC 2595 4: everything learned before the handshake is forgotten; the client asks CAPA again.
     state_ = after(command::stls, state_);
