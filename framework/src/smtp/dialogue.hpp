@@ -15,7 +15,7 @@
 #include "mailwright/plugin/envelope.hpp"
 #include "mailwright/plugin/hook.hpp"
 #include "mailwright/plugin/mailstore.hpp"
-#include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
 #include "mailwright/smtp/address.hpp"
 #include "mailwright/smtp/command.hpp"
@@ -147,12 +147,15 @@ class dialogue {
         std::string refusal;
     };
     local_recipient local_user(const mailbox& box) const;
-    std::vector<std::string> mechanisms() const {
-        if (options_.auth_requires_tls && !s_.tls_active()) {
-            return {};  // not even SCRAM: what the login unlocks would run in the clear
-        }
-        return sasl::offered(options_.mechanisms, s_.tls_active() ? &s_.tls_channel() : nullptr,
-                             options_.plaintext_auth, env_.auth);
+    std::vector<std::string> mechanisms() const { return server::offered_mechanisms(s_, auth_settings()); }
+    server::auth_settings auth_settings() const {
+        return {.mechanisms = options_.mechanisms,
+                .plaintext_auth = options_.plaintext_auth,
+                .requires_tls = options_.auth_requires_tls,
+                .auth = env_.auth,
+                .penalty = env_.penalty.get(),
+                .hostname = options_.hostname,
+                .max_failures = options_.max_auth_failures};
     }
     std::string trace_headers() const;  // Return-Path and Received, written before the client's octets
     asio::awaitable<plugin::reply> hook(plugin::smtp_phase phase, std::string_view argument,

@@ -2,7 +2,9 @@
 // 3030, 3461): read a line, parse it (command.cpp), ask the state table (state.cpp), act through hooks, the auth
 // chain and the mailstore, reply with an enhanced status code. This file has the loop, the greetings,
 // STARTTLS, AUTH, DATA and BDAT and the replies to a message; MAIL and RCPT are in envelope.cpp, and the
-// class they share in dialogue.hpp.
+// class they share in dialogue.hpp. What it does as POP3 does (what a read means, the AUTH exchange and the
+// count of failures, STARTTLS's checks and handshake) is in server/dialogue_steps and server/sasl_exchange;
+// this file says SMTP's replies and keeps SMTP's state.
 //
 // A message streams: the mailstore pulls it through `incoming` (incoming.cpp), which reads the client's
 // octets, ends the data where data_reader says (DATA) or where the chunk sizes say (BDAT), and refuses a
@@ -19,7 +21,7 @@
 #include <stdexcept>
 
 #include "dialogue.hpp"
-#include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/server/dialogue_steps.hpp"
 #include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
 #include "mailwright/smtp/command.hpp"
@@ -52,6 +54,11 @@ next dialogue::error(std::string_view text) {
     return next::go_on;
 }
 
+constexpr server::read_replies replies_to_reads{.too_long = "500 5.5.2 Line too long",
+                                                .bare_lf = "500 5.5.2 A command line must end with CRLF",
+                                                .idle = "421 4.4.2 Idle timeout, closing the connection",
+                                                .stopping = "421 4.3.2 Server shutting down, try again later"};
+
 asio::awaitable<void> dialogue::run() {
     if (options_.pregreet_wait.count() > 0 && !s_.tls_active()) {
         const bool early = co_await s_.talks_within(options_.pregreet_wait);
@@ -74,26 +81,15 @@ asio::awaitable<void> dialogue::run() {
     reply(fmt::format("220 {} {} Mailwright", options_.hostname, options_.kind == role::lmtp ? "LMTP" : "ESMTP"));
     for (;;) {
         const auto r = co_await s_.read_line();
+        const server::read_step read = server::interpret(s_, r, replies_to_reads);
+        if (read.what == server::read_step::kind::over) {
+            co_return;
+        }
         next n = next::go_on;
-        switch (r.status) {
-            case server::read_status::line:
-                n = co_await on_line(r.line);
-                break;
-            case server::read_status::too_long:
-                n = error("500 5.5.2 Line too long");
-                break;
-            case server::read_status::bare_lf:
-                n = error("500 5.5.2 A command line must end with CRLF");
-                break;
-            case server::read_status::timeout:
-                reply("421 4.4.2 Idle timeout, closing the connection");
-                co_return;
-            case server::read_status::stopping:
-                reply("421 4.3.2 Server shutting down, try again later");
-                co_return;
-            case server::read_status::eof:
-            case server::read_status::error:
-                co_return;
+        if (read.what == server::read_step::kind::command) {
+            n = co_await on_line(read.text);
+        } else {
+            n = error(read.text);
         }
         if (n == next::close) {
             co_return;
@@ -273,16 +269,16 @@ asio::awaitable<next> dialogue::on_hello(const command& c) {
 }
 
 asio::awaitable<next> dialogue::on_starttls() {
-    if (s_.tls_active()) {
-        co_return error("503 5.5.1 TLS is already active");  // never inside TLS, upgraded or implicit
-    }
-    if (!s_.can_start_tls()) {
-        co_return error("502 5.5.1 STARTTLS is not available here");
-    }
-    reply("220 2.0.0 Ready to start TLS");
-    const std::error_code failed = co_await s_.start_tls();  // discards what the client sent after STARTTLS
-    if (failed) {
-        co_return next::close;  // never plaintext after a failed handshake
+    const server::tls_upgrade upgrade = co_await server::upgrade_to_tls(s_, "220 2.0.0 Ready to start TLS");
+    switch (upgrade) {
+        case server::tls_upgrade::already_active:
+            co_return error("503 5.5.1 TLS is already active");
+        case server::tls_upgrade::not_available:
+            co_return error("502 5.5.1 STARTTLS is not available here");
+        case server::tls_upgrade::failed:
+            co_return next::close;
+        case server::tls_upgrade::started:
+            break;
     }
     // RFC 3207 4.2: forget everything learned from the client: its name, its extensions, any transaction,
     // any authentication. It must EHLO again.
@@ -302,58 +298,47 @@ asio::awaitable<next> dialogue::on_auth(const command& c) {
         co_return error("503 5.5.1 Error: send EHLO first");
     }
     const auto space = c.argument.find(' ');
-    std::string name = std::string(c.argument.substr(0, space));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::toupper(ch); });
-    const auto offered = mechanisms();
-    if (std::find(offered.begin(), offered.end(), name) == offered.end()) {
-        const auto all = sasl::offered(options_.mechanisms, nullptr, true, env_.auth);
-        if (!s_.tls_active() && std::find(all.begin(), all.end(), name) != all.end()) {
-            co_return error("538 5.7.11 Encryption required for requested authentication mechanism");
-        }
-        co_return error("504 5.5.4 Unrecognized authentication type");
-    }
-    const sasl::context ctx{.auth = *env_.auth,
-                            .tls = s_.tls_active() ? &s_.tls_channel() : nullptr,
-                            .hostname = options_.hostname,
-                            .make_nonce = {}};
-    auto mechanism = sasl::make_mechanism(name, ctx);
-    const auto initial =
-        space == std::string_view::npos ? std::nullopt : std::optional<std::string_view>(c.argument.substr(space + 1));
-    const auto outcome = co_await server::run_sasl(s_, *mechanism, initial, "334 ");
-    switch (outcome.result) {
-        case server::sasl_outcome::kind::success:
-            user_ = outcome.step.user;
+    const server::auth_settings settings = auth_settings();
+    const server::auth_request request{
+        .mechanism = c.argument.substr(0, space),
+        .initial_response = space == std::string_view::npos
+                                ? std::nullopt
+                                : std::optional<std::string_view>(c.argument.substr(space + 1)),
+        .challenge_prefix = "334 "};
+    const server::auth_outcome exchange = co_await server::authenticate(s_, settings, request);
+    switch (exchange.what) {
+        case server::auth_outcome::kind::success:
+            user_ = exchange.user;
             if (env_.penalty) {
                 env_.penalty->succeeded(s_.info().peer.address, user_);
             }
-            spdlog::info("{} authenticated as {} with {}", s_.log_prefix(), user_, name);
+            spdlog::info("{} authenticated as {} with {}", s_.log_prefix(), user_, exchange.mechanism);
             reply("235 2.7.0 Authentication successful");
             co_return next::go_on;
-        case server::sasl_outcome::kind::tempfail:
-            spdlog::warn("{} AUTH {}: {}", s_.log_prefix(), name, outcome.step.log_reason);
+        case server::auth_outcome::kind::tempfail:
+            spdlog::warn("{} AUTH {}: {}", s_.log_prefix(), exchange.mechanism, exchange.reason);
             reply("454 4.7.0 Temporary authentication failure, try again later");
             co_return next::go_on;
-        case server::sasl_outcome::kind::cancelled:
+        case server::auth_outcome::kind::cancelled:
             co_return error("501 5.0.0 Authentication cancelled");
-        case server::sasl_outcome::kind::ended:
-            if (outcome.ended_by == server::read_status::timeout) {
-                reply("421 4.4.2 Idle timeout, closing the connection");
-            } else if (outcome.ended_by == server::read_status::stopping) {
-                reply("421 4.3.2 Server shutting down, try again later");
-            }
+        case server::auth_outcome::kind::ended:
+            server::say_goodbye(s_, exchange.ended_by, replies_to_reads);
             co_return next::close;
-        case server::sasl_outcome::kind::failure:
+        case server::auth_outcome::kind::not_offered:
+            co_return error("504 5.5.4 Unrecognized authentication type");
+        case server::auth_outcome::kind::needs_tls:
+            co_return error("538 5.7.11 Encryption required for requested authentication mechanism");
+        case server::auth_outcome::kind::failure:
             break;
     }
-    spdlog::info("{} AUTH {}: {}", s_.log_prefix(), name, outcome.step.log_reason);
-    co_return co_await auth_failed(outcome.step.attempted);
+    co_return co_await auth_failed(exchange.attempted);
 }
 
 asio::awaitable<next> dialogue::auth_failed(std::string_view attempted) {
-    ++auth_failures_;
-    co_await server::penalise_failure(env_.penalty.get(), s_, attempted);
+    const server::auth_settings settings = auth_settings();
+    const bool last = co_await server::failed_login(auth_failures_, settings, s_, attempted);
     reply("535 5.7.8 Authentication credentials invalid");
-    if (auth_failures_ >= options_.max_auth_failures) {
+    if (last) {
         reply("421 4.7.0 Too many failed authentication attempts, closing the connection");
         co_return next::close;
     }
