@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <any>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -55,18 +56,14 @@ std::shared_ptr<server::service> make_pop3(const config::listener_config& l, ser
         throw std::runtime_error("listener '" + l.name +
                                  "' serves pop3, which needs a mailstore plugin: add e.g. [plugin.maildir]");
     }
-    pop3::options o;
+    auto o = std::any_cast<pop3::options>(l.settings);  // [listener.pop3], read by the service at load
     o.mechanisms = l.auth_mechanisms;
     o.plaintext_auth = l.plaintext_auth;
     o.auth_requires_tls = l.auth_requires_tls;
-    o.apop = l.pop3.apop;
     o.max_auth_failures = l.max_auth_failures;
     if (l.max_bad_commands != 0) {
         o.max_bad_commands = l.max_bad_commands;
     }
-    o.login_delay = l.pop3.login_delay;
-    o.expire = l.pop3.expire;
-    o.implementation = l.pop3.implementation;
     o.hostname = ctx.hostname;
     pop3::environment env;
     env.auth = &ctx.plugins.auth();
@@ -85,28 +82,15 @@ std::shared_ptr<server::service> make_smtp(const config::listener_config& l, ser
         throw std::runtime_error("listener '" + l.name + "' serves " + l.service +
                                  ", which needs a mailstore plugin: add e.g. [plugin.maildir]");
     }
-    smtp::options o;
-    o.kind = l.service == "lmtp"           ? smtp::role::lmtp
-             : l.smtp.role == "submission" ? smtp::role::submission
-                                           : smtp::role::mx;
+    auto o = std::any_cast<smtp::options>(l.settings);  // [listener.smtp], read by the service at load
     o.hostname = ctx.hostname;
-    o.local_domains = l.smtp.local_domains;
     o.mechanisms = l.auth_mechanisms;
     o.plaintext_auth = l.plaintext_auth;
     o.auth_requires_tls = l.auth_requires_tls;
-    o.require_tls = l.smtp.require_tls;
     o.max_auth_failures = l.max_auth_failures;
     if (l.max_bad_commands != 0) {
         o.max_errors = l.max_bad_commands;
     }
-    o.max_recipients = l.smtp.max_recipients;
-    o.max_message_size = l.smtp.max_message_size;
-    o.bare = l.smtp.bare_line_ends == "normalise" ? smtp::bare_line_ends::normalise : smtp::bare_line_ends::reject;
-    o.pregreet_wait = l.smtp.pregreet_wait;
-    o.min_data_rate = l.smtp.min_data_rate;
-    o.allow_null_sender = l.smtp.allow_null_sender;
-    o.implicit_helo_after_starttls = l.smtp.implicit_helo_after_starttls;
-    o.postmaster = l.smtp.postmaster;
     smtp::environment env;
     env.auth = &ctx.plugins.auth();
     env.store = ctx.plugins.store();
@@ -130,6 +114,19 @@ const std::map<std::string_view, service_factory>& service_registry() {
     return registry;
 }
 
+std::any pop3_settings(config::section_reader& section, std::string_view) { return pop3::read_settings(section); }
+std::any smtp_settings(config::section_reader& section, std::string_view service) {
+    return smtp::read_settings(section, service);
+}
+
+// The built-in services' own tables, read by each service while the file loads: --check-config reports
+// their mistakes with the rest.
+constexpr config::service_section service_sections[] = {
+    {"pop3", "pop3", pop3_settings},
+    {"smtp", "smtp", smtp_settings},
+    {"lmtp", "smtp", smtp_settings},
+};
+
 std::string host_name(const config::daemon_config& cfg) {
     if (!cfg.server.hostname.empty()) {
         return cfg.server.hostname;
@@ -146,7 +143,7 @@ config::load_result load(const std::string& path) {
     for (const auto& [name, factory] : service_registry()) {
         names.push_back(name);
     }
-    const config::schema schema{names};
+    const config::schema schema{names, service_sections};
     return path.empty() ? config::load_string(mailwrightd::default_config, "<built-in default>", schema)
                         : config::load_file(path, schema);
 }

@@ -1,5 +1,6 @@
 // Config loading: values reach the typed structs, and every mistake is reported with file:line:column, what
-// is wrong and what would be right.
+// is wrong and what would be right. The services' own tables ([listener.pop3], [listener.smtp]) are in
+// test_config_sections.cpp.
 #include "mailwright/config/config.hpp"
 
 #include <catch2/catch.hpp>
@@ -197,75 +198,6 @@ TEST_CASE("config: parse_duration", "[config]") {
     CHECK_FALSE(config::parse_duration("99999999999999999999s"));
 }
 
-TEST_CASE("config: POP3 and authentication keys reach the structs", "[config][pop3]") {
-    const auto result = load(R"(
-[server]
-hostname = "mail.example.org"
-[auth]
-failure_delay = "1s"
-failure_delay_max = "8s"
-[[listener]]
-name = "pop3"
-service = "pop3"
-auth_mechanisms = ["scram-sha-256", "PLAIN"]
-plaintext_auth = true
-max_auth_failures = 5
-max_bad_commands = 9
-[listener.pop3]
-apop = true
-login_delay = "2m"
-expire = "30"
-implementation = ""
-)");
-    REQUIRE(result.config);
-    const auto& c = *result.config;
-    CHECK(c.server.hostname == "mail.example.org");
-    CHECK(c.auth.failure_delay == 1s);
-    CHECK(c.auth.failure_delay_max == 8s);
-    const auto& l = c.listeners.at(0);
-    CHECK(l.auth_mechanisms == std::vector<std::string>{"SCRAM-SHA-256", "PLAIN"});
-    CHECK(l.plaintext_auth);
-    CHECK(l.max_auth_failures == 5);
-    CHECK(l.max_bad_commands == 9);
-    CHECK(l.read_timeout == 0ms);  // the service decides: POP3's 10 minutes
-    CHECK(l.pop3.apop);
-    CHECK(l.pop3.login_delay == std::chrono::seconds(120));
-    CHECK(l.pop3.expire == "30");
-    CHECK(l.pop3.implementation.empty());
-}
-
-TEST_CASE("config: POP3 and authentication defaults are the safe ones", "[config][pop3]") {
-    const auto result = load("[[listener]]\nname = \"p\"\nservice = \"pop3\"\n");
-    REQUIRE(result.config);
-    const auto& l = result.config->listeners.at(0);
-    CHECK(l.auth_mechanisms == std::vector<std::string>{"PLAIN", "LOGIN"});
-    CHECK_FALSE(l.plaintext_auth);
-    CHECK(l.max_auth_failures == 3);
-    CHECK_FALSE(l.pop3.apop);
-    CHECK(l.pop3.expire == "NEVER");
-    CHECK(result.config->auth.failure_delay == 2s);
-    CHECK(result.config->auth.failure_delay_max == 15s);
-}
-
-TEST_CASE("config: POP3 and authentication mistakes", "[config][pop3]") {
-    const std::string base = "[[listener]]\nname = \"p\"\nservice = \"pop3\"\n";
-    CHECK(only_error(base + "auth_mechanisms = [\"PLAIN\", \"DIGEST-MD5\"]\n")
-              .message.find("unknown SASL mechanism \"DIGEST-MD5\"") != std::string::npos);
-    CHECK(only_error(base + "[listener.pop3]\nexpire = \"soon\"\n").message.find("'expire' in [listener.pop3]") !=
-          std::string::npos);
-    CHECK(only_error(base + "[listener.pop3]\napop = 1\n")
-              .message.find("'apop' in [listener.pop3] must be true or "
-                            "false") != std::string::npos);
-    CHECK(only_error(base + "[listener.pop3]\napops = true\n").message.find("did you mean 'apop'?") !=
-          std::string::npos);
-    CHECK(only_error(base + "max_auth_failures = 0\n").message.find("'max_auth_failures'") != std::string::npos);
-    CHECK(only_error("[auth]\nfailure_delay = \"10s\"\nfailure_delay_max = \"1s\"\n" + base)
-              .message.find("'failure_delay_max' in [auth] must not be shorter") != std::string::npos);
-    const auto echo = only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\n[listener.pop3]\napop = true\n");
-    CHECK(echo.message.find("[listener.pop3] belongs to a listener whose service is \"pop3\"") != std::string::npos);
-    CHECK(echo.line == 4);
-}
-
 TEST_CASE("config: a float where an integer belongs is an error, however large (fuzz_config)", "[config]") {
     // toml++ converts a float to an integer when asked, which is undefined beyond the range: found by fuzzing.
     CHECK(only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\nport = 9e93\n")
@@ -281,43 +213,4 @@ TEST_CASE("config: a listener address with a NUL or junk after it is refused (fu
               .message.find("is not a numeric IPv4 or IPv6 address") != std::string::npos);
     CHECK(only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\naddress = \"::1%lo\"\n")
               .message.find("is not a numeric IPv4 or IPv6 address") != std::string::npos);
-}
-
-TEST_CASE("config: [listener.smtp] allow_null_sender and postmaster", "[config][smtp]") {
-    const std::string_view smtp_services[] = {"smtp", "lmtp"};
-    const config::schema smtp_schema{smtp_services};
-    auto load_smtp = [&](const std::string& text) { return config::load_string(text, "test.toml", smtp_schema); };
-    const std::string submission = "[[listener]]\nname = \"s\"\nservice = \"smtp\"\n[listener.smtp]\n";
-    SECTION("defaults: no null sender on submission, mail for postmaster to the user postmaster") {
-        const auto r = load_smtp(submission + "role = \"submission\"\n");
-        REQUIRE(r.config);
-        CHECK_FALSE(r.config->listeners[0].smtp.allow_null_sender);
-        CHECK(r.config->listeners[0].smtp.postmaster == "postmaster");
-    }
-    SECTION("set") {
-        const auto r =
-            load_smtp(submission + "role = \"submission\"\nallow_null_sender = true\npostmaster = \"demo\"\n");
-        REQUIRE(r.config);
-        CHECK(r.config->listeners[0].smtp.allow_null_sender);
-        CHECK(r.config->listeners[0].smtp.postmaster == "demo");
-    }
-    SECTION("allow_null_sender means something for submission only") {
-        const std::string lmtp = "[[listener]]\nname = \"l\"\nservice = \"lmtp\"\n[listener.smtp]\n";
-        for (const std::string& listener : {submission + "role = \"mx\"\n", lmtp}) {
-            const auto r = load_smtp(listener + "allow_null_sender = true\n");
-            REQUIRE_FALSE(r.config);
-            REQUIRE(r.errors.size() == 1);
-            CHECK(r.errors[0].message.find("'allow_null_sender' in [listener.smtp] applies to role \"submission\"") !=
-                  std::string::npos);
-        }
-    }
-    SECTION("postmaster must name a user") {
-        for (const char* bad : {"\"\"", "\"two words\"", "\"a\\nb\""}) {
-            INFO(bad);
-            const auto r = load_smtp(submission + "postmaster = " + bad + "\n");
-            REQUIRE_FALSE(r.config);
-            REQUIRE(r.errors.size() == 1);
-            CHECK(r.errors[0].message.find("'postmaster' in [listener.smtp]") != std::string::npos);
-        }
-    }
 }

@@ -1,7 +1,11 @@
 // The daemon's configuration: one TOML file parsed into typed, validated structs. Every error names the
 // file, line and column, what is wrong and what would be right; all errors are reported at once.
+//
+// This layer knows no protocol: a [[listener]] has the keys every listener has, and the service's own table
+// (e.g. [listener.pop3]) is read by the service through a section_reader (section.hpp), as the schema says.
 #pragma once
 
+#include <any>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mailwright/config/section.hpp"
 #include "mailwright/io/line_buffer.hpp"
 #include "mailwright/plugin/plugin.hpp"
 #include "mailwright/tls/settings.hpp"
@@ -25,29 +30,6 @@ struct error {
     std::string message;
 
     std::string to_string() const;  // "file:line:column: message"
-};
-
-// [listener.pop3]: what only a POP3 listener has.
-struct pop3_config {
-    bool apop = false;
-    std::chrono::seconds login_delay{0};
-    std::string expire = "NEVER";
-    std::string implementation = "Mailwright";
-};
-
-// [listener.smtp]: what only SMTP and LMTP listeners have.
-struct smtp_config {
-    std::string role = "mx";  // "mx" or "submission" for service "smtp"; LMTP has one role
-    std::vector<std::string> local_domains;
-    bool require_tls = false;
-    std::size_t max_recipients = 1000;
-    std::uint64_t max_message_size = 10'240'000;
-    std::string bare_line_ends = "reject";
-    std::chrono::milliseconds pregreet_wait{0};
-    std::uint64_t min_data_rate = 500;
-    bool allow_null_sender = false;             // role "submission" only: MAIL FROM:<> is allowed
-    bool implicit_helo_after_starttls = false;  // legacy clients: MAIL after STARTTLS without a new EHLO
-    std::string postmaster = "postmaster";      // the user who receives <postmaster> (RFC 5321 4.5.1)
 };
 
 struct listener_config {
@@ -67,8 +49,9 @@ struct listener_config {
     bool auth_requires_tls = false;  // no authentication at all before TLS; default: on for tls = "starttls"
     unsigned max_auth_failures = 3;  // then the connection is closed
     unsigned max_bad_commands = 0;   // 0: the service's default
-    pop3_config pop3;
-    smtp_config smtp;
+    // What the service made of its own table ([listener.pop3], [listener.smtp]), as its section reader
+    // returned it: pop3::options, smtp::options. Empty for a service without one (echo, a service plugin).
+    std::any settings;
 };
 
 // [auth]: failed-login penalties, shared by every listener (sasl::failure_penalty).
@@ -138,9 +121,20 @@ struct load_result {
     std::vector<error> errors;
 };
 
+// A service's own table in a [[listener]], read by the service itself: its keys, defaults and checks are
+// the service's (e.g. pop3::read_settings), the file, the positions and the unknown keys the config layer's.
+struct service_section {
+    std::string_view service;  // "lmtp"
+    std::string_view table;    // "smtp": the table is [listener.smtp] (services may share one)
+    // Called for every listener of `service` while the file loads, with an empty table when the file has
+    // none, so the defaults come from the service too. What it returns is kept in listener_config::settings.
+    std::any (*read)(section_reader& section, std::string_view service);
+};
+
 // What the caller can serve: a listener naming any other service is an error.
 struct schema {
     std::span<const std::string_view> services;
+    std::span<const service_section> sections = {};  // the services above with a table of their own
 };
 
 load_result load_file(const std::string& path, const schema& known);

@@ -5,6 +5,8 @@
 //
 // What a service needs from outside comes in `environment`: the auth chain, the mailstore, the failed-login
 // penalties, the POP3 hooks. The stock daemon fills it from its plugins; an embedder fills it from its own.
+// The keys of a listener's [listener.pop3] table are the service's too: read_settings() (src/pop3/settings.cpp)
+// reads them into `options`, whose defaults are the only ones.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -16,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mailwright/config/section.hpp"
 #include "mailwright/plugin/auth.hpp"
 #include "mailwright/plugin/hook.hpp"
 #include "mailwright/plugin/mailstore.hpp"
@@ -50,6 +53,11 @@ struct options {
     // The host name in the APOP timestamp and the CRAM-MD5 challenge.
     std::string hostname = "localhost";
 };
+
+// [listener.pop3] (docs/configuration.md): options{} with what the table says on top, checked; mistakes are
+// reported through `section`. Sets apop, login_delay, expire and implementation; the rest comes from the
+// listener's common keys and the daemon.
+options read_settings(config::section_reader& section);
 
 // The last login of each user, for LOGIN-DELAY. One table for every POP3 listener of a process (a user must
 // not dodge the delay by switching ports); one mutex.

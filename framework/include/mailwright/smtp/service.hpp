@@ -6,6 +6,9 @@
 //
 // Messages go to the mailstore for local users only: this server has no outbound queue, so nothing is relayed
 // (an MX refuses foreign domains; submission delivers to local recipients and refuses the rest).
+//
+// The keys of a listener's [listener.smtp] table are the service's too: read_settings() (src/smtp/settings.cpp)
+// reads them into `options`, whose defaults are the only ones.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -14,8 +17,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "mailwright/config/section.hpp"
 #include "mailwright/pipeline/message_pipeline.hpp"
 #include "mailwright/plugin/auth.hpp"
 #include "mailwright/plugin/hook.hpp"
@@ -71,6 +76,11 @@ struct options {
     // address must work, so the fault is the configuration's, and the sender keeps the mail until it is fixed.
     std::string postmaster = "postmaster";
 };
+
+// [listener.smtp] (docs/configuration.md) of a listener serving `service`, "smtp" (role "mx" or "submission")
+// or "lmtp": options{} with what the table says on top, checked; mistakes are reported through `section`.
+// The hostname, mechanisms and other common keys come from the listener and the daemon.
+options read_settings(config::section_reader& section, std::string_view service);
 
 struct environment {
     plugin::auth_backend* auth = nullptr;  // required
