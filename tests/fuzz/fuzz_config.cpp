@@ -1,12 +1,14 @@
 // mailwright::config::load_string, the daemon's TOML configuration, with the services mailwrightd serves
-// (examples/mailwrightd/main.cpp: "echo", "lmtp", "pop3", "smtp"):
+// (examples/mailwrightd/main.cpp: "echo", "lmtp", "pop3", "smtp") and their own tables, which the services
+// read (pop3::read_settings, smtp::read_settings):
 //  - either a configuration or at least one error, never both and never neither;
 //  - every error names the source and says something; its position lies inside the text;
 //  - a configuration has at least one listener, each with a name, a service the schema (or a [plugin.X]
-//    section) provides, and sane limits.
+//    section) provides, and sane limits; a pop3, smtp or lmtp listener has its service's options.
 //
 // Input: the text of a configuration file.
 #include <algorithm>
+#include <any>
 #include <asio/ip/address.hpp>
 #include <chrono>
 #include <cstddef>
@@ -18,19 +20,34 @@
 
 #include "fuzz_support.hpp"
 #include "mailwright/config/config.hpp"
+#include "mailwright/pop3/service.hpp"
 #include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/smtp/service.hpp"
 
 namespace {
 
+std::any pop3_settings(mailwright::config::section_reader& section, std::string_view) {
+    return mailwright::pop3::read_settings(section);
+}
+std::any smtp_settings(mailwright::config::section_reader& section, std::string_view service) {
+    return mailwright::smtp::read_settings(section, service);
+}
+
 const std::string_view services[] = {"echo", "lmtp", "pop3", "smtp"};
-const mailwright::config::schema schema{services};
+const mailwright::config::service_section sections[] = {
+    {"pop3", "pop3", pop3_settings},
+    {"smtp", "smtp", smtp_settings},
+    {"lmtp", "smtp", smtp_settings},
+};
+const mailwright::config::schema schema{services, sections};
 constexpr std::string_view source = "fuzz.toml";
 // MAILWRIGHT_FUZZ_SHOW=1 prints each result (for reading a reproducer).
 bool show = false;
 
-// Known (regressions/fuzz_config): a float beyond int64's range where config.cpp asks toml++ for an integer
-// is converted with undefined behaviour. Whether the text holds such a float, roughly: any run of number
-// characters with an exponent or a point that strtod reads as that large.
+// Known (regressions/fuzz_config): a float beyond int64's range where the config reader
+// (src/config/table_reader.cpp) asks toml++ for an integer is converted with undefined behaviour. Whether the text
+// holds such a float, roughly: any run of number characters with an exponent or a point that strtod reads as that
+// large.
 bool huge_float(const std::string& text) {
     auto number_char = [](char c) {
         return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.' || c == '_' || c == 'e' || c == 'E';
@@ -102,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                             [&](const mailwright::config::plugin_section& p) { return p.name == l.service; });
             FUZZ_CHECK(builtin || from_plugin, "a listener for a service nobody provides");
             FUZZ_CHECK(!l.addresses.empty(), "a listener without an address");
-            // The ranges config.cpp promises ([[listener]] keys, docs/configuration.md).
+            // The ranges src/config/listener.cpp promises ([[listener]] keys, docs/configuration.md).
             FUZZ_CHECK(l.max_line == 0 || (l.max_line >= 64 && l.max_line <= (1u << 20)), "max_line out of range");
             FUZZ_CHECK(l.max_auth_failures >= 1 && l.max_auth_failures <= 100, "max_auth_failures out of range");
             FUZZ_CHECK(l.max_bad_commands <= 1000, "max_bad_commands out of range");
@@ -121,6 +138,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 const bool known = mailwright::fuzz::skip_known() && !ec;  // regressions/fuzz_config: a NUL
                 FUZZ_CHECK(!ec && (known || a.find('\0') == std::string::npos),
                            "an address that is not a numeric IP was accepted");
+            }
+            if (l.service == "pop3") {
+                FUZZ_CHECK(std::any_cast<mailwright::pop3::options>(&l.settings) != nullptr,
+                           "a pop3 listener without POP3 options");
+            } else if (l.service == "smtp" || l.service == "lmtp") {
+                const auto* o = std::any_cast<mailwright::smtp::options>(&l.settings);
+                FUZZ_CHECK(o != nullptr, "an smtp or lmtp listener without SMTP options");
+                FUZZ_CHECK((o->kind == mailwright::smtp::role::lmtp) == (l.service == "lmtp"), "the wrong SMTP role");
+                FUZZ_CHECK(o->max_message_size >= 1024 && o->max_recipients >= 1, "an SMTP limit out of range");
             }
             if (l.tls_mode != mailwright::tls::mode::none) {
                 FUZZ_CHECK(!l.tls.certificate.empty() && !l.tls.key.empty(), "a TLS listener without a certificate");
