@@ -258,6 +258,24 @@ class CheckConfig(unittest.TestCase):
         finally:
             os.unlink(f.name)
 
+    def test_service_tables_are_checked_with_the_rest(self):
+        # [listener.smtp] and [listener.pop3] are read by their services, at the same time as the rest.
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write('[[listener]]\nname = "s"\nservice = "smtp"\nport = 70000\n[listener.smtp]\n'
+                    'role = "relay"\nmax_recipient = 5\n'
+                    '[[listener]]\nname = "p"\nservice = "pop3"\n[listener.pop3]\nexpire = "soon"\n')
+        try:
+            result = self.run_daemon("--check-config", f.name)
+            self.assertEqual(result.returncode, 2)
+            self.assertIn(f"{f.name}:4:8: 'port' in [[listener]]", result.stderr)
+            self.assertIn(f"{f.name}:6:8: 'role' in [listener.smtp] must be one of \"mx\", \"submission\", "
+                          "not \"relay\"", result.stderr)
+            self.assertIn(f"{f.name}:7:1: unknown key 'max_recipient' in [listener.smtp]; "
+                          "did you mean 'max_recipients'?", result.stderr)
+            self.assertIn(f"{f.name}:12:1: 'expire' in [listener.pop3] must be", result.stderr)
+        finally:
+            os.unlink(f.name)
+
     def test_valid_file(self):
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
             f.write(echo_config())

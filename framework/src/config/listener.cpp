@@ -81,28 +81,27 @@ std::any read_section(const service_section& section, std::string_view service, 
     return settings;
 }
 
-// The listener's service's table, read into out.settings, and any other service's table, which does not
+// The listener's service's table, read into out.settings, then any other service's table, which does not
 // belong here (it is still read: every mistake is reported at once).
 void read_service_tables(table_reader& r, listener_config& out, const schema& known, context& ctx) {
     const auto own = std::find_if(known.sections.begin(), known.sections.end(),
                                   [&](const service_section& s) { return s.service == out.service; });
     std::set<std::string_view> done;
+    if (own != known.sections.end()) {
+        done.insert(own->table);
+        r.known(own->table);
+        out.settings = read_section(*own, out.service, r.node_of(own->table), r, ctx);
+    }
     for (const auto& section : known.sections) {
         const toml::node* node = r.node_of(section.table);
         if (node == nullptr || !done.insert(section.table).second) {
             continue;
         }
         r.known(section.table);
-        if (own != known.sections.end() && own->table == section.table) {
-            continue;
-        }
         ctx.add(node->source(), fmt::format("[listener.{}] belongs to a listener whose service is {}, but '{}' "
                                             "serves \"{}\"",
                                             section.table, owners_of(section.table, known), out.name, out.service));
         read_section(section, section.service, node, r, ctx);
-    }
-    if (own != known.sections.end()) {
-        out.settings = read_section(*own, out.service, r.node_of(own->table), r, ctx);
     }
 }
 
