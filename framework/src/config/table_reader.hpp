@@ -38,7 +38,6 @@ class table_reader final : public section_reader {
     // Where the key itself stands (values such as arrays do not always carry a position), or the table's.
     toml::source_region key_source(std::string_view key) const;
     const toml::source_region& home() const { return home_; }
-    const std::string& name() const { return name_; }
     context& errors() { return ctx_; }
 
     // Declares a key that is read elsewhere (a sub-table), so finish() does not report it.
