@@ -96,6 +96,7 @@ class test_store final : public plugin::mailstore {
     asio::awaitable<std::unique_ptr<plugin::delivery>> begin(std::span<const std::string> users,
                                                              const plugin::envelope* envelope) override {
         ++calls;
+        log.emplace_back("begin");
         last_users.assign(users.begin(), users.end());
         if (envelope != nullptr) {
             last_envelope = *envelope;
@@ -126,6 +127,7 @@ class test_store final : public plugin::mailstore {
     int calls = 0;                                           // begin()
     int given_up = 0;                                        // deliveries destroyed without commit()
     std::vector<std::size_t> writes;                         // the size of every piece written, over all deliveries
+    std::vector<std::string> log;                            // every call into the store: "begin", "write", "commit"
     bool tempfail_before_reading = false;                    // begin() gives no delivery
     std::size_t tempfail_after_reading = std::string::npos;  // write() fails past this many octets (trace included)
     std::optional<plugin::delivery_result> answer;           // what commit() reports (LMTP per recipient)
@@ -139,6 +141,7 @@ inline test_delivery::~test_delivery() {
 }
 
 inline asio::awaitable<bool> test_delivery::write(std::span<const char> piece) {
+    store_.log.emplace_back("write");
     store_.writes.push_back(piece.size());
     text_.append(piece.data(), piece.size());
     failed_ = failed_ || text_.size() >= store_.tempfail_after_reading;  // "disk full"
@@ -147,6 +150,7 @@ inline asio::awaitable<bool> test_delivery::write(std::span<const char> piece) {
 
 inline asio::awaitable<plugin::delivery_result> test_delivery::commit() {
     committed_ = true;
+    store_.log.emplace_back("commit");
     if (failed_) {
         co_return plugin::delivery_result::all(users_.size(), plugin::reply::tempfail());
     }
@@ -168,6 +172,7 @@ struct world {
     // What a hook call answers (accept unless set); `on_hook` runs first, e.g. to stop the session.
     std::map<plugin::smtp_phase, plugin::reply> hook_answers;
     std::function<void(plugin::smtp_phase)> on_hook;
+    std::function<pipeline::filter_list(const plugin::envelope&)> filters;  // none unless set
 
     static smtp::options default_options(smtp::role kind = smtp::role::mx) {
         smtp::options o;
@@ -182,6 +187,7 @@ struct world {
         env.auth = &auth;
         env.store = store;
         env.penalty = penalty;
+        env.filters = filters;
         env.hooks = [this](plugin::smtp_phase p, const plugin::event_context& c) -> asio::awaitable<plugin::reply> {
             hook_log.push_back(std::to_string(static_cast<int>(p)) + ":" + std::string(c.user) + ":" +
                                std::string(c.argument) + (c.envelope ? ":envelope" : ""));

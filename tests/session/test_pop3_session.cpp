@@ -612,6 +612,14 @@ TEST_CASE("pop3: hooks see login, retrieve and remove, and can refuse", "[pop3][
     w.hook_answer = mailwright::plugin::reply::reject("not from here");
     const auto r = replies(serve(*svc, {login + "QUIT\r\n"}));
     CHECK(r[1] == "-ERR [AUTH] not from here");
+    // A hook names the response code the client hears (RFC 2449 8), and cannot add a line.
+    w.hook_answer = mailwright::plugin::reply::tempfail("wait 5 minutes\r\n+OK fake");
+    w.hook_answer.pop3_code = "LOGIN-DELAY";
+    const auto delayed = replies(serve(*svc, {login + "QUIT\r\n"}));
+    CHECK(delayed[1] == "-ERR [LOGIN-DELAY] wait 5 minutes  +OK fake");
+    w.hook_answer = mailwright::plugin::reply::tempfail();
+    const auto temporary = replies(serve(*svc, {login + "QUIT\r\n"}));
+    CHECK(temporary[1] == "-ERR [SYS/TEMP] login refused");
 }
 
 TEST_CASE("pop3: a failed SASL login counts against the user name it tried, too", "[pop3][session][auth]") {
