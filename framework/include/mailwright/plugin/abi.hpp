@@ -3,7 +3,7 @@
 // (std::string, shared_ptr, virtual calls, asio::awaitable) with the host: everything that decides how those
 // objects are laid out and called must match. The string is a series of "part/value" words, in this order:
 //
-//   mailwright-plugin/3   the interface version below
+//   mailwright-plugin/4   the interface version below
 //   gcc/12.2.0            the compiler and its version (clang/14.0.6 under clang)
 //   libstdc++/12          the standard library release
 //   cxx11-abi/1           _GLIBCXX_USE_CXX11_ABI: the new (1) or the old (0) std::string and std::list
@@ -27,7 +27,8 @@
 // Bump on any change to a type or a virtual function a plugin sees, in any header under mailwright/ that an
 // SDK header includes or a plugin may include (docs/plugins.md, "When to bump the interface version").
 // 3: session's accessors moved out of line; the ABI string names Asio, Boost, the libstdc++ ABI, sanitizers.
-#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 3
+// 4: mailstore::begin() and plugin::delivery replace deliver() and message_source; hooks answer plugin::reply.
+#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 4
 
 #if defined(__clang__)
 #define MAILWRIGHT_PLUGIN_ABI_COMPILER                                                             \
