@@ -152,6 +152,9 @@ struct host::impl : host_view {
 
     candidate find(const load_request& request) const;
     void shutdown_all() noexcept;
+    // After the instances are made: the store (behind the fault barrier), the auth chain and the hooks, each
+    // from the plugins of its kind, in the configured order.
+    void assign(const std::vector<std::string>& requested_order);
 };
 
 candidate host::impl::find(const load_request& request) const {
@@ -279,16 +282,11 @@ host::host(host_options options) : impl_(std::make_unique<impl>()) { impl_->opti
 
 host::~host() { impl_->shutdown_all(); }
 
-void host::load(const std::vector<load_request>& requests) {
-    auto& m = *impl_;
-    std::map<std::string, candidate> found;
-    std::vector<std::string> requested_order;
-    for (const auto& request : requests) {
-        found.emplace(request.name, m.find(request));
-        requested_order.push_back(request.name);
-    }
+namespace {
 
-    // Dependency order (depth first), with missing dependencies and cycles reported by name.
+// Dependency order (depth first), with missing dependencies and cycles reported by name.
+std::vector<std::string> dependency_order(const std::map<std::string, candidate>& found,
+                                          const std::vector<std::string>& requested_order) {
     std::vector<std::string> order;
     std::set<std::string> done;
     std::vector<std::string> path;
@@ -318,7 +316,20 @@ void host::load(const std::vector<load_request>& requests) {
     for (const auto& name : requested_order) {
         visit(name);
     }
+    return order;
+}
 
+}  // namespace
+
+void host::load(const std::vector<load_request>& requests) {
+    auto& m = *impl_;
+    std::map<std::string, candidate> found;
+    std::vector<std::string> requested_order;
+    for (const auto& request : requests) {
+        found.emplace(request.name, m.find(request));
+        requested_order.push_back(request.name);
+    }
+    const auto order = dependency_order(found, requested_order);
     try {
         for (const auto& name : order) {
             candidate c = found.at(name);
@@ -327,16 +338,18 @@ void host::load(const std::vector<load_request>& requests) {
                          c.descriptor->version ? c.descriptor->version : "?", c.origin);
             m.instances.push_back({std::move(c), std::move(object)});
         }
+        m.assign(requested_order);
     } catch (...) {
         m.shutdown_all();
         throw;
     }
+}
 
-    // Hand out by kind.
+void host::impl::assign(const std::vector<std::string>& requested_order) {
     std::map<std::string, std::shared_ptr<plugin_base>> by_name;
     std::vector<std::string> auth_names;
     std::vector<std::string> store_names;
-    for (const auto& i : m.instances) {
+    for (const auto& i : instances) {
         by_name[i.source.name] = i.object;
         if (i.source.kind == plugin_kind::auth) {
             auth_names.push_back(i.source.name);
@@ -345,34 +358,30 @@ void host::load(const std::vector<load_request>& requests) {
         }
     }
     if (store_names.size() > 1) {
-        m.shutdown_all();
         throw load_error(fmt::format("several mailstore plugins are configured ({}); a server uses exactly one",
                                      fmt::join(store_names, ", ")));
     }
     if (store_names.size() == 1) {
-        m.the_store =
-            guard_store(store_names.front(), std::static_pointer_cast<mailstore>(by_name[store_names.front()]));
+        the_store = guard_store(store_names.front(), std::static_pointer_cast<mailstore>(by_name[store_names.front()]));
     }
-    std::vector<std::string> chain = m.options.auth_order;
-    if (chain.empty()) {
+    std::vector<std::string> auth_order = options.auth_order;
+    if (auth_order.empty()) {
         if (auth_names.size() > 1) {
-            m.shutdown_all();
             throw load_error(
                 fmt::format("several auth plugins are configured ({}): list the order to ask them in, "
                             "[plugins] auth = [...]",
                             fmt::join(auth_names, ", ")));
         }
-        chain = auth_names;
+        auth_order = auth_names;
     }
-    for (const auto& name : chain) {
+    for (const auto& name : auth_order) {
         auto it = by_name.find(name);
         if (it == by_name.end() || it->second->kind() != plugin_kind::auth) {
-            m.shutdown_all();
             throw load_error(fmt::format("[plugins] auth names '{}', which is not a configured auth plugin", name));
         }
-        m.chain.backends.emplace_back(name, std::static_pointer_cast<auth_backend>(it->second));
+        chain.backends.emplace_back(name, std::static_pointer_cast<auth_backend>(it->second));
     }
-    std::vector<std::string> hook_order = m.options.hook_order;
+    std::vector<std::string> hook_order = options.hook_order;
     if (hook_order.empty()) {
         for (const auto& name : requested_order) {
             if (by_name[name]->kind() == plugin_kind::hook) {
@@ -383,10 +392,9 @@ void host::load(const std::vector<load_request>& requests) {
     for (const auto& name : hook_order) {
         auto it = by_name.find(name);
         if (it == by_name.end() || it->second->kind() != plugin_kind::hook) {
-            m.shutdown_all();
             throw load_error(fmt::format("[plugins] hooks names '{}', which is not a configured hook plugin", name));
         }
-        m.hooks.emplace_back(name, std::static_pointer_cast<hook>(it->second));
+        hooks.emplace_back(name, std::static_pointer_cast<hook>(it->second));
     }
 }
 

@@ -147,26 +147,63 @@ bool valid_domain(std::string_view domain, bool utf8) {
     }
 }
 
+namespace {
+
+// The '>' that ends the path that `text` starts with: outside a quoted local part; npos when there is none.
+std::size_t closing_bracket(std::string_view text) {
+    bool quoted = false;
+    for (std::size_t i = 1; i < text.size(); ++i) {
+        if (quoted && text[i] == '\\') {
+            ++i;
+        } else if (text[i] == '"') {
+            quoted = !quoted;
+        } else if (!quoted && text[i] == '>') {
+            return i;
+        }
+    }
+    return std::string_view::npos;
+}
+
+// A source route, "@one,@two:", is obsolete: read and ignored (RFC 5321 4.1.2, appendix C). What follows
+// it, or nothing when the route is malformed.
+std::optional<std::string_view> after_source_route(std::string_view inner, bool utf8) {
+    const auto colon = inner.find(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view route = inner.substr(0, colon);
+    while (!route.empty()) {
+        const auto comma = route.find(',');
+        const auto hop = route.substr(0, comma);
+        if (hop.size() < 2 || hop.front() != '@' || !valid_domain(hop.substr(1), utf8)) {
+            return std::nullopt;
+        }
+        route = comma == std::string_view::npos ? std::string_view{} : route.substr(comma + 1);
+        if (comma != std::string_view::npos && route.empty()) {
+            return std::nullopt;
+        }
+    }
+    return inner.substr(colon + 1);
+}
+
+bool is_postmaster(std::string_view local) {
+    static constexpr std::string_view postmaster = "postmaster";
+    bool same = local.size() == postmaster.size();
+    for (std::size_t i = 0; same && i < local.size(); ++i) {
+        same = (local[i] | 0x20) == postmaster[i];
+    }
+    return same;
+}
+
+}  // namespace
+
 path_result parse_path(std::string_view text, bool allow_null, bool allow_postmaster, bool utf8) {
     path_result out;
     out.error = address_error::syntax;
     if (text.empty() || text.front() != '<') {
         return out;
     }
-    const auto close = [&]() -> std::size_t {
-        // The '>' that ends the path: outside a quoted local part.
-        bool quoted = false;
-        for (std::size_t i = 1; i < text.size(); ++i) {
-            if (quoted && text[i] == '\\') {
-                ++i;
-            } else if (text[i] == '"') {
-                quoted = !quoted;
-            } else if (!quoted && text[i] == '>') {
-                return i;
-            }
-        }
-        return std::string_view::npos;
-    }();
+    const std::size_t close = closing_bracket(text);
     if (close == std::string_view::npos) {
         return out;
     }
@@ -180,25 +217,12 @@ path_result parse_path(std::string_view text, bool allow_null, bool allow_postma
         out.error = allow_null ? address_error::none : address_error::syntax;
         return out;
     }
-    // A source route, "@one,@two:", is obsolete: read and ignored (RFC 5321 4.1.2, appendix C).
     if (inner.front() == '@') {
-        const auto colon = inner.find(':');
-        if (colon == std::string_view::npos) {
+        const auto mailbox_part = after_source_route(inner, utf8);
+        if (!mailbox_part) {
             return out;
         }
-        std::string_view route = inner.substr(0, colon);
-        while (!route.empty()) {
-            const auto comma = route.find(',');
-            const auto hop = route.substr(0, comma);
-            if (hop.size() < 2 || hop.front() != '@' || !valid_domain(hop.substr(1), utf8)) {
-                return out;
-            }
-            route = comma == std::string_view::npos ? std::string_view{} : route.substr(comma + 1);
-            if (comma != std::string_view::npos && route.empty()) {
-                return out;
-            }
-        }
-        inner = inner.substr(colon + 1);
+        inner = *mailbox_part;
     }
     mailbox box;
     std::size_t local_end = 0;
@@ -211,12 +235,7 @@ path_result parse_path(std::string_view text, bool allow_null, bool allow_postma
         local_end = inner.rfind('@');
         if (local_end == std::string_view::npos) {
             // Only <Postmaster> may go without a domain (RFC 5321 4.5.1), case-insensitively.
-            static constexpr std::string_view postmaster = "postmaster";
-            bool is_postmaster = inner.size() == postmaster.size();
-            for (std::size_t i = 0; is_postmaster && i < inner.size(); ++i) {
-                is_postmaster = (inner[i] | 0x20) == postmaster[i];
-            }
-            if (allow_postmaster && is_postmaster) {
+            if (allow_postmaster && is_postmaster(inner)) {
                 box.local = std::string(inner);
                 out.box = std::move(box);
                 out.error = address_error::none;
