@@ -1,7 +1,10 @@
 // The SMTP/LMTP dialogue's shape, shared by the files that implement it: session.cpp (the loop, the
 // greetings, STARTTLS, AUTH, DATA/BDAT and the replies to a message), envelope.cpp (MAIL and RCPT) and
-// incoming.cpp (the message as the dialogue reads it into the pipeline). Private to the framework.
+// incoming.cpp (the message as the dialogue reads it into the pipeline). What they say is in replies.hpp.
+// Private to the framework.
 #pragma once
+
+#include <fmt/format.h>
 
 #include <chrono>
 #include <cstdint>
@@ -45,9 +48,6 @@ struct transaction {
     std::vector<std::string> users;
     std::vector<std::size_t> mailbox_of;  // per accepted recipient (envelope.recipients[i]), its entry in users
 };
-
-inline constexpr std::string_view help_text =
-    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH";
 
 class dialogue;
 

@@ -1,13 +1,13 @@
 // MAIL and RCPT (RFC 5321 4.1.1.2-3, RFC 6409 6.1, RFC 1870, RFC 3461, RFC 6531): the sender, its parameters
 // and, on submission, its ownership; each recipient's mailbox, the postmaster rule (RFC 5321 4.5.1) and one
 // copy per mailbox. Part of the SMTP dialogue (dialogue.hpp).
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "dialogue.hpp"
 #include "mailwright/smtp/parameters.hpp"
+#include "replies.hpp"
 
 namespace mailwright::smtp::detail {
 
@@ -19,12 +19,11 @@ dialogue::local_recipient dialogue::local_user(const mailbox& box) const {
     if (!is_local_domain(box.domain)) {
         return {{},
                 false,
-                options_.kind == role::submission
-                    ? fmt::format("550 5.7.1 <{}>: this server delivers to its own domains only", box.to_string())
-                    : fmt::format("554 5.7.1 <{}>: Relay access denied", box.to_string())};
+                options_.kind == role::submission ? replies::not_our_domains(box.to_string())
+                                                  : replies::relay_denied(box.to_string())};
     }
     if (box.local.front() == '"') {
-        return {{}, false, fmt::format("550 5.1.1 <{}>: Recipient address rejected", box.to_string())};
+        return {{}, false, replies::recipient_rejected(box.to_string())};
     }
     return {box.local, false, {}};
 }
@@ -39,33 +38,33 @@ bool dialogue::is_local_domain(std::string_view domain) const {
 
 asio::awaitable<next> dialogue::on_mail(const command& c) {
     if (options_.kind == role::submission && user_.empty()) {
-        co_return error("530 5.7.0 Authentication required");  // RFC 6409 4.3
+        co_return error(replies::auth_required);  // RFC 6409 4.3
     }
     const auto m = parse_mail(c.argument);
     if (m.error == errc::needs_utf8) {
-        co_return error("553 5.6.7 Non-ASCII addresses need SMTPUTF8");
+        co_return error(replies::needs_smtputf8);
     }
     if (m.error == errc::bad_parameter) {
-        co_return error("501 5.5.4 Invalid parameters");
+        co_return error(replies::invalid_parameters);
     }
     if (m.error) {
-        co_return error("501 5.1.7 Bad sender address syntax");
+        co_return error(replies::bad_sender);
     }
     if (!extended_ && !m.parameters.empty()) {
-        co_return error("555 5.5.4 Parameters need EHLO");  // no extension was announced after HELO
+        co_return error(replies::parameters_need_ehlo);  // no extension was announced after HELO
     }
     transaction t;
     t.sender = m.box;
     t.envelope.sender = m.box ? m.box->to_string() : "";
     const auto params = read_mail_parameters(m.parameters, env_.store->keeps_binary());
     if (params.error == parameter_error::bad_size) {
-        co_return error("501 5.5.4 Invalid SIZE");
+        co_return error(replies::invalid_size);
     }
     if (params.error != parameter_error::none) {
-        co_return error("555 5.5.4 Unsupported or malformed parameter");
+        co_return error(replies::bad_parameter);
     }
     if (params.size && *params.size > options_.max_message_size) {
-        co_return error("552 5.3.4 Message size exceeds fixed maximum message size");  // RFC 1870 6.2
+        co_return error(replies::message_too_big);  // RFC 1870 6.2
     }
     if (!params.body.empty()) {
         t.envelope.body = params.body;
@@ -75,7 +74,7 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
     t.envelope.envid = params.envid;
     if (options_.kind == role::submission && !t.sender && !options_.allow_null_sender) {
         // RFC 6409 6.1 asks the submitter to own the sender; <> names none, and users do not send bounces.
-        co_return error("553 5.7.1 <>: a null reverse-path is not accepted from a user");
+        co_return error(replies::null_sender_refused);
     }
     if (options_.kind == role::submission && t.sender) {
         // RFC 6409 6.1: the submitter may use its own address in the local domains, or one the auth backend
@@ -88,7 +87,7 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
             }
         }
         if (!may) {
-            co_return error(fmt::format("553 5.7.1 <{}>: sender address not owned by user {}", address, user_));
+            co_return error(replies::sender_not_owned(address, user_));
         }
     }
     {
@@ -102,33 +101,33 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
     t.envelope.authenticated_user = user_;
     txn_ = std::move(t);
     state_ = after(verb::mail, state_);
-    reply("250 2.1.0 Sender OK");
+    reply(replies::sender_ok);
     co_return next::go_on;
 }
 
 asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     const auto r = parse_rcpt(c.argument, txn_.envelope.smtputf8);
     if (r.error == errc::needs_utf8) {
-        co_return error("553 5.6.7 Non-ASCII addresses need SMTPUTF8");
+        co_return error(replies::needs_smtputf8);
     }
     if (r.error == errc::bad_parameter) {
-        co_return error("501 5.5.4 Invalid parameters");
+        co_return error(replies::invalid_parameters);
     }
     if (r.error) {
-        co_return error("501 5.1.3 Bad recipient address syntax");
+        co_return error(replies::bad_recipient);
     }
     if (!extended_ && !r.parameters.empty()) {
-        co_return error("555 5.5.4 Parameters need EHLO");
+        co_return error(replies::parameters_need_ehlo);
     }
     const auto params = read_rcpt_parameters(r.parameters);
     if (params.error != parameter_error::none) {
-        co_return error("555 5.5.4 Unsupported or malformed parameter");
+        co_return error(replies::bad_parameter);
     }
     plugin::envelope_recipient recipient;
     recipient.notify = params.notify;
     recipient.orcpt = params.orcpt;
     if (txn_.envelope.recipients.size() >= options_.max_recipients) {
-        reply("452 4.5.3 Too many recipients");  // RFC 5321 4.5.3.1.8: the client sends the rest later
+        reply(replies::too_many_recipients);  // RFC 5321 4.5.3.1.8: the client sends the rest later
         co_return next::go_on;
     }
     const mailbox& box = *r.box;
@@ -139,7 +138,7 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     const std::string& user = local.user;
     const auto found = co_await env_.auth->lookup(user);
     if (found.status == auth_status::tempfail) {
-        reply(fmt::format("450 4.3.0 <{}>: Recipient cannot be verified now, try again later", box.to_string()));
+        reply(replies::cannot_verify(box.to_string()));
         co_return next::go_on;
     }
     if (found.status != auth_status::ok && local.postmaster) {
@@ -149,11 +148,11 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
             "{} mail for <{}> refused for now: the postmaster user \"{}\" is unknown to the auth "
             "backend; create it, or name an existing user in [listener.smtp] postmaster",
             s_.log_prefix(), box.to_string(), user);
-        reply(fmt::format("451 4.3.0 <{}>: Postmaster mailbox unavailable, try again later", box.to_string()));
+        reply(replies::postmaster_unavailable(box.to_string()));
         co_return next::go_on;
     }
     if (found.status != auth_status::ok) {
-        co_return error(fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown", box.to_string()));
+        co_return error(replies::user_unknown(box.to_string()));
     }
     {
         const std::string address = box.to_string();
@@ -171,7 +170,7 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     }
     txn_.envelope.recipients.push_back(std::move(recipient));
     state_ = after(verb::rcpt, state_);
-    reply("250 2.1.5 Recipient OK");
+    reply(replies::recipient_ok);
     co_return next::go_on;
 }
 

@@ -4,13 +4,13 @@
 // receives octets. A message that breaks a limit (size, line length, bare CR/LF, NUL, minimum rate) is no
 // longer handed on, and the dialogue gives the pipeline up, so the store keeps nothing; the rest is read and
 // dropped.
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "dialogue.hpp"
 #include "mailwright/smtp/parameters.hpp"
+#include "replies.hpp"
 
 namespace mailwright::smtp::detail {
 
@@ -93,9 +93,9 @@ asio::awaitable<void> incoming::step(std::string& out) {
 asio::awaitable<void> incoming::next_chunk() {
     auto& s = d_.session();
     if (problem_ == refusal::none) {
-        s.reply(fmt::format("250 2.0.0 {} octets received\r\n", octets_));
+        d_.reply(replies::chunk_received(octets_));
     } else {
-        s.reply("552 5.3.4 Message refused; its remaining chunks are read and dropped\r\n");
+        d_.reply(replies::chunk_dropped);
     }
     for (;;) {
         const auto r = co_await s.read_line();
@@ -108,8 +108,7 @@ asio::awaitable<void> incoming::next_chunk() {
         // answered, RSET and QUIT end it; anything else is refused and changes nothing.
         const auto c = parse(r.line);
         if (c.error || !allowed(c.v, state::chunking)) {
-            if (d_.error("503 5.5.1 Error: only BDAT, RSET, NOOP, HELP and QUIT inside a BDAT sequence") ==
-                next::close) {
+            if (d_.error(replies::only_bdat_in_sequence) == next::close) {
                 problem_ = refusal::lost;
                 lost_by_ = server::read_status::error;
                 co_return;
@@ -119,7 +118,7 @@ asio::awaitable<void> incoming::next_chunk() {
         if (c.v == verb::bdat) {
             const auto chunk = parse_bdat(c.argument);
             if (!chunk) {
-                s.reply("501 5.5.4 Syntax error in BDAT, closing the connection\r\n");  // its size is unknown
+                d_.reply(replies::bdat_syntax);  // its size is unknown
                 problem_ = refusal::lost;
                 lost_by_ = server::read_status::error;
                 co_return;
@@ -129,7 +128,7 @@ asio::awaitable<void> incoming::next_chunk() {
             co_return;
         }
         if (c.v == verb::noop || c.v == verb::help) {
-            s.reply(c.v == verb::noop ? std::string("250 2.0.0 OK\r\n") : fmt::format("{}\r\n", help_text));
+            d_.reply(c.v == verb::noop ? replies::ok : replies::help);
             continue;
         }
         interrupting_ = std::string(r.line);  // RSET or QUIT: served once the message is dropped

@@ -4,7 +4,7 @@
 // STARTTLS, AUTH, DATA and BDAT and the replies to a message; MAIL and RCPT are in envelope.cpp, and the
 // class they share in dialogue.hpp. What it does as POP3 does (what a read means, the AUTH exchange and the
 // count of failures, STARTTLS's checks and handshake) is in server/dialogue_steps and server/sasl_exchange;
-// this file says SMTP's replies and keeps SMTP's state.
+// this file says SMTP's replies (their texts are in replies.hpp) and keeps SMTP's state.
 //
 // A message streams: the mailstore pulls it through `incoming` (incoming.cpp), which reads the client's
 // octets, ends the data where data_reader says (DATA) or where the chunk sizes say (BDAT), and refuses a
@@ -29,6 +29,7 @@
 #include "mailwright/smtp/service.hpp"
 #include "mailwright/smtp/state.hpp"
 #include "plugin/reply_text.hpp"
+#include "replies.hpp"
 #include "trace_name.hpp"
 
 namespace mailwright::smtp {
@@ -47,17 +48,12 @@ std::string message_id() {
 next dialogue::error(std::string_view text) {
     reply(text);
     if (++errors_ >= options_.max_errors) {
-        reply("421 4.7.0 Too many errors, closing the connection");
+        reply(replies::too_many_errors);
         spdlog::info("{} closed after {} errors", s_.log_prefix(), errors_);
         return next::close;
     }
     return next::go_on;
 }
-
-constexpr server::read_replies replies_to_reads{.too_long = "500 5.5.2 Line too long",
-                                                .bare_lf = "500 5.5.2 A command line must end with CRLF",
-                                                .idle = "421 4.4.2 Idle timeout, closing the connection",
-                                                .stopping = "421 4.3.2 Server shutting down, try again later"};
 
 asio::awaitable<void> dialogue::run() {
     if (options_.pregreet_wait.count() > 0 && !s_.tls_active()) {
@@ -66,22 +62,21 @@ asio::awaitable<void> dialogue::run() {
             // RFC 5321 4.3.1: the client waits for the greeting. One that does not is a spam engine, or an
             // attempt to desynchronise the dialogue (Postfix postscreen's pregreet test).
             spdlog::info("{} talked before the greeting", s_.log_prefix());
-            reply(fmt::format("554 5.5.0 {} protocol error: talked before the greeting", options_.hostname));
+            reply(replies::pregreet(options_.hostname));
             co_return;
         }
     }
     {
         const auto v = co_await hook(plugin::smtp_phase::connect, s_.info().peer.address);
         if (!v.ok()) {
-            reply(plugin::smtp_line(v, v.temporary() ? plugin::smtp_words{421, "4.7.0", "service refused"}
-                                                     : plugin::smtp_words{554, "5.7.1", "service refused"}));
+            reply(plugin::smtp_line(v, v.temporary() ? replies::service_refused_temp : replies::service_refused_perm));
             co_return;
         }
     }
-    reply(fmt::format("220 {} {} Mailwright", options_.hostname, options_.kind == role::lmtp ? "LMTP" : "ESMTP"));
+    reply(replies::greeting(options_.hostname, options_.kind == role::lmtp));
     for (;;) {
         const auto r = co_await s_.read_line();
-        const server::read_step read = server::interpret(s_, r, replies_to_reads);
+        const server::read_step read = server::interpret(s_, r, replies::to_reads);
         if (read.what == server::read_step::kind::over) {
             co_return;
         }
@@ -99,15 +94,15 @@ asio::awaitable<void> dialogue::run() {
 
 asio::awaitable<next> dialogue::on_line(std::string_view line) {
     if (line.size() + 2 > options_.max_command_line) {
-        co_return error("500 5.5.2 Line too long");  // RFC 5321 4.5.3.1.4: refused, never cut and run
+        co_return error(replies::command_line_too_long);  // RFC 5321 4.5.3.1.4: refused, never cut and run
     }
     const command c = parse(line);
     if (c.error == errc::unknown_command || c.error == errc::empty_line) {
-        co_return error("500 5.5.2 Command unrecognized");
+        co_return error(replies::unrecognized);
     }
     const bool lmtp = options_.kind == role::lmtp;
     if ((lmtp && (c.v == verb::ehlo || c.v == verb::helo)) || (!lmtp && c.v == verb::lhlo)) {
-        co_return error(lmtp ? "500 5.5.1 This is LMTP: say LHLO" : "500 5.5.1 LHLO is for LMTP");
+        co_return error(lmtp ? replies::say_lhlo : replies::lhlo_is_for_lmtp);
     }
     // RFC 2920 3.1: anything the client sent after a command that ends a group, before our reply, is not
     // allowed, nor is any pipelining after HELO, which does not announce it (Postfix 3.9 refuses both).
@@ -115,11 +110,11 @@ asio::awaitable<next> dialogue::on_line(std::string_view line) {
     if (s_.input_buffered() && rule != group_rule::own &&
         (rule == group_rule::ends || (!extended_ && state_ != state::connected))) {
         spdlog::info("{} improper pipelining after {}", s_.log_prefix(), to_string(c.v));
-        reply("554 5.5.0 Error: improper command pipelining");
+        reply(replies::improper_pipelining);
         co_return next::close;
     }
     if (options_.require_tls && !s_.tls_active() && !allowed_before_tls(c.v)) {
-        co_return co_await refuse(c, "530 5.7.0 Must issue a STARTTLS command first");
+        co_return co_await refuse(c, replies::tls_first);
     }
     if (c.v == verb::mail && state_ == state::connected && options_.implicit_helo_after_starttls &&
         !helo_before_tls_.empty()) {
@@ -135,18 +130,16 @@ asio::awaitable<next> dialogue::on_line(std::string_view line) {
     // (docs/architecture.md); a std::string made there was freed twice.
     if (!allowed(c.v, state_)) {
         if (state_ == state::connected) {
-            co_return co_await refuse(c, "503 5.5.1 Error: send HELO/EHLO first");
+            co_return co_await refuse(c, replies::send_hello_first);
         }
-        const std::string text =
-            fmt::format("503 5.5.1 Error: {} is not allowed {}", to_string(c.v), to_string(state_));
+        const std::string text = replies::not_allowed(c.v, state_);
         co_return co_await refuse(c, text);
     }
     if (c.v == verb::bdat && !extended_) {
-        co_return co_await refuse(c, "503 5.5.1 Error: BDAT needs EHLO");  // CHUNKING was never announced
+        co_return co_await refuse(c, replies::bdat_needs_ehlo);
     }
     if (c.error) {
-        const std::string text = c.v == verb::starttls ? std::string("501 5.5.4 STARTTLS takes no argument")
-                                                       : fmt::format("501 5.5.4 Syntax error in {}", to_string(c.v));
+        const std::string text = replies::syntax_error(c.v);
         co_return co_await refuse(c, text);
     }
     co_return co_await dispatch(c);
@@ -160,7 +153,7 @@ asio::awaitable<next> dialogue::refuse(const command& c, std::string_view text) 
     // unknown size cannot be skipped: then the dialogue is lost.
     const auto chunk = parse_bdat(c.argument.substr(0, c.argument.find(' ')));  // whatever follows the size
     if (!chunk) {
-        reply("501 5.5.4 Syntax error in BDAT, closing the connection");
+        reply(replies::bdat_syntax);
         co_return next::close;
     }
     std::uint64_t left = chunk->size;
@@ -197,25 +190,25 @@ asio::awaitable<next> dialogue::dispatch(const command& c) {
         case verb::rset:
             txn_ = transaction{};
             state_ = after(verb::rset, state_);
-            reply("250 2.0.0 OK");
+            reply(replies::ok);
             co_return next::go_on;
         case verb::noop:
-            reply("250 2.0.0 OK");
+            reply(replies::ok);
             co_return next::go_on;
         case verb::quit:
-            reply(fmt::format("221 2.0.0 {} closing connection", options_.hostname));
+            reply(replies::closing(options_.hostname));
             co_return next::close;
         case verb::vrfy:
             // RFC 5321 3.5.3: 252 neither confirms nor denies, so VRFY cannot enumerate users.
-            reply("252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
+            reply(replies::vrfy);
             co_return next::go_on;
         case verb::expn:
-            co_return error("502 5.5.1 EXPN is not available");
+            co_return error(replies::expn_unavailable);
         case verb::help:
-            reply(help_text);
+            reply(replies::help);
             co_return next::go_on;
     }
-    co_return error("500 5.5.2 Command unrecognized");
+    co_return error(replies::unrecognized);
 }
 
 asio::awaitable<next> dialogue::on_hello(const command& c) {
@@ -223,7 +216,7 @@ asio::awaitable<next> dialogue::on_hello(const command& c) {
     // Informational (RFC 5321 4.1.4): many clients send a bare host name or a literal; only text that could
     // corrupt the Received header is refused.
     if (!valid_utf8_text(name)) {
-        co_return error("501 5.5.4 Invalid domain name");
+        co_return error(replies::invalid_domain);
     }
     {
         const auto v = co_await hook(plugin::smtp_phase::helo, name);
@@ -237,11 +230,11 @@ asio::awaitable<next> dialogue::on_hello(const command& c) {
     state_ = after(c.v, state_);
     extended_ = c.v != verb::helo;
     if (!extended_) {
-        reply(fmt::format("250 {}", options_.hostname));
+        reply(replies::helo(options_.hostname));
         co_return next::go_on;
     }
     // What is true now: STARTTLS only outside TLS, AUTH only as TLS allows and before authenticating.
-    std::vector<std::string> lines{fmt::format("{} greets {}", options_.hostname, helo_),
+    std::vector<std::string> lines{replies::ehlo(options_.hostname, helo_),
                                    "PIPELINING",
                                    fmt::format("SIZE {}", options_.max_message_size),
                                    "8BITMIME",
@@ -269,12 +262,12 @@ asio::awaitable<next> dialogue::on_hello(const command& c) {
 }
 
 asio::awaitable<next> dialogue::on_starttls() {
-    const server::tls_upgrade upgrade = co_await server::upgrade_to_tls(s_, "220 2.0.0 Ready to start TLS");
+    const server::tls_upgrade upgrade = co_await server::upgrade_to_tls(s_, replies::tls_ready);
     switch (upgrade) {
         case server::tls_upgrade::already_active:
-            co_return error("503 5.5.1 TLS is already active");
+            co_return error(replies::tls_already_active);
         case server::tls_upgrade::not_available:
-            co_return error("502 5.5.1 STARTTLS is not available here");
+            co_return error(replies::starttls_unavailable);
         case server::tls_upgrade::failed:
             co_return next::close;
         case server::tls_upgrade::started:
@@ -292,10 +285,10 @@ asio::awaitable<next> dialogue::on_starttls() {
 
 asio::awaitable<next> dialogue::on_auth(const command& c) {
     if (!user_.empty()) {
-        co_return error("503 5.5.1 Already authenticated");
+        co_return error(replies::already_authenticated);
     }
     if (!extended_) {
-        co_return error("503 5.5.1 Error: send EHLO first");
+        co_return error(replies::send_ehlo_first);
     }
     const auto space = c.argument.find(' ');
     const server::auth_settings settings = auth_settings();
@@ -304,7 +297,7 @@ asio::awaitable<next> dialogue::on_auth(const command& c) {
         .initial_response = space == std::string_view::npos
                                 ? std::nullopt
                                 : std::optional<std::string_view>(c.argument.substr(space + 1)),
-        .challenge_prefix = "334 "};
+        .challenge_prefix = replies::auth_challenge_prefix};
     const server::auth_outcome exchange = co_await server::authenticate(s_, settings, request);
     switch (exchange.what) {
         case server::auth_outcome::kind::success:
@@ -313,21 +306,21 @@ asio::awaitable<next> dialogue::on_auth(const command& c) {
                 env_.penalty->succeeded(s_.info().peer.address, user_);
             }
             spdlog::info("{} authenticated as {} with {}", s_.log_prefix(), user_, exchange.mechanism);
-            reply("235 2.7.0 Authentication successful");
+            reply(replies::auth_succeeded);
             co_return next::go_on;
         case server::auth_outcome::kind::tempfail:
             spdlog::warn("{} AUTH {}: {}", s_.log_prefix(), exchange.mechanism, exchange.reason);
-            reply("454 4.7.0 Temporary authentication failure, try again later");
+            reply(replies::auth_tempfail);
             co_return next::go_on;
         case server::auth_outcome::kind::cancelled:
-            co_return error("501 5.0.0 Authentication cancelled");
+            co_return error(replies::auth_cancelled);
         case server::auth_outcome::kind::ended:
-            server::say_goodbye(s_, exchange.ended_by, replies_to_reads);
+            server::say_goodbye(s_, exchange.ended_by, replies::to_reads);
             co_return next::close;
         case server::auth_outcome::kind::not_offered:
-            co_return error("504 5.5.4 Unrecognized authentication type");
+            co_return error(replies::auth_unrecognized);
         case server::auth_outcome::kind::needs_tls:
-            co_return error("538 5.7.11 Encryption required for requested authentication mechanism");
+            co_return error(replies::auth_needs_tls);
         case server::auth_outcome::kind::failure:
             break;
     }
@@ -337,9 +330,9 @@ asio::awaitable<next> dialogue::on_auth(const command& c) {
 asio::awaitable<next> dialogue::auth_failed(std::string_view attempted) {
     const server::auth_settings settings = auth_settings();
     const bool last = co_await server::failed_login(auth_failures_, settings, s_, attempted);
-    reply("535 5.7.8 Authentication credentials invalid");
+    reply(replies::auth_failed);
     if (last) {
-        reply("421 4.7.0 Too many failed authentication attempts, closing the connection");
+        reply(replies::too_many_auth_failures);
         co_return next::close;
     }
     co_return next::go_on;
@@ -370,7 +363,7 @@ std::string dialogue::trace_headers() const {
 asio::awaitable<next> dialogue::on_data() {
     if (txn_.envelope.body == "BINARYMIME") {
         // RFC 3030 3: a binary body cannot be framed by lines; only BDAT carries it. Nothing changes.
-        co_return error("503 5.5.1 Error: BODY=BINARYMIME needs BDAT");
+        co_return error(replies::binarymime_needs_bdat);
     }
     {
         const auto v = co_await hook(plugin::smtp_phase::data, "");
@@ -378,7 +371,7 @@ asio::awaitable<next> dialogue::on_data() {
             co_return next::go_on;
         }
     }
-    reply("354 End data with <CR><LF>.<CR><LF>");
+    reply(replies::start_data);
     incoming message(*this, false, 0, false);
     co_return co_await receive(message);
 }
@@ -387,7 +380,7 @@ asio::awaitable<next> dialogue::on_bdat(const command& c) {
     const auto chunk = parse_bdat(c.argument);
     if (!chunk) {
         // The chunk's size is unknown, so its octets cannot be skipped: the dialogue is lost (RFC 3030 2).
-        reply("501 5.5.4 Syntax error in BDAT, closing the connection");
+        reply(replies::bdat_syntax);
         co_return next::close;
     }
     incoming message(*this, true, chunk->size, chunk->last);
@@ -415,9 +408,9 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
     sink.reset();  // a message not finished is given up: the store keeps nothing of it
     if (problem == refusal::lost) {
         if (message.lost_by() == server::read_status::timeout) {
-            reply("421 4.4.2 Timeout while receiving the message, closing the connection");
+            reply(replies::data_timeout);
         } else if (message.lost_by() == server::read_status::stopping) {
-            reply("421 4.3.2 Server shutting down, try again later");
+            reply(replies::shutting_down);
         }
         co_return next::close;  // nothing acknowledged, so nothing the client can count on was stored
     }
@@ -444,14 +437,13 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
     };
     switch (problem) {
         case refusal::too_big:
-            return answer("552 5.3.4 Message size exceeds fixed maximum message size");
+            return answer(replies::message_too_big);
         case refusal::bare_line_end:
-            return answer("550 5.6.11 Message refused: bare <CR> or <LF> in the text; use <CR><LF>");
+            return answer(replies::bare_line_end);
         case refusal::line_too_long:
-            return answer(
-                fmt::format("550 5.6.0 Message refused: a line is longer than {} octets", options_.max_text_line));
+            return answer(replies::text_line_too_long(options_.max_text_line));
         case refusal::nul:
-            return answer("550 5.6.11 Message refused: a NUL in the text; only BODY=BINARYMIME may carry one");
+            return answer(replies::nul_in_text);
         case refusal::interrupted:
         case refusal::lost:
         case refusal::none:
@@ -459,20 +451,18 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
     }
     const std::string& id = done.envelope.id;
     if (refused_by_hook != nullptr) {
-        return answer(plugin::smtp_line(*refused_by_hook, refused_by_hook->temporary()
-                                                              ? plugin::smtp_words{451, "4.7.1", "refused by policy"}
-                                                              : plugin::smtp_words{554, "5.7.1", "refused by policy"}));
+        return answer(plugin::smtp_line(*refused_by_hook, refused_by_hook->temporary() ? replies::policy_refused_temp
+                                                                                       : replies::policy_refused_perm));
     }
     if (lmtp) {
         // LMTP answers each recipient by its own outcome (RFC 2033 4.2): a recipient delivered must hear 250,
         // or the client sends the message again. Recipients of one mailbox share its one delivery's outcome.
-        const std::string stored = fmt::format("OK {} ({} octets)", id, octets);
+        const std::string stored = replies::lmtp_stored(id, octets);
         for (const std::size_t m : done.mailbox_of) {
             const auto& r = delivered.recipients.at(m);
-            reply(plugin::smtp_line(r, r.ok() ? plugin::smtp_words{250, "2.0.0", stored}
-                                       : r.temporary()
-                                           ? plugin::smtp_words{451, "4.3.0", "Mailbox temporarily unavailable"}
-                                           : plugin::smtp_words{550, "5.2.0", "Mailbox unavailable"}));
+            reply(plugin::smtp_line(r, r.ok()          ? replies::lmtp_delivered(stored)
+                                       : r.temporary() ? replies::mailbox_temp
+                                                       : replies::mailbox_perm));
         }
         return next::go_on;
     }
@@ -482,14 +472,14 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
     const auto failed = std::find_if(all.begin(), all.end(), [](const auto& r) { return r.temporary(); });
     const auto refused = std::find_if(all.begin(), all.end(), [](const auto& r) { return r.permanent(); });
     if (failed != all.end()) {
-        return answer(plugin::smtp_line(*failed, {451, "4.3.0", "Message not stored, try again later"}));
+        return answer(plugin::smtp_line(*failed, replies::not_stored));
     }
     if (refused != all.end()) {
-        return answer(plugin::smtp_line(*refused, {554, "5.3.0", "Message refused"}));
+        return answer(plugin::smtp_line(*refused, replies::message_refused));
     }
     spdlog::info("{} message {} accepted: {} octets for {} recipient{}", s_.log_prefix(), id, octets, recipients,
                  recipients == 1 ? "" : "s");
-    return answer(fmt::format("250 2.0.0 OK: stored as {}", id));
+    return answer(replies::stored(id));
 }
 
 asio::awaitable<plugin::reply> dialogue::hook(plugin::smtp_phase phase, std::string_view argument,
@@ -505,8 +495,7 @@ bool dialogue::refused(const plugin::reply& v) {
     if (v.ok()) {
         return false;
     }
-    reply(plugin::smtp_line(v, v.temporary() ? plugin::smtp_words{451, "4.7.1", "refused by policy"}
-                                             : plugin::smtp_words{554, "5.7.1", "refused by policy"}));
+    reply(plugin::smtp_line(v, v.temporary() ? replies::policy_refused_temp : replies::policy_refused_perm));
     return true;
 }
 
@@ -524,8 +513,8 @@ asio::awaitable<void> service::serve(server::session& s) {
 }
 
 std::string service::refusal_line(server::refusal why) const {
-    return why == server::refusal::too_many_connections ? "421 4.7.0 Too many connections, try again later\r\n"
-                                                        : "421 4.7.0 Too many connections from your address\r\n";
+    return fmt::format("{}\r\n", why == server::refusal::too_many_connections ? replies::too_many_connections
+                                                                              : replies::too_many_from_address);
 }
 
 // Out of line, like every accessor of a framework class: code built against the SDK never compiles in the
