@@ -1,5 +1,6 @@
 // The POP3 dialogue's shape, shared by the files that implement it: session.cpp (the loop, AUTHORIZATION,
-// STLS and CAPA) and transaction.cpp (the maildrop commands). Private to the framework.
+// STLS and CAPA) and transaction.cpp (the maildrop commands). What they say is in replies.hpp. Private to the
+// framework.
 #pragma once
 
 #include <fmt/format.h>

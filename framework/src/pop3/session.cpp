@@ -4,7 +4,8 @@
 // mailstore, and replies. Replies are queued and leave in one write when the client has no
 // more commands buffered, so pipelined commands (RFC 2449 6.6) cost one write per batch. What it does as SMTP
 // does (what a read means, the AUTH exchange and the count of failures, STLS's checks and handshake) is in
-// server/dialogue_steps and server/sasl_exchange; this file says POP3's replies and keeps POP3's state.
+// server/dialogue_steps and server/sasl_exchange; this file says POP3's replies (their texts are in
+// replies.hpp) and keeps POP3's state.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -24,6 +25,7 @@
 #include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
 #include "plugin/reply_text.hpp"
+#include "replies.hpp"
 
 namespace mailwright::pop3 {
 
@@ -42,23 +44,14 @@ std::string printable(std::string_view text, std::size_t max) {
     return out;
 }
 
-// RFC 1939 3: the autologout timer closes the session without entering UPDATE: nothing is deleted (the
-// maildrop is released without commit()). Nor does a dropped connection, which hears nothing.
-constexpr server::read_replies replies_to_reads{.too_long = "line too long",
-                                                .bare_lf = "a line must end with CRLF",
-                                                .idle = "-ERR autologout: idle for too long",
-                                                .stopping = "-ERR [SYS/TEMP] server shutting down, try again later"};
-
 asio::awaitable<void> dialogue::run() {
-    std::string greeting = "Mailwright POP3 server ready";
     if (apop_available()) {
         timestamp_ = sasl::apop_timestamp(options_.hostname);
-        greeting += " " + timestamp_;
     }
-    ok(greeting);
+    ok(replies::greeting(timestamp_));
     for (;;) {
         const auto r = co_await s_.read_line();
-        const server::read_step read = server::interpret(s_, r, replies_to_reads);
+        const server::read_step read = server::interpret(s_, r, replies::to_reads);
         if (read.what == server::read_step::kind::over) {
             co_return;
         }
@@ -77,20 +70,20 @@ asio::awaitable<void> dialogue::run() {
 asio::awaitable<next> dialogue::on_line(std::string_view line) {
     const parsed p = parse(line);
     if (p.error == errc::unknown_command || p.error == errc::empty_line) {
-        co_return bad_command("unknown command");
+        co_return bad_command(replies::unknown_command);
     }
     if (!allowed(p.cmd, state_)) {
-        co_return bad_command(fmt::format("{} is not allowed in the {} state", to_string(p.cmd), to_string(state_)));
+        co_return bad_command(replies::not_allowed(p.cmd, state_));
     }
     if (p.error) {
-        co_return bad_command(fmt::format("syntax error in {}", to_string(p.cmd)));
+        co_return bad_command(replies::syntax_error(p.cmd));
     }
     co_return co_await dispatch(p);
 }
 
 next dialogue::bad_command(std::string_view reply) {
     if (++bad_commands_ >= options_.max_bad_commands) {
-        err(fmt::format("{}; too many bad commands, closing", reply));
+        err(replies::too_many_bad_commands(reply));
         spdlog::info("{} closed after {} bad commands", s_.log_prefix(), bad_commands_);
         return next::close;
     }
@@ -115,7 +108,7 @@ asio::awaitable<next> dialogue::dispatch(const parsed& p) {
             co_return next::go_on;
         case command::utf8:
             utf8_ = true;
-            ok("UTF8 enabled");
+            ok(replies::utf8_enabled);
             co_return next::go_on;
         case command::quit:
             co_return co_await on_quit();
@@ -140,7 +133,7 @@ asio::awaitable<next> dialogue::dispatch(const parsed& p) {
             on_rset();
             co_return next::go_on;
     }
-    co_return bad_command("unknown command");
+    co_return bad_command(replies::unknown_command);
 }
 
 // --- AUTHORIZATION ------------------------------------------------------------------------------------------
@@ -148,16 +141,16 @@ asio::awaitable<next> dialogue::dispatch(const parsed& p) {
 bool dialogue::acceptable_user_name(std::string_view name) {
     if (name.size() > max_user_name ||
         std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
-        err("[AUTH] invalid user name");
+        err(replies::invalid_user_name);
         return false;
     }
     if (io::has_non_ascii(name)) {
         if (!utf8_) {
-            err("[UTF8] a UTF-8 user name needs the UTF8 command first");
+            err(replies::utf8_user_needs_utf8);
             return false;
         }
         if (!io::well_formed_utf8(name)) {
-            err("[AUTH] the user name is not valid UTF-8");
+            err(replies::user_not_utf8);
             return false;
         }
     }
@@ -166,7 +159,7 @@ bool dialogue::acceptable_user_name(std::string_view name) {
 
 next dialogue::on_user(std::string_view name) {
     if (!plaintext_allowed()) {
-        err("[AUTH] plaintext authentication is not allowed without TLS: use STLS first");
+        err(replies::plaintext_needs_tls);
         return next::go_on;
     }
     if (!acceptable_user_name(name)) {
@@ -177,7 +170,7 @@ next dialogue::on_user(std::string_view name) {
     // The same answer whether or not the user exists: no enumeration (RFC 1939 13).
     user_ = std::string(name);
     state_ = after(command::user, state_);
-    ok("send PASS");
+    ok(replies::send_pass);
     return next::go_on;
 }
 
@@ -187,7 +180,7 @@ asio::awaitable<next> dialogue::on_pass(std::string_view password) {
     // Until it succeeds, PASS counts as failed: a failed PASS starts AUTHORIZATION over (RFC 1939 7).
     const state issued_in = std::exchange(state_, after(command::pass, state_, outcome::failure));
     if (!plaintext_allowed()) {
-        err("[AUTH] plaintext authentication is not allowed without TLS: use STLS first");
+        err(replies::plaintext_needs_tls);
         co_return next::go_on;
     }
     const auto result = co_await env_.auth->verify_password(user, password);
@@ -200,11 +193,11 @@ asio::awaitable<next> dialogue::on_apop(std::string_view name, std::string_view 
     user_.clear();
     const state issued_in = std::exchange(state_, after(command::apop, state_, outcome::failure));
     if (!apop_available()) {
-        err("APOP is not available on this server");
+        err(replies::apop_unavailable);
         co_return next::go_on;
     }
     if (!auth_allowed()) {
-        err("[AUTH] authentication is not allowed without TLS: use STLS first");
+        err(replies::auth_needs_tls);
         co_return next::go_on;
     }
     if (!acceptable_user_name(name)) {
@@ -228,14 +221,14 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
         co_return next::go_on;
     }
     if (!auth_allowed()) {
-        err("[AUTH] authentication is not allowed without TLS: use STLS first");
+        err(replies::auth_needs_tls);
         co_return next::go_on;
     }
     const server::auth_settings settings = auth_settings();
     const server::auth_request request{
         .mechanism = p.args[0],
         .initial_response = p.argc == 2 ? std::optional<std::string_view>(p.args[1]) : std::nullopt,
-        .challenge_prefix = "+ "};
+        .challenge_prefix = replies::auth_challenge_prefix};
     const server::auth_outcome exchange = co_await server::authenticate(s_, settings, request);
     switch (exchange.what) {
         case server::auth_outcome::kind::success: {
@@ -249,14 +242,14 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
             co_return co_await login(command::auth, issued_in, tempfail, "");
         }
         case server::auth_outcome::kind::cancelled:
-            err("authentication cancelled");  // RFC 5034 4: the client gave up; not a failed attempt
+            err(replies::auth_cancelled);  // RFC 5034 4: the client gave up; not a failed attempt
             co_return next::go_on;
         case server::auth_outcome::kind::ended:
-            server::say_goodbye(s_, exchange.ended_by, replies_to_reads);
+            server::say_goodbye(s_, exchange.ended_by, replies::to_reads);
             co_return next::close;
         case server::auth_outcome::kind::not_offered:
         case server::auth_outcome::kind::needs_tls:  // RFC 5034 has no reply of its own for it
-            err(fmt::format("{} authentication is not available here", printable(exchange.mechanism)));
+            err(replies::mechanism_unavailable(printable(exchange.mechanism)));
             co_return next::go_on;
         case server::auth_outcome::kind::failure:
             break;
@@ -269,7 +262,7 @@ asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin
     if (result.status == auth_status::tempfail) {
         spdlog::warn("{} login of {}: authentication backend could not decide: {}", s_.log_prefix(), attempted,
                      result.message);
-        err("[SYS/TEMP] authentication is temporarily unavailable, try again later");
+        err(replies::auth_tempfail);
         co_return next::go_on;
     }
     if (result.status != auth_status::ok) {
@@ -280,7 +273,7 @@ asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin
         env_.penalty->succeeded(s_.info().peer.address, user);
     }
     if (const auto v = co_await hook(plugin::pop3_event::login, user, user); !v.ok()) {
-        err(plugin::pop3_text(v, v.temporary() ? "SYS/TEMP" : "AUTH", "login refused"));
+        err(plugin::pop3_text(v, v.temporary() ? replies::temp_code : replies::auth_code, replies::login_refused));
         co_return next::go_on;
     }
     auto opened = co_await env_.store->open(user);
@@ -289,19 +282,19 @@ asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin
             break;
         case store_status::in_use:
             // RFC 2449 8.1.1: the maildrop is locked by another session; trying again later may work.
-            err("[IN-USE] the maildrop is in use by another session");
+            err(replies::in_use);
             co_return next::go_on;
         case store_status::tempfail:
-            err("[SYS/TEMP] the maildrop cannot be opened now, try again later");
+            err(replies::drop_tempfail);
             co_return next::go_on;
         case store_status::not_found:
         case store_status::permfail:
             spdlog::error("{} maildrop of {} cannot be opened", s_.log_prefix(), user);
-            err("[SYS/PERM] the maildrop cannot be opened");
+            err(replies::drop_permfail);
             co_return next::go_on;
     }
     if (options_.login_delay.count() > 0 && !svc_.logins().try_login(user, options_.login_delay)) {
-        err(fmt::format("[LOGIN-DELAY] wait {} seconds between logins", options_.login_delay.count()));
+        err(replies::login_delay(options_.login_delay));
         co_return next::go_on;  // the maildrop is released here, unchanged
     }
     drop_ = std::move(opened.drop);
@@ -309,7 +302,7 @@ asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin
     state_ = after(cmd, issued_in);
     const auto [count, octets] = totals();
     spdlog::info("{} logged in as {}: {} messages, {} octets", s_.log_prefix(), user, count, octets);
-    ok(fmt::format("{} has {} message{} ({} octets)", printable(user, 255), count, count == 1 ? "" : "s", octets));
+    ok(replies::logged_in(printable(user, 255), count, octets));
     co_return next::go_on;
 }
 
@@ -318,21 +311,21 @@ asio::awaitable<next> dialogue::login_failed(std::string_view attempted) {
     const server::auth_settings settings = auth_settings();
     const bool last = co_await server::failed_login(auth_failures_, settings, s_, attempted);
     if (last) {
-        err("[AUTH] authentication failed; too many failures, closing");
+        err(replies::auth_failed_closing);
         co_return next::close;
     }
-    err("[AUTH] authentication failed");
+    err(replies::auth_failed);
     co_return next::go_on;
 }
 
 asio::awaitable<next> dialogue::on_stls() {
-    const server::tls_upgrade upgrade = co_await server::upgrade_to_tls(s_, "+OK begin TLS negotiation");
+    const server::tls_upgrade upgrade = co_await server::upgrade_to_tls(s_, replies::stls_ready);
     switch (upgrade) {
         case server::tls_upgrade::already_active:
-            err("TLS is already active");
+            err(replies::tls_already_active);
             co_return next::go_on;
         case server::tls_upgrade::not_available:
-            err("STLS is not available on this listener");
+            err(replies::stls_unavailable);
             co_return next::go_on;
         case server::tls_upgrade::failed:
             co_return next::close;
@@ -347,7 +340,7 @@ asio::awaitable<next> dialogue::on_stls() {
 }
 
 void dialogue::on_capa() {
-    std::string text = "+OK capability list follows\r\n";
+    std::string text = fmt::format("+OK {}\r\n", replies::capa_follows);
     const bool authorization = state_ != state::transaction;
     text += "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
     if (authorization) {
@@ -417,9 +410,8 @@ asio::awaitable<void> service::serve(server::session& s) {
 }
 
 std::string service::refusal_line(server::refusal why) const {
-    return why == server::refusal::too_many_connections
-               ? "-ERR [SYS/TEMP] too many connections, try again later\r\n"
-               : "-ERR [SYS/TEMP] too many connections from your address, try again later\r\n";
+    return fmt::format("{}\r\n", why == server::refusal::too_many_connections ? replies::too_many_connections
+                                                                              : replies::too_many_from_address);
 }
 
 // Out of line, like every accessor of a framework class: code built against the SDK never compiles in the

@@ -8,6 +8,7 @@
 #include "dialogue.hpp"
 #include "mailwright/io/dot_stuffing.hpp"
 #include "plugin/reply_text.hpp"
+#include "replies.hpp"
 
 namespace mailwright::pop3::detail {
 
@@ -29,16 +30,16 @@ std::pair<std::size_t, std::uint64_t> dialogue::totals() const {
 std::optional<std::size_t> dialogue::message(std::string_view argument) {
     const auto number = message_number(argument);
     if (!number) {
-        err(fmt::format("invalid message number {}", printable(argument)));
+        err(replies::invalid_message_number(printable(argument)));
         return std::nullopt;
     }
     if (*number > drop_->messages().size()) {
-        err(fmt::format("no message {}", *number));
+        err(replies::no_message(*number));
         return std::nullopt;
     }
     const std::size_t index = *number - 1;
     if (drop_->is_deleted(index)) {
-        err(fmt::format("message {} is deleted", *number));
+        err(replies::message_is_deleted(*number));
         return std::nullopt;
     }
     return index;
@@ -46,13 +47,13 @@ std::optional<std::size_t> dialogue::message(std::string_view argument) {
 
 void dialogue::on_stat() {
     const auto [count, octets] = totals();
-    ok(fmt::format("{} {}", count, octets));
+    ok(replies::stat(count, octets));
 }
 
 void dialogue::on_list(const parsed& p, bool uids) {
     const auto& messages = drop_->messages();
     auto entry = [&](std::size_t i) {
-        return uids ? fmt::format("{} {}", i + 1, messages[i].uid) : fmt::format("{} {}", i + 1, messages[i].size);
+        return uids ? replies::uidl_entry(i + 1, messages[i].uid) : replies::list_entry(i + 1, messages[i].size);
     };
     if (p.argc == 1) {
         if (const auto index = message(p.args[0])) {
@@ -61,8 +62,8 @@ void dialogue::on_list(const parsed& p, bool uids) {
         return;
     }
     const auto [count, octets] = totals();
-    std::string text = uids ? std::string("+OK unique-id listing follows\r\n")
-                            : fmt::format("+OK {} message{} ({} octets)\r\n", count, count == 1 ? "" : "s", octets);
+    std::string text =
+        fmt::format("+OK {}\r\n", uids ? std::string(replies::uid_listing_follows) : replies::drop_size(count, octets));
     for (std::size_t i = 0; i < messages.size(); ++i) {
         if (!drop_->is_deleted(i)) {
             text += entry(i);
@@ -81,24 +82,23 @@ asio::awaitable<next> dialogue::on_retrieve(const parsed& p) {
     if (p.cmd == command::top) {
         body_lines = count(p.args[1]);
         if (!body_lines) {
-            err("invalid line count");
+            err(replies::invalid_line_count);
             co_return next::go_on;
         }
     }
     if (const auto v = co_await hook(plugin::pop3_event::retrieve, p.args[0], authenticated_); !v.ok()) {
-        err(plugin::pop3_text(v, v.temporary() ? "SYS/TEMP" : "", "retrieval refused"));
+        err(plugin::pop3_text(v, v.temporary() ? replies::temp_code : replies::no_code, replies::retrieval_refused));
         co_return next::go_on;
     }
     auto opened = co_await drop_->open_message(*index, body_lines);
     if (opened.status != store_status::ok) {
-        err(opened.status == store_status::not_found ? "[SYS/PERM] the message is gone"
-                                                     : "[SYS/TEMP] the message cannot be read now");
+        err(opened.status == store_status::not_found ? replies::message_gone : replies::message_unreadable);
         co_return next::go_on;
     }
     if (p.cmd == command::retr) {
-        ok(fmt::format("{} octets", drop_->messages()[*index].size));
+        ok(replies::retr_follows(drop_->messages()[*index].size));
     } else {
-        ok("top of message follows");
+        ok(replies::top_follows);
     }
     // The message streams through: read a chunk, stuff it, and write whenever enough is queued.
     std::string out;
@@ -138,23 +138,23 @@ asio::awaitable<next> dialogue::on_dele(const parsed& p) {
         co_return next::go_on;
     }
     if (const auto v = co_await hook(plugin::pop3_event::remove, p.args[0], authenticated_); !v.ok()) {
-        err(plugin::pop3_text(v, v.temporary() ? "SYS/TEMP" : "", "deletion refused"));
+        err(plugin::pop3_text(v, v.temporary() ? replies::temp_code : replies::no_code, replies::deletion_refused));
         co_return next::go_on;
     }
     drop_->mark_deleted(*index);  // applied only in UPDATE
-    ok(fmt::format("message {} deleted", *index + 1));
+    ok(replies::deleted(*index + 1));
     co_return next::go_on;
 }
 
 void dialogue::on_rset() {
     drop_->undelete_all();
     const auto [count, octets] = totals();
-    ok(fmt::format("maildrop has {} message{} ({} octets)", count, count == 1 ? "" : "s", octets));
+    ok(replies::reset(count, octets));
 }
 
 asio::awaitable<next> dialogue::on_quit() {
     if (state_ != state::transaction) {
-        ok("bye");
+        ok(replies::bye);
         co_return next::close;
     }
     state_ = after(command::quit, state_);
@@ -162,10 +162,10 @@ asio::awaitable<next> dialogue::on_quit() {
     drop_.reset();  // releases the lock before the client hears the answer
     if (status != store_status::ok) {
         spdlog::error("{} UPDATE for {} failed", s_.log_prefix(), authenticated_);
-        err("[SYS/TEMP] some deleted messages were not removed");
+        err(replies::commit_failed);
         co_return next::close;
     }
-    ok("bye");
+    ok(replies::bye);
     co_return next::close;
 }
 
