@@ -31,6 +31,9 @@ class test_auth final : public plugin::auth_backend, public plugin::secret_provi
         if (user == "broken") {
             co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "down"};
         }
+        if (user == "maintenance") {
+            co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "down", maintenance_reply};
+        }
         const auto it = users.find(std::string(user));
         if (it != users.end() && it->second == password) {
             co_return plugin::auth_result{plugin::auth_status::ok, it->first, {}};
@@ -48,6 +51,7 @@ class test_auth final : public plugin::auth_backend, public plugin::secret_provi
 
     std::map<std::string, std::string> users{{"alice", "secret"}, {"bob", "hunter2"}, {"jörg", "passwort"}};
     int calls = 0;
+    plugin::reply maintenance_reply;  // what "maintenance" asks to be heard when it tempfails
 };
 
 class test_store;

@@ -32,7 +32,8 @@ using namespace mailwright;
 inline constexpr const char* hostname = "mx.example.org";
 
 // Passwords: alice/secret (bob/hunter2 too). Recipients: lookup() knows alice, bob, carol, postmaster and jörg;
-// "broken" makes either call tempfail. alice may also send as <alias@example.org> (the authorizer).
+// "broken" makes either call tempfail, "maintenance" too with maintenance_reply; "liar" is rejected with it. alice may
+// also send as <alias@example.org> (the authorizer).
 class test_auth final : public plugin::auth_backend, public plugin::authorizer {
   public:
     void init(plugin::settings&, plugin::host_view&) override {}
@@ -40,6 +41,12 @@ class test_auth final : public plugin::auth_backend, public plugin::authorizer {
         ++password_calls;
         if (user == "broken") {
             co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "down"};
+        }
+        if (user == "maintenance") {
+            co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "down", maintenance_reply};
+        }
+        if (user == "liar") {  // a rejection with words attached, which must never be heard
+            co_return plugin::auth_result{plugin::auth_status::rejected, {}, {}, maintenance_reply};
         }
         const auto it = passwords.find(std::string(user));
         if (it != passwords.end() && it->second == password) {
@@ -51,6 +58,9 @@ class test_auth final : public plugin::auth_backend, public plugin::authorizer {
         lookups.emplace_back(user);
         if (user == "broken") {
             co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "down"};
+        }
+        if (user == "maintenance") {
+            co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "down", maintenance_reply};
         }
         if (known.count(std::string(user)) != 0) {
             co_return plugin::auth_result{plugin::auth_status::ok, std::string(user), {}};
@@ -66,6 +76,7 @@ class test_auth final : public plugin::auth_backend, public plugin::authorizer {
     std::set<std::string> known{"alice", "bob", "carol", "postmaster", "j\xc3\xb6rg"};
     std::vector<std::string> lookups;
     int password_calls = 0;
+    plugin::reply maintenance_reply;  // what "maintenance" (tempfail) and "liar" (rejected) ask to be heard
 };
 
 class test_store;

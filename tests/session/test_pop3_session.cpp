@@ -622,6 +622,20 @@ TEST_CASE("pop3: hooks see login, retrieve and remove, and can refuse", "[pop3][
     CHECK(temporary[1] == "-ERR [SYS/TEMP] login refused");
 }
 
+TEST_CASE("pop3: an auth backend that cannot decide is heard in its own words", "[pop3][session][auth]") {
+    world w;
+    auto svc = w.make();
+    w.auth.maintenance_reply = mailwright::plugin::reply::tempfail("directory under maintenance until 10:00");
+    const auto r = replies(serve(*svc, {"USER maintenance\r\nPASS x\r\nQUIT\r\n"}));
+    CHECK(r[1] == "-ERR [SYS/TEMP] directory under maintenance until 10:00");
+    w.auth.maintenance_reply.pop3_code = "SYS/TEMP/MAINTENANCE";
+    const auto coded = replies(serve(*svc, {"USER maintenance\r\nPASS x\r\nQUIT\r\n"}));
+    CHECK(coded[1] == "-ERR [SYS/TEMP/MAINTENANCE] directory under maintenance until 10:00");
+    w.auth.maintenance_reply = {};
+    const auto plain = replies(serve(*svc, {"USER maintenance\r\nPASS x\r\nQUIT\r\n"}));
+    CHECK(plain[1] == "-ERR [SYS/TEMP] authentication is temporarily unavailable, try again later");
+}
+
 TEST_CASE("pop3: a failed SASL login counts against the user name it tried, too", "[pop3][session][auth]") {
     using mailwright::sasl::base64_encode;
     world w;

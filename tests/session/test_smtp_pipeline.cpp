@@ -7,6 +7,7 @@
 #include <regex>
 #include <string>
 
+#include "mailwright/sasl/crypto.hpp"
 #include "smtp_fixture.hpp"
 
 using namespace smtp_test;
@@ -245,5 +246,40 @@ TEST_CASE("smtp: a message filter sees the message as it streams and adds header
         CHECK(r[5] == "250 2.0.0 OK");  // the body was not taken for commands
         CHECK(record.body_octets == 0);
         CHECK(w.store->messages() == 0);
+    }
+}
+
+TEST_CASE("smtp: an auth backend that cannot decide is heard in its own words", "[smtp][session][auth][pipeline]") {
+    using mailwright::sasl::base64_encode;
+    using namespace std::string_literals;
+    world w;
+    w.auth.maintenance_reply = reply::smtp(454, "4.7.0", "directory under maintenance until 10:00");
+    w.auth.known.insert("maintenance");
+    auto options = world::default_options(role::submission);
+    options.plaintext_auth = true;  // PLAIN without TLS: this in-memory session has none
+    auto svc = w.make(options);
+    const std::string maintenance = "AUTH PLAIN " + base64_encode("\0maintenance\0x"s) + "\r\n";
+    const std::string liar = "AUTH PLAIN " + base64_encode("\0liar\0x"s) + "\r\n";
+    SECTION("AUTH") {
+        const auto r = replies(serve(*svc, each(ehlo + maintenance + "QUIT\r\n")));
+        CHECK(r[1] == "454 4.7.0 directory under maintenance until 10:00");
+    }
+    SECTION("a rejection never carries the backend's words: an unknown user and a wrong password stay alike") {
+        const auto r = replies(serve(*svc, each(ehlo + liar + "QUIT\r\n")));
+        CHECK(r[1] == "535 5.7.8 Authentication credentials invalid");
+    }
+    SECTION("a backend cannot turn its failure into success") {
+        w.auth.maintenance_reply = reply::smtp(250, "2.0.0", "fine");
+        const auto r = replies(serve(*svc, each(ehlo + maintenance + "QUIT\r\n")));
+        CHECK(r[1] == "454 4.7.0 fine");
+    }
+    SECTION("RCPT: the recipient lookup") {
+        w.auth.maintenance_reply = reply::smtp(451, "4.3.2", "directory under maintenance");
+        auto mx = w.make();
+        const auto r = replies(serve(*mx, each(ehlo + mail + "RCPT TO:<maintenance@example.org>\r\nQUIT\r\n")));
+        CHECK(r[2] == "451 4.3.2 directory under maintenance");
+        w.auth.maintenance_reply = reply::tempfail();
+        const auto plain = replies(serve(*mx, each(ehlo + mail + "RCPT TO:<maintenance@example.org>\r\nQUIT\r\n")));
+        CHECK(plain[2] == "450 4.3.0 <maintenance@example.org>: Recipient cannot be verified now, try again later");
     }
 }

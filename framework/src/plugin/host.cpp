@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/dll/shared_library.hpp>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "abi_check.hpp"
@@ -77,7 +78,7 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
     }
 
     asio::awaitable<secret_result> stored_secret(std::string_view user, secret_kind kind) override {
-        bool undecided = false;
+        std::optional<secret_result> undecided;  // the first backend that could not decide: what it asks to say
         for (auto& [name, backend] : backends) {
             secret_provider* provider = backend->secrets();
             if (provider == nullptr) {
@@ -89,9 +90,11 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
             if (r.status == auth_status::ok) {
                 co_return r;
             }
-            undecided = undecided || r.status == auth_status::tempfail;
+            if (r.status == auth_status::tempfail && !undecided) {
+                undecided = secret_result{auth_status::tempfail, {}, {}, std::move(r.tempfail_reply)};
+            }
         }
-        co_return secret_result{undecided ? auth_status::tempfail : auth_status::rejected, {}, {}};
+        co_return undecided.value_or(secret_result{auth_status::rejected, {}, {}});
     }
 
     asio::awaitable<auth_result> map_certificate(const tls::peer_certificate& certificate) override {
@@ -124,7 +127,7 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
   private:
     template <class Call>
     asio::awaitable<auth_result> ask(Call call, const char* what) {
-        bool undecided = false;
+        std::optional<auth_result> undecided;  // the first backend that could not decide: what it asks to say
         for (auto& [name, backend] : backends) {
             auto attempt = [&] { return call(*backend); };
             auto guarded = co_await barrier::guard(name, what, "answering tempfail", attempt);
@@ -132,9 +135,11 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
             if (r.status == auth_status::ok) {
                 co_return r;
             }
-            undecided = undecided || r.status == auth_status::tempfail;
+            if (r.status == auth_status::tempfail && !undecided) {
+                undecided = auth_result{auth_status::tempfail, {}, {}, std::move(r.tempfail_reply)};
+            }
         }
-        co_return auth_result{undecided ? auth_status::tempfail : auth_status::rejected, {}, {}};
+        co_return undecided.value_or(auth_result{auth_status::rejected, {}, {}});
     }
 };
 

@@ -26,6 +26,13 @@ std::string smtp_line(const reply& r, const smtp_words& fallback);
 // none; empty: no response code.
 std::string pop3_text(const reply& r, std::string_view code, std::string_view text);
 
+// The reply as a temporary failure, whatever outcome it names: for the places where nothing else can be
+// meant (an auth backend that could not decide).
+inline reply as_temporary(reply r) {
+    r.result = reply::outcome::temporary;
+    return r;
+}
+
 // The text with every control character (CR, LF, NUL, ...) and DEL replaced by a space, cut at 400 octets.
 std::string clean_text(std::string_view text);
 

@@ -71,8 +71,8 @@ inline constexpr std::string_view auth_cancelled = "authentication cancelled";
 inline std::string mechanism_unavailable(std::string_view mechanism) {
     return fmt::format("{} authentication is not available here", mechanism);
 }
-inline constexpr std::string_view auth_tempfail =
-    "[SYS/TEMP] authentication is temporarily unavailable, try again later";
+// The auth chain could not decide (response code SYS/TEMP); an auth backend may say it in its own words.
+inline constexpr std::string_view auth_tempfail = "authentication is temporarily unavailable, try again later";
 inline constexpr std::string_view auth_failed = "[AUTH] authentication failed";
 inline constexpr std::string_view auth_failed_closing = "[AUTH] authentication failed; too many failures, closing";
 inline constexpr std::string_view tls_already_active = "TLS is already active";

@@ -238,7 +238,7 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
         case server::auth_outcome::kind::tempfail: {
             // login() warns of it too, as of any backend that could not decide.
             spdlog::info("{} AUTH {}: {}", s_.log_prefix(), exchange.mechanism, exchange.reason);
-            const plugin::auth_result tempfail{auth_status::tempfail, {}, exchange.reason};
+            const plugin::auth_result tempfail{auth_status::tempfail, {}, exchange.reason, exchange.tempfail_reply};
             co_return co_await login(command::auth, issued_in, tempfail, "");
         }
         case server::auth_outcome::kind::cancelled:
@@ -262,7 +262,7 @@ asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin
     if (result.status == auth_status::tempfail) {
         spdlog::warn("{} login of {}: authentication backend could not decide: {}", s_.log_prefix(), attempted,
                      result.message);
-        err(replies::auth_tempfail);
+        err(plugin::pop3_text(plugin::as_temporary(result.tempfail_reply), "SYS/TEMP", replies::auth_tempfail));
         co_return next::go_on;
     }
     if (result.status != auth_status::ok) {

@@ -22,7 +22,9 @@ step fail(std::string reason) { return step{step::kind::failure, {}, {}, {}, std
 
 step from_backend(const plugin::auth_result& r, const char* what) {
     if (r.status == auth_status::tempfail) {
-        return step{step::kind::tempfail, {}, {}, {}, std::string(what) + ": backend could not decide"};
+        step s{step::kind::tempfail, {}, {}, {}, std::string(what) + ": backend could not decide"};
+        s.tempfail_reply = r.tempfail_reply;
+        return s;
     }
     return fail(std::string(what) + ": credentials rejected");
 }
@@ -153,6 +155,7 @@ class cram_md5 final : public mechanism {
                               ? step{step::kind::tempfail, {}, {}, {}, "CRAM-MD5: backend"}
                               : fail("CRAM-MD5: credentials rejected");
             failed.attempted = std::string(user);
+            failed.tempfail_reply = r.tempfail_reply;
             co_return failed;
         }
         co_return step{step::kind::success,
@@ -274,8 +277,11 @@ asio::awaitable<plugin::auth_result> verify_apop(plugin::auth_backend& auth, std
     if (r.status == auth_status::ok && constant_time_equal(expected, given)) {
         co_return plugin::auth_result{auth_status::ok, r.user.empty() ? std::string(user) : r.user, {}};
     }
-    co_return plugin::auth_result{
-        r.status == auth_status::tempfail ? auth_status::tempfail : auth_status::rejected, {}, "APOP: rejected"};
+    if (r.status == auth_status::tempfail) {
+        co_return plugin::auth_result{
+            auth_status::tempfail, {}, "APOP: backend could not decide", std::move(r.tempfail_reply)};
+    }
+    co_return plugin::auth_result{auth_status::rejected, {}, "APOP: rejected"};
 }
 
 }  // namespace mailwright::sasl

@@ -184,7 +184,9 @@ class scram final : public mechanism {
                                                                : plugin::secret_kind::scram_sha_256);
         }
         if (r.status == auth_status::tempfail) {
-            co_return step{step::kind::tempfail, {}, {}, {}, "SCRAM: backend could not decide"};
+            step undecided{step::kind::tempfail, {}, {}, {}, "SCRAM: backend could not decide"};
+            undecided.tempfail_reply = r.tempfail_reply;
+            co_return undecided;
         }
         auto parsed = r.status == auth_status::ok ? parse_secret(r.secret, digest_) : std::nullopt;
         known_ = parsed.has_value();

@@ -128,6 +128,7 @@ asio::awaitable<auth_outcome> authenticate(session& s, const auth_settings& sett
         case sasl_outcome::kind::tempfail:
             out.what = auth_outcome::kind::tempfail;
             out.reason = exchanged.step.log_reason;
+            out.tempfail_reply = exchanged.step.tempfail_reply;
             break;
         case sasl_outcome::kind::cancelled:
             out.what = auth_outcome::kind::cancelled;

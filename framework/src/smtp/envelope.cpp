@@ -138,7 +138,8 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     const std::string& user = local.user;
     const auto found = co_await env_.auth->lookup(user);
     if (found.status == auth_status::tempfail) {
-        reply(replies::cannot_verify(box.to_string()));
+        const std::string words = replies::cannot_verify_text(box.to_string());
+        reply(plugin::smtp_line(plugin::as_temporary(found.tempfail_reply), {450, "4.3.0", words}));
         co_return next::go_on;
     }
     if (found.status != auth_status::ok && local.postmaster) {

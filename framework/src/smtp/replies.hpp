@@ -97,7 +97,8 @@ inline constexpr std::string_view tls_first = "530 5.7.0 Must issue a STARTTLS c
 inline constexpr std::string_view auth_required = "530 5.7.0 Authentication required";  // submission, RFC 6409 4.3
 inline constexpr std::string_view auth_challenge_prefix = "334 ";
 inline constexpr std::string_view auth_succeeded = "235 2.7.0 Authentication successful";
-inline constexpr std::string_view auth_tempfail = "454 4.7.0 Temporary authentication failure, try again later";
+// The auth chain could not decide; an auth backend may say it in its own words (auth_result::tempfail_reply).
+inline constexpr plugin::smtp_words auth_tempfail{454, "4.7.0", "Temporary authentication failure, try again later"};
 inline constexpr std::string_view auth_cancelled = "501 5.0.0 Authentication cancelled";
 inline constexpr std::string_view auth_unrecognized = "504 5.5.4 Unrecognized authentication type";
 inline constexpr std::string_view auth_needs_tls =
@@ -127,9 +128,10 @@ inline std::string recipient_rejected(std::string_view address) {
 inline std::string user_unknown(std::string_view address) {
     return fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown", address);
 }
-// The auth backend could not say whether the user exists.
-inline std::string cannot_verify(std::string_view address) {
-    return fmt::format("450 4.3.0 <{}>: Recipient cannot be verified now, try again later", address);
+// The auth backend could not say whether the user exists: the words, for plugin::smtp_line() with the
+// backend's own reply (450 4.3.0).
+inline std::string cannot_verify_text(std::string_view address) {
+    return fmt::format("<{}>: Recipient cannot be verified now, try again later", address);
 }
 // The configured postmaster user is unknown: the configuration is wrong, not the address.
 inline std::string postmaster_unavailable(std::string_view address) {

@@ -310,7 +310,7 @@ asio::awaitable<next> dialogue::on_auth(const command& c) {
             co_return next::go_on;
         case server::auth_outcome::kind::tempfail:
             spdlog::warn("{} AUTH {}: {}", s_.log_prefix(), exchange.mechanism, exchange.reason);
-            reply(replies::auth_tempfail);
+            reply(plugin::smtp_line(plugin::as_temporary(exchange.tempfail_reply), replies::auth_tempfail));
             co_return next::go_on;
         case server::auth_outcome::kind::cancelled:
             co_return error(replies::auth_cancelled);

@@ -27,7 +27,8 @@
 // Bump on any change to a type or a virtual function a plugin sees, in any header under mailwright/ that an
 // SDK header includes or a plugin may include (docs/plugins.md, "When to bump the interface version").
 // 3: session's accessors moved out of line; the ABI string names Asio, Boost, the libstdc++ ABI, sanitizers.
-// 4: mailstore::begin() and plugin::delivery replace deliver() and message_source; hooks answer plugin::reply.
+// 4: mailstore::begin() and plugin::delivery replace deliver() and message_source; hooks answer plugin::reply;
+//    auth_result and secret_result carry a tempfail_reply.
 #define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 4
 
 #if defined(__clang__)

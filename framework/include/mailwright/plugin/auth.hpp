@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mailwright/plugin/plugin.hpp"
+#include "mailwright/plugin/reply.hpp"
 #include "mailwright/tls/peer.hpp"
 
 namespace mailwright::plugin {
@@ -29,6 +30,10 @@ struct auth_result {
     auth_status status = auth_status::rejected;
     std::string user;     // canonical user name when ok
     std::string message;  // for the log only, never sent to the client
+    // tempfail: what the client hears (e.g. reply::smtp(454, "4.7.0", "directory down, try in 5 minutes"));
+    // parts left empty are the protocol's. A rejection always gets the protocol's own words, the same for an
+    // unknown user and a wrong password, so this is never heard for one.
+    reply tempfail_reply;
 };
 
 // Secrets that challenge-response mechanisms need instead of a password.
@@ -42,6 +47,7 @@ struct secret_result {
     auth_status status = auth_status::rejected;
     std::string user;
     std::string secret;  // plaintext_equivalent: the secret; scram_*: "iterations:salt-b64:storedkey-b64:serverkey-b64"
+    reply tempfail_reply;  // as auth_result's
 };
 
 class secret_provider {

@@ -31,12 +31,13 @@ struct step {
         tempfail,   // the auth backend could not decide now
     };
     kind outcome = kind::failure;
-    std::string data;           // the challenge, raw (the protocol base64-encodes it)
-    std::string user;           // success: the identity the session acts as (an authorised authzid, or authcid)
-    std::string authenticated;  // success: the identity whose credentials were proven
-    std::string log_reason;     // for the log only: never sent, never contains a secret
-    std::string attempted;      // failure: the identity whose credentials were tried, when the client named
-                                // one (failed-login penalties count it; logs show it)
+    std::string data;              // the challenge, raw (the protocol base64-encodes it)
+    std::string user;              // success: the identity the session acts as (an authorised authzid, or authcid)
+    std::string authenticated;     // success: the identity whose credentials were proven
+    std::string log_reason;        // for the log only: never sent, never contains a secret
+    std::string attempted;         // failure: the identity whose credentials were tried, when the client named
+                                   // one (failed-login penalties count it; logs show it)
+    plugin::reply tempfail_reply;  // tempfail: what the backend wants the client to hear (auth_result's)
 };
 
 struct context {

@@ -75,10 +75,11 @@ struct auth_outcome {
         needs_tls,    // a mechanism this listener has, but not without TLS (SMTP answers 538, RFC 4954 6)
     };
     kind what = kind::failure;
-    std::string mechanism;  // the name upper-cased, as logs and replies show it
-    std::string user;       // success
-    std::string attempted;  // failure: the identity tried, when the client named one
-    std::string reason;     // tempfail
+    std::string mechanism;         // the name upper-cased, as logs and replies show it
+    std::string user;              // success
+    std::string attempted;         // failure: the identity tried, when the client named one
+    std::string reason;            // tempfail
+    plugin::reply tempfail_reply;  // tempfail: what the backend wants the client to hear
     read_status ended_by = read_status::eof;
 };
 
