@@ -420,7 +420,7 @@ TEST_CASE("pop3: failed logins get [AUTH], the same reply for unknown users, and
     CHECK(r == expected);
 }
 
-TEST_CASE("pop3: failures wait the penalty; a success is not slowed", "[pop3][session][auth]") {
+TEST_CASE("pop3: failures wait the penalty, and a success is not slowed", "[pop3][session][auth]") {
     world w;
     w.penalty = std::make_shared<mailwright::sasl::failure_penalty>(mailwright::sasl::failure_penalty::options{
         .initial = std::chrono::milliseconds(40), .maximum = std::chrono::milliseconds(80)});

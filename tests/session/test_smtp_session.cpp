@@ -296,7 +296,7 @@ TEST_CASE("smtp: HELO does not open the extensions", "[smtp][session][state]") {
     CHECK(w.store->calls == 0);
 }
 
-TEST_CASE("smtp: RSET and a new EHLO abandon the transaction; RSET before EHLO does not greet",
+TEST_CASE("smtp: RSET and a new EHLO abandon the transaction, and RSET before EHLO does not greet",
           "[smtp][session][state]") {
     world w;
     auto svc = w.make();
@@ -566,7 +566,7 @@ TEST_CASE("smtp: <Postmaster> is accepted in any case, with or without a local d
     CHECK(r[3] == ok_recipient);
 }
 
-TEST_CASE("smtp: mail for postmaster goes to the configured user; an unknown one gets 451, never 550",
+TEST_CASE("smtp: mail for postmaster goes to the configured user: an unknown one gets 451, never 550",
           "[smtp][session][envelope]") {
     // Regression: <postmaster> and postmaster@<local domain> were looked up as the user "postmaster", which the
     // default configuration does not have: "550 5.1.1 User unknown" for the one address RFC 5321 4.5.1 requires.
@@ -883,7 +883,7 @@ TEST_CASE("smtp: no SMTP smuggling ending starts a second message", "[smtp][sess
     }
 }
 
-TEST_CASE("smtp: a bare LF or CR anywhere refuses the message under reject; the session goes on",
+TEST_CASE("smtp: a bare LF or CR anywhere refuses the message under reject, and the session goes on",
           "[smtp][session][data]") {
     for (const auto* text : {"Subject: x\n\r\nbody\r\n", "Subject: x\r\n\r\nbo\rdy\r\n", "Subject: x\r\n\r\nbo\ndy\r\n",
                              "Subject: x\r\n\r\n\rbody\r\n"}) {
@@ -901,7 +901,7 @@ TEST_CASE("smtp: a bare LF or CR anywhere refuses the message under reject; the 
     }
 }
 
-TEST_CASE("smtp: a NUL in a DATA or BDAT text body refuses the message, whatever the policy; the session goes on",
+TEST_CASE("smtp: a NUL in a DATA or BDAT text body refuses the message, whatever the policy: the session goes on",
           "[smtp][session][data][nul]") {
     // Regression: RFC 6152 excludes NUL from 8BITMIME text (and RFC 5321 from 7BIT). "\r\n\0.\r\n" and
     // "\r\n.\0\r\n" are rightly not the end of the data, but the message is stored with the NUL and would be
@@ -942,7 +942,7 @@ TEST_CASE("smtp: a NUL in a DATA or BDAT text body refuses the message, whatever
     }
 }
 
-TEST_CASE("smtp: a text line over 1000 octets refuses the message; 1000 is accepted", "[smtp][session][data]") {
+TEST_CASE("smtp: a text line over 1000 octets refuses the message, and 1000 is accepted", "[smtp][session][data]") {
     world w;
     auto svc = w.make();
     const std::string longest = std::string(998, 'a') + "\r\n";  // 1000 octets with CRLF
@@ -1491,7 +1491,7 @@ TEST_CASE("submission: failed AUTH, the failure limit, cancel, a backend that is
     }
 }
 
-TEST_CASE("submission: require_tls refuses MAIL and AUTH before STARTTLS; EHLO, NOOP, RSET, QUIT work",
+TEST_CASE("submission: require_tls refuses MAIL and AUTH before STARTTLS: EHLO, NOOP, RSET, QUIT work",
           "[smtp][session][submission][tls]") {
     world w;
     auto svc = w.make(submission([](smtp::options& o) { o.require_tls = true; }));
@@ -1854,7 +1854,7 @@ std::vector<std::string> bdat_fault_dialogue() {
 
 }  // namespace
 
-TEST_CASE("smtp: a read failure at any point ends the session cleanly; only a finished message is stored",
+TEST_CASE("smtp: a read failure at any point ends the session cleanly, and only a finished message is stored",
           "[smtp][session][faults]") {
     for (std::size_t fail_at = 0; fail_at <= 7; ++fail_at) {
         INFO("read " << fail_at << " fails");

@@ -30,7 +30,7 @@ TEST_CASE("penalty: 2 s doubling to 15 s, per address and per user", "[penalty]"
     CHECK(p.failed("203.0.113.9", "carol") == 2s);  // unrelated: its own first failure
 }
 
-TEST_CASE("penalty: a success clears the record; quiet time forgets it", "[penalty]") {
+TEST_CASE("penalty: a success clears the record, and quiet time forgets it", "[penalty]") {
     fake_clock clock;
     failure_penalty p({}, clock.function());
     p.failed("192.0.2.1", "alice");
