@@ -283,3 +283,53 @@ TEST_CASE("smtp: an auth backend that cannot decide is heard in its own words", 
         CHECK(plain[2] == "450 4.3.0 <maintenance@example.org>: Recipient cannot be verified now, try again later");
     }
 }
+
+namespace {
+
+// A filter with a bug: throws from the named call.
+class throwing_filter final : public mailwright::plugin::message_filter {
+  public:
+    explicit throwing_filter(std::string where) : where_(std::move(where)) {}
+    std::string_view name() const noexcept override { return "throwing-filter"; }
+    void header(std::string_view) override { maybe_throw("header"); }
+    asio::awaitable<reply> headers_done(std::vector<std::string>&) override {
+        maybe_throw("headers_done");
+        co_return reply::accept();
+    }
+    void body(std::span<const char>) override { maybe_throw("body"); }
+    asio::awaitable<reply> end() override {
+        maybe_throw("end");
+        co_return reply::accept();
+    }
+
+  private:
+    void maybe_throw(std::string_view call) const {
+        if (call == where_) {
+            throw std::runtime_error("filter bug in " + where_);
+        }
+    }
+    std::string where_;
+};
+
+}  // namespace
+
+TEST_CASE("smtp: a filter that throws refuses the message for now, and the session goes on",
+          "[smtp][session][pipeline][filter][faults]") {
+    for (const std::string where : {"header", "headers_done", "body", "end"}) {
+        DYNAMIC_SECTION(where) {
+            world w;
+            w.filters = [&](const mailwright::plugin::envelope&) {
+                mailwright::pipeline::filter_list list;
+                list.push_back(std::make_unique<throwing_filter>(where));
+                return list;
+            };
+            auto svc = w.make();
+            const auto r = replies(serve(*svc, each(ehlo + mail + rcpt + "DATA\r\n") +
+                                                   std::vector<std::string>{body + ".\r\n", "NOOP\r\n", "QUIT\r\n"}));
+            REQUIRE(r.size() == 7);
+            CHECK(r[4] == "451 4.3.0 Message not stored, try again later");
+            CHECK(r[5] == "250 2.0.0 OK");
+            CHECK(w.store->messages() == 0);
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "plugin/barrier.hpp"
 #include "plugin/reply_text.hpp"
 
 namespace mailwright::pipeline {
@@ -14,6 +15,41 @@ message_pipeline::message_pipeline(plugin::mailstore& store, std::span<const std
 }
 
 message_pipeline::~message_pipeline() = default;  // a delivery not committed is given up by its destructor
+
+namespace {
+constexpr std::string_view refusing = "refusing the message for now";
+}  // namespace
+
+// Calls `call` on every filter, behind the fault barrier: one that throws refuses the message for now.
+template <class Call>
+void message_pipeline::each_filter(std::string_view what, Call call) {
+    for (auto& f : filters_) {
+        if (refusal_) {
+            return;
+        }
+        const bool returned = plugin::barrier::guard_now(f->name(), what, refusing, [&] { call(*f); });
+        if (!returned) {
+            refuse(plugin::reply::tempfail());
+        }
+    }
+}
+
+// Asks every filter in turn (`call` gives the awaitable), behind the fault barrier; the first refusal stands.
+template <class Call>
+asio::awaitable<void> message_pipeline::ask_filters(std::string_view what, Call call) {
+    for (auto& f : filters_) {
+        if (refusal_) {
+            co_return;
+        }
+        auto attempt = [&] { return call(*f); };
+        auto answer = co_await plugin::barrier::guard(f->name(), what, refusing, attempt);
+        if (!answer) {
+            refuse(plugin::reply::tempfail());
+        } else if (!answer->ok()) {
+            refuse(std::move(*answer));
+        }
+    }
+}
 
 void message_pipeline::refuse(plugin::reply r) {
     refusal_ = std::move(r);
@@ -45,7 +81,7 @@ std::size_t message_pipeline::header_end() {
 // Shows the filters each field of the header block [header_start_, end), then writes what they add above it.
 asio::awaitable<void> message_pipeline::end_headers(std::size_t end) {
     const std::string_view block(buffer_.data() + header_start_, end - header_start_);
-    for (std::size_t at = 0; at < block.size();) {
+    for (std::size_t at = 0; at < block.size() && !refusal_;) {  // a refusal empties the buffer
         std::size_t next = block.find("\r\n", at);
         // A field goes on over lines that start with white space (folding, RFC 5322 2.2.3).
         while (next != std::string_view::npos && next + 2 < block.size() &&
@@ -54,19 +90,15 @@ asio::awaitable<void> message_pipeline::end_headers(std::size_t end) {
         }
         next = next == std::string_view::npos ? block.size() : next + 2;
         if (const auto field = block.substr(at, next - at); field != "\r\n") {
-            for (auto& f : filters_) {
-                f->header(field);
-            }
+            each_filter("header", [&](plugin::message_filter& f) { f.header(field); });
         }
         at = next;
     }
     std::vector<std::string> added;
-    for (auto& f : filters_) {
-        auto answer = co_await f->headers_done(added);
-        if (!answer.ok()) {
-            refuse(std::move(answer));
-            co_return;
-        }
+    auto headers_done = [&](plugin::message_filter& f) { return f.headers_done(added); };  // named: g++ 12
+    co_await ask_filters("headers_done", headers_done);
+    if (refusal_) {
+        co_return;
     }
     std::string fields;
     for (const auto& field : added) {
@@ -95,8 +127,9 @@ asio::awaitable<void> message_pipeline::pass(bool last) {
     }
     if (!filters_.empty() && filtered_ < buffer_.size()) {
         const std::span<const char> fresh(buffer_.data() + filtered_, buffer_.size() - filtered_);
-        for (auto& f : filters_) {
-            f->body(fresh);
+        each_filter("body", [&](plugin::message_filter& f) { f.body(fresh); });
+        if (refusal_) {
+            co_return;
         }
         filtered_ = buffer_.size();
     }
@@ -119,15 +152,8 @@ asio::awaitable<void> message_pipeline::pass(bool last) {
 
 asio::awaitable<plugin::delivery_result> message_pipeline::finish() {
     co_await pass(true);
-    for (auto& f : filters_) {
-        if (refusal_) {
-            break;
-        }
-        auto answer = co_await f->end();
-        if (!answer.ok()) {
-            refuse(std::move(answer));
-        }
-    }
+    auto end = [](plugin::message_filter& f) { return f.end(); };  // named: g++ 12
+    co_await ask_filters("end", end);
     if (refusal_) {
         co_return plugin::delivery_result::all(users_.size(), *refusal_);
     }

@@ -128,8 +128,9 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
     template <class Call>
     asio::awaitable<auth_result> ask(Call call, const char* what) {
         std::optional<auth_result> undecided;  // the first backend that could not decide: what it asks to say
-        for (auto& [name, backend] : backends) {
-            auto attempt = [&] { return call(*backend); };
+        for (auto& [name, entry] : backends) {
+            auth_backend& backend = *entry;  // a lambda may not capture a structured binding (clang 14)
+            auto attempt = [&] { return call(backend); };
             auto guarded = co_await barrier::guard(name, what, "answering tempfail", attempt);
             auth_result r = guarded ? std::move(*guarded) : auth_result{auth_status::tempfail, {}, {}};
             if (r.status == auth_status::ok) {
@@ -410,8 +411,9 @@ std::shared_ptr<mailstore> host::store() const { return impl_->the_store; }
 namespace {
 template <class Call>
 asio::awaitable<reply> run_hooks(std::vector<std::pair<std::string, std::shared_ptr<hook>>>& hooks, Call call) {
-    for (auto& [name, h] : hooks) {
-        auto attempt = [&] { return call(*h); };
+    for (auto& [name, entry] : hooks) {
+        hook& h = *entry;  // a lambda may not capture a structured binding (clang 14)
+        auto attempt = [&] { return call(h); };
         auto v = co_await barrier::guard(name, "hook", "answering tempfail", attempt);
         if (!v) {
             co_return reply::tempfail("temporary failure, try again later");

@@ -65,6 +65,10 @@ class message_pipeline {
     std::size_t header_end();
     asio::awaitable<void> end_headers(std::size_t end);
     void refuse(plugin::reply r);
+    template <class Call>
+    void each_filter(std::string_view what, Call call);
+    template <class Call>
+    asio::awaitable<void> ask_filters(std::string_view what, Call call);
 
     plugin::mailstore& store_;
     std::span<const std::string> users_;

@@ -22,6 +22,9 @@ namespace mailwright::plugin {
 class message_filter {
   public:
     virtual ~message_filter() = default;
+    // For the log: what a call that threw is reported as (the fault barrier catches it, and the message is
+    // refused for now, 451 4.3.0: nothing is stored that a filter did not see through).
+    virtual std::string_view name() const noexcept { return "message-filter"; }
     // One header field as received: its name, the colon, the value with any folded lines, the final CRLF.
     virtual void header(std::string_view /*field*/) {}
     // The header block has ended (or the message had none). Fields to add go into `added`, each as
