@@ -749,6 +749,23 @@ SMUGGLING = [
 
 
 class EndToEnd(SmtpTest):
+    def retrieve_with_token(self, user, tok):
+        """Every message of `user` holding `tok`, as POP3 RETR gives it (lines without CRLF)."""
+        pop = poplib.POP3("127.0.0.1", self.port("pop3"), timeout=30)
+        try:
+            pop.user(user)
+            pop.pass_(password(user))
+            count, _ = pop.stat()
+            found = []
+            for n in range(1, count + 1):
+                _, lines, _ = pop.retr(n)
+                if any(tok.encode() in line for line in lines):
+                    found.append(lines)
+            pop.quit()
+        finally:
+            pop.close()
+        return found
+
     def test_submitted_message_comes_back_byte_identical_over_pop3(self):
         tok = token()
         sent = (f"From: erin@example.org\r\nTo: erin@example.org\r\nSubject: e2e {tok}\r\nMIME-Version: 1.0\r\n"
@@ -760,19 +777,7 @@ class EndToEnd(SmtpTest):
             s.login("erin", password("erin"))
             self.assertEqual(s.sendmail("erin@example.org", ["erin@example.org"], sent,
                                         mail_options=["BODY=8BITMIME"]), {})
-        pop = poplib.POP3("127.0.0.1", self.port("pop3"), timeout=10)
-        try:
-            pop.user("erin")
-            pop.pass_(password("erin"))
-            count, _ = pop.stat()
-            found = []
-            for n in range(1, count + 1):
-                _, lines, _ = pop.retr(n)
-                if any(tok.encode() in line for line in lines):
-                    found.append(lines)
-            pop.quit()
-        finally:
-            pop.close()
+        found = self.retrieve_with_token("erin", tok)
         self.assertEqual(len(found), 1)
         lines = found[0]
         self.assertEqual(lines[0], b"Return-Path: <erin@example.org>")
@@ -781,6 +786,42 @@ class EndToEnd(SmtpTest):
         while lines[at].startswith(b"\t"):
             at += 1
         self.assertEqual(b"\r\n".join(lines[at:]) + b"\r\n", sent)
+
+    def test_a_large_message_crosses_the_store_pieces_intact(self):
+        # The dialogue hands the store 64 KiB pieces whatever the lines: a piece may end inside a line or
+        # between its CR and LF, and the Maildir's CRLF-to-LF conversion must not notice. About 1 MiB of
+        # lines of every length up to 997 octets, sent over DATA (smtplib) and over BDAT chunks of 100000
+        # octets, comes back over POP3 octet for octet.
+        body = b"".join((b"." if n % 7 == 0 else b"") + bytes([97 + n % 26]) * (n % 998) + b"\r\n"
+                        for n in range(2100))
+        self.assertGreater(len(body), 1000000)
+        for how in ("DATA", "BDAT"):
+            with self.subTest(how=how):
+                tok = token()
+                sent = f"Subject: large {how} {tok}\r\n\r\n".encode() + body
+                if how == "DATA":
+                    with smtplib.SMTP("127.0.0.1", self.port("mx"), local_hostname="client.example",
+                                      timeout=30) as s:
+                        self.assertEqual(s.sendmail("x@remote.example", ["judy@example.org"], sent), {})
+                else:
+                    with self.connect("mx") as c:
+                        c.cmd("EHLO client.example")
+                        c.cmd("MAIL FROM:<x@remote.example>")
+                        self.assertEqual(c.cmd("RCPT TO:<judy@example.org>"), "250 2.1.5 Recipient OK\r\n")
+                        for at in range(0, len(sent), 100000):
+                            chunk = sent[at:at + 100000]
+                            last = at + 100000 >= len(sent)
+                            c.send(b"BDAT %d%s\r\n" % (len(chunk), b" LAST" if last else b"") + chunk)
+                            if last:
+                                self.assertRegex(c.reply(), STORED)
+                            else:
+                                self.assertEqual(c.reply(), f"250 2.0.0 {at + len(chunk)} octets received\r\n")
+                found = self.retrieve_with_token("judy", tok)
+                self.assertEqual(len(found), 1)
+                lines = found[0]
+                at = lines.index(f"Subject: large {how} {tok}".encode())
+                # poplib removes the stuffing dots POP3 adds, as smtplib adds them for DATA.
+                self.assertEqual(b"\r\n".join(lines[at:]) + b"\r\n", sent)
 
     def smuggle(self, listener, ending, split):
         tok = token()

@@ -1,7 +1,8 @@
 // What SMTP and LMTP learn about a message besides its text: the envelope of RFC 5321 and the delivery
 // status notification parameters of RFC 3461, kept with the message for the mailstore and the queue hook
 // (a store that forwards mail or sends DSNs needs them; Maildir keeps only the Return-Path header the session
-// writes). Valid for the call that receives it (deliver(), on_smtp()); copy what you keep.
+// writes). Valid for the call that receives it (on_smtp()), or until the delivery that begin() started ends;
+// copy what you keep.
 #pragma once
 
 #include <string>
