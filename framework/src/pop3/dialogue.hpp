@@ -79,15 +79,7 @@ class dialogue {
     bool plaintext_allowed() const { return auth_allowed() && (s_.tls_active() || options_.plaintext_auth); }
     bool apop_available() const { return options_.apop && env_.auth->secrets() != nullptr; }
     std::vector<std::string> mechanisms() const { return server::offered_mechanisms(s_, auth_settings()); }
-    server::auth_settings auth_settings() const {
-        return {.mechanisms = options_.mechanisms,
-                .plaintext_auth = options_.plaintext_auth,
-                .requires_tls = options_.auth_requires_tls,
-                .auth = env_.auth,
-                .penalty = env_.penalty.get(),
-                .hostname = options_.hostname,
-                .max_failures = options_.max_auth_failures};
-    }
+    server::auth_settings auth_settings() const { return server::auth_settings_of(options_, env_); }
     // Checks a user name from USER or APOP; replies -ERR and returns false when it is not acceptable.
     bool acceptable_user_name(std::string_view name);
     // Runs the POP3 hooks; `user` is the one logging in, or the authenticated user.

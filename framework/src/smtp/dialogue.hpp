@@ -148,15 +148,7 @@ class dialogue {
     };
     local_recipient local_user(const mailbox& box) const;
     std::vector<std::string> mechanisms() const { return server::offered_mechanisms(s_, auth_settings()); }
-    server::auth_settings auth_settings() const {
-        return {.mechanisms = options_.mechanisms,
-                .plaintext_auth = options_.plaintext_auth,
-                .requires_tls = options_.auth_requires_tls,
-                .auth = env_.auth,
-                .penalty = env_.penalty.get(),
-                .hostname = options_.hostname,
-                .max_failures = options_.max_auth_failures};
-    }
+    server::auth_settings auth_settings() const { return server::auth_settings_of(options_, env_); }
     std::string trace_headers() const;  // Return-Path and Received, written before the client's octets
     asio::awaitable<plugin::reply> hook(plugin::smtp_phase phase, std::string_view argument,
                                         const plugin::envelope* envelope = nullptr);

@@ -54,6 +54,18 @@ struct auth_settings {
     unsigned max_failures = 3;                 // failed logins before the connection closes
 };
 
+// The settings from a service's options and environment (pop3::, smtp::), which name these keys alike.
+template <class Options, class Environment>
+auth_settings auth_settings_of(const Options& o, const Environment& env) {
+    return {.mechanisms = o.mechanisms,
+            .plaintext_auth = o.plaintext_auth,
+            .requires_tls = o.auth_requires_tls,
+            .auth = env.auth,
+            .penalty = env.penalty.get(),
+            .hostname = o.hostname,
+            .max_failures = o.max_auth_failures};
+}
+
 // The mechanisms a client may use now, in the configured order (sasl::offered()); none at all before TLS
 // when TLS is required.
 std::vector<std::string> offered_mechanisms(const session& s, const auth_settings& settings);
