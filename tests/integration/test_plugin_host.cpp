@@ -4,11 +4,14 @@
 #include "support.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/version.hpp>
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "mailwright/config/config.hpp"
 #include "mailwright/sasl/mechanism.hpp"
@@ -119,6 +122,21 @@ TEST_CASE("plugin host: one plugin of each kind, in dependency order", "[plugin]
         CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "crash"})).result == outcome::temporary);
         CHECK(run(f.host->run_pop3_hooks(plugin::pop3_event::login, {.user = "crash-int"})).result ==
               outcome::temporary);
+    }
+    SECTION("a refusal is logged with the session, the plugin and what it refused") {
+        std::ostringstream log;
+        const auto previous = spdlog::default_logger();
+        spdlog::set_default_logger(
+            std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+        const plugin::event_context bob{.user = "bob", .argument = "bob", .session = 42};
+        const auto refused = run(f.host->run_pop3_hooks(plugin::pop3_event::login, bob));
+        const plugin::event_context alice{.user = "alice", .argument = "alice", .session = 43};
+        const auto accepted = run(f.host->run_pop3_hooks(plugin::pop3_event::login, alice));
+        spdlog::set_default_logger(previous);
+        CHECK(refused.permanent());
+        CHECK(accepted.ok());
+        CHECK_THAT(log.str(), Catch::Contains("session=42 plugin=deny-hook refused login for good (bob): not today"));
+        CHECK(log.str().find("session=43") == std::string::npos);
     }
     SECTION("service") {
         CHECK(f.host->provides_service("authcheck"));

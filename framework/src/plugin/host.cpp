@@ -408,9 +408,22 @@ auth_backend& host::auth() { return impl_->chain; }
 
 std::shared_ptr<mailstore> host::store() const { return impl_->the_store; }
 
+std::string_view to_string(smtp_phase phase) noexcept {
+    static constexpr std::string_view names[] = {"connect", "helo", "mail", "rcpt", "data", "queue"};
+    return names[static_cast<std::size_t>(phase)];
+}
+
+std::string_view to_string(pop3_event event) noexcept {
+    static constexpr std::string_view names[] = {"login", "retrieve", "remove"};
+    return names[static_cast<std::size_t>(event)];
+}
+
 namespace {
+
+// Asks each hook in order; the first that does not accept decides, and says so in the log with the session.
 template <class Call>
-asio::awaitable<reply> run_hooks(std::vector<std::pair<std::string, std::shared_ptr<hook>>>& hooks, Call call) {
+asio::awaitable<reply> run_hooks(std::vector<std::pair<std::string, std::shared_ptr<hook>>>& hooks,
+                                 const event_context& context, std::string_view event, Call call) {
     for (auto& [name, entry] : hooks) {
         hook& h = *entry;  // a lambda may not capture a structured binding (clang 14)
         auto attempt = [&] { return call(h); };
@@ -419,19 +432,24 @@ asio::awaitable<reply> run_hooks(std::vector<std::pair<std::string, std::shared_
             co_return reply::tempfail("temporary failure, try again later");
         }
         if (!v->ok()) {
+            spdlog::info("session={} plugin={} refused {} {} ({}): {}", context.session, name, event,
+                         v->temporary() ? "for now" : "for good", context.argument, v->text);
             co_return std::move(*v);
         }
     }
     co_return reply::accept();
 }
+
 }  // namespace
 
 asio::awaitable<reply> host::run_smtp_hooks(smtp_phase phase, const event_context& context) {
-    co_return co_await run_hooks(impl_->hooks, [&](hook& h) { return h.on_smtp(phase, context); });
+    auto call = [&](hook& h) { return h.on_smtp(phase, context); };
+    co_return co_await run_hooks(impl_->hooks, context, to_string(phase), call);
 }
 
 asio::awaitable<reply> host::run_pop3_hooks(pop3_event event, const event_context& context) {
-    co_return co_await run_hooks(impl_->hooks, [&](hook& h) { return h.on_pop3(event, context); });
+    auto call = [&](hook& h) { return h.on_pop3(event, context); };
+    co_return co_await run_hooks(impl_->hooks, context, to_string(event), call);
 }
 
 bool host::provides_service(std::string_view name) const {

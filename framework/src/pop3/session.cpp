@@ -372,7 +372,7 @@ asio::awaitable<plugin::reply> dialogue::hook(plugin::pop3_event event, std::str
     if (!env_.hooks) {
         co_return plugin::reply::accept();
     }
-    const plugin::event_context context{s_.info().peer.address, user, argument};
+    const plugin::event_context context{s_.info().peer.address, user, argument, nullptr, s_.info().id};
     co_return co_await env_.hooks(event, context);
 }
 

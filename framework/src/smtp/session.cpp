@@ -487,7 +487,7 @@ asio::awaitable<plugin::reply> dialogue::hook(plugin::smtp_phase phase, std::str
     if (!env_.hooks) {
         co_return plugin::reply::accept();
     }
-    const plugin::event_context context{s_.info().peer.address, user_, argument, envelope};
+    const plugin::event_context context{s_.info().peer.address, user_, argument, envelope, s_.info().id};
     co_return co_await env_.hooks(phase, context);
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,7 +23,11 @@ struct event_context {
     std::string_view user;                       // authenticated user, if any
     std::string_view argument;                   // the HELO name, the address of MAIL/RCPT, the message number, ...
     const plugin::envelope* envelope = nullptr;  // at smtp_phase::queue: the message's envelope, DSN included
+    std::uint64_t session = 0;                   // the session's id, as its log lines show it ("session=N")
 };
+
+std::string_view to_string(smtp_phase phase) noexcept;  // "connect", "helo", ... as the log shows them
+std::string_view to_string(pop3_event event) noexcept;  // "login", "retrieve", "remove"
 
 class hook : public plugin_base {
   public:
