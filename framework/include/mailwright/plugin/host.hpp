@@ -7,8 +7,9 @@
 // answer is tempfail); hooks all run, in the order of [plugins] hooks; a server has one mailstore, so two
 // are a start-up error; service plugins are named by listeners.
 //
-// Fault barrier: every call the framework makes into an auth or hook plugin goes through a wrapper that
-// turns an escaping exception into a temporary failure for that call only, logged with the plugin's name.
+// Fault barrier: every call the framework makes into an auth, hook or mailstore plugin (and into the
+// maildrops, readers and deliveries a store hands out) goes through a wrapper that turns an escaping
+// exception into a temporary failure for that call only, logged with the plugin's name.
 #pragma once
 
 #include <filesystem>
