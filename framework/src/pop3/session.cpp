@@ -372,7 +372,13 @@ asio::awaitable<plugin::reply> dialogue::hook(plugin::pop3_event event, std::str
     if (!env_.hooks) {
         co_return plugin::reply::accept();
     }
-    const plugin::event_context context{s_.info().peer.address, user, argument, nullptr, s_.info().id};
+    const plugin::event_context context{.peer_address = s_.info().peer.address,
+                                        .user = user,
+                                        .argument = argument,
+                                        .session = s_.info().id,
+                                        .service = "pop3",
+                                        .server_name = options_.hostname,
+                                        .tls = s_.tls_active() ? &s_.tls_channel() : nullptr};
     co_return co_await env_.hooks(event, context);
 }
 

@@ -150,6 +150,8 @@ class dialogue {
     std::vector<std::string> mechanisms() const { return server::offered_mechanisms(s_, auth_settings()); }
     server::auth_settings auth_settings() const { return server::auth_settings_of(options_, env_); }
     std::string trace_headers() const;  // Return-Path and Received, written before the client's octets
+    // What hooks, resolvers and filters learn of the session: valid while `argument` and `envelope` are.
+    plugin::event_context event(std::string_view argument, const plugin::envelope* envelope) const;
     asio::awaitable<plugin::reply> hook(plugin::smtp_phase phase, std::string_view argument,
                                         const plugin::envelope* envelope = nullptr);
     // A verdict that is not accept becomes the reply (554 5.7.1 or 451 4.7.1); true when it was not accept.

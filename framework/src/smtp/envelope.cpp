@@ -157,7 +157,7 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     }
     {
         const std::string address = box.to_string();
-        const auto v = co_await hook(plugin::smtp_phase::rcpt, address);
+        const auto v = co_await hook(plugin::smtp_phase::rcpt, address, &txn_.envelope);
         if (refused(v)) {
             co_return next::go_on;
         }

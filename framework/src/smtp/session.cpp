@@ -366,7 +366,7 @@ asio::awaitable<next> dialogue::on_data() {
         co_return error(replies::binarymime_needs_bdat);
     }
     {
-        const auto v = co_await hook(plugin::smtp_phase::data, "");
+        const auto v = co_await hook(plugin::smtp_phase::data, "", &txn_.envelope);
         if (refused(v)) {
             co_return next::go_on;
         }
@@ -482,12 +482,24 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
     return answer(replies::stored(id));
 }
 
+plugin::event_context dialogue::event(std::string_view argument, const plugin::envelope* envelope) const {
+    return {.peer_address = s_.info().peer.address,
+            .user = user_,
+            .argument = argument,
+            .envelope = envelope,
+            .session = s_.info().id,
+            .helo = helo_,
+            .service = options_.kind == role::lmtp ? "lmtp" : options_.kind == role::submission ? "submission" : "smtp",
+            .server_name = options_.hostname,
+            .tls = s_.tls_active() ? &s_.tls_channel() : nullptr};
+}
+
 asio::awaitable<plugin::reply> dialogue::hook(plugin::smtp_phase phase, std::string_view argument,
                                               const plugin::envelope* envelope) {
     if (!env_.hooks) {
         co_return plugin::reply::accept();
     }
-    const plugin::event_context context{s_.info().peer.address, user_, argument, envelope, s_.info().id};
+    const plugin::event_context context = event(argument, envelope);
     co_return co_await env_.hooks(phase, context);
 }
 
