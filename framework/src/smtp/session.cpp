@@ -489,7 +489,9 @@ plugin::event_context dialogue::event(std::string_view argument, const plugin::e
             .envelope = envelope,
             .session = s_.info().id,
             .helo = helo_,
-            .service = options_.kind == role::lmtp ? "lmtp" : options_.kind == role::submission ? "submission" : "smtp",
+            .service = options_.kind == role::lmtp         ? "lmtp"
+                       : options_.kind == role::submission ? "submission"
+                                                           : "smtp",
             .server_name = options_.hostname,
             .tls = s_.tls_active() ? &s_.tls_channel() : nullptr};
 }

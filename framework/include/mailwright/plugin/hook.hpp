@@ -27,10 +27,10 @@ struct event_context {
     // From smtp_phase::rcpt on: the transaction so far (the sender, DSN parameters, the recipients accepted
     // before this one); at smtp_phase::queue and for a message filter, the whole envelope.
     const plugin::envelope* envelope = nullptr;
-    std::uint64_t session = 0;            // the session's id, as its log lines show it ("session=N")
-    std::string_view helo;                // SMTP: the name the client gave in HELO/EHLO/LHLO; empty before
-    std::string_view service;             // "smtp", "submission", "lmtp" or "pop3"
-    std::string_view server_name;         // this server's host name, as the listener announces it
+    std::uint64_t session = 0;               // the session's id, as its log lines show it ("session=N")
+    std::string_view helo;                   // SMTP: the name the client gave in HELO/EHLO/LHLO; empty before
+    std::string_view service;                // "smtp", "submission", "lmtp" or "pop3"
+    std::string_view server_name;            // this server's host name, as the listener announces it
     const tls::channel_info* tls = nullptr;  // the TLS channel (version, cipher, client certificate); null in the clear
 };
 
