@@ -71,7 +71,8 @@ asio::awaitable<bool> deliver(plugin::mailstore& store, std::span<const std::str
             break;
         }
     }
-    const auto result = co_await delivery->commit();
+    const std::vector<bool> everyone(users.size(), true);
+    const auto result = co_await delivery->commit(everyone);
     co_return std::all_of(result.recipients.begin(), result.recipients.end(), [](const auto& r) { return r.ok(); });
 }
 

@@ -99,6 +99,10 @@ std::shared_ptr<server::service> make_smtp(const config::listener_config& l, ser
     env.hooks = [host](plugin::smtp_phase phase, const plugin::event_context& context) {
         return host->run_smtp_hooks(phase, context);
     };
+    env.resolve = [host](std::string_view local_part, std::string_view domain, const plugin::event_context& context) {
+        return host->resolve_recipient(local_part, domain, context);
+    };
+    env.filters = [host](const plugin::event_context& context) { return host->make_filters(context); };
     return std::make_shared<smtp::service>(std::move(o), std::move(env));
 }
 

@@ -34,7 +34,7 @@ class counted final : public plugin::delivery {
   public:
     counted(std::atomic<std::uint64_t>& total, std::size_t recipients) : total_(total), recipients_(recipients) {}
     asio::awaitable<bool> write(std::span<const char>) override { co_return true; }
-    asio::awaitable<plugin::delivery_result> commit() override {
+    asio::awaitable<plugin::delivery_result> commit(const std::vector<bool>&) override {
         total_.fetch_add(1, std::memory_order_relaxed);
         co_return plugin::delivery_result::all(recipients_, plugin::reply::accept());
     }

@@ -119,7 +119,7 @@ class spool_delivery final : public plugin::delivery {
         co_return !failed_;
     }
 
-    asio::awaitable<plugin::delivery_result> commit() override {
+    asio::awaitable<plugin::delivery_result> commit(const std::vector<bool>& wanted) override {
         if (!failed_) {
             auto work = [spool = spool_] {
                 std::error_code e;
@@ -139,10 +139,11 @@ class spool_delivery final : public plugin::delivery {
             const auto& s = *spool_;
             const std::uint64_t told = s.crlf_size + (s.crlf_size > 0 && s.previous != '\n' ? 2 : 0);
             const std::string name = fmt::format("{},S={},W={}", base_, s.file_size, told);
-            auto work = [spool = spool_, dirs = dirs_, name] {
+            auto work = [spool = spool_, dirs = dirs_, name, wanted] {
                 std::vector<reply> replies;
-                for (const auto& dir : dirs) {
-                    replies.push_back(link_into(*spool, dir, name));
+                for (std::size_t i = 0; i < dirs.size(); ++i) {
+                    replies.push_back(i < wanted.size() && wanted[i] ? link_into(*spool, dirs[i], name)
+                                                                     : reply::accept());
                 }
                 return plugin::delivery_result{std::move(replies)};
             };

@@ -32,7 +32,8 @@ asio::awaitable<bool> deliver_stdin(plugin::mailstore& store, std::span<const st
             break;
         }
     }
-    const auto result = co_await delivery->commit();
+    const std::vector<bool> everyone(users.size(), true);
+    const auto result = co_await delivery->commit(everyone);
     co_return std::all_of(result.recipients.begin(), result.recipients.end(), [](const auto& r) { return r.ok(); });
 }
 }  // namespace

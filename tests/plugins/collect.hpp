@@ -1,12 +1,13 @@
 // For the test stores: a delivery that collects the message in a string and, at commit(), hands it whole to
-// `keep` (a callable taking the text and answering the delivery_result). Given up (destroyed without
-// commit()), it keeps nothing.
+// `keep` (a callable taking the text and the users wanted, and answering the delivery_result). Given up
+// (destroyed without commit()), it keeps nothing.
 #pragma once
 
 #include <mailwright/plugin/mailstore.hpp>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace test_plugins {
 
@@ -18,7 +19,9 @@ class collecting_delivery final : public mailwright::plugin::delivery {
         text_.append(piece.data(), piece.size());
         co_return true;
     }
-    asio::awaitable<mailwright::plugin::delivery_result> commit() override { co_return keep_(std::move(text_)); }
+    asio::awaitable<mailwright::plugin::delivery_result> commit(const std::vector<bool>& wanted) override {
+        co_return keep_(std::move(text_), wanted);
+    }
 
   private:
     Keep keep_;

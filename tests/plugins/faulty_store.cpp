@@ -83,24 +83,29 @@ class faulty_store final : public mw::mailstore {
 
     asio::awaitable<std::unique_ptr<mw::delivery>> begin(std::span<const std::string> users,
                                                          const mw::envelope*) override {
-        co_return test_plugins::collect(
-            [this, users = std::vector<std::string>(users.begin(), users.end())](std::string text) {
-                mw::delivery_result result;
-                for (const auto& user : users) {
-                    auto answer = mw::reply::accept();
-                    if (const auto f = schedule.next(user, "deliver"); faulty::throws(f)) {
-                        schedule.raise(user, "deliver", f);
-                    } else if (f == faulty::fault::error) {
-                        answer = mw::reply::tempfail();
-                    }
-                    if (answer.ok()) {
-                        const std::lock_guard lock(mutex);
-                        box_of(user).push_back(text);
-                    }
+        co_return test_plugins::collect([this, users = std::vector<std::string>(users.begin(), users.end())](
+                                            std::string text, const std::vector<bool>& wanted) {
+            mw::delivery_result result;
+            for (std::size_t i = 0; i < users.size(); ++i) {
+                const std::string& user = users[i];
+                auto answer = mw::reply::accept();
+                if (!wanted.at(i)) {
                     result.recipients.push_back(answer);
+                    continue;
                 }
-                return result;
-            });
+                if (const auto f = schedule.next(user, "deliver"); faulty::throws(f)) {
+                    schedule.raise(user, "deliver", f);
+                } else if (f == faulty::fault::error) {
+                    answer = mw::reply::tempfail();
+                }
+                if (answer.ok()) {
+                    const std::lock_guard lock(mutex);
+                    box_of(user).push_back(text);
+                }
+                result.recipients.push_back(answer);
+            }
+            return result;
+        });
     }
 
     // Under `mutex`.

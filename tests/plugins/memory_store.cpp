@@ -77,13 +77,15 @@ class memory_store final : public mw::mailstore {
 
     asio::awaitable<std::unique_ptr<mw::delivery>> begin(std::span<const std::string> users,
                                                          const mw::envelope*) override {
-        co_return test_plugins::collect(
-            [this, users = std::vector<std::string>(users.begin(), users.end())](std::string text) {
-                for (const auto& user : users) {
-                    boxes[user].push_back(text);
+        co_return test_plugins::collect([this, users = std::vector<std::string>(users.begin(), users.end())](
+                                            std::string text, const std::vector<bool>& wanted) {
+            for (std::size_t i = 0; i < users.size(); ++i) {
+                if (wanted.at(i)) {
+                    boxes[users[i]].push_back(text);
                 }
-                return mw::delivery_result::all(users.size(), mw::reply::accept());
-            });
+            }
+            return mw::delivery_result::all(users.size(), mw::reply::accept());
+        });
     }
 
     std::map<std::string, std::vector<std::string>> boxes;

@@ -87,7 +87,7 @@ class test_delivery final : public plugin::delivery {
     test_delivery(test_store& store, std::vector<std::string> users) : store_(store), users_(std::move(users)) {}
     ~test_delivery() override;
     asio::awaitable<bool> write(std::span<const char> piece) override;
-    asio::awaitable<plugin::delivery_result> commit() override;
+    asio::awaitable<plugin::delivery_result> commit(const std::vector<bool>& wanted) override;
 
   private:
     test_store& store_;
@@ -159,7 +159,7 @@ inline asio::awaitable<bool> test_delivery::write(std::span<const char> piece) {
     co_return !failed_;
 }
 
-inline asio::awaitable<plugin::delivery_result> test_delivery::commit() {
+inline asio::awaitable<plugin::delivery_result> test_delivery::commit(const std::vector<bool>& wanted) {
     committed_ = true;
     store_.log.emplace_back("commit");
     if (failed_) {
@@ -167,7 +167,7 @@ inline asio::awaitable<plugin::delivery_result> test_delivery::commit() {
     }
     auto result = store_.answer.value_or(plugin::delivery_result::all(users_.size(), plugin::reply::accept()));
     for (std::size_t i = 0; i < users_.size() && i < result.recipients.size(); ++i) {
-        if (result.recipients[i].ok()) {
+        if (result.recipients[i].ok() && wanted.at(i)) {
             store_.boxes[users_[i]].push_back(text_);
         }
     }
@@ -183,7 +183,7 @@ struct world {
     // What a hook call answers (accept unless set); `on_hook` runs first, e.g. to stop the session.
     std::map<plugin::smtp_phase, plugin::reply> hook_answers;
     std::function<void(plugin::smtp_phase)> on_hook;
-    std::function<pipeline::filter_list(const plugin::envelope&)> filters;  // none unless set
+    std::function<pipeline::filter_list(const plugin::event_context&)> filters;  // none unless set
 
     static smtp::options default_options(smtp::role kind = smtp::role::mx) {
         smtp::options o;

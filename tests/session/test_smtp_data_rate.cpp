@@ -71,7 +71,7 @@ class counted final : public plugin::delivery {
   public:
     counted(int& stored, std::size_t recipients) : stored_(stored), recipients_(recipients) {}
     asio::awaitable<bool> write(std::span<const char>) override { co_return true; }
-    asio::awaitable<plugin::delivery_result> commit() override {
+    asio::awaitable<plugin::delivery_result> commit(const std::vector<bool>&) override {
         ++stored_;
         co_return plugin::delivery_result::all(recipients_, plugin::reply::accept());
     }

@@ -184,16 +184,21 @@ struct filter_record {
 class recording_filter final : public mailwright::plugin::message_filter {
   public:
     explicit recording_filter(filter_record& record) : record_(record) {}
-    void header(std::string_view field) override { record_.fields.emplace_back(field); }
-    asio::awaitable<reply> headers_done(std::vector<std::string>& added) override {
-        added.push_back("X-Filtered: yes; fields=" + std::to_string(record_.fields.size()));
+    mailwright::plugin::field_action header(const mailwright::imf::header_field& field) override {
+        record_.fields.emplace_back(field.raw);
+        return mailwright::plugin::field_action::keep;
+    }
+    asio::awaitable<reply> headers_done(mailwright::plugin::header_changes& changes) override {
+        changes.prepend.push_back("X-Filtered: yes; fields=" + std::to_string(record_.fields.size()));
         co_return record_.refuse_at_headers.value_or(reply::accept());
     }
     void body(std::span<const char> piece) override {
         record_.body_octets += piece.size();
         ++record_.body_pieces;
     }
-    asio::awaitable<reply> end() override { co_return record_.refuse_at_end.value_or(reply::accept()); }
+    asio::awaitable<mailwright::plugin::filter_verdict> end() override {
+        co_return mailwright::plugin::filter_verdict::refuse(record_.refuse_at_end.value_or(reply::accept()));
+    }
 
   private:
     filter_record& record_;
@@ -205,9 +210,9 @@ TEST_CASE("smtp: a message filter sees the message as it streams and adds header
           "[smtp][session][pipeline][filter]") {
     world w;
     filter_record record;
-    w.filters = [&](const mailwright::plugin::envelope&) {
+    w.filters = [&](const mailwright::plugin::event_context&) {
         mailwright::pipeline::filter_list list;
-        list.push_back(std::make_unique<recording_filter>(record));
+        list.push_back({"recording", std::make_unique<recording_filter>(record)});
         return list;
     };
     auto svc = w.make();
@@ -290,16 +295,18 @@ namespace {
 class throwing_filter final : public mailwright::plugin::message_filter {
   public:
     explicit throwing_filter(std::string where) : where_(std::move(where)) {}
-    std::string_view name() const noexcept override { return "throwing-filter"; }
-    void header(std::string_view) override { maybe_throw("header"); }
-    asio::awaitable<reply> headers_done(std::vector<std::string>&) override {
+    mailwright::plugin::field_action header(const mailwright::imf::header_field&) override {
+        maybe_throw("header");
+        return mailwright::plugin::field_action::keep;
+    }
+    asio::awaitable<reply> headers_done(mailwright::plugin::header_changes&) override {
         maybe_throw("headers_done");
         co_return reply::accept();
     }
     void body(std::span<const char>) override { maybe_throw("body"); }
-    asio::awaitable<reply> end() override {
+    asio::awaitable<mailwright::plugin::filter_verdict> end() override {
         maybe_throw("end");
-        co_return reply::accept();
+        co_return mailwright::plugin::filter_verdict::accept();
     }
 
   private:
@@ -318,9 +325,9 @@ TEST_CASE("smtp: a filter that throws refuses the message for now, and the sessi
     for (const std::string where : {"header", "headers_done", "body", "end"}) {
         DYNAMIC_SECTION(where) {
             world w;
-            w.filters = [&](const mailwright::plugin::envelope&) {
+            w.filters = [&](const mailwright::plugin::event_context&) {
                 mailwright::pipeline::filter_list list;
-                list.push_back(std::make_unique<throwing_filter>(where));
+                list.push_back({"throwing", std::make_unique<throwing_filter>(where)});
                 return list;
             };
             auto svc = w.make();

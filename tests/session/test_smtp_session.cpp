@@ -686,13 +686,13 @@ TEST_CASE("smtp: the envelope and the DSN parameters travel with the message", "
     CHECK(e.authenticated_user.empty());
     REQUIRE(e.recipients.size() == 3);
     CHECK(e.recipients[0].address == "alice@example.org");
-    CHECK(e.recipients[0].user == "alice");
+    CHECK(e.recipients[0].users == std::vector<std::string>{"alice"});
     CHECK(e.recipients[0].notify == "SUCCESS,FAILURE");
     CHECK(e.recipients[0].orcpt == "rfc822;Alice+40example.org");
     CHECK(e.recipients[1].address == "bob@example.org");
     CHECK(e.recipients[1].notify == "NEVER");
     CHECK(e.recipients[1].orcpt.empty());
-    CHECK(e.recipients[2].user == "postmaster");
+    CHECK(e.recipients[2].users == std::vector<std::string>{"postmaster"});
     CHECK(e.recipients[2].notify.empty());
     REQUIRE(w.hooked_envelope);
     CHECK(w.hooked_envelope->id == e.id);
@@ -1806,7 +1806,7 @@ TEST_CASE("smtp: hooks are asked at every phase and can refuse", "[smtp][session
         auto svc = w.make();
         serve(*svc, send(body));
         CHECK(w.hook_log == std::vector<std::string>{"0::192.0.2.7", "1::client.example", "2::sender@remote.example",
-                                                     "3::alice@example.org", "4::", "5:::envelope"});
+                                                     "3::alice@example.org:envelope", "4:::envelope", "5:::envelope"});
     }
     SECTION("refusals") {
         w.hook_answers[smtp_phase::rcpt] = plugin::reply::reject("not for you");

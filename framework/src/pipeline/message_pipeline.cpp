@@ -1,8 +1,11 @@
 // message_pipeline: see the header.
 #include "mailwright/pipeline/message_pipeline.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
+#include "mailwright/imf/header.hpp"
 #include "plugin/barrier.hpp"
 #include "plugin/reply_text.hpp"
 
@@ -12,12 +15,34 @@ message_pipeline::message_pipeline(plugin::mailstore& store, std::span<const std
                                    const plugin::envelope* envelope, filter_list filters)
     : store_(store), users_(users), envelope_(envelope), filters_(std::move(filters)), in_headers_(!filters_.empty()) {
     buffer_.reserve(piece_size + 8 * 1024);  // a piece and the line that went past it
+    for (const auto& f : filters_) {
+        if (!f.filter) {
+            refuse(plugin::reply::tempfail());  // the host logged why it could not be made
+        }
+    }
 }
 
 message_pipeline::~message_pipeline() = default;  // a delivery not committed is given up by its destructor
 
 namespace {
+
 constexpr std::string_view refusing = "refusing the message for now";
+
+void log_refusal(std::string_view plugin, std::string_view when, const plugin::reply& r) {
+    spdlog::info("plugin={} refused the message at {} {}: {}", plugin, when, r.temporary() ? "for now" : "for good",
+                 r.text);
+}
+
+// What a recipient hears of its users' deliveries: the first temporary failure, else the first refusal.
+plugin::reply combined(const std::vector<plugin::reply>& answers) {
+    const auto failed = std::find_if(answers.begin(), answers.end(), [](const auto& r) { return r.temporary(); });
+    if (failed != answers.end()) {
+        return *failed;
+    }
+    const auto refused = std::find_if(answers.begin(), answers.end(), [](const auto& r) { return r.permanent(); });
+    return refused != answers.end() ? *refused : plugin::reply::accept();
+}
+
 }  // namespace
 
 // Calls `call` on every filter, behind the fault barrier: one that throws refuses the message for now.
@@ -27,7 +52,7 @@ void message_pipeline::each_filter(std::string_view what, Call call) {
         if (refusal_) {
             return;
         }
-        const bool returned = plugin::barrier::guard_now(f->name(), what, refusing, [&] { call(*f); });
+        const bool returned = plugin::barrier::guard_now(f.name, what, refusing, [&] { call(*f.filter); });
         if (!returned) {
             refuse(plugin::reply::tempfail());
         }
@@ -41,11 +66,12 @@ asio::awaitable<void> message_pipeline::ask_filters(std::string_view what, Call 
         if (refusal_) {
             co_return;
         }
-        auto attempt = [&] { return call(*f); };
-        auto answer = co_await plugin::barrier::guard(f->name(), what, refusing, attempt);
+        auto attempt = [&] { return call(*f.filter); };
+        auto answer = co_await plugin::barrier::guard(f.name, what, refusing, attempt);
         if (!answer) {
             refuse(plugin::reply::tempfail());
         } else if (!answer->ok()) {
+            log_refusal(f.name, what, *answer);
             refuse(std::move(*answer));
         }
     }
@@ -58,6 +84,9 @@ void message_pipeline::refuse(plugin::reply r) {
 }
 
 asio::awaitable<void> message_pipeline::begin(std::string_view trace) {
+    if (refusal_) {
+        co_return;
+    }
     auto started = co_await store_.begin(users_, envelope_);
     if (!started) {
         refuse(plugin::reply::tempfail());
@@ -78,36 +107,66 @@ std::size_t message_pipeline::header_end() {
     return at == std::string::npos ? at : at + 4;
 }
 
-// Shows the filters each field of the header block [header_start_, end), then writes what they add above it.
-asio::awaitable<void> message_pipeline::end_headers(std::size_t end) {
-    const std::string_view block(buffer_.data() + header_start_, end - header_start_);
-    for (std::size_t at = 0; at < block.size() && !refusal_;) {  // a refusal empties the buffer
-        std::size_t next = block.find("\r\n", at);
-        // A field goes on over lines that start with white space (folding, RFC 5322 2.2.3).
-        while (next != std::string_view::npos && next + 2 < block.size() &&
-               (block[next + 2] == ' ' || block[next + 2] == '\t')) {
-            next = block.find("\r\n", next + 2);
-        }
-        next = next == std::string_view::npos ? block.size() : next + 2;
-        if (const auto field = block.substr(at, next - at); field != "\r\n") {
-            each_filter("header", [&](plugin::message_filter& f) { f.header(field); });
-        }
-        at = next;
+// Without its blank line, the block the filters see ends after its last whole line (all of it at the end of
+// the message, or when it outgrows max_header_block).
+std::size_t message_pipeline::header_cut(bool last) const {
+    if (last) {
+        return buffer_.size();
     }
-    std::vector<std::string> added;
-    auto headers_done = [&](plugin::message_filter& f) { return f.headers_done(added); };  // named: g++ 12
+    const std::size_t lf = buffer_.rfind('\n');
+    return lf == std::string::npos || lf < header_start_ ? header_start_ : lf + 1;
+}
+
+// Shows the filters each field of the header block [header_start_, end), then puts the block back as they
+// leave it: the fields they prepend, the client's fields they kept, the fields they append, the blank line.
+asio::awaitable<void> message_pipeline::end_headers(std::size_t end) {
+    bool blank_line = false;
+    std::string kept = kept_fields(end, blank_line);
+    if (refusal_) {
+        co_return;
+    }
+    plugin::header_changes changes;
+    auto headers_done = [&](plugin::message_filter& f) { return f.headers_done(changes); };  // named: g++ 12
     co_await ask_filters("headers_done", headers_done);
     if (refusal_) {
         co_return;
     }
-    std::string fields;
-    for (const auto& field : added) {
-        fields += plugin::clean_text(field);  // one line each: a filter cannot end the header block early
-        fields += "\r\n";
+    std::string block;
+    for (const auto& field : changes.prepend) {
+        block += plugin::clean_text(field) + "\r\n";  // one line each: a filter cannot end the block early
     }
-    buffer_.insert(header_start_, fields);
-    filtered_ = end + fields.size();
+    block += kept;
+    for (const auto& field : changes.append) {
+        block += plugin::clean_text(field) + "\r\n";
+    }
+    block += blank_line ? "\r\n" : "";
+    buffer_.replace(header_start_, end - header_start_, block);
+    filtered_ = header_start_ + block.size();
     in_headers_ = false;
+}
+
+std::string message_pipeline::kept_fields(std::size_t end, bool& blank_line) {
+    const std::string_view whole(buffer_.data() + header_start_, end - header_start_);
+    std::string kept;
+    kept.reserve(whole.size());
+    for (std::size_t at = 0; at < whole.size() && !refusal_;) {
+        const std::size_t next = imf::field_end(whole, at);
+        const std::string_view raw = whole.substr(at, next - at);
+        at = next;
+        if (raw == "\r\n") {
+            blank_line = true;  // the rest is body
+            break;
+        }
+        const imf::header_field field = imf::parse_field(raw);
+        bool keep = true;
+        each_filter("header", [&](plugin::message_filter& f) {
+            keep = keep && f.header(field) == plugin::field_action::keep;  // later filters do not see it
+        });
+        if (keep) {
+            kept += raw;
+        }
+    }
+    return kept;
 }
 
 asio::awaitable<void> message_pipeline::pass(bool last) {
@@ -120,7 +179,7 @@ asio::awaitable<void> message_pipeline::pass(bool last) {
         if (end == std::string::npos && !last && buffer_.size() - header_start_ < max_header_block) {
             co_return;  // held until the header block ends
         }
-        co_await end_headers(end == std::string::npos ? buffer_.size() : end);
+        co_await end_headers(end == std::string::npos ? header_cut(last) : end);
         if (refusal_) {
             co_return;
         }
@@ -150,20 +209,98 @@ asio::awaitable<void> message_pipeline::pass(bool last) {
     scanned_ -= std::min(scanned_, written);
 }
 
-asio::awaitable<plugin::delivery_result> message_pipeline::finish() {
-    co_await pass(true);
-    auto end = [](plugin::message_filter& f) { return f.end(); };  // named: g++ 12
-    co_await ask_filters("end", end);
-    if (refusal_) {
-        co_return plugin::delivery_result::all(users_.size(), *refusal_);
+std::size_t message_pipeline::recipient_count() const noexcept {
+    return envelope_ != nullptr ? envelope_->recipients.size() : users_.size();
+}
+
+// The entries in users_ of recipient `r`: the users the envelope names for it (without one, user r).
+std::vector<std::size_t> message_pipeline::users_of(std::size_t r) const {
+    if (envelope_ == nullptr) {
+        return {r};
     }
-    auto result = co_await delivery_->commit();
+    std::vector<std::size_t> indices;
+    for (const auto& user : envelope_->recipients[r].users) {
+        const auto at = std::find(users_.begin(), users_.end(), user);
+        if (at != users_.end()) {
+            indices.push_back(static_cast<std::size_t>(at - users_.begin()));
+        }
+    }
+    return indices;
+}
+
+asio::awaitable<void> message_pipeline::ask_end(std::vector<plugin::reply>& per_recipient) {
+    for (auto& f : filters_) {
+        auto attempt = [&] { return f.filter->end(); };
+        auto verdict = co_await plugin::barrier::guard(f.name, "end", refusing, attempt);
+        if (!verdict) {
+            refuse(plugin::reply::tempfail());
+        } else if (!verdict->answer.ok()) {
+            log_refusal(f.name, "end", verdict->answer);
+            refuse(std::move(verdict->answer));
+        } else if (verdict->discard) {
+            spdlog::info("plugin={} discarded the message", f.name);
+            discarded_ = true;
+        } else if (!verdict->recipients.empty() && verdict->recipients.size() != per_recipient.size()) {
+            spdlog::error("plugin={} answered for {} recipients of {}; refusing the message for now", f.name,
+                          verdict->recipients.size(), per_recipient.size());
+            refuse(plugin::reply::tempfail());
+        } else {
+            for (std::size_t r = 0; r < verdict->recipients.size(); ++r) {
+                if (per_recipient[r].ok() && !verdict->recipients[r].ok()) {
+                    log_refusal(f.name, "end for a recipient", verdict->recipients[r]);
+                    per_recipient[r] = std::move(verdict->recipients[r]);
+                }
+            }
+        }
+        if (refusal_ || discarded_) {
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<std::vector<plugin::reply>> message_pipeline::finish() {
+    co_await pass(true);
+    std::vector<plugin::reply> per_recipient(recipient_count(), plugin::reply::accept());
+    if (!refusal_) {
+        co_await ask_end(per_recipient);
+    }
+    if (refusal_) {
+        co_return std::vector<plugin::reply>(recipient_count(), *refusal_);
+    }
+    if (discarded_) {
+        delivery_.reset();  // given up: nothing is stored, and everyone hears success
+        co_return per_recipient;
+    }
+    co_return co_await commit(std::move(per_recipient));
+}
+
+asio::awaitable<std::vector<plugin::reply>> message_pipeline::commit(std::vector<plugin::reply> per_recipient) {
+    std::vector<bool> wanted(users_.size(), false);
+    for (std::size_t r = 0; r < per_recipient.size(); ++r) {
+        for (const std::size_t u : per_recipient[r].ok() ? users_of(r) : std::vector<std::size_t>{}) {
+            wanted[u] = true;
+        }
+    }
+    if (std::find(wanted.begin(), wanted.end(), true) == wanted.end()) {
+        delivery_.reset();  // every recipient was refused by a filter: nothing to store
+        co_return per_recipient;
+    }
+    auto result = co_await delivery_->commit(wanted);
     delivery_.reset();
     if (result.recipients.size() != users_.size()) {
-        // A store that does not answer for every recipient cannot be trusted with any of them.
-        co_return plugin::delivery_result::all(users_.size(), plugin::reply::tempfail());
+        // A store that does not answer for every mailbox cannot be trusted with any of them.
+        result = plugin::delivery_result::all(users_.size(), plugin::reply::tempfail());
     }
-    co_return result;
+    for (std::size_t r = 0; r < per_recipient.size(); ++r) {
+        if (per_recipient[r].ok()) {
+            std::vector<plugin::reply> answers;
+            for (const std::size_t u : users_of(r)) {
+                answers.push_back(result.recipients[u]);
+            }
+            per_recipient[r] = combined(answers);
+        }
+    }
+    co_return per_recipient;
 }
 
 }  // namespace mailwright::pipeline

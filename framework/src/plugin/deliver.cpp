@@ -19,7 +19,7 @@ asio::awaitable<delivery_result> deliver(mailstore& store, std::span<const std::
             break;  // commit() says what became of it
         }
     }
-    co_return co_await delivery->commit();
+    co_return co_await delivery->commit(std::vector<bool>(users.size(), true));
 }
 
 }  // namespace mailwright::plugin

@@ -130,9 +130,9 @@ class guarded_delivery final : public delivery {
         co_return r.value_or(false);
     }
 
-    asio::awaitable<delivery_result> commit() override {
+    asio::awaitable<delivery_result> commit(const std::vector<bool>& wanted) override {
         if (!broken_) {
-            auto call = [&] { return inner_->commit(); };
+            auto call = [&] { return inner_->commit(wanted); };
             auto r = co_await barrier::guard(plugin_, "commit", tempfail_answer, call);
             if (r) {
                 co_return std::move(*r);

@@ -452,6 +452,43 @@ asio::awaitable<reply> host::run_pop3_hooks(pop3_event event, const event_contex
     co_return co_await run_hooks(impl_->hooks, context, to_string(event), call);
 }
 
+asio::awaitable<resolution> host::resolve_recipient(std::string_view local_part, std::string_view domain,
+                                                    const event_context& context) {
+    for (auto& [name, entry] : impl_->hooks) {
+        hook& h = *entry;  // a lambda may not capture a structured binding (clang 14)
+        auto attempt = [&] { return h.resolve(local_part, domain, context); };
+        auto r = co_await barrier::guard(name, "resolve", "answering tempfail", attempt);
+        if (!r) {
+            co_return resolution::refuse(reply::tempfail());
+        }
+        if (!r->answer.ok()) {
+            spdlog::info("session={} plugin={} refused recipient {} ({}): {}", context.session, name,
+                         r->answer.temporary() ? "for now" : "for good", context.argument, r->answer.text);
+        }
+        if (!r->answer.ok() || !r->users.empty()) {
+            co_return std::move(*r);
+        }
+    }
+    co_return resolution::not_mine();
+}
+
+pipeline::filter_list host::make_filters(const event_context& context) {
+    pipeline::filter_list filters;
+    for (auto& [name, entry] : impl_->hooks) {
+        hook& h = *entry;
+        std::unique_ptr<message_filter> made;
+        const bool returned =
+            barrier::guard_now(name, "filter", "refusing the message for now", [&] { made = h.filter(context); });
+        if (!returned) {
+            // A filter that cannot be made cannot see the message through: the pipeline refuses it for now.
+            filters.push_back({name, nullptr});
+        } else if (made) {
+            filters.push_back({name, std::move(made)});
+        }
+    }
+    return filters;
+}
+
 bool host::provides_service(std::string_view name) const {
     return std::any_of(impl_->instances.begin(), impl_->instances.end(), [&](const instance& i) {
         return i.source.name == name && i.source.kind == plugin_kind::service;

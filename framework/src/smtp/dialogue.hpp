@@ -46,7 +46,6 @@ struct transaction {
     // The mailboxes, each once: recipients that resolve to one user get one copy (RFC 5321 3.3 allows it), so a
     // store is never asked for two copies in one mailbox.
     std::vector<std::string> users;
-    std::vector<std::size_t> mailbox_of;  // per accepted recipient (envelope.recipients[i]), its entry in users
 };
 
 class dialogue;
@@ -135,8 +134,9 @@ class dialogue {
     asio::awaitable<next> on_bdat(const command& c);
     asio::awaitable<next> receive(incoming& message);
     // The reply to a message, as it went: one line, or one per recipient for LMTP.
+    // `answers`: one per recipient, what the message pipeline said.
     next answer_message(const transaction& done, refusal problem, const plugin::reply* refused_by_hook,
-                        const plugin::delivery_result& delivered, std::uint64_t octets);
+                        const std::vector<plugin::reply>& answers, std::uint64_t octets);
     asio::awaitable<next> auth_failed(std::string_view attempted);
 
     bool is_local_domain(std::string_view domain) const;
@@ -147,6 +147,12 @@ class dialogue {
         std::string refusal;
     };
     local_recipient local_user(const mailbox& box) const;
+    struct recipient_users {
+        std::vector<std::string> users;
+        std::optional<next> refused;  // the recipient was refused, and the reply said why
+    };
+    asio::awaitable<recipient_users> users_of(const mailbox& box);
+    asio::awaitable<recipient_users> known_user(const mailbox& box, const std::string& user, bool postmaster);
     std::vector<std::string> mechanisms() const { return server::offered_mechanisms(s_, auth_settings()); }
     server::auth_settings auth_settings() const { return server::auth_settings_of(options_, env_); }
     std::string trace_headers() const;  // Return-Path and Received, written before the client's octets

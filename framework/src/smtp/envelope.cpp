@@ -105,6 +105,67 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
     co_return next::go_on;
 }
 
+// The users a local recipient stands for: the hooks' resolution (aliases), else the local part, each known to
+// the auth backend. When the recipient is refused, none, and what the reply said.
+asio::awaitable<dialogue::recipient_users> dialogue::users_of(const mailbox& box) {
+    const auto local = local_user(box);
+    if (local.user.empty()) {
+        co_return recipient_users{{}, error(local.refusal)};
+    }
+    std::vector<std::string> users{local.user};
+    bool postmaster = local.postmaster;
+    if (env_.resolve) {
+        const std::string address = box.to_string();
+        const std::string_view local_part = box.domain.empty() ? std::string_view("postmaster") : box.local;
+        const auto context = event(address, &txn_.envelope);
+        auto resolved = co_await env_.resolve(local_part, box.domain, context);
+        if (!resolved.answer.ok()) {
+            const auto& a = resolved.answer;
+            const std::string words = replies::user_unknown(address);
+            const std::string line = plugin::smtp_line(
+                a, a.temporary() ? plugin::smtp_words{450, "4.3.0", words} : plugin::smtp_words{550, "5.1.1", words});
+            co_return recipient_users{{}, a.temporary() ? (reply(line), next::go_on) : error(line)};
+        }
+        if (!resolved.users.empty()) {
+            users = std::move(resolved.users);
+            postmaster = false;
+        }
+    }
+    for (auto& user : users) {
+        auto known = co_await known_user(box, user, postmaster);
+        if (known.refused) {
+            co_return recipient_users{{}, known.refused};
+        }
+        user = std::move(known.users.front());
+    }
+    co_return recipient_users{std::move(users), std::nullopt};
+}
+
+// The mailbox name of `user` as the auth backend knows it; when it does not, none, and what the reply said.
+asio::awaitable<dialogue::recipient_users> dialogue::known_user(const mailbox& box, const std::string& user,
+                                                                bool postmaster) {
+    const auto found = co_await env_.auth->lookup(user);
+    if (found.status == auth_status::tempfail) {
+        const std::string words = replies::cannot_verify_text(box.to_string());
+        reply(plugin::smtp_line(plugin::as_temporary(found.tempfail_reply), {450, "4.3.0", words}));
+        co_return recipient_users{{}, next::go_on};
+    }
+    if (found.status != auth_status::ok && postmaster) {
+        // RFC 5321 4.5.1: this address must work. The configuration is wrong, not the address: a temporary
+        // failure keeps the mail with the sender until the postmaster user exists.
+        spdlog::error(
+            "{} mail for <{}> refused for now: the postmaster user \"{}\" is unknown to the auth "
+            "backend; create it, or name an existing user in [listener.smtp] postmaster",
+            s_.log_prefix(), box.to_string(), user);
+        reply(replies::postmaster_unavailable(box.to_string()));
+        co_return recipient_users{{}, next::go_on};
+    }
+    if (found.status != auth_status::ok) {
+        co_return recipient_users{{}, error(replies::user_unknown(box.to_string()))};
+    }
+    co_return recipient_users{{found.user.empty() ? user : found.user}, std::nullopt};
+}
+
 asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     const auto r = parse_rcpt(c.argument, txn_.envelope.smtputf8);
     if (r.error == errc::needs_utf8) {
@@ -131,29 +192,9 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
         co_return next::go_on;
     }
     const mailbox& box = *r.box;
-    const auto local = local_user(box);
-    if (local.user.empty()) {
-        co_return error(local.refusal);
-    }
-    const std::string& user = local.user;
-    const auto found = co_await env_.auth->lookup(user);
-    if (found.status == auth_status::tempfail) {
-        const std::string words = replies::cannot_verify_text(box.to_string());
-        reply(plugin::smtp_line(plugin::as_temporary(found.tempfail_reply), {450, "4.3.0", words}));
-        co_return next::go_on;
-    }
-    if (found.status != auth_status::ok && local.postmaster) {
-        // RFC 5321 4.5.1: this address must work. The configuration is wrong, not the address: a temporary
-        // failure keeps the mail with the sender until the postmaster user exists.
-        spdlog::error(
-            "{} mail for <{}> refused for now: the postmaster user \"{}\" is unknown to the auth "
-            "backend; create it, or name an existing user in [listener.smtp] postmaster",
-            s_.log_prefix(), box.to_string(), user);
-        reply(replies::postmaster_unavailable(box.to_string()));
-        co_return next::go_on;
-    }
-    if (found.status != auth_status::ok) {
-        co_return error(replies::user_unknown(box.to_string()));
+    auto resolved = co_await users_of(box);
+    if (resolved.refused) {
+        co_return *resolved.refused;  // the reply said why
     }
     {
         const std::string address = box.to_string();
@@ -163,12 +204,12 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
         }
     }
     recipient.address = box.to_string();
-    recipient.user = found.user.empty() ? user : found.user;
-    const auto known = std::find(txn_.users.begin(), txn_.users.end(), recipient.user);
-    txn_.mailbox_of.push_back(static_cast<std::size_t>(known - txn_.users.begin()));
-    if (known == txn_.users.end()) {
-        txn_.users.push_back(recipient.user);
+    for (const auto& user : resolved.users) {
+        if (std::find(txn_.users.begin(), txn_.users.end(), user) == txn_.users.end()) {
+            txn_.users.push_back(user);  // one copy per mailbox (RFC 5321 3.3 allows it)
+        }
     }
+    recipient.users = std::move(resolved.users);
     txn_.envelope.recipients.push_back(std::move(recipient));
     state_ = after(verb::rcpt, state_);
     reply(replies::recipient_ok);

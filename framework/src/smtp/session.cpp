@@ -394,16 +394,20 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
     const auto verdict = co_await hook(plugin::smtp_phase::queue, "", &txn_.envelope);
     std::optional<pipeline::message_pipeline> sink;
     if (verdict.ok()) {
-        auto filters = env_.filters ? env_.filters(txn_.envelope) : pipeline::filter_list{};
+        const auto context = event("", &txn_.envelope);
+        auto filters = env_.filters ? env_.filters(context) : pipeline::filter_list{};
         sink.emplace(*env_.store, txn_.users, &txn_.envelope, std::move(filters));
         const std::string trace = trace_headers();
         co_await sink->begin(trace);
     }
     co_await message.read(sink ? &*sink : nullptr);
     const auto problem = message.problem();
-    plugin::delivery_result delivered;
+    std::vector<plugin::reply> answers;
     if (problem == refusal::none && sink) {
-        delivered = co_await sink->finish();
+        answers = co_await sink->finish();
+        if (sink->discarded()) {
+            spdlog::info("{} message {} discarded by a filter", s_.log_prefix(), txn_.envelope.id);
+        }
     }
     sink.reset();  // a message not finished is given up: the store keeps nothing of it
     if (problem == refusal::lost) {
@@ -421,11 +425,11 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
         const std::string interrupting = message.interrupting_line();
         co_return co_await on_line(interrupting);
     }
-    co_return answer_message(done, problem, verdict.ok() ? nullptr : &verdict, delivered, message.octets());
+    co_return answer_message(done, problem, verdict.ok() ? nullptr : &verdict, answers, message.octets());
 }
 
 next dialogue::answer_message(const transaction& done, refusal problem, const plugin::reply* refused_by_hook,
-                              const plugin::delivery_result& delivered, std::uint64_t octets) {
+                              const std::vector<plugin::reply>& answers, std::uint64_t octets) {
     const std::size_t recipients = done.envelope.recipients.size();
     const bool lmtp = options_.kind == role::lmtp;
     // One line for the whole message; LMTP says it once per accepted recipient (RFC 2033 4.2).
@@ -456,10 +460,9 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
     }
     if (lmtp) {
         // LMTP answers each recipient by its own outcome (RFC 2033 4.2): a recipient delivered must hear 250,
-        // or the client sends the message again. Recipients of one mailbox share its one delivery's outcome.
+        // or the client sends the message again.
         const std::string stored = replies::lmtp_stored(id, octets);
-        for (const std::size_t m : done.mailbox_of) {
-            const auto& r = delivered.recipients.at(m);
+        for (const auto& r : answers) {
             reply(plugin::smtp_line(r, r.ok()          ? replies::lmtp_delivered(stored)
                                        : r.temporary() ? replies::mailbox_temp
                                                        : replies::mailbox_perm));
@@ -468,7 +471,7 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
     }
     // SMTP has one reply for all: success only when every mailbox has the message; otherwise a temporary
     // failure if any (the client tries again), else the first refusal.
-    const auto& all = delivered.recipients;
+    const auto& all = answers;
     const auto failed = std::find_if(all.begin(), all.end(), [](const auto& r) { return r.temporary(); });
     const auto refused = std::find_if(all.begin(), all.end(), [](const auto& r) { return r.permanent(); });
     if (failed != all.end()) {

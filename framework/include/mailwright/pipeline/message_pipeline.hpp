@@ -8,8 +8,9 @@
 // its fault barrier), and the octets go from the dialogue's buffer to the store without another copy.
 //
 // Filters see the client's header block field by field (held until it ends, up to max_header_block octets;
-// what follows is body whatever it looks like), add fields above it, then see the body as it streams; the
-// message is never held whole.
+// what follows is body whatever it looks like), remove fields and add others, then see the body as it
+// streams; the message is never held whole. At the end each filter answers for the message or for each
+// recipient; the store then commits for the recipients nobody refused.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -31,11 +32,16 @@ namespace mailwright::pipeline {
 inline constexpr std::size_t piece_size = 64 * 1024;
 inline constexpr std::size_t max_header_block = 256 * 1024;
 
-using filter_list = std::vector<std::unique_ptr<plugin::message_filter>>;
+struct filter_entry {
+    std::string name;                                // the plugin's, for the log and the fault barrier
+    std::unique_ptr<plugin::message_filter> filter;  // null: it could not be made, and the message is refused for now
+};
+using filter_list = std::vector<filter_entry>;
 
 class message_pipeline {
   public:
-    // `users` and `envelope` must outlive the pipeline.
+    // `users` and `envelope` must outlive the pipeline. Each of the envelope's recipients names its users
+    // (envelope_recipient::users), all of them in `users`.
     message_pipeline(plugin::mailstore& store, std::span<const std::string> users, const plugin::envelope* envelope,
                      filter_list filters);
     message_pipeline(const message_pipeline&) = delete;
@@ -55,8 +61,11 @@ class message_pipeline {
     bool refused() const noexcept { return refusal_.has_value(); }
 
     // The message is complete: the rest goes to the store, the filters have their last say, the store
-    // commits. One reply per user, in order.
-    asio::awaitable<plugin::delivery_result> finish();
+    // commits. One reply per envelope recipient, in order: a filter's refusal of it, or else what the store
+    // answered for its users (the first temporary failure, else the first refusal, else success).
+    asio::awaitable<std::vector<plugin::reply>> finish();
+    // After finish(): a filter discarded the message, and the recipients heard success.
+    bool discarded() const noexcept { return discarded_; }
 
   private:
     // Hands the filters what is new and the store every whole piece (every octet when `last`).
@@ -64,7 +73,16 @@ class message_pipeline {
     // The end of the client's header block in buffer_ (after its blank line), or npos when not seen yet.
     std::size_t header_end();
     asio::awaitable<void> end_headers(std::size_t end);
+    std::size_t header_cut(bool last) const;
+    // The fields of [header_start_, end) the filters keep, each shown to them; whether the blank line ended it.
+    std::string kept_fields(std::size_t end, bool& blank_line);
+    // Every filter's end(); a discard or a refusal of the message ends the asking.
+    asio::awaitable<void> ask_end(std::vector<plugin::reply>& per_recipient);
+    // Commits for the recipients `per_recipient` left accepted and says what each recipient hears.
+    asio::awaitable<std::vector<plugin::reply>> commit(std::vector<plugin::reply> per_recipient);
     void refuse(plugin::reply r);
+    std::size_t recipient_count() const noexcept;
+    std::vector<std::size_t> users_of(std::size_t recipient) const;
     template <class Call>
     void each_filter(std::string_view what, Call call);
     template <class Call>
@@ -77,6 +95,7 @@ class message_pipeline {
     std::unique_ptr<plugin::delivery> delivery_;
     std::optional<plugin::reply> refusal_;
     bool store_gave_up_ = false;  // a write failed: nothing more is written; commit() says why
+    bool discarded_ = false;
     std::string buffer_;
     bool in_headers_;               // filters wait for the end of the header block
     std::size_t header_start_ = 0;  // where the client's header block starts in buffer_

@@ -29,7 +29,7 @@
 // 3: session's accessors moved out of line; the ABI string names Asio, Boost, the libstdc++ ABI, sanitizers.
 // 4: mailstore::begin() and plugin::delivery replace deliver() and message_source; hooks answer plugin::reply;
 //    auth_result and secret_result carry a tempfail_reply; event_context names the session.
-#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 4
+#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 5
 
 #if defined(__clang__)
 #define MAILWRIGHT_PLUGIN_ABI_COMPILER                                                             \

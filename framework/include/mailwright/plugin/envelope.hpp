@@ -12,9 +12,10 @@ namespace mailwright::plugin {
 
 struct envelope_recipient {
     std::string address;  // the forward-path as the client gave it, without angle brackets
-    std::string user;     // the local user whose mailbox receives the message
-    std::string notify;   // RFC 3461 NOTIFY as given ("NEVER", "SUCCESS,FAILURE", ...); empty when absent
-    std::string orcpt;    // RFC 3461 ORCPT as given ("rfc822;bob@example.org", in xtext); empty when absent
+    // The local users whose mailboxes receive the message: one, or those an alias names (hook::resolve).
+    std::vector<std::string> users;
+    std::string notify;  // RFC 3461 NOTIFY as given ("NEVER", "SUCCESS,FAILURE", ...); empty when absent
+    std::string orcpt;   // RFC 3461 ORCPT as given ("rfc822;bob@example.org", in xtext); empty when absent
 };
 
 struct envelope {

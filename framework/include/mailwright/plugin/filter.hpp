@@ -1,23 +1,53 @@
 // A message filter: sees one message as it streams from the dialogue to the store (the message pipeline,
-// pipeline/message_pipeline.hpp), may add header fields, and has a say before the message is stored. One
-// filter object per message, so it may keep what it learns; it never holds the message whole unless it
-// chooses to. Filters run in order; the first refusal decides, and the client hears it.
+// pipeline/message_pipeline.hpp), may add and remove header fields, and has the last say before the message is
+// stored. A hook makes one filter object per message (hook::filter(), hook.hpp), so it may keep what it
+// learns; it never holds the message whole unless it chooses to. Filters run in the order of [plugins] hooks;
+// the first refusal decides, and the client hears it.
 //
 // What a filter sees: the client's header block field by field (the trace fields the server writes first are
-// not shown), then the body in pieces as they arrive. Header fields it adds go above the client's header
-// block, below the trace fields.
+// not shown), then the body in pieces as they arrive. The header block is held until it ends, up to 256 KiB;
+// what follows a longer one is body to the filters.
 #pragma once
 
 #include <asio/awaitable.hpp>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include "mailwright/plugin/envelope.hpp"
+#include "mailwright/imf/header.hpp"
 #include "mailwright/plugin/reply.hpp"
 
 namespace mailwright::plugin {
+
+enum class field_action {
+    keep,
+    remove,  // the field is not stored (e.g. a forged Authentication-Results)
+};
+
+// Header fields a filter adds, each as "Name: value" on one line without its line end: control characters in it
+// become spaces, so no filter can end the header block early or write a field the others did not see.
+struct header_changes {
+    std::vector<std::string> prepend;  // above the client's header block, below the trace fields, in order
+    std::vector<std::string> append;   // after the client's last header field, in order
+};
+
+// A filter's say at the end of the message.
+struct filter_verdict {
+    reply answer = reply::accept();  // for the whole message: not accept refuses it, and nothing is stored
+    // Or one answer per envelope recipient, in the envelope's order: a recipient refused here is not
+    // delivered, the others are. LMTP tells each recipient its own answer (RFC 2033 4.2); SMTP has one reply
+    // for all, so there a refusal of any recipient refuses the message for all (a temporary one first).
+    std::vector<reply> recipients;
+    // The client hears that the message was accepted, and nothing is stored (Postfix's DISCARD).
+    bool discard = false;
+
+    static filter_verdict accept() { return {}; }
+    static filter_verdict refuse(reply r) { return {std::move(r), {}, false}; }
+    static filter_verdict per_recipient(std::vector<reply> answers) { return {reply::accept(), std::move(answers)}; }
+    static filter_verdict drop() { return {reply::accept(), {}, true}; }
+};
 
 class message_filter {
   public:
@@ -25,15 +55,16 @@ class message_filter {
     // For the log: what a call that threw is reported as (the fault barrier catches it, and the message is
     // refused for now, 451 4.3.0: nothing is stored that a filter did not see through).
     virtual std::string_view name() const noexcept { return "message-filter"; }
-    // One header field as received: its name, the colon, the value with any folded lines, the final CRLF.
-    virtual void header(std::string_view /*field*/) {}
-    // The header block has ended (or the message had none). Fields to add go into `added`, each as
-    // "Name: value" without a line end. A refusal here drops the message: the rest is read and discarded.
-    virtual asio::awaitable<reply> headers_done(std::vector<std::string>& /*added*/) { co_return reply::accept(); }
+    // One field of the client's header block, parsed (mail/header.hpp): its raw octets, name and unfolded
+    // value. Valid for the call only.
+    virtual field_action header(const imf::header_field& /*field*/) { return field_action::keep; }
+    // The header block has ended (or the message had none): fields to add go into `changes`. A refusal here
+    // drops the message: the rest is read and discarded, and the client hears the refusal.
+    virtual asio::awaitable<reply> headers_done(header_changes& /*changes*/) { co_return reply::accept(); }
     // The next piece of the body, as it streams.
     virtual void body(std::span<const char> /*piece*/) {}
-    // The message is complete, before the store commits it. A refusal: nothing is stored.
-    virtual asio::awaitable<reply> end() { co_return reply::accept(); }
+    // The message is complete, before the store commits it.
+    virtual asio::awaitable<filter_verdict> end() { co_return filter_verdict::accept(); }
 };
 
 }  // namespace mailwright::plugin

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mailwright/pipeline/message_pipeline.hpp"
 #include "mailwright/plugin/auth.hpp"
 #include "mailwright/plugin/hook.hpp"
 #include "mailwright/plugin/mailstore.hpp"
@@ -73,6 +74,13 @@ class host {
     // Runs every hook in order; the first answer that is not accept decides. Exceptions become tempfail.
     asio::awaitable<reply> run_smtp_hooks(smtp_phase phase, const event_context& context);
     asio::awaitable<reply> run_pop3_hooks(pop3_event event, const event_context& context);
+    // Asks the hooks in order who receives mail for local_part@domain (hook::resolve); the first that answers
+    // decides. An exception refuses the recipient for now.
+    asio::awaitable<resolution> resolve_recipient(std::string_view local_part, std::string_view domain,
+                                                  const event_context& context);
+    // The message filters of the hooks that look into this message, in order. A hook whose filter() throws
+    // gets an empty entry, which refuses the message for now (nothing is stored that a filter did not see).
+    pipeline::filter_list make_filters(const event_context& context);
     // A new service from the service plugin of that name, or null when there is none.
     std::shared_ptr<server::service> make_service(std::string_view name);
     bool provides_service(std::string_view name) const;

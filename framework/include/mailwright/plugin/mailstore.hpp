@@ -91,9 +91,11 @@ class delivery {
     // The next piece of the message. False: the store has given the message up (a write failed); the rest
     // is not sent, and commit() says what the recipients hear.
     virtual asio::awaitable<bool> write(std::span<const char> piece) = 0;
-    // The message is complete: store it for every recipient and answer for each. A recipient hears success
-    // only once the message is durable for it.
-    virtual asio::awaitable<delivery_result> commit() = 0;
+    // The message is complete: store it for every user given to begin() whose `wanted` entry is true, and
+    // answer for each (the answers for the others are not used). An entry is false when a message filter
+    // refused every recipient of that mailbox. A recipient hears success only once the message is durable
+    // for it.
+    virtual asio::awaitable<delivery_result> commit(const std::vector<bool>& wanted) = 0;
 };
 
 class mailstore : public plugin_base {

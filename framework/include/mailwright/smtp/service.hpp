@@ -87,8 +87,13 @@ struct environment {
     std::shared_ptr<plugin::mailstore> store;
     std::shared_ptr<sasl::failure_penalty> penalty;
     std::function<asio::awaitable<plugin::reply>(plugin::smtp_phase, const plugin::event_context&)> hooks;
-    // The message filters for one message, in order (plugin/filter.hpp); empty: none.
-    std::function<pipeline::filter_list(const plugin::envelope&)> filters;
+    // Who receives mail for a local address (plugin::hook::resolve); unset: its local part names the user.
+    std::function<asio::awaitable<plugin::resolution>(std::string_view local_part, std::string_view domain,
+                                                      const plugin::event_context&)>
+        resolve;
+    // The message filters for one message, in order (plugin/filter.hpp); context.envelope is the message's.
+    // Unset or empty: none.
+    std::function<pipeline::filter_list(const plugin::event_context&)> filters;
 };
 
 class service final : public server::service {
