@@ -2,6 +2,8 @@
 // one thread; lookups happen after. A function-local static avoids the initialisation-order problem.
 #include "registry.hpp"
 
+#include "mailwright/plugin/host.hpp"
+
 #include <vector>
 
 namespace mailwright::plugin {
@@ -24,6 +26,16 @@ linked_plugin find_linked(std::string_view name) {
         }
     }
     return {nullptr, nullptr};
+}
+
+std::vector<std::string_view> linked_plugin_names(plugin_kind kind) {
+    std::vector<std::string_view> names;
+    for (const auto& p : registry()) {
+        if (p.descriptor->name != nullptr && p.descriptor->kind != nullptr && to_string(kind) == p.descriptor->kind) {
+            names.emplace_back(p.descriptor->name);
+        }
+    }
+    return names;
 }
 
 std::string_view to_string(plugin_kind k) noexcept {

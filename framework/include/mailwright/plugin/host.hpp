@@ -56,6 +56,10 @@ struct loaded_plugin {
 // installed one (<libdir>/mailwright/plugins).
 std::vector<std::filesystem::path> default_search_path();
 
+// The names of the plugins of that kind linked into this program (MAILWRIGHT_PLUGIN_LINKED), loaded or
+// not: what a program can load without a shared library (mailwrightd's listeners name linked-in services).
+std::vector<std::string_view> linked_plugin_names(plugin_kind kind);
+
 class host {
   public:
     explicit host(host_options options);
