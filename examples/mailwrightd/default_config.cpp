@@ -30,7 +30,8 @@ certificate = "var/tls/cert.pem"
 key = "var/tls/key.pem"
 generate_self_signed = true   # made at first start with wolfSSL; replace with a real certificate
 
-# A diagnostic service: greets, repeats every line, ends on QUIT. A health check for monitoring.
+# A diagnostic service: greets, repeats every line, ends on QUIT. A health check for monitoring. It is the
+# echo plugin, linked into mailwrightd: no [plugin.echo] table is needed.
 [[listener]]
 name = "echo"
 service = "echo"

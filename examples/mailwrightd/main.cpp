@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <any>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -29,7 +30,6 @@
 #include "mailwright/sasl/penalty.hpp"
 #include "mailwright/sasl/stand_in_key.hpp"
 #include "mailwright/server/server.hpp"
-#include "mailwright/services/echo.hpp"
 #include "mailwright/smtp/service.hpp"
 #include "mailwright/tls/certificate.hpp"
 #include "mailwright/tls/context.hpp"
@@ -106,11 +106,10 @@ std::shared_ptr<server::service> make_smtp(const config::listener_config& l, ser
     return std::make_shared<smtp::service>(std::move(o), std::move(env));
 }
 
-// Services this daemon can put on a listener.
+// The protocols this daemon builds itself. Any other service comes from a service plugin: one with a
+// [plugin.<name>] table, or one linked into the daemon (echo, CMakeLists.txt), loaded when a listener names it.
 const std::map<std::string_view, service_factory>& service_registry() {
     static const std::map<std::string_view, service_factory> registry{
-        {"echo", [](const config::listener_config&,
-                    service_context&) { return std::shared_ptr<server::service>(std::make_shared<services::echo>()); }},
         {"pop3", make_pop3},
         {"smtp", make_smtp},
         {"lmtp", make_smtp},
@@ -145,6 +144,9 @@ std::string host_name(const config::daemon_config& cfg) {
 config::load_result load(const std::string& path) {
     std::vector<std::string_view> names;
     for (const auto& [name, factory] : service_registry()) {
+        names.push_back(name);
+    }
+    for (const auto name : plugin::linked_plugin_names(plugin::plugin_kind::service)) {
         names.push_back(name);
     }
     const config::schema schema{names, service_sections};
@@ -204,8 +206,24 @@ void make_development_certificate(const config::tls_config& tls) {
     }
 }
 
-// Loads the plugins of every [plugin.<name>] table. Returns false (after printing why) on any problem:
-// a plugin that cannot be loaded, fails to initialise, or has settings that are wrong or unknown.
+// The linked-in service plugins that listeners name without a [plugin.<name>] table, each once.
+std::vector<std::string> linked_services_without_table(const config::daemon_config& cfg) {
+    const auto linked = plugin::linked_plugin_names(plugin::plugin_kind::service);
+    std::vector<std::string> names;
+    for (const auto& l : cfg.listeners) {
+        const bool has_table = std::any_of(cfg.plugins.sections.begin(), cfg.plugins.sections.end(),
+                                           [&](const config::plugin_section& s) { return s.name == l.service; });
+        if (!has_table && std::find(linked.begin(), linked.end(), l.service) != linked.end() &&
+            std::find(names.begin(), names.end(), l.service) == names.end()) {
+            names.push_back(l.service);
+        }
+    }
+    return names;
+}
+
+// Loads the plugins of every [plugin.<name>] table, and the linked-in services listeners name without one.
+// Returns false (after printing why) on any problem: a plugin that cannot be loaded, fails to initialise, or
+// has settings that are wrong or unknown.
 bool load_plugins(const config::daemon_config& cfg, plugin::host& host) {
     std::vector<config::error> errors;
     std::vector<std::unique_ptr<config::plugin_settings>> settings;
@@ -213,6 +231,10 @@ bool load_plugins(const config::daemon_config& cfg, plugin::host& host) {
     for (const auto& section : cfg.plugins.sections) {
         settings.push_back(config::open_plugin_settings(cfg, section, errors));
         requests.push_back({section.name, settings.back().get()});
+    }
+    for (const auto& name : linked_services_without_table(cfg)) {  // as if its table were there and empty
+        settings.push_back(config::open_plugin_settings(cfg, {name, nullptr}, errors));
+        requests.push_back({name, settings.back().get()});
     }
     try {
         host.load(requests);

@@ -2,7 +2,7 @@
 // "421" on timeout and on shutdown. On a listener with TLS, STARTTLS upgrades the connection ("220", then
 // the handshake) and is refused inside TLS ("503"). The codes follow SMTP's conventions so that people
 // reading a trace know them. TLSINFO shows what the session knows of the TLS channel (tls::channel_info).
-#include "mailwright/services/echo.hpp"
+#include "echo.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -10,7 +10,7 @@
 #include "mailwright/io/ascii.hpp"
 #include "mailwright/server/session.hpp"
 
-namespace mailwright::services {
+namespace mailwright::echo {
 
 namespace {
 // What TLS told the session, on one line: the diagnostic view of tls::channel_info.
@@ -31,7 +31,7 @@ std::string describe_tls(const server::session& s) {
 
 }  // namespace
 
-asio::awaitable<void> echo::serve(server::session& s) {
+asio::awaitable<void> service::serve(server::session& s) {
     s.reply("220 mailwright echo ready\r\n");
     for (;;) {
         const auto r = co_await s.read_line();
@@ -80,9 +80,9 @@ asio::awaitable<void> echo::serve(server::session& s) {
     }
 }
 
-std::string echo::refusal_line(server::refusal why) const {
+std::string service::refusal_line(server::refusal why) const {
     return why == server::refusal::too_many_connections ? "421 too many connections, try later\r\n"
                                                         : "421 too many connections from your address\r\n";
 }
 
-}  // namespace mailwright::services
+}  // namespace mailwright::echo

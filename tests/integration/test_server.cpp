@@ -12,9 +12,9 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "echo.hpp"  // plugins/echo, linked in
 #include "mailwright/server/service.hpp"
 #include "mailwright/server/session.hpp"
-#include "mailwright/services/echo.hpp"
 
 using namespace mailwright;
 using asio::ip::tcp;
@@ -121,7 +121,7 @@ TEST_CASE("server: sessions that ignore shutdown are closed after the grace peri
 }
 
 TEST_CASE("server: graceful shutdown lets sessions say goodbye and refuses new ones", "[server][shutdown]") {
-    running_server rs({.workers = 2, .handle_signals = false}, std::make_shared<services::echo>());
+    running_server rs({.workers = 2, .handle_signals = false}, std::make_shared<echo::service>());
     client a(rs.port());
     client b(rs.port());
     REQUIRE(a.line() == "220 mailwright echo ready\r");
@@ -144,7 +144,7 @@ TEST_CASE("server: a listener that cannot bind is an error naming the address", 
     const auto port = squatter.local_endpoint().port();
     server::server second({.workers = 1, .handle_signals = false});
     second.add_listener(
-        {.name = "clash", .addresses = {"127.0.0.1"}, .port = port, .handler = std::make_shared<services::echo>()});
+        {.name = "clash", .addresses = {"127.0.0.1"}, .port = port, .handler = std::make_shared<echo::service>()});
     CHECK_THROWS_WITH(second.bind(),
                       Catch::Contains("listener 'clash' cannot listen on 127.0.0.1:" + std::to_string(port)));
 }
@@ -152,6 +152,6 @@ TEST_CASE("server: a listener that cannot bind is an error naming the address", 
 TEST_CASE("server: a listener address that is not an IP address is refused", "[server]") {
     server::server s({.workers = 1, .handle_signals = false});
     CHECK_THROWS_WITH(
-        s.add_listener({.name = "bad", .addresses = {"mail.example"}, .handler = std::make_shared<services::echo>()}),
+        s.add_listener({.name = "bad", .addresses = {"mail.example"}, .handler = std::make_shared<echo::service>()}),
         Catch::Contains("'mail.example' is not an IP address"));
 }

@@ -1,11 +1,15 @@
-// Whole dialogues of the echo service over an in-memory stream: reply batching, byte-by-byte input,
-// failures at every read and write, deadlines and shutdown.
+// Whole dialogues of the echo service (plugins/echo, linked in) over an in-memory stream: reply batching,
+// byte-by-byte input, failures at every read and write, deadlines and shutdown; and the plugin as the host
+// loads it.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 
+#include "echo.hpp"
+#include "mailwright/plugin/fixed_settings.hpp"
+#include "mailwright/plugin/host.hpp"
 #include "mailwright/server/session.hpp"
-#include "mailwright/services/echo.hpp"
 #include "mailwright/testing/memory_stream.hpp"
 #include "support.hpp"
 
@@ -27,12 +31,16 @@ dialogue make(std::vector<std::string> chunks, io::line_limits limits = {}) {
 }
 
 // Serves the whole dialogue as the server does: serve(), then a last flush.
-void serve(dialogue& d) {
-    services::echo echo;
+void serve(dialogue& d, server::service& service) {
     test::run([&]() -> asio::awaitable<void> {
-        co_await echo.serve(*d.session);
+        co_await service.serve(*d.session);
         co_await d.session->flush();
     }());
+}
+
+void serve(dialogue& d) {
+    echo::service echo;
+    serve(d, echo);
 }
 
 const std::string greeting = "220 mailwright echo ready\r\n";
@@ -112,4 +120,21 @@ TEST_CASE("echo: a write failure at any point ends the session without writing a
         // The session stopped reading once it could not answer.
         CHECK(d.stream->reads() <= fail_at + 1);
     }
+}
+
+TEST_CASE("echo: the linked-in plugin makes the service for a listener that names it", "[session][plugin]") {
+    const auto linked = plugin::linked_plugin_names(plugin::plugin_kind::service);
+    CHECK(std::find(linked.begin(), linked.end(), "echo") != linked.end());
+    plugin::fixed_settings none;
+    plugin::host host({});  // no search path: linked-in plugins only
+    host.load({{"echo", &none}});
+    REQUIRE(host.provides_service("echo"));
+    REQUIRE(host.loaded().front().origin == "linked-in");
+    const auto service = host.make_service("echo");
+    REQUIRE(service);
+    CHECK(service->name() == "echo");
+    auto d = make({"hello\r\nQUIT\r\n"});
+    serve(d, *service);
+    CHECK(d.stream->output() == greeting + "250 hello\r\n221 bye\r\n");
+    CHECK(none.problems().empty());
 }
