@@ -208,6 +208,19 @@ TEST_CASE("plugin host: a plugin's settings are checked", "[plugin][config]") {
                                                           "[plugin.static-users]"));
 }
 
+TEST_CASE("echo plugin: the shared library makes the echo service", "[plugin][echo]") {
+    // This program does not link echo in (mailwrightd does): the host opens mailwright-echo.so.
+    fixture f("[plugin.echo]\n");
+    f.load();
+    CHECK(f.errors.empty());
+    REQUIRE(f.host->loaded().size() == 1);
+    CHECK_THAT(f.host->loaded().front().origin, Catch::EndsWith("/mailwright-echo.so"));
+    CHECK(f.host->loaded().front().kind == plugin::plugin_kind::service);
+    const auto service = f.host->make_service("echo");
+    REQUIRE(service != nullptr);
+    CHECK(service->name() == "echo");
+}
+
 TEST_CASE("plugin host: a plugin that awaits sees the framework's Asio thread state", "[plugin][visibility]") {
     // static-users built as mailwright_add_plugin() builds it (hidden visibility, the SDK's compiled Asio)
     // resumes on the session's thread and Asio knows it. The same source with an Asio of its own bound to
