@@ -258,5 +258,41 @@ class OwnAuthservId(HeadersTest):
         self.assertIn(b"laptop.lan", block)  # strip_received is off
 
 
+class BadSettings(unittest.TestCase):
+    """Settings the plugin cannot use stop `--check-config` with the key's position and what would be right."""
+
+    def check(self, settings):
+        work = tempfile.mkdtemp(prefix="mailwright-headers-bad-")
+        try:
+            path = os.path.join(work, "mailwright.toml")
+            with open(path, "w") as f:
+                f.write(headers_config(work, settings))
+            with open(os.path.join(work, "passwd"), "w") as f:
+                f.write(PASSWD)
+            return subprocess.run([DAEMON, "--check-config", path], capture_output=True, text=True,
+                                  timeout=60, cwd=work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_an_authserv_id_that_is_no_token(self):
+        result = self.check('authserv_id = "mail example;org"')
+        self.assertNotEqual(result.returncode, 0)
+        self.assertRegex(result.stderr, r"mailwright\.toml:\d+:\d+: .*authserv_id")
+
+    def test_an_unknown_service(self):
+        result = self.check('services = ["smtp", "pop3"]')
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn('"smtp", "submission" and "lmtp"', result.stderr)
+
+    def test_an_unknown_key(self):
+        result = self.check("strip_recieved = true")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("strip_recieved", result.stderr)
+
+    def test_good_settings(self):
+        result = self.check('authserv_id = "mail.example.org"\nstrip_received = true\nservices = ["lmtp"]')
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
