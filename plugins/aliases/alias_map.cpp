@@ -63,6 +63,9 @@ std::optional<std::string> parse_target(std::string_view text, target& out) {
         return "'" + std::string(text) +
                "': programs, files and :include: are not alias targets here; name local users or addresses";
     }
+    if (text.starts_with('#')) {
+        return "'" + std::string(text) + "': '#' starts a comment only at the start of a line";
+    }
     if (text.find('@') == std::string_view::npos) {
         if (std::any_of(text.begin(), text.end(), forbidden) || text.front() == '.' ||
             text.find('/') != std::string_view::npos) {

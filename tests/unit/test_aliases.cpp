@@ -80,6 +80,7 @@ TEST_CASE("aliases map: a bad line is named with what is wrong", "[aliases]") {
     CHECK(error_of("a@x.org |/bin/sh\n").what.find("programs, files and :include:") != std::string::npos);
     CHECK(error_of("a@x.org /var/mail/a\n").what.find("programs, files") != std::string::npos);
     CHECK(error_of("a@x.org :include:/etc/list\n").what.find(":include:") != std::string::npos);
+    CHECK(error_of("a@x.org b  # not a comment here\n").what.find("'#' starts a comment only") != std::string::npos);
     CHECK(error_of("a@x.org .hidden\n").what.find("not a user name") != std::string::npos);
     CHECK(error_of("a@x.org b@\n").what.find("no valid domain") != std::string::npos);
     CHECK(error_of("a@x.org b\nc@x.org\x01 d\n").line == 2);
