@@ -39,6 +39,9 @@ std::string unfold(std::string_view text) {
 bool header_field::is(std::string_view n) const noexcept { return io::iequals(name, n); }
 
 std::size_t field_end(std::string_view block, std::size_t at) noexcept {
+    if (is_block_end(block.substr(at, 2)) || is_block_end(block.substr(at, 1))) {
+        return at + (block[at] == '\r' ? 2 : 1);  // the empty line ends the block, whatever follows it
+    }
     for (;;) {
         const std::size_t lf = block.find('\n', at);
         if (lf == std::string_view::npos) {

@@ -136,6 +136,9 @@ asio::awaitable<void> message_pipeline::end_headers(std::size_t end) {
         block += plugin::clean_text(field) + "\r\n";  // one line each: a filter cannot end the block early
     }
     block += kept;
+    if (!changes.append.empty() && !kept.empty() && kept.back() != '\n') {
+        block += "\r\n";  // a message that ends in its last field, without a line end: the field ends here
+    }
     for (const auto& field : changes.append) {
         block += plugin::clean_text(field) + "\r\n";
     }

@@ -26,8 +26,9 @@ struct header_field {
 };
 
 // The end of the field that starts at `at` in `block`: past its last line end, where the next field starts.
-// A field runs on over every line that starts with a space or a tab. A last line without a line end ends at
-// the block's end. `at` must be less than block.size().
+// A field runs on over every line that starts with a space or a tab. An empty line is a field of its own
+// (the end of the block), whatever follows it. A last line without a line end ends at the block's end. `at`
+// must be less than block.size().
 std::size_t field_end(std::string_view block, std::size_t at) noexcept;
 
 // Parses one field as field_end() delimits it.
