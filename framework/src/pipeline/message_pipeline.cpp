@@ -261,11 +261,16 @@ asio::awaitable<void> message_pipeline::ask_end(std::vector<plugin::reply>& per_
     }
 }
 
-asio::awaitable<std::vector<plugin::reply>> message_pipeline::finish() {
+asio::awaitable<std::vector<plugin::reply>> message_pipeline::finish(answers heard) {
     co_await pass(true);
     std::vector<plugin::reply> per_recipient(recipient_count(), plugin::reply::accept());
     if (!refusal_) {
         co_await ask_end(per_recipient);
+    }
+    if (!refusal_ && heard == answers::one_for_all) {
+        if (const auto first = combined(per_recipient); !first.ok()) {
+            refuse(first);
+        }
     }
     if (refusal_) {
         co_return std::vector<plugin::reply>(recipient_count(), *refusal_);

@@ -404,7 +404,9 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
     const auto problem = message.problem();
     std::vector<plugin::reply> answers;
     if (problem == refusal::none && sink) {
-        answers = co_await sink->finish();
+        const auto heard =
+            options_.kind == role::lmtp ? pipeline::answers::each_recipient : pipeline::answers::one_for_all;
+        answers = co_await sink->finish(heard);
         if (sink->discarded()) {
             spdlog::info("{} message {} discarded by a filter", s_.log_prefix(), txn_.envelope.id);
         }

@@ -38,6 +38,11 @@ struct filter_entry {
 };
 using filter_list = std::vector<filter_entry>;
 
+// How the client hears the outcome: LMTP answers each recipient (RFC 2033 4.2), SMTP once for all. With one
+// answer for all, a filter's refusal of any recipient refuses the message for every one (nothing is stored
+// for the others either: the client would otherwise take the message back, and send it again).
+enum class answers { one_for_all, each_recipient };
+
 class message_pipeline {
   public:
     // `users` and `envelope` must outlive the pipeline. Each of the envelope's recipients names its users
@@ -63,7 +68,7 @@ class message_pipeline {
     // The message is complete: the rest goes to the store, the filters have their last say, the store
     // commits. One reply per envelope recipient, in order: a filter's refusal of it, or else what the store
     // answered for its users (the first temporary failure, else the first refusal, else success).
-    asio::awaitable<std::vector<plugin::reply>> finish();
+    asio::awaitable<std::vector<plugin::reply>> finish(answers heard = answers::one_for_all);
     // After finish(): a filter discarded the message, and the recipients heard success.
     bool discarded() const noexcept { return discarded_; }
 

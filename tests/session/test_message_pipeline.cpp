@@ -1,0 +1,269 @@
+// pipeline::message_pipeline with message filters (pipeline/message_pipeline.hpp, plugin/filter.hpp), driven
+// directly: header edits whatever the pieces, the header block's limit, and the filters' answers at the end
+// (per recipient, discard, refusal) against what the store is asked to keep.
+#include <catch2/catch.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mailwright/pipeline/message_pipeline.hpp"
+#include "support.hpp"
+
+using namespace mailwright;
+using plugin::reply;
+
+namespace {
+
+// What one delivery was asked to do.
+struct store_log {
+    std::string text;
+    std::vector<bool> wanted;  // as commit() was given it; empty: not committed
+    bool begun = false;
+    bool given_up = false;
+};
+
+class logged_delivery final : public plugin::delivery {
+  public:
+    explicit logged_delivery(store_log& log) : log_(log) {}
+    ~logged_delivery() override { log_.given_up = log_.wanted.empty(); }
+    asio::awaitable<bool> write(std::span<const char> piece) override {
+        log_.text.append(piece.data(), piece.size());
+        co_return true;
+    }
+    asio::awaitable<plugin::delivery_result> commit(const std::vector<bool>& wanted) override {
+        log_.wanted = wanted;
+        co_return plugin::delivery_result::all(wanted.size(), reply::accept());
+    }
+
+  private:
+    store_log& log_;
+};
+
+class logged_store final : public plugin::mailstore {
+  public:
+    store_log log;
+    void init(plugin::settings&, plugin::host_view&) override {}
+    asio::awaitable<plugin::open_result> open(std::string_view) override { co_return plugin::open_result{}; }
+    asio::awaitable<std::unique_ptr<plugin::delivery>> begin(std::span<const std::string>,
+                                                             const plugin::envelope*) override {
+        log.begun = true;
+        co_return std::make_unique<logged_delivery>(log);
+    }
+};
+
+// A filter made of parts: each test sets what it needs.
+struct scripted_filter final : plugin::message_filter {
+    std::vector<std::string>* seen = nullptr;
+    std::function<plugin::field_action(const imf::header_field&)> on_header;
+    plugin::header_changes changes;
+    std::size_t body_octets = 0;
+    plugin::filter_verdict verdict;
+
+    plugin::field_action header(const imf::header_field& field) override {
+        if (seen != nullptr) {
+            seen->emplace_back(field.raw);
+        }
+        return on_header ? on_header(field) : plugin::field_action::keep;
+    }
+    asio::awaitable<reply> headers_done(plugin::header_changes& c) override {
+        c.prepend.insert(c.prepend.end(), changes.prepend.begin(), changes.prepend.end());
+        c.append.insert(c.append.end(), changes.append.begin(), changes.append.end());
+        co_return reply::accept();
+    }
+    void body(std::span<const char> piece) override { body_octets += piece.size(); }
+    asio::awaitable<plugin::filter_verdict> end() override { co_return verdict; }
+};
+
+struct fixture {
+    logged_store store;
+    std::vector<std::string> users{"alice", "bob"};
+    plugin::envelope envelope;
+    pipeline::filter_list filters;
+
+    fixture() {
+        envelope.recipients.push_back({"alice@example.org", {"alice"}, {}, {}});
+        envelope.recipients.push_back({"bob@example.org", {"bob"}, {}, {}});
+        envelope.recipients.push_back({"a.lias@example.org", {"alice"}, {}, {}});
+    }
+    scripted_filter& add(std::string name = "scripted") {
+        auto f = std::make_unique<scripted_filter>();
+        auto& ref = *f;
+        filters.push_back({std::move(name), std::move(f)});
+        return ref;
+    }
+    // Pushes `message` cut at `cuts`, and finishes.
+    std::vector<reply> push(const std::string& message, std::vector<std::size_t> cuts = {},
+                            pipeline::answers heard = pipeline::answers::each_recipient) {
+        pipeline::message_pipeline p(store, users, &envelope, std::move(filters));
+        return test::run([&]() -> asio::awaitable<std::vector<reply>> {
+            co_await p.begin("Received: by test\r\n");
+            std::size_t at = 0;
+            cuts.push_back(message.size());
+            for (const std::size_t cut : cuts) {
+                p.buffer().append(message, at, cut - at);
+                at = cut;
+                if (p.full()) {
+                    co_await p.flush();
+                }
+            }
+            co_return co_await p.finish(heard);
+        }());
+    }
+};
+
+const std::string message =
+    "Subject: hello\r\nX-Remove: me\r\nTo: <alice@example.org>,\r\n\t<bob@example.org>\r\n\r\nbody line\r\n";
+const std::string edited =
+    "Received: by test\r\nX-First: 1\r\nSubject: hello\r\nTo: <alice@example.org>,\r\n\t<bob@example.org>\r\n"
+    "X-Last: 2\r\n\r\nbody line\r\n";
+
+void edit(scripted_filter& f) {
+    f.on_header = [](const imf::header_field& field) {
+        return field.is("x-remove") ? plugin::field_action::remove : plugin::field_action::keep;
+    };
+    f.changes.prepend = {"X-First: 1"};
+    f.changes.append = {"X-Last: 2"};
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: fields removed, prepended and appended, whatever the pieces", "[pipeline][filter]") {
+    for (std::size_t cut = 0; cut <= message.size(); ++cut) {
+        CAPTURE(cut);
+        fixture fx;
+        std::vector<std::string> seen;
+        auto& f = fx.add();
+        edit(f);
+        f.seen = &seen;
+        const auto answers = fx.push(message, {cut});
+        CHECK(fx.store.log.text == edited);
+        CHECK(seen == std::vector<std::string>{"Subject: hello\r\n", "X-Remove: me\r\n",
+                                               "To: <alice@example.org>,\r\n\t<bob@example.org>\r\n"});
+        CHECK(f.body_octets == std::string("body line\r\n").size());
+        CHECK(answers.size() == 3);
+    }
+}
+
+TEST_CASE("pipeline: a field one filter removes is not shown to the next", "[pipeline][filter]") {
+    fixture fx;
+    edit(fx.add("first"));
+    std::vector<std::string> seen;
+    fx.add("second").seen = &seen;
+    fx.push(message);
+    CHECK(seen ==
+          std::vector<std::string>{"Subject: hello\r\n", "To: <alice@example.org>,\r\n\t<bob@example.org>\r\n"});
+}
+
+TEST_CASE("pipeline: a header block over the limit is shown up to the limit, and stored whole", "[pipeline][filter]") {
+    fixture fx;
+    std::vector<std::string> seen;
+    auto& f = fx.add();
+    f.seen = &seen;
+    f.changes.prepend = {"X-First: 1"};
+    std::string huge;
+    for (int i = 0; huge.size() < pipeline::max_header_block + 10'000; ++i) {
+        huge += "X-Field-" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
+    }
+    const std::string whole = huge + "\r\nbody\r\n";
+    std::vector<std::size_t> cuts;
+    for (std::size_t at = 4096; at < whole.size(); at += 4096) {
+        cuts.push_back(at);  // as a client's reads bring it
+    }
+    fx.push(whole, cuts);
+    CHECK(fx.store.log.text == "Received: by test\r\nX-First: 1\r\n" + whole);  // nothing lost, nothing added
+    std::size_t shown = 0;
+    for (const auto& field : seen) {
+        CHECK(field.size() > 100);
+        CHECK(field.substr(field.size() - 2) == "\r\n");  // whole fields only
+        shown += field.size();
+    }
+    CHECK(shown <= pipeline::max_header_block);
+    CHECK(shown >= pipeline::max_header_block - 200);
+    CHECK(f.body_octets == whole.size() - shown);
+}
+
+TEST_CASE("pipeline: a filter's answers per recipient decide which mailboxes get the message", "[pipeline][filter]") {
+    fixture fx;
+    auto& f = fx.add();
+    SECTION("bob refused: alice's mailbox only, and the alias to alice is delivered too") {
+        f.verdict = plugin::filter_verdict::per_recipient(
+            {reply::accept(), reply::smtp(550, "5.7.1", "not for bob"), reply::accept()});
+        const auto answers = fx.push(message);
+        REQUIRE(answers.size() == 3);
+        CHECK(answers[0].ok());
+        CHECK(answers[1].code == 550);
+        CHECK(answers[1].text == "not for bob");
+        CHECK(answers[2].ok());
+        CHECK(fx.store.log.wanted == std::vector<bool>{true, false});
+    }
+    SECTION("one of alice's two addresses refused: her mailbox still gets it for the other") {
+        f.verdict = plugin::filter_verdict::per_recipient({reply::tempfail("later"), reply::accept(), reply::accept()});
+        const auto answers = fx.push(message);
+        CHECK(answers[0].temporary());
+        CHECK(answers[2].ok());
+        CHECK(fx.store.log.wanted == std::vector<bool>{true, true});
+    }
+    SECTION("every recipient refused: nothing is committed") {
+        f.verdict = plugin::filter_verdict::per_recipient({reply::reject(), reply::reject(), reply::reject()});
+        const auto answers = fx.push(message);
+        CHECK(answers[1].permanent());
+        CHECK(fx.store.log.given_up);
+    }
+    SECTION("SMTP hears one answer: a refusal of one recipient refuses the message, and nothing is stored") {
+        f.verdict = plugin::filter_verdict::per_recipient({reply::accept(), reply::reject("no"), reply::accept()});
+        const auto answers = fx.push(message, {}, pipeline::answers::one_for_all);
+        for (const auto& a : answers) {
+            CHECK(a.permanent());
+            CHECK(a.text == "no");
+        }
+        CHECK(fx.store.log.given_up);
+    }
+    SECTION("answers for the wrong number of recipients: refused for now, nothing stored") {
+        f.verdict = plugin::filter_verdict::per_recipient({reply::accept()});
+        const auto answers = fx.push(message);
+        CHECK(answers[0].temporary());
+        CHECK(fx.store.log.given_up);
+    }
+}
+
+TEST_CASE("pipeline: a discarded message is heard as accepted, and nothing is stored", "[pipeline][filter]") {
+    fixture fx;
+    fx.add().verdict = plugin::filter_verdict::drop();
+    std::vector<std::string> seen;
+    fx.add("after").seen = &seen;
+    pipeline::message_pipeline p(fx.store, fx.users, &fx.envelope, std::move(fx.filters));
+    const auto answers = test::run([&]() -> asio::awaitable<std::vector<reply>> {
+        co_await p.begin("");
+        p.buffer() += message;
+        co_return co_await p.finish();
+    }());
+    CHECK(p.discarded());
+    for (const auto& a : answers) {
+        CHECK(a.ok());
+    }
+    CHECK(fx.store.log.given_up);
+}
+
+TEST_CASE("pipeline: a refusal at the end refuses every recipient, first refusal first", "[pipeline][filter]") {
+    fixture fx;
+    fx.add("first").verdict = plugin::filter_verdict::refuse(reply::smtp(554, "5.7.1", "spam"));
+    fx.add("second").verdict = plugin::filter_verdict::refuse(reply::tempfail("never asked"));
+    const auto answers = fx.push(message);
+    for (const auto& a : answers) {
+        CHECK(a.code == 554);
+        CHECK(a.text == "spam");
+    }
+    CHECK(fx.store.log.given_up);
+}
+
+TEST_CASE("pipeline: a filter that could not be made refuses the message for now, before the store begins",
+          "[pipeline][filter][faults]") {
+    fixture fx;
+    fx.filters.push_back({"broken", nullptr});
+    const auto answers = fx.push(message);
+    for (const auto& a : answers) {
+        CHECK(a.temporary());
+    }
+    CHECK_FALSE(fx.store.log.begun);
+}
