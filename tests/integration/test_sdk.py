@@ -1,41 +1,64 @@
 """The SDK as a plugin author uses it: install Mailwright into a temporary prefix, build the out-of-tree
-example plugin against it with find_package(Mailwright), and load that plugin into mailwrightd."""
+examples against it with find_package(Mailwright), and load them into mailwrightd: the auth plugin
+(examples/out_of_tree_plugin) answers --auth-test, and the message filter (examples/out_of_tree_filter) tags
+the Subject of a message sent with smtplib and refuses one whose body holds the configured word."""
 import os
 import shutil
+import smtplib
 import subprocess
 import tempfile
+import time
 import unittest
+import uuid
 
-from daemon import DAEMON
+from daemon import DAEMON, Daemon
 
 BUILD_DIR = os.environ["MAILWRIGHT_BUILD_DIR"]
 SOURCE_DIR = os.environ["MAILWRIGHT_SOURCE_DIR"]
 
+WORK = None  # made by setUpModule: the SDK's prefix, shared by every class that runs in this process
+
+
+def setUpModule():
+    global WORK
+    WORK = tempfile.mkdtemp(prefix="mailwright-sdk-")
+
+
+def tearDownModule():
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+def run_checked(*command, **kwargs):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)
+    assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def installed_sdk():
+    """The prefix `cmake --install` filled, installed once per process (each class needs it)."""
+    prefix = os.path.join(WORK, "prefix")
+    if not os.path.exists(prefix):
+        run_checked("cmake", "--install", BUILD_DIR, "--prefix", prefix)
+    assert os.path.exists(os.path.join(prefix, "lib", "cmake", "Mailwright", "MailwrightConfig.cmake"))
+    return prefix
+
+
+def build_example(example):
+    """Builds examples/<example> against the installed SDK, as its author would; returns its plugin folder."""
+    prefix = installed_sdk()
+    build = os.path.join(WORK, example)
+    run_checked("cmake", "-S", os.path.join(SOURCE_DIR, "examples", example), "-B", build, "-G", "Ninja",
+                f"-DCMAKE_PREFIX_PATH={prefix}")
+    run_checked("cmake", "--build", build)
+    return os.path.join(build, "plugins")
+
 
 class OutOfTreePlugin(unittest.TestCase):
-    def setUp(self):
-        self.work = tempfile.mkdtemp(prefix="mailwright-sdk-")
-
-    def tearDown(self):
-        shutil.rmtree(self.work, ignore_errors=True)
-
-    def run_checked(self, *command):
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        self.assertEqual(result.returncode, 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}")
-        return result
-
     def test_plugin_built_against_the_installed_sdk_authenticates(self):
-        prefix = os.path.join(self.work, "prefix")
-        build = os.path.join(self.work, "build")
-        self.run_checked("cmake", "--install", BUILD_DIR, "--prefix", prefix)
-        self.assertTrue(os.path.exists(os.path.join(prefix, "lib", "cmake", "Mailwright", "MailwrightConfig.cmake")))
-        self.run_checked("cmake", "-S", os.path.join(SOURCE_DIR, "examples", "out_of_tree_plugin"), "-B", build,
-                         "-G", "Ninja", f"-DCMAKE_PREFIX_PATH={prefix}")
-        self.run_checked("cmake", "--build", build)
-        plugin_dir = os.path.join(build, "plugins")
+        plugin_dir = build_example("out_of_tree_plugin")
         self.assertTrue(os.path.exists(os.path.join(plugin_dir, "mailwright-example-auth.so")))
 
-        config = os.path.join(self.work, "mailwright.toml")
+        config = os.path.join(WORK, "example-auth.toml")
         with open(config, "w") as f:
             f.write(f"""
 [plugins]
@@ -55,6 +78,87 @@ service = "echo"
                                       capture_output=True, text=True, timeout=60)
             self.assertEqual(rejected.returncode, 1, rejected.stderr)
             self.assertIn(f"{user}: rejected", rejected.stdout)
+
+
+class OutOfTreeFilter(unittest.TestCase):
+    """The subject-tag filter in [plugins] hooks of a daemon with an MX listener; the Maildir read from disk."""
+
+    @classmethod
+    def setUpClass(cls):
+        plugin_dir = build_example("out_of_tree_filter")
+        assert os.path.exists(os.path.join(plugin_dir, "mailwright-subject-tag.so"))
+        cls.mail = os.path.join(WORK, "mail")
+        passwd = os.path.join(WORK, "passwd")
+        with open(passwd, "w") as f:
+            f.write(run_checked(DAEMON, "passwd", "bob", input="pw-bob").stdout)
+        cls.daemon = Daemon(f"""
+[server]
+workers = 1
+[plugin.passwd-file]
+file = "{passwd}"
+[plugin.maildir]
+path = "{cls.mail}/%u/Maildir"
+[plugin.subject-tag]
+tag = "[ext]"
+refuse = "lottery"
+[plugins]
+path = ["{plugin_dir}"]
+hooks = ["subject-tag"]
+[[listener]]
+name = "mx"
+service = "smtp"
+port = 0
+[listener.smtp]
+role = "mx"
+local_domains = ["example.org"]
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        time.sleep(0.2)  # let the blocking pool go idle (see test_pop3.py)
+        code = cls.daemon.terminate()
+        assert code == 0, f"mailwrightd exited with {code}"
+
+    def send(self, tok, subject, body):
+        text = (f"From: alice@example.net\r\nTo: bob@example.org\r\n{subject}Message-ID: <{tok}@client.example>\r\n"
+                f"\r\n{body}\r\n").encode()
+        with smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], local_hostname="client.example", timeout=10) as s:
+            return s.sendmail("alice@example.net", ["bob@example.org"], text)
+
+    def stored(self, tok):
+        """Every message in bob's Maildir that carries `tok`, as stored on disk."""
+        new = os.path.join(self.mail, "bob", "Maildir", "new")
+        found = []
+        for name in sorted(os.listdir(new)) if os.path.isdir(new) else []:
+            with open(os.path.join(new, name), "rb") as f:
+                text = f.read()
+            if tok.encode() in text:
+                found.append(text)
+        return found
+
+    def test_the_subject_is_tagged(self):
+        tok = uuid.uuid4().hex
+        self.assertEqual(self.send(tok, "Subject: quarterly\r\n figures\r\n", "Hello."), {})
+        stored = self.stored(tok)
+        self.assertEqual(len(stored), 1)
+        header = stored[0].split(b"\n\n", 1)[0]
+        self.assertIn(b"\nSubject: [ext] quarterly figures\n", header + b"\n")  # unfolded, then tagged
+        self.assertEqual(header.count(b"Subject:"), 1)  # the client's field was removed
+
+    def test_a_message_without_a_subject_gets_the_tag_alone(self):
+        tok = uuid.uuid4().hex
+        self.assertEqual(self.send(tok, "", "Hello."), {})
+        stored = self.stored(tok)
+        self.assertEqual(len(stored), 1)
+        self.assertIn(b"\nSubject: [ext]\n", stored[0].split(b"\n\n", 1)[0] + b"\n")
+
+    def test_a_body_with_the_word_is_refused_and_not_stored(self):
+        tok = uuid.uuid4().hex
+        with self.assertRaises(smtplib.SMTPDataError) as refused:
+            self.send(tok, "Subject: news\r\n", "You won the lottery!")
+        self.assertEqual(refused.exception.smtp_code, 554)
+        self.assertIn(b"5.7.1", refused.exception.smtp_error)
+        self.assertEqual(self.stored(tok), [])
 
 
 if __name__ == "__main__":
