@@ -1,5 +1,6 @@
 // The embedded default: loopback only, everything under ./var, safe to start on any machine: echo, POP3,
-// SMTP, submission and LMTP, with the demo user demo@localhost.
+// SMTP, submission and LMTP, with the demo user demo@localhost, who also receives postmaster@ and abuse@ (the
+// aliases plugin); the headers plugin writes Authentication-Results.
 #include "default_config.hpp"
 
 namespace mailwrightd {
@@ -19,6 +20,19 @@ path = "var/mail/%u/Maildir"
 # Users and their hashed passwords; mailwrightd writes the demo user's line at first start.
 [plugin.passwd-file]
 file = "var/passwd"
+
+# Hooks, asked in this order: aliases says at RCPT which mailbox an address reaches; headers writes
+# Authentication-Results (RFC 8601) into each message that SMTP or submission receives.
+[plugins]
+hooks = ["aliases", "headers"]
+
+# The role addresses of RFC 2142 reach the demo user in every local domain. Add entries, or a map file
+# (map = "var/aliases", Postfix virtual(5) form, re-read when it changes).
+[plugin.aliases]
+entries = ["postmaster  demo", "abuse  demo"]
+
+# authserv_id is each listener's host name; the client's Authentication-Results claiming it are removed.
+[plugin.headers]
 
 # Failed logins wait 2 s, doubling to 15 s, per client address and per user name.
 [auth]

@@ -664,12 +664,32 @@ class BuiltInDefault(unittest.TestCase):
                                              b"Subject: for the postmaster\r\n\r\nhello\r\n"), {})
                 self.assertEqual(mx.sendmail("a@b.example", ["demo@localhost", "demo@LOCALHOST"],
                                              b"Subject: twice named\r\n\r\nhello\r\n"), {})
+                # The aliases plugin: the RFC 2142 role addresses reach the demo mailbox; others are unknown.
+                self.assertEqual(mx.sendmail("a@b.example", ["postmaster@localhost"],
+                                             b"Subject: for postmaster@localhost\r\n\r\nhello\r\n"), {})
+                self.assertEqual(mx.sendmail("a@b.example", ["abuse@localhost"],
+                                             b"Subject: for abuse@localhost\r\n\r\nhello\r\n"), {})
+                self.assertEqual(mx.docmd("MAIL FROM:<a@b.example>")[0], 250)
+                self.assertEqual(mx.docmd("RCPT TO:<nobody@localhost>")[0], 550)
             stored = []
-            for name in os.listdir(new):
-                with open(os.path.join(new, name), "rb") as f:
-                    stored.append(f.read())
-            self.assertEqual(sum(b"Subject: for the postmaster" in m for m in stored), 1)
-            self.assertEqual(sum(b"Subject: twice named" in m for m in stored), 1)
+            for folder in (new, os.path.join(os.path.dirname(new), "cur")):  # POP3 moved the first two to cur
+                for name in os.listdir(folder):
+                    with open(os.path.join(folder, name), "rb") as f:
+                        stored.append(f.read())
+
+            def one(subject):
+                found = [m for m in stored if b"\nSubject: " + subject + b"\n" in b"\n" + m]
+                self.assertEqual(len(found), 1, subject)
+                return found[0]
+
+            one(b"for the postmaster")
+            one(b"twice named")
+            # The headers plugin: Authentication-Results for what the session knew, the AUTH user on submission.
+            self.assertRegex(one(b"sent through submission"),
+                             rb"\nAuthentication-Results: [^;\n]+; auth=pass smtp\.auth=demo \(TLSv1\.[23] ")
+            for subject in (b"for the postmaster", b"for postmaster@localhost", b"for abuse@localhost"):
+                self.assertRegex(one(subject), rb"\nAuthentication-Results: [^;\n]+; none\n")  # MX, in the clear
+            self.assertNotIn(b"Authentication-Results", one(b"Welcome to Mailwright"))  # not through SMTP
         finally:
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(30), 0)
