@@ -29,6 +29,9 @@
 // 3: session's accessors moved out of line; the ABI string names Asio, Boost, the libstdc++ ABI, sanitizers.
 // 4: mailstore::begin() and plugin::delivery replace deliver() and message_source; hooks answer plugin::reply;
 //    auth_result and secret_result carry a tempfail_reply; event_context names the session.
+// 5: hooks resolve recipients (resolve()) and make message filters (filter()); message_filter sees parsed
+//    fields, may remove them, and answers a filter_verdict; delivery::commit() takes the mailboxes wanted;
+//    envelope_recipient names its users; event_context gains helo, service, server_name and tls.
 #define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 5
 
 #if defined(__clang__)
