@@ -41,9 +41,10 @@ int main(int argc, char** argv) try {
     // The plugins and their settings, in code. A host without a search path loads linked-in plugins only.
     mw::plugin::fixed_settings users{{"users", std::vector<std::string>{"alice:wonderland"}}};
     mw::plugin::fixed_settings maildir{{"path", (data / "mail/%u/Maildir").string()}};
+    mw::plugin::fixed_settings headers;  // Authentication-Results on every message, with its defaults
     mw::plugin::host plugins({});
-    plugins.load({{"example-auth", &users}, {"maildir", &maildir}});
-    for (const auto* settings : {&users, &maildir}) {
+    plugins.load({{"example-auth", &users}, {"maildir", &maildir}, {"headers", &headers}});
+    for (const auto* settings : {&users, &maildir, &headers}) {
         if (!settings->problems().empty()) {  // a value a plugin found wrong: load() leaves that to us to report
             std::fprintf(stderr, "appliance: plugin setting %s\n", settings->problems().front().c_str());
             return 2;
@@ -69,7 +70,10 @@ int main(int argc, char** argv) try {
     auto submission = std::make_shared<mw::smtp::service>(
         mw::smtp::options{
             .kind = mw::smtp::role::submission, .hostname = domain, .auth_requires_tls = true, .require_tls = true},
-        mw::smtp::environment{.auth = &plugins.auth(), .store = plugins.store(), .penalty = penalty});
+        mw::smtp::environment{.auth = &plugins.auth(),
+                              .store = plugins.store(),
+                              .penalty = penalty,
+                              .filters = [&plugins](const auto& context) { return plugins.make_filters(context); }});
 
     // Declared after the plugin host, so it is destroyed first: no session outlives the plugins it calls.
     mw::server::server server({.workers = 1});  // SIGTERM or SIGINT: a graceful shutdown

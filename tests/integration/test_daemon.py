@@ -468,7 +468,7 @@ class ApplianceExample(unittest.TestCase):
         return poplib.POP3_SSL("localhost", self.appliance.ports["pop3s"], context=self.appliance.tls(), timeout=10)
 
     def test_plugins_are_linked_in(self):
-        for plugin in ("plugin=example-auth kind=auth", "plugin=maildir kind=mailstore"):
+        for plugin in ("plugin=example-auth kind=auth", "plugin=maildir kind=mailstore", "plugin=headers kind=hook"):
             self.assertTrue(any(f"{plugin} version=1.0 loaded from linked-in" in line
                                 for line in self.appliance.lines), "".join(self.appliance.lines))
 
@@ -492,6 +492,8 @@ class ApplianceExample(unittest.TestCase):
         self.assertEqual(body, self.MESSAGE.split("\r\n\r\n", 1)[1].encode())
         self.assertIn(b"Subject: a note to self", header)
         self.assertIn(b"Return-Path: <alice@appliance.test>", header)
+        # The stock headers filter, linked in: the submission's AUTH user and TLS, in RFC 8601's words.
+        self.assertIn(b"Authentication-Results: appliance.test; auth=pass smtp.auth=alice (TLSv1.", header)
 
     def test_only_the_users_own_address_may_send(self):
         with self.submission() as smtp:
