@@ -238,7 +238,7 @@ class Reloading(AccessTest):
         # A bad version: an error naming file:line, and the whole previous rule set stays in force.
         write_rules(self.rules_path, "sender y@changing.example accept\n"
                                      "sender x@changing.example reject 250 fine\n")
-        error = rf"plugin=access keeping the previous rules: {self.rules_path}:2: reject takes a 5xx code"
+        error = rf"plugin=access keeping the previous version: {self.rules_path}:2: reject takes a 5xx code"
         deadline = time.monotonic() + 10.0
         while not self.daemon.log_contains(error, 0.2) and time.monotonic() < deadline:
             self.mail_reply("z@example.net")  # the file is looked at on a lookup

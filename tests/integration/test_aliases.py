@@ -255,7 +255,7 @@ class Reloading(AliasDaemon):
         tok = self.send("y@example.net", "postmaster@example.org")
         self.assertCopies(tok, dave=1, archive=1)  # the previous map, whole
         self.assertTrue(self.daemon.log_contains(
-            r"plugin=aliases keeping the previous map: .*virtual:2: 'broken@example.org' has no target"))
+            r"plugin=aliases keeping the previous version: .*virtual:2: 'broken@example.org' has no target"))
 
 
 class BadMap(unittest.TestCase):
