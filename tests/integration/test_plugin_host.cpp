@@ -77,6 +77,14 @@ delay = "2ms"
 
 }  // namespace
 
+// An installed copy searches beside itself (test_sdk.InstalledDaemon); the build tree's library, which this
+// program runs with, searches the build tree's plugins and nothing that was configured for an install.
+TEST_CASE("plugin host: the build tree's library searches the build tree's plugins only", "[plugin]") {
+    const auto path = plugin::default_search_path();
+    REQUIRE(path.size() == 1);
+    CHECK(std::filesystem::equivalent(path.front(), MAILWRIGHT_TEST_PLUGIN_DIR));
+}
+
 TEST_CASE("plugin host: one plugin of each kind, in dependency order", "[plugin]") {
     fixture f(all_kinds);
     f.load();

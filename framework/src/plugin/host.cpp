@@ -280,10 +280,6 @@ void host::impl::shutdown_all() noexcept {
     }
 }
 
-std::vector<std::filesystem::path> default_search_path() {
-    return {MAILWRIGHT_PLUGIN_BUILD_DIR, MAILWRIGHT_PLUGIN_INSTALL_DIR};
-}
-
 host::host(host_options options) : impl_(std::make_unique<impl>()) { impl_->options = std::move(options); }
 
 host::~host() { impl_->shutdown_all(); }

@@ -52,8 +52,9 @@ struct loaded_plugin {
     std::string origin;  // the library's path, or "linked-in"
 };
 
-// Where plugins are looked for unless configured otherwise: this build's plugin directory, then the
-// installed one (<libdir>/mailwright/plugins).
+// Where plugins are looked for unless configured otherwise, found from where the running libmailwright is:
+// <libdir>/mailwright/plugins beside an installed library (wherever its prefix was copied or moved), or this
+// build's plugins/ directory when the library is the build tree's own.
 std::vector<std::filesystem::path> default_search_path();
 
 // The names of the plugins of that kind linked into this program (MAILWRIGHT_PLUGIN_LINKED), loaded or
