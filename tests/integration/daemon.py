@@ -15,9 +15,10 @@ LISTENING = re.compile(r"listening listener=(\S+) address=(\S+):(\d+) ")
 
 
 class Daemon:
-    """A mailwrightd process serving `config` (TOML text; ports may be 0)."""
+    """A mailwrightd process serving `config` (TOML text; ports may be 0). `program`: the command that runs the
+    daemon (a list; default [DAEMON]), e.g. an installed copy, or one wrapped in a private mount namespace."""
 
-    def __init__(self, config, nofile=None, start_timeout=20.0):
+    def __init__(self, config, nofile=None, start_timeout=20.0, program=None):
         self.dir = tempfile.TemporaryDirectory(prefix="mailwright-test-")
         self.config_path = os.path.join(self.dir.name, "mailwright.toml")
         with open(self.config_path, "w") as f:
@@ -31,7 +32,7 @@ class Daemon:
             if nofile is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-        self.proc = subprocess.Popen([DAEMON, "--config", self.config_path], cwd=self.dir.name,
+        self.proc = subprocess.Popen([*(program or [DAEMON]), "--config", self.config_path], cwd=self.dir.name,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, preexec_fn=limit_files)
         self._reader = threading.Thread(target=self._read_log, daemon=True)

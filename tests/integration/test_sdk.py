@@ -1,8 +1,12 @@
 """The SDK as a plugin author uses it: install Mailwright into a temporary prefix, build the out-of-tree
 examples against it with find_package(Mailwright), and load them into mailwrightd: the auth plugin
 (examples/out_of_tree_plugin) answers --auth-test, and the message filter (examples/out_of_tree_filter) tags
-the Subject of a message sent with smtplib and refuses one whose body holds the configured word."""
+the Subject of a message sent with smtplib and refuses one whose body holds the configured word. And the
+installed daemon on its own: the prefix copied elsewhere, the original removed and the build tree hidden, it
+still finds its stock plugins beside its library."""
+import glob
 import os
+import re
 import shutil
 import smtplib
 import subprocess
@@ -159,6 +163,117 @@ local_domains = ["example.org"]
         self.assertEqual(refused.exception.smtp_code, 554)
         self.assertIn(b"5.7.1", refused.exception.smtp_error)
         self.assertEqual(self.stored(tok), [])
+
+
+
+def can_hide(directory):
+    """Whether this process may mount a tmpfs over `directory` in a private mount namespace (root, or a kernel
+    that lets unprivileged users map themselves to root; containers often allow neither)."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs none "$0"',
+                            directory], capture_output=True, timeout=30)
+    return probe.returncode == 0
+
+
+class InstalledDaemon(unittest.TestCase):
+    """mailwrightd as installed, after the install moved: `cmake --install` into one prefix, that prefix copied
+    to another path and removed, the build tree hidden by a tmpfs mounted over it in a private mount namespace
+    where that can be done. The stock plugins (passwd-file, maildir, aliases, headers) must be found beside the
+    installed libmailwright, through no path the build configured."""
+
+    @classmethod
+    def setUpClass(cls):
+        first = os.path.join(WORK, "first-prefix")
+        run_checked("cmake", "--install", BUILD_DIR, "--prefix", first)
+        cls.prefix = os.path.join(WORK, "moved-prefix")
+        run_checked("cp", "-a", first, cls.prefix)
+        shutil.rmtree(first)
+        assert not os.path.realpath(cls.prefix).startswith(os.path.realpath(BUILD_DIR) + os.sep)
+        cls.plugins = os.path.join(cls.prefix, "lib", "mailwright", "plugins")
+        daemon = os.path.join(cls.prefix, "bin", "mailwrightd")
+        cls.hidden = can_hide(BUILD_DIR)
+        cls.program = [daemon]
+        if cls.hidden:
+            cls.program = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                           'mount -t tmpfs none "$0" && exec "$@"', BUILD_DIR, daemon]
+        cls.mail = os.path.join(WORK, "installed-mail")
+        passwd = os.path.join(WORK, "installed-passwd")
+        with open(passwd, "w") as f:
+            f.write(run_checked(*cls.program, "passwd", "bob", input="pw-bob").stdout)
+        cls.config = f"""
+[server]
+workers = 1
+state_dir = "{os.path.join(WORK, 'installed-var')}"
+[plugin.passwd-file]
+file = "{passwd}"
+[plugin.maildir]
+path = "{cls.mail}/%u/Maildir"
+[plugins]
+hooks = ["aliases", "headers"]
+[plugin.aliases]
+entries = ["info@example.org  bob"]
+[plugin.headers]
+[[listener]]
+name = "mx"
+service = "smtp"
+port = 0
+[listener.smtp]
+role = "mx"
+local_domains = ["example.org"]
+"""
+        cls.daemon = Daemon(cls.config, program=cls.program)
+
+    @classmethod
+    def tearDownClass(cls):
+        time.sleep(0.2)  # let the blocking pool go idle (see test_pop3.py)
+        code = cls.daemon.terminate()
+        assert code == 0, f"mailwrightd exited with {code}"
+
+    def assert_loaded_beside_the_library(self, log):
+        """Each stock plugin's "loaded from" line names the moved prefix's plugin directory."""
+        for name in ("passwd-file", "maildir", "aliases", "headers"):
+            m = re.search(rf"plugin={name} kind=\S+ version=\S+ loaded from (\S+)", log)
+            self.assertIsNotNone(m, f"no loading line for {name}:\n{log}")
+            self.assertEqual(m.group(1), os.path.join(self.plugins, f"mailwright-{name}.so"))
+        self.assertNotIn(BUILD_DIR, log)
+
+    def test_the_build_tree_is_out_of_reach(self):
+        if not self.hidden:
+            self.skipTest("no private mount namespace here: the build tree is not hidden, only unused")
+        listing = run_checked("unshare", "-m", "--propagation", "private", "sh", "-c",
+                              'mount -t tmpfs none "$0" && ls -A "$0"', BUILD_DIR).stdout
+        self.assertEqual(listing, "")
+
+    def test_check_config_finds_the_stock_plugins(self):
+        config = os.path.join(WORK, "installed.toml")
+        with open(config, "w") as f:
+            f.write(self.config)
+        checked = subprocess.run([*self.program, "--check-config", config], capture_output=True, text=True,
+                                 timeout=60)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        self.assertIn("configuration is valid", checked.stdout)
+        self.assert_loaded_beside_the_library(checked.stdout + checked.stderr)
+
+    def test_the_daemon_runs_the_installed_library_and_plugins(self):
+        self.assert_loaded_beside_the_library("\n".join(self.daemon.lines))
+        with open(f"/proc/{self.daemon.proc.pid}/maps") as f:
+            mapped = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
+        libraries = [path for path in mapped if "/libmailwright.so" in path]
+        self.assertEqual(libraries, glob.glob(os.path.join(self.prefix, "lib", "libmailwright.so.*.*.*")))
+        self.assertEqual([path for path in mapped if path.startswith(BUILD_DIR)], [])
+
+    def test_a_message_is_delivered_through_the_alias_with_authentication_results(self):
+        tok = uuid.uuid4().hex
+        text = (f"From: alice@example.net\r\nTo: info@example.org\r\nSubject: hi\r\n"
+                f"Message-ID: <{tok}@client.example>\r\n\r\nHello.\r\n").encode()
+        with smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], local_hostname="client.example", timeout=10) as s:
+            self.assertEqual(s.sendmail("alice@example.net", ["info@example.org"], text), {})
+        new = os.path.join(self.mail, "bob", "Maildir", "new")
+        stored = [open(os.path.join(new, name), "rb").read() for name in os.listdir(new)]
+        stored = [m for m in stored if tok.encode() in m]
+        self.assertEqual(len(stored), 1)
+        self.assertIn(b"\nAuthentication-Results: ", stored[0].split(b"\n\n", 1)[0])
 
 
 if __name__ == "__main__":
