@@ -15,6 +15,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -26,7 +27,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -130,6 +134,32 @@ inline void run(asio::io_context& io, int threads) {
     for (auto& t : others) {
         t.join();
     }
+}
+
+// The CPU time process `pid` has used, in seconds; a negative number when it cannot be read.
+inline double process_cpu_seconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto paren = text.rfind(')');  // the command name may hold spaces; the fields follow its ')'
+    if (paren == std::string::npos) {
+        return -1;
+    }
+    std::istringstream fields(text.substr(paren + 2));
+    std::string field;
+    long utime = -1;
+    long stime = -1;
+    for (int n = 3; fields >> field; ++n) {  // field 3 is the state; 14 and 15 are utime and stime
+        if (n == 14) {
+            utime = std::atol(field.c_str());
+        } else if (n == 15) {
+            stime = std::atol(field.c_str());
+            break;
+        }
+    }
+    if (utime < 0 || stime < 0) {
+        return -1;
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // One client connection, plain or TLS, with a buffered line reader. Used by one coroutine at a time, on the

@@ -7,11 +7,14 @@
 // (RFC 2920); otherwise each command waits for its reply. A message's latency runs from MAIL to the 250 after
 // the final "." and, without --reuse, from the connect. Each client is a coroutine (client.hpp); --threads
 // threads run them all. Client i connects from 127.0.0.(1 + i % 250). Client and server share the machine, so
-// the figure includes the client's half of the work. bench/smtp.sh starts mailwrightd and runs this program.
+// the figure includes the client's half of the work. With --pid, the server's own CPU time over the run
+// (utime + stime of /proc/PID/stat) divided by the messages accepted: the steadier figure on a shared machine,
+// where the rate also depends on what the client costs. bench/smtp.sh and bench/filters.sh start mailwrightd
+// and run this program.
 //
 //   mailwright-bench smtp --port 2525 [--seconds 10] [--concurrency 16] [--size 1024] [--tls] [--reuse]
 //                         [--pipeline] [--to bench@example.org] [--from sender@remote.example] [--host 127.0.0.1]
-//                         [--threads 1]
+//                         [--threads 1] [--pid SERVER_PID]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -46,6 +49,7 @@ struct options {
     std::string to = "bench@example.org";
     std::string from = "sender@remote.example";
     int threads = 1;  // running the io_context
+    int pid = 0;      // the server's process, for its CPU time per message; 0: not measured
 };
 
 struct message_text {
@@ -326,6 +330,7 @@ int bench::smtp_main(int argc, char** argv) {
     app.add_flag("--pipeline", o.pipeline, "MAIL, RCPT and DATA in one write (RFC 2920)");
     app.add_option("--to", o.to, "the recipient")->capture_default_str();
     app.add_option("--from", o.from, "the sender")->capture_default_str();
+    app.add_option("--pid", o.pid, "the server's process, for its CPU time per message")->check(CLI::PositiveNumber);
     if (const auto code = bench::parse_command_line(app, argc, argv)) {
         return *code;
     }
@@ -344,6 +349,7 @@ int bench::smtp_main(int argc, char** argv) {
     }
     totals all;
     asio::io_context io(o.threads);
+    const double cpu_before = o.pid > 0 ? bench::process_cpu_seconds(o.pid) : -1;
     const auto start = bench::clock::now();
     const auto until = start + std::chrono::seconds(o.seconds);
     for (int t = 0; t < o.concurrency; ++t) {
@@ -351,6 +357,7 @@ int bench::smtp_main(int argc, char** argv) {
     }
     bench::run(io, o.threads);
     const double elapsed = std::chrono::duration<double>(bench::clock::now() - start).count();
+    const double cpu_after = o.pid > 0 ? bench::process_cpu_seconds(o.pid) : -1;
     const long failed = all.failures.load();
     auto& latencies_ms = all.latencies_ms;
     const auto messages = static_cast<long>(latencies_ms.size());
@@ -365,12 +372,20 @@ int bench::smtp_main(int argc, char** argv) {
     std::sort(latencies_ms.begin(), latencies_ms.end());
     auto pct = [&](double p) { return bench::percentile(latencies_ms, p); };
     const double rate = static_cast<double>(messages) / elapsed;
-    fmt::print("smtp {} {} B {}{}: {:.0f} msg/s over {:.1f} s, {} clients, p50 {:.1f} ms, p99 {:.1f} ms, {} failed\n",
+    // Microseconds of the server's CPU per accepted message (0: not measured). The clock ticks of
+    // /proc/PID/stat are 10 ms, so a run should give the server a few seconds of CPU.
+    const double cpu_us = cpu_before >= 0 && cpu_after >= cpu_before && messages > 0
+                              ? (cpu_after - cpu_before) * 1e6 / static_cast<double>(messages)
+                              : 0.0;
+    fmt::print("smtp {} {} B {}{}: {:.0f} msg/s over {:.1f} s, {} clients, p50 {:.1f} ms, p99 {:.1f} ms, {} failed{}\n",
                o.tls ? "tls" : "plain", o.size, o.reuse ? "reuse" : "new-connection", o.pipeline ? " pipelined" : "",
-               rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed);
+               rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed,
+               cpu_us > 0 ? fmt::format("; {:.1f} us of server CPU per message", cpu_us) : "");
     fmt::print(R"({{"bench":"smtp","tls":{},"size":{},"reuse":{},"pipeline":{},"messages_per_second":{:.0f},)"
-               R"("seconds":{:.3f},"concurrency":{},"p50_ms":{:.3f},"p99_ms":{:.3f},"failed":{}}})"
+               R"("messages":{},"seconds":{:.3f},"concurrency":{},"p50_ms":{:.3f},"p99_ms":{:.3f},"failed":{},)"
+               R"("server_cpu_us_per_message":{:.1f}}})"
                "\n",
-               o.tls, o.size, o.reuse, o.pipeline, rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed);
+               o.tls, o.size, o.reuse, o.pipeline, rate, messages, elapsed, o.concurrency, pct(0.5), pct(0.99), failed,
+               cpu_us);
     return 0;
 }

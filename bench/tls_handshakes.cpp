@@ -12,16 +12,12 @@
 //   mailwright-bench tls --port 7993 [--seconds 10] [--concurrency 4] [--host 127.0.0.1] [--threads 1]
 //                        [--pid SERVER_PID] [--plain]
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,32 +70,6 @@ asio::awaitable<void> client(const asio::ip::tcp::endpoint& target, int t, bench
     }
 }
 
-// The CPU time process `pid` has used, in seconds; a negative number when it cannot be read.
-double cpu_seconds(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto paren = text.rfind(')');  // the command name may hold spaces; the fields follow its ')'
-    if (paren == std::string::npos) {
-        return -1;
-    }
-    std::istringstream fields(text.substr(paren + 2));
-    std::string field;
-    long utime = -1;
-    long stime = -1;
-    for (int n = 3; fields >> field; ++n) {  // field 3 is the state; 14 and 15 are utime and stime
-        if (n == 14) {
-            utime = std::atol(field.c_str());
-        } else if (n == 15) {
-            stime = std::atol(field.c_str());
-            break;
-        }
-    }
-    if (utime < 0 || stime < 0) {
-        return -1;
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 }  // namespace
 
 int bench::tls_main(int argc, char** argv) {
@@ -129,13 +99,13 @@ int bench::tls_main(int argc, char** argv) {
     bench::client_context();
     totals all;
     asio::io_context io(threads);
-    const double cpu_before = pid > 0 ? cpu_seconds(pid) : -1;
+    const double cpu_before = pid > 0 ? bench::process_cpu_seconds(pid) : -1;
     const auto until = bench::clock::now() + std::chrono::seconds(seconds);
     for (int t = 0; t < concurrency; ++t) {
         bench::spawn(io, client(*target, t, until, plain, all));
     }
     bench::run(io, threads);
-    const double cpu_after = pid > 0 ? cpu_seconds(pid) : -1;
+    const double cpu_after = pid > 0 ? bench::process_cpu_seconds(pid) : -1;
     auto& latencies_ms = all.latencies_ms;
     std::sort(latencies_ms.begin(), latencies_ms.end());
     auto pct = [&](double p) { return bench::percentile(latencies_ms, p); };
