@@ -13,14 +13,21 @@
 # round. Rounds repeat the whole set; within a round, "none" and "all" run back to back. Connections are
 # reused, so what a plugin does at connect (access's client rules, ratelimit's connection buckets) is paid once
 # per connection, not per message. Each daemon first takes a 1-second run that is not counted (warm-up).
-# Usage: bench/filters.sh [seconds] [rounds] [concurrency]   (default 5 s a run, 2 rounds, 16 clients)
+# The daemon runs one worker by default, so it has a core and the load generator the other (as in peers.sh):
+# with a worker per core the three busy threads take turns on two cores, and what a message costs depends on
+# how they are scheduled more than on the plugins.
+# Last, mailwright-bench-pipeline (bench/pipeline.cpp): the headers filter's cost in the pipeline alone, in
+# one thread without sockets, which the noise of a shared machine hardly moves.
+# Usage: bench/filters.sh [seconds] [rounds] [concurrency] [workers]   (default 5 s a run, 2 rounds, 16
+# clients, 1 worker; 0 workers: one per core)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 seconds=${1:-5}
 rounds=${2:-2}
 concurrency=${3:-16}
+workers=${4:-1}
 cmake --build --preset release --target mailwright_plugin_access mailwright_plugin_ratelimit \
-    mailwright_plugin_aliases mailwright_plugin_headers >/dev/null
+    mailwright_plugin_aliases mailwright_plugin_headers mailwright-bench-pipeline >/dev/null
 
 echo "bench:{PLAIN-EQUIVALENT}$(printf %s secret | base64)" > "$work/passwd"
 
@@ -78,6 +85,7 @@ ${!var}"
     start_daemon "
 [server]
 hostname = \"bench.example.org\"
+workers = $workers
 max_connections = 100000
 max_connections_per_ip = 100000
 [log]
@@ -159,3 +167,5 @@ for size in "${sizes[@]}"; do
         echo "| $label | $((size / 1024)) KiB | $(cells rate "$name" "$size") | $(cells cpu "$name" "$size") | $delta |"
     done
 done
+echo
+build/release/bench/mailwright-bench-pipeline | grep '^pipeline '
