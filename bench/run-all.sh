@@ -2,7 +2,7 @@
 # The standard set: every benchmark script against a fresh mailwrightd (each starts its own, on loopback, with
 # a temporary configuration), Postfix's smtp-sink and smtp-source beside it, then the figures section of
 # docs/performance.md rewritten from the JSON lines the programs print (the text around it is left alone).
-# Usage: bench/run-all.sh [seconds]   (default 10 s a run; the whole set takes about 40 runs of that)
+# Usage: bench/run-all.sh [seconds]   (default 10 s a run; the whole set takes about 65 runs of that)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -23,6 +23,7 @@ run tls bench/tls.sh "$seconds" 4
 run idle-plain bench/idle.sh 10000
 run idle-tls bench/idle.sh 5000 --tls
 run peers bench/peers.sh 20000 "$seconds"
+run filters bench/filters.sh "$seconds" 2
 
 machine="$(nproc) vCPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), \
 $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), $(g++ --version | head -1), \
@@ -89,11 +90,20 @@ for name in ("idle-plain", "idle-tls"):
 with open(os.path.join(logs, "peers.out")) as f:
     peers = "".join(line for line in f if line.startswith("|"))
 
+with open(os.path.join(logs, "filters.out")) as f:
+    lines = f.readlines()
+    filters = "".join(line for line in lines if line.startswith("|"))
+    pipeline = "".join(f"- {line}" for line in lines if line.startswith("pipeline "))
+
 section = [f"Machine: {machine}. Written by `bench/run-all.sh`.", "",
            "| what | figure | command |", "| --- | --- | --- |"]
 section += [f"| {what} | {figure} | `{cmd}` |" for what, figure, cmd in rows]
 section += ["", "Postfix's do-nothing `smtp-sink` and mailwrightd into the discard store, both measured by the same "
             f"clients (`{command('peers')}`), 1 KiB messages:", "", peers.rstrip()]
+section += ["", "The stock hook plugins and filters (access, ratelimit, aliases, headers) against none: mailwrightd "
+            "with one worker into the discard store, connections reused, each round's figure in turn "
+            f"(`{command('filters')}`); then the headers filter in the pipeline alone (`mailwright-bench-pipeline`):",
+            "", filters.rstrip(), "", pipeline.rstrip()]
 
 with open(target) as f:
     text = f.read()
