@@ -184,6 +184,9 @@ struct world {
     std::map<plugin::smtp_phase, plugin::reply> hook_answers;
     std::function<void(plugin::smtp_phase)> on_hook;
     std::function<pipeline::filter_list(const plugin::event_context&)> filters;  // none unless set
+    // Who receives mail for a local address (aliases); unset: the local part names the user.
+    std::function<asio::awaitable<plugin::resolution>(std::string_view, std::string_view, const plugin::event_context&)>
+        resolve;
 
     static smtp::options default_options(smtp::role kind = smtp::role::mx) {
         smtp::options o;
@@ -199,6 +202,7 @@ struct world {
         env.store = store;
         env.penalty = penalty;
         env.filters = filters;
+        env.resolve = resolve;
         env.hooks = [this](plugin::smtp_phase p, const plugin::event_context& c) -> asio::awaitable<plugin::reply> {
             hook_log.push_back(std::to_string(static_cast<int>(p)) + ":" + std::string(c.user) + ":" +
                                std::string(c.argument) + (c.envelope ? ":envelope" : ""));

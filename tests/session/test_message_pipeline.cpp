@@ -155,32 +155,63 @@ TEST_CASE("pipeline: a field one filter removes is not shown to the next", "[pip
           std::vector<std::string>{"Subject: hello\r\n", "To: <alice@example.org>,\r\n\t<bob@example.org>\r\n"});
 }
 
-TEST_CASE("pipeline: a header block over the limit is shown up to the limit, and stored whole", "[pipeline][filter]") {
+TEST_CASE("pipeline: a header block over the limit is refused, for the filters cannot see it whole",
+          "[pipeline][filter]") {
     fixture fx;
     std::vector<std::string> seen;
-    auto& f = fx.add();
-    f.seen = &seen;
-    f.changes.prepend = {"X-First: 1"};
+    fx.add().seen = &seen;
     std::string huge;
     for (int i = 0; huge.size() < pipeline::max_header_block + 10'000; ++i) {
         huge += "X-Field-" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
     }
-    const std::string whole = huge + "\r\nbody\r\n";
+    const std::string whole = huge + "Authentication-Results: forged\r\n\r\nbody\r\n";
     std::vector<std::size_t> cuts;
     for (std::size_t at = 4096; at < whole.size(); at += 4096) {
         cuts.push_back(at);  // as a client's reads bring it
     }
-    fx.push(whole, cuts);
-    CHECK(fx.store.log.text == "Received: by test\r\nX-First: 1\r\n" + whole);  // nothing lost, nothing added
-    std::size_t shown = 0;
-    for (const auto& field : seen) {
-        CHECK(field.size() > 100);
-        CHECK(field.substr(field.size() - 2) == "\r\n");  // whole fields only
-        shown += field.size();
+    const auto answers = fx.push(whole, cuts);
+    for (const auto& a : answers) {
+        CHECK(a.code == 552);
+        CHECK(a.enhanced == "5.3.4");
     }
-    CHECK(shown <= pipeline::max_header_block);
-    CHECK(shown >= pipeline::max_header_block - 200);
-    CHECK(f.body_octets == whole.size() - shown);
+    CHECK(seen.empty());
+    CHECK(fx.store.log.given_up);
+}
+
+TEST_CASE("pipeline: a message that starts with white space is refused, filters or not", "[pipeline][filter]") {
+    for (const bool with_filter : {false, true}) {
+        fixture fx;
+        if (with_filter) {
+            fx.add();
+        }
+        const auto answers = fx.push(" ; dkim=pass header.d=bank.example\r\nSubject: x\r\n\r\nbody\r\n");
+        CHECK(answers[0].code == 550);
+        CHECK(answers[0].enhanced == "5.6.0");
+        CHECK(fx.store.log.given_up);
+    }
+}
+
+TEST_CASE("pipeline: a field a filter adds is one line of at most 998 octets", "[pipeline][filter]") {
+    fixture fx;
+    fx.add().changes.prepend = {"X-Two: one\r\n\tfolded\rend"};
+    fx.push("Subject: x\r\n\r\nbody\r\n");
+    CHECK(fx.store.log.text == "Received: by test\r\nX-Two: one   folded end\r\nSubject: x\r\n\r\nbody\r\n");
+    fixture long_field;
+    long_field.add().changes.append = {"X-Long: " + std::string(990, 'x')};
+    const auto answers = long_field.push("Subject: x\r\n\r\nbody\r\n");
+    CHECK(answers[0].temporary());  // refused for now, never cut
+    CHECK(long_field.store.log.given_up);
+}
+
+TEST_CASE("pipeline: a binary body's header block may end with a bare LF", "[pipeline][filter]") {
+    fixture fx;
+    std::vector<std::string> seen;
+    edit(fx.add());
+    auto& second = fx.add("second");
+    second.seen = &seen;
+    fx.push("Subject: x\nX-Remove: y\n\nX-Remove: body\n");
+    CHECK(seen == std::vector<std::string>{"Subject: x\n"});
+    CHECK(fx.store.log.text == "Received: by test\r\nX-First: 1\r\nSubject: x\nX-Last: 2\r\n\nX-Remove: body\n");
 }
 
 TEST_CASE("pipeline: a filter's answers per recipient decide which mailboxes get the message", "[pipeline][filter]") {

@@ -33,8 +33,12 @@ void log_refusal(std::string_view plugin, std::string_view when, const plugin::r
                  r.text);
 }
 
-// What a recipient hears of its users' deliveries: the first temporary failure, else the first refusal.
+// What a recipient hears of its users' deliveries: the first temporary failure, else the first refusal. No
+// answer at all is no delivery: never success.
 plugin::reply combined(const std::vector<plugin::reply>& answers) {
+    if (answers.empty()) {
+        return plugin::reply::tempfail();
+    }
     const auto failed = std::find_if(answers.begin(), answers.end(), [](const auto& r) { return r.temporary(); });
     if (failed != answers.end()) {
         return *failed;
@@ -97,30 +101,32 @@ asio::awaitable<void> message_pipeline::begin(std::string_view trace) {
     header_start_ = scanned_ = filtered_ = buffer_.size();
 }
 
+// After the empty line ("\r\n", or "\n" in a binary body) that follows a line end.
 std::size_t message_pipeline::header_end() {
-    if (buffer_.compare(header_start_, 2, "\r\n") == 0) {
-        return header_start_ + 2;  // no header fields at all: the message starts with the blank line
+    if (imf::is_block_end(std::string_view(buffer_).substr(header_start_, 2)) ||
+        imf::is_block_end(std::string_view(buffer_).substr(header_start_, 1))) {
+        return header_start_ + (buffer_[header_start_] == '\r' ? 2 : 1);  // no fields: the blank line first
     }
-    const std::size_t from = std::max(header_start_, scanned_ < 3 ? 0 : scanned_ - 3);
-    const std::size_t at = buffer_.find("\r\n\r\n", from);
+    for (std::size_t lf = buffer_.find('\n', std::max(header_start_, scanned_ < 2 ? 0 : scanned_ - 2));
+         lf != std::string::npos; lf = buffer_.find('\n', lf + 1)) {
+        if (lf + 1 < buffer_.size() && buffer_[lf + 1] == '\n') {
+            return lf + 2;
+        }
+        if (lf + 2 < buffer_.size() && buffer_.compare(lf + 1, 2, "\r\n") == 0) {
+            return lf + 3;
+        }
+        if (lf + 2 >= buffer_.size()) {
+            break;  // not known yet: the next octets tell
+        }
+    }
     scanned_ = buffer_.size();
-    return at == std::string::npos ? at : at + 4;
-}
-
-// Without its blank line, the block the filters see ends after its last whole line (all of it at the end of
-// the message, or when it outgrows max_header_block).
-std::size_t message_pipeline::header_cut(bool last) const {
-    if (last) {
-        return buffer_.size();
-    }
-    const std::size_t lf = buffer_.rfind('\n');
-    return lf == std::string::npos || lf < header_start_ ? header_start_ : lf + 1;
+    return std::string::npos;
 }
 
 // Shows the filters each field of the header block [header_start_, end), then puts the block back as they
 // leave it: the fields they prepend, the client's fields they kept, the fields they append, the blank line.
 asio::awaitable<void> message_pipeline::end_headers(std::size_t end) {
-    bool blank_line = false;
+    std::string blank_line;
     std::string kept = kept_fields(end, blank_line);
     if (refusal_) {
         co_return;
@@ -132,23 +138,42 @@ asio::awaitable<void> message_pipeline::end_headers(std::size_t end) {
         co_return;
     }
     std::string block;
-    for (const auto& field : changes.prepend) {
-        block += plugin::clean_text(field) + "\r\n";  // one line each: a filter cannot end the block early
-    }
+    add_fields(block, changes.prepend);
     block += kept;
     if (!changes.append.empty() && !kept.empty() && kept.back() != '\n') {
         block += "\r\n";  // a message that ends in its last field, without a line end: the field ends here
     }
-    for (const auto& field : changes.append) {
-        block += plugin::clean_text(field) + "\r\n";
+    add_fields(block, changes.append);
+    if (refusal_) {
+        co_return;
     }
-    block += blank_line ? "\r\n" : "";
+    block += blank_line;
     buffer_.replace(header_start_, end - header_start_, block);
     filtered_ = header_start_ + block.size();
     in_headers_ = false;
 }
 
-std::string message_pipeline::kept_fields(std::size_t end, bool& blank_line) {
+// Fields a filter adds, one line each (a control character becomes a space, so no filter can end the block
+// early or fold a field of its own into another's), at most the 998 octets a line may have (RFC 5322 2.1.1):
+// a longer one is not cut, the message is refused for now.
+void message_pipeline::add_fields(std::string& block, const std::vector<std::string>& fields) {
+    for (const auto& field : fields) {
+        if (field.size() > max_added_field) {
+            spdlog::error(
+                "a message filter added a header field of {} octets (at most {}): refusing the message for now",
+                field.size(), max_added_field);
+            refuse(plugin::reply::tempfail());
+            return;
+        }
+        for (const char c : field) {
+            const auto u = static_cast<unsigned char>(c);
+            block += u < 0x20 || u == 0x7f ? ' ' : c;
+        }
+        block += "\r\n";
+    }
+}
+
+std::string message_pipeline::kept_fields(std::size_t end, std::string& blank_line) {
     const std::string_view whole(buffer_.data() + header_start_, end - header_start_);
     std::string kept;
     kept.reserve(whole.size());
@@ -156,8 +181,8 @@ std::string message_pipeline::kept_fields(std::size_t end, bool& blank_line) {
         const std::size_t next = imf::field_end(whole, at);
         const std::string_view raw = whole.substr(at, next - at);
         at = next;
-        if (raw == "\r\n") {
-            blank_line = true;  // the rest is body
+        if (imf::is_block_end(raw)) {
+            blank_line = raw;  // the rest is body
             break;
         }
         const imf::header_field field = imf::parse_field(raw);
@@ -177,12 +202,26 @@ asio::awaitable<void> message_pipeline::pass(bool last) {
         buffer_.clear();
         co_return;
     }
+    if (!started_ && buffer_.size() > header_start_) {
+        started_ = true;
+        if (buffer_[header_start_] == ' ' || buffer_[header_start_] == '\t') {
+            // A first line that starts with white space would continue the trace field above it (our Received,
+            // or a filter's Authentication-Results): the client would write into the server's own words.
+            refuse(plugin::reply::smtp(550, "5.6.0", "the message starts with white space, a fold of no field"));
+            co_return;
+        }
+    }
     if (in_headers_) {
-        std::size_t end = header_end();
+        const std::size_t end = header_end();
         if (end == std::string::npos && !last && buffer_.size() - header_start_ < max_header_block) {
             co_return;  // held until the header block ends
         }
-        co_await end_headers(end == std::string::npos ? header_cut(last) : end);
+        if (end == std::string::npos && !last) {
+            // The filters cannot see it whole, and what they did not see could hold what they remove.
+            refuse(plugin::reply::smtp(552, "5.3.4", "header block over 256 KiB"));
+            co_return;
+        }
+        co_await end_headers(end == std::string::npos ? buffer_.size() : end);
         if (refusal_) {
             co_return;
         }

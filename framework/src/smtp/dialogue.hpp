@@ -152,6 +152,7 @@ class dialogue {
         std::optional<next> refused;  // the recipient was refused, and the reply said why
     };
     asio::awaitable<recipient_users> users_of(const mailbox& box);
+    std::size_t users_in_transaction() const noexcept;  // the mailboxes the recipients so far reach, repeats too
     asio::awaitable<recipient_users> known_user(const mailbox& box, const std::string& user, bool postmaster);
     std::vector<std::string> mechanisms() const { return server::offered_mechanisms(s_, auth_settings()); }
     server::auth_settings auth_settings() const { return server::auth_settings_of(options_, env_); }

@@ -113,12 +113,18 @@ asio::awaitable<dialogue::recipient_users> dialogue::users_of(const mailbox& box
         co_return recipient_users{{}, error(local.refusal)};
     }
     std::vector<std::string> users{local.user};
-    bool postmaster = local.postmaster;
+    const bool postmaster = local.postmaster;  // an unknown user is then the configuration's fault: 451
     if (env_.resolve) {
         const std::string address = box.to_string();
         const std::string_view local_part = box.domain.empty() ? std::string_view("postmaster") : box.local;
         const auto context = event(address, &txn_.envelope);
         auto resolved = co_await env_.resolve(local_part, box.domain, context);
+        if (!resolved.answer.ok() && local.postmaster) {
+            // RFC 5321 4.5.1: postmaster must work whatever a map says; the listener's postmaster user gets it.
+            spdlog::error("{} a hook refused <{}>: {}; delivering to the postmaster user \"{}\" instead",
+                          s_.log_prefix(), address, resolved.answer.text, local.user);
+            resolved = plugin::resolution::not_mine();
+        }
         if (!resolved.answer.ok()) {
             const auto& a = resolved.answer;
             const std::string words = replies::user_unknown(address);
@@ -128,8 +134,12 @@ asio::awaitable<dialogue::recipient_users> dialogue::users_of(const mailbox& box
         }
         if (!resolved.users.empty()) {
             users = std::move(resolved.users);
-            postmaster = false;
         }
+    }
+    if (users_in_transaction() + users.size() > options_.max_recipients) {
+        // Every mailbox an alias names counts: a big alias given again and again must not cost without bound.
+        reply(replies::too_many_recipients);
+        co_return recipient_users{{}, next::go_on};
     }
     for (auto& user : users) {
         auto known = co_await known_user(box, user, postmaster);
@@ -164,6 +174,14 @@ asio::awaitable<dialogue::recipient_users> dialogue::known_user(const mailbox& b
         co_return recipient_users{{}, error(replies::user_unknown(box.to_string()))};
     }
     co_return recipient_users{{found.user.empty() ? user : found.user}, std::nullopt};
+}
+
+std::size_t dialogue::users_in_transaction() const noexcept {
+    std::size_t n = 0;
+    for (const auto& r : txn_.envelope.recipients) {
+        n += r.users.size();
+    }
+    return n;
 }
 
 asio::awaitable<next> dialogue::on_rcpt(const command& c) {

@@ -30,7 +30,8 @@
 namespace mailwright::pipeline {
 
 inline constexpr std::size_t piece_size = 64 * 1024;
-inline constexpr std::size_t max_header_block = 256 * 1024;
+inline constexpr std::size_t max_header_block = 256 * 1024;  // with filters: a longer one is refused (552 5.3.4)
+inline constexpr std::size_t max_added_field = 998 - 2;      // a field a filter adds, without its CRLF
 
 struct filter_entry {
     std::string name;                                // the plugin's, for the log and the fault barrier
@@ -78,9 +79,9 @@ class message_pipeline {
     // The end of the client's header block in buffer_ (after its blank line), or npos when not seen yet.
     std::size_t header_end();
     asio::awaitable<void> end_headers(std::size_t end);
-    std::size_t header_cut(bool last) const;
-    // The fields of [header_start_, end) the filters keep, each shown to them; whether the blank line ended it.
-    std::string kept_fields(std::size_t end, bool& blank_line);
+    // The fields of [header_start_, end) the filters keep, each shown to them; the blank line that ended it.
+    std::string kept_fields(std::size_t end, std::string& blank_line);
+    void add_fields(std::string& block, const std::vector<std::string>& fields);
     // Every filter's end(); a discard or a refusal of the message ends the asking.
     asio::awaitable<void> ask_end(std::vector<plugin::reply>& per_recipient);
     // Commits for the recipients `per_recipient` left accepted and says what each recipient hears.
@@ -101,6 +102,7 @@ class message_pipeline {
     std::optional<plugin::reply> refusal_;
     bool store_gave_up_ = false;  // a write failed: nothing more is written; commit() says why
     bool discarded_ = false;
+    bool started_ = false;  // the message's first octet was looked at
     std::string buffer_;
     bool in_headers_;               // filters wait for the end of the header block
     std::size_t header_start_ = 0;  // where the client's header block starts in buffer_

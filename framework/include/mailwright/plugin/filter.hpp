@@ -5,8 +5,9 @@
 // the first refusal decides, and the client hears it.
 //
 // What a filter sees: the client's header block field by field (the trace fields the server writes first are
-// not shown), then the body in pieces as they arrive. The header block is held until it ends, up to 256 KiB;
-// what follows a longer one is body to the filters.
+// not shown), then the body in pieces as they arrive. The header block is held until it ends, up to 256 KiB:
+// a longer one is refused (552 5.3.4), since what a filter did not see could hold what it removes. So is a
+// message whose first line starts with white space (550 5.6.0): it would fold into the field above it.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -26,8 +27,9 @@ enum class field_action {
     remove,  // the field is not stored (e.g. a forged Authentication-Results)
 };
 
-// Header fields a filter adds, each as "Name: value" on one line without its line end: control characters in it
-// become spaces, so no filter can end the header block early or write a field the others did not see.
+// Header fields a filter adds, each as "Name: value" on one line without its line end, at most 996 octets
+// (RFC 5322 2.1.1's 998 with the CRLF; a longer one refuses the message for now, it is never cut): control
+// characters in it become spaces, so no filter can end the header block early or fold into another field.
 struct header_changes {
     std::vector<std::string> prepend;  // above the client's header block, below the trace fields, in order
     std::vector<std::string> append;   // after the client's last header field, in order
