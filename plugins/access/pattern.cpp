@@ -22,8 +22,8 @@ bool plausible_domain(std::string_view d) {
     if (d.front() == '[') {
         return d.size() > 2 && d.back() == ']';
     }
-    return std::all_of(d.begin(), d.end(), [](unsigned char c) {
-        return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c >= 0x80;
+    return std::all_of(d.begin(), d.end(), [](char c) {
+        return io::is_alnum(c) || c == '-' || c == '.' || c == '_' || static_cast<unsigned char>(c) >= 0x80;
     });
 }
 
@@ -123,13 +123,6 @@ bool in_domain_tree(std::string_view domain, std::string_view tree) noexcept {
 
 }  // namespace
 
-std::string to_lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
-    return out;
-}
-
 std::optional<ip_address> parse_ip(std::string_view text) {
     const std::string address(text.substr(0, text.find('%')));  // an IPv6 scope names an interface, not a host
     ip_address a;
@@ -206,12 +199,14 @@ bool glob_match(std::string_view glob, std::string_view value) noexcept {
     std::size_t star = std::string_view::npos;  // where the last '*' was in glob
     std::size_t resume = 0;                     // where in value that '*' is to take one more character
     while (v < value.size()) {
-        if (g < glob.size() && (glob[g] == '?' || glob[g] == value[v])) {
-            ++g;
-            ++v;
-        } else if (g < glob.size() && glob[g] == '*') {
+        // '*' first: a '*' in the value (a local part may hold one) is matched by the glob's '*' as a
+        // wildcard, never as a literal, or the place to come back to would be lost.
+        if (g < glob.size() && glob[g] == '*') {
             star = g++;
             resume = v;
+        } else if (g < glob.size() && (glob[g] == '?' || glob[g] == value[v])) {
+            ++g;
+            ++v;
         } else if (star != std::string_view::npos) {
             g = star + 1;
             v = ++resume;

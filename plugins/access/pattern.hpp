@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include "mailwright/io/ascii.hpp"
 
 namespace mailwright::access {
 
@@ -55,6 +56,6 @@ bool matches(const pattern& p, subject what, std::string_view lowered) noexcept;
 // backtracking point: O(pattern x value) at worst, never exponential.
 bool glob_match(std::string_view glob, std::string_view value) noexcept;
 
-std::string to_lower(std::string_view text);
+using io::to_lower;  // patterns compare ASCII letters without case
 
 }  // namespace mailwright::access

@@ -2,7 +2,6 @@
 #include "rules.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace mailwright::access {
 
@@ -58,9 +57,7 @@ bool parse_action(std::string_view word, action& out) {
     return false;
 }
 
-bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
-}
+bool all_digits(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), io::is_digit); }
 
 // RFC 3463 2: class "." subject "." detail, subject and detail of one to three digits.
 bool is_enhanced(std::string_view s) {

@@ -3,24 +3,16 @@
 
 #include <algorithm>
 
+#include "mailwright/io/ascii.hpp"
+
 namespace mailwright::aliases {
 
 namespace {
 
 bool blank(char c) noexcept { return c == ' ' || c == '\t'; }
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowered(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), lower);
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
+using io::iequals;
+using io::to_lower;
 
 // Octets no address in the map may hold: controls, and what would need quoting or split a list.
 bool forbidden(char c) noexcept {
@@ -103,15 +95,15 @@ address split_address(std::string_view text) {
     if (at == std::string_view::npos) {
         return {std::string(text), {}};
     }
-    return {std::string(text.substr(0, at)), lowered(text.substr(at + 1))};
+    return {std::string(text.substr(0, at)), to_lower(text.substr(at + 1))};
 }
 
 std::string alias_map::key_of(std::string_view local, std::string_view domain) const {
     std::string key =
-        options_.ignore_local_part_case || iequals(local, "postmaster") ? lowered(local) : std::string(local);
+        options_.ignore_local_part_case || iequals(local, "postmaster") ? to_lower(local) : std::string(local);
     if (!domain.empty()) {
         key += '@';
-        key += lowered(domain);
+        key += to_lower(domain);
     }
     return key;
 }

@@ -4,6 +4,8 @@
 
 #include <bit>
 
+#include "mailwright/io/ascii.hpp"
+
 namespace mailwright::ratelimit {
 
 keyed_hash::keyed_hash(const hash_key& key) noexcept
@@ -54,8 +56,7 @@ void keyed_hash::bytes(std::string_view data) noexcept {
 
 void keyed_hash::bytes_lowercase(std::string_view data) noexcept {
     for (const char c : data) {
-        const auto b = static_cast<unsigned char>(c);
-        byte(b >= 'A' && b <= 'Z' ? static_cast<unsigned char>(b + ('a' - 'A')) : b);
+        byte(static_cast<unsigned char>(io::ascii_lower(c)));
     }
 }
 

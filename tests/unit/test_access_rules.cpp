@@ -111,11 +111,16 @@ TEST_CASE("access: globs are bounded and exact", "[access]") {
     CHECK_FALSE(glob_match("bounce-*@*.example", "bounce-42@lists.example.net"));
     CHECK(glob_match("a*b*c", "aXXbYYc"));
     CHECK_FALSE(glob_match("a*b*c", "aXXbYY"));
-    // The pattern that makes a backtracking matcher exponential: answered in pattern x value steps.
+    // '*' and '?' in the value are characters like any other: a sender cannot slip past a rule with them.
+    CHECK(glob_match("*@spam.example", "*x@spam.example"));
+    CHECK(glob_match("*@spam.example", "*@spam.example"));
+    CHECK(glob_match("*-bounces@*.example", "*-x-bounces@a.example"));
+    CHECK(glob_match("?x@spam.example", "*x@spam.example"));
+    CHECK_FALSE(glob_match("a*", "*a"));
+    // The pattern that makes a backtracking matcher exponential: answered in pattern x value steps (an
+    // exponential one would not finish within the test's time limit).
     const std::string value(1000, 'a');
-    const auto start = std::chrono::steady_clock::now();
     CHECK_FALSE(glob_match("a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", value));
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
 }
 
 TEST_CASE("access: address patterns: exact, domain, domain tree, local part, glob, <>", "[access]") {
