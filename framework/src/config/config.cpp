@@ -97,15 +97,15 @@ const toml::table* sub_table(table_reader& top, std::string_view key) {
 }
 
 // [plugin.<name>]: kept for the plugin to read when it initialises (open_plugin_settings).
-void keep_plugin_tables(const toml::table& tables, plugins_config& out, context& ctx) {
+void keep_plugin_tables(const std::shared_ptr<const toml::table>& root, const toml::table& tables, plugins_config& out,
+                        context& ctx) {
     for (const auto& [key, node] : tables) {
         if (!node.is_table()) {
             ctx.add(node.source(),
                     fmt::format("'plugin.{}' must be a table, written [plugin.{}]", key.str(), key.str()));
             continue;
         }
-        auto table = std::make_shared<plugin_table>();
-        table->table = *node.as_table();
+        auto table = std::make_shared<plugin_table>(plugin_table{root, node.as_table()});
         out.sections.push_back({std::string(key.str()), std::move(table)});
     }
 }
@@ -135,7 +135,8 @@ void read_listeners(const toml::node& node, daemon_config& config, const schema&
     }
 }
 
-load_result finish_parse(const toml::table& root, context& ctx, const schema& known) {
+load_result finish_parse(const std::shared_ptr<const toml::table>& parsed, context& ctx, const schema& known) {
+    const toml::table& root = *parsed;
     daemon_config config;
     config.file = ctx.file;
     table_reader top(root, "the top level", ctx);
@@ -155,7 +156,7 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
         read_plugins(*t, config.plugins, ctx);
     }
     if (const auto* t = sub_table(top, "plugin")) {
-        keep_plugin_tables(*t, config.plugins, ctx);
+        keep_plugin_tables(parsed, *t, config.plugins, ctx);
     }
     if (const toml::node* node = top.node_of("listener")) {
         top.known("listener");
@@ -178,8 +179,8 @@ load_result finish_parse(const toml::table& root, context& ctx, const schema& kn
 load_result load_string(std::string_view text, std::string_view source_name, const schema& known) {
     context ctx{std::string(source_name), {}};
     try {
-        const toml::table root = toml::parse(text, source_name);
-        return finish_parse(root, ctx, known);
+        // Moved, not copied, into shared ownership: a moved table keeps its source positions.
+        return finish_parse(std::make_shared<const toml::table>(toml::parse(text, source_name)), ctx, known);
     } catch (const toml::parse_error& e) {
         ctx.add(e.source(), std::string(e.description()));
         return {std::nullopt, std::move(ctx.errors)};
@@ -189,8 +190,7 @@ load_result load_string(std::string_view text, std::string_view source_name, con
 load_result load_file(const std::string& path, const schema& known) {
     context ctx{path, {}};
     try {
-        const toml::table root = toml::parse_file(path);
-        return finish_parse(root, ctx, known);
+        return finish_parse(std::make_shared<const toml::table>(toml::parse_file(path)), ctx, known);
     } catch (const toml::parse_error& e) {
         if (e.source().begin.line == 0) {
             ctx.errors.push_back({path, 0, 0, std::string(e.description())});

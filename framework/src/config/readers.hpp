@@ -3,14 +3,19 @@
 #pragma once
 
 #include <toml++/toml.h>
+#include <memory>
 
 #include "mailwright/config/config.hpp"
 #include "table_reader.hpp"
 
 namespace mailwright::config {
 
+// A plugin's table, read when the plugin initialises. It points into the parsed file, kept alive here,
+// rather than holding a copy: toml++ copies no source positions, and every message about a plugin's
+// settings must say where in the file it stands.
 struct plugin_table {
-    toml::table table;
+    std::shared_ptr<const toml::table> root;
+    const toml::table* table = nullptr;
 };
 
 // [tls]

@@ -71,8 +71,8 @@ std::optional<std::int64_t> table_reader::get_integer(std::string_view key, std:
     // for one beyond the range (found by fuzz_config: port = 9e93).
     const auto value = node->is_integer() ? node->value<std::int64_t>() : std::nullopt;
     if (!value || *value < min || *value > max) {
-        ctx_.add(node->source(), fmt::format("'{}' in {} must be an integer from {} to {}, not {}", key, name_, min,
-                                             max, describe(*node)));
+        ctx_.add(where(key, *node), fmt::format("'{}' in {} must be an integer from {} to {}, not {}", key, name_, min,
+                                                max, describe(*node)));
         return std::nullopt;
     }
     return value;
@@ -84,7 +84,7 @@ std::optional<std::string> table_reader::get_string(std::string_view key) {
         return std::nullopt;
     }
     if (!node->is_string()) {
-        ctx_.add(node->source(), fmt::format("'{}' in {} must be a string, not {}", key, name_, describe(*node)));
+        ctx_.add(where(key, *node), fmt::format("'{}' in {} must be a string, not {}", key, name_, describe(*node)));
         return std::nullopt;
     }
     return node->value<std::string>();
@@ -98,8 +98,8 @@ std::optional<std::size_t> table_reader::get_choice(std::string_view key, std::s
     const auto value = node->value<std::string>();
     const auto found = value ? std::find(allowed.begin(), allowed.end(), *value) : allowed.end();
     if (!node->is_string() || found == allowed.end()) {
-        ctx_.add(node->source(), fmt::format("'{}' in {} must be one of \"{}\", not {}", key, name_,
-                                             fmt::join(allowed, "\", \""), describe(*node)));
+        ctx_.add(where(key, *node), fmt::format("'{}' in {} must be one of \"{}\", not {}", key, name_,
+                                                fmt::join(allowed, "\", \""), describe(*node)));
         return std::nullopt;
     }
     return static_cast<std::size_t>(found - allowed.begin());
@@ -118,9 +118,9 @@ std::optional<std::chrono::milliseconds> table_reader::get_duration(std::string_
         value = parse_duration(*node->value<std::string>());
     }
     if (!value || *value < min || *value > max) {
-        ctx_.add(node->source(), fmt::format("'{}' in {} must be a duration from {} ms to {} ms such as \"30s\", "
-                                             "\"5m\" or \"250ms\", not {}",
-                                             key, name_, min.count(), max.count(), describe(*node)));
+        ctx_.add(where(key, *node), fmt::format("'{}' in {} must be a duration from {} ms to {} ms such as \"30s\", "
+                                                "\"5m\" or \"250ms\", not {}",
+                                                key, name_, min.count(), max.count(), describe(*node)));
         return std::nullopt;
     }
     return value;
@@ -132,7 +132,8 @@ std::optional<bool> table_reader::get_boolean(std::string_view key) {
         return std::nullopt;
     }
     if (!node->is_boolean()) {
-        ctx_.add(node->source(), fmt::format("'{}' in {} must be true or false, not {}", key, name_, describe(*node)));
+        ctx_.add(where(key, *node),
+                 fmt::format("'{}' in {} must be true or false, not {}", key, name_, describe(*node)));
         return std::nullopt;
     }
     return node->value<bool>();
@@ -156,8 +157,8 @@ std::optional<std::vector<std::string>> table_reader::get_strings(std::string_vi
             values.push_back(*element.value<std::string>());
         }
     } else {
-        ctx_.add(node->source(), fmt::format("'{}' in {} must be a string or an array of strings, not {}", key, name_,
-                                             describe(*node)));
+        ctx_.add(where(key, *node), fmt::format("'{}' in {} must be a string or an array of strings, not {}", key,
+                                                name_, describe(*node)));
         return std::nullopt;
     }
     return values;
@@ -165,6 +166,10 @@ std::optional<std::vector<std::string>> table_reader::get_strings(std::string_vi
 
 void table_reader::invalid(std::string_view key, std::string_view what_would_be_right) {
     ctx_.add(key_source(key), fmt::format("'{}' in {} {}", key, name_, what_would_be_right));
+}
+
+toml::source_region table_reader::where(std::string_view key, const toml::node& value) const {
+    return value.source().begin.line != 0 ? value.source() : key_source(key);
 }
 
 toml::source_region table_reader::key_source(std::string_view key) const {

@@ -55,6 +55,8 @@ class table_reader final : public section_reader {
 
   private:
     const toml::node* take(std::string_view key);
+    // Where a wrong value is reported: where it stands, or its key's position when toml++ gave it none.
+    toml::source_region where(std::string_view key, const toml::node& value) const;
 
     const toml::table& table_;
     std::string name_;
