@@ -47,12 +47,12 @@ def installed_sdk():
     return prefix
 
 
-def build_example(example):
+def build_example(example, *options, build_name=None):
     """Builds examples/<example> against the installed SDK, as its author would; returns its plugin folder."""
     prefix = installed_sdk()
-    build = os.path.join(WORK, example)
+    build = os.path.join(WORK, build_name or example)
     run_checked("cmake", "-S", os.path.join(SOURCE_DIR, "examples", example), "-B", build, "-G", "Ninja",
-                f"-DCMAKE_PREFIX_PATH={prefix}")
+                f"-DCMAKE_PREFIX_PATH={prefix}", *options)
     run_checked("cmake", "--build", build)
     return os.path.join(build, "plugins")
 
@@ -82,6 +82,29 @@ service = "echo"
                                       capture_output=True, text=True, timeout=60)
             self.assertEqual(rejected.returncode, 1, rejected.stderr)
             self.assertIn(f"{user}: rejected", rejected.stdout)
+
+
+class PinnedStandard(unittest.TestCase):
+    """mailwright_add_plugin() builds with the SDK's C++ standard, whatever the plugin's project asks for."""
+
+    def test_a_project_of_another_standard_still_makes_a_plugin_the_host_loads(self):
+        plugin_dir = build_example("out_of_tree_plugin", "-DCMAKE_CXX_STANDARD=23", build_name="std23")
+        config = os.path.join(WORK, "std23.toml")
+        with open(config, "w") as f:
+            f.write(f'[plugins]\npath = ["{plugin_dir}"]\n[plugin.example-auth]\nusers = ["alice:pw"]\n'
+                    '[[listener]]\nname = "e"\nservice = "echo"\n')
+        result = subprocess.run([DAEMON, "--check-config", config], capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, f"{config}: configuration is valid\n")
+
+    def test_a_std_flag_stops_the_configure_saying_why(self):
+        build = os.path.join(WORK, "stdflag")
+        result = subprocess.run(["cmake", "-S", os.path.join(SOURCE_DIR, "examples", "out_of_tree_plugin"), "-B",
+                                 build, "-G", "Ninja", f"-DCMAKE_PREFIX_PATH={installed_sdk()}",
+                                 "-DCMAKE_CXX_FLAGS=-std=c++23"], capture_output=True, text=True, timeout=600)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("-std=c++23 in the compiler flags would override the C++ standard the Mailwright SDK was "
+                      "built with (C++20)", " ".join(result.stderr.split()))
 
 
 class OutOfTreeFilter(unittest.TestCase):

@@ -32,7 +32,13 @@ TEST_CASE("abi_difference: names the first part that differs", "[abi]") {
          "built with clang 14.0.6 where this host has gcc 12.2.0"},
         {"old string ABI", with("cxx11-abi/1", "cxx11-abi/0"),
          "built with _GLIBCXX_USE_CXX11_ABI 0 where this host has 1"},
-        {"standard", with("c++/202002L", "c++/201703L"), "built with C++ standard 201703L where this host has 202002L"},
+        {"standard", with("c++/202002L", "c++/201703L"),
+         "built with C++17 (201703L) where this host has C++20 (202002L)"},
+        // g++ 12's -std=c++23 (the standard was not final yet).
+        {"g++ 12's C++23", with("c++/202002L", "c++/202100L"),
+         "built with C++23 (202100L) where this host has C++20 (202002L)"},
+        {"unknown standard", with("c++/202002L", "c++/199711L"),
+         "built with C++ standard 199711L where this host has C++20 (202002L)"},
         {"asio", with("asio/102201", "asio/102401"), "built with Asio 1.24.1 where this host has 1.22.1"},
         {"boost", with("boost/108100", "boost/108300"), "built with Boost 1.83.0 where this host has 1.81.0"},
         {"asan", with("sanitize/none", "sanitize/address"),
@@ -55,4 +61,19 @@ TEST_CASE("abi_difference: names the first part that differs", "[abi]") {
         INFO(c.name);
         CHECK(abi_difference(c.plugin, host) == c.expected);
     }
+}
+
+TEST_CASE("abi_remedy: says what to change, not always 'rebuild'", "[abi]") {
+    using mailwright::plugin::abi_remedy;
+    // The author who met a standard mismatch had rebuilt with this very SDK: only the standard would help.
+    CHECK(abi_remedy(with("c++/202002L", "c++/202100L"), host) ==
+          "build it with -std=c++20; mailwright_add_plugin() sets the SDK's standard");
+    CHECK(abi_remedy(with("cxx11-abi/1", "cxx11-abi/0"), host) ==
+          "build it with _GLIBCXX_USE_CXX11_ABI=1, as the host was");
+    CHECK_THAT(abi_remedy(with("sanitize/none", "sanitize/address"), host),
+               Catch::StartsWith("build it with the host's sanitizer"));
+    CHECK_THAT(abi_remedy(with("asio/102201", "asio/102401"), host),
+               Catch::StartsWith("rebuild it with this Mailwright SDK"));
+    CHECK_THAT(abi_remedy("mailwright-plugin/0 gcc/4.8 from another build", host),
+               Catch::StartsWith("rebuild it with this Mailwright SDK"));
 }

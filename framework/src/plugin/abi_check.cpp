@@ -48,6 +48,28 @@ std::string dotted_version(const std::string& value) {
     return fmt::format("{}.{}.{}", v / 100000, v / 100 % 1000, v % 100);
 }
 
+// __cplusplus as the year of the standard ("20"), empty when unknown. g++ 12 says 202100L for -std=c++23,
+// which was not final yet.
+std::string_view standard_year(std::string_view value) {
+    static constexpr std::pair<std::string_view, std::string_view> years[] = {
+        {"201103L", "11"}, {"201402L", "14"}, {"201703L", "17"},
+        {"202002L", "20"}, {"202100L", "23"}, {"202302L", "23"},
+    };
+    for (const auto& [number, year] : years) {
+        if (value == number) {
+            return year;
+        }
+    }
+    return {};
+}
+
+// "C++23 (202100L)" ("C++ standard 199711L" when the year is unknown): the name a reader knows, and the number the ABI
+// string compares.
+std::string standard_name(const std::string& value) {
+    const auto year = standard_year(value);
+    return year.empty() ? fmt::format("C++ standard {}", value) : fmt::format("C++{} ({})", year, value);
+}
+
 // What a part is called, and its value as a reader knows it.
 struct described {
     std::string label;  // empty when the value says it all
@@ -62,7 +84,7 @@ described describe(const part& p) {
         return {"_GLIBCXX_USE_CXX11_ABI", p.value};
     }
     if (p.key == "c++") {
-        return {"C++ standard", p.value};
+        return {{}, standard_name(p.value)};
     }
     if (p.key == "asio") {
         return {"Asio", dotted_version(p.value)};
@@ -82,7 +104,39 @@ described describe(const part& p) {
 
 std::string in_words(const described& d) { return d.label.empty() ? d.value : d.label + " " + d.value; }
 
+// The index of the first part (in the host's order) where the plugin differs; host.size() when the host's
+// parts all match and the plugin has more (or its string differs in some other way).
+std::size_t first_difference(const std::vector<part>& plugin, const std::vector<part>& host) {
+    for (std::size_t i = 0; i < host.size(); ++i) {
+        if (i >= plugin.size() || plugin[i].key != host[i].key || plugin[i].value != host[i].value) {
+            return i;
+        }
+    }
+    return host.size();
+}
+
 }  // namespace
+
+std::string abi_remedy(std::string_view theirs, std::string_view ours) {
+    const auto host = parts_of(ours);
+    const auto i = first_difference(parts_of(theirs), host);
+    const std::string_view key = i < host.size() ? host[i].key : std::string_view();
+    if (key == "c++") {
+        // Rebuilding with the same SDK changes nothing while the project asks for another standard (the plugin
+        // author who met this had done exactly that).
+        const auto year = standard_year(host[i].value);
+        return fmt::format("build it with {}{}; mailwright_add_plugin() sets the SDK's standard",
+                           year.empty() ? "the host's C++ standard, __cplusplus " : "-std=c++",
+                           year.empty() ? host[i].value : std::string(year));
+    }
+    if (key == "sanitize") {
+        return "build it with the host's sanitizer flags (mailwright::options carries them)";
+    }
+    if (key == "cxx11-abi") {
+        return fmt::format("build it with _GLIBCXX_USE_CXX11_ABI={}, as the host was", host[i].value);
+    }
+    return "rebuild it with this Mailwright SDK and the compiler the SDK was built with";
+}
 
 std::string abi_difference(std::string_view theirs, std::string_view ours) {
     if (theirs == ours) {

@@ -12,4 +12,8 @@ namespace mailwright::plugin {
 // Strings of another layout (an older SDK, a hand-written one) are compared as far as they go.
 std::string abi_difference(std::string_view theirs, std::string_view ours);
 
+// What the plugin's author should do about that first difference: "build it as C++20 (-std=c++20); ..." when
+// the standard differs, "rebuild it with this Mailwright SDK ..." when the SDK or the compiler does.
+std::string abi_remedy(std::string_view theirs, std::string_view ours);
+
 }  // namespace mailwright::plugin
