@@ -100,13 +100,14 @@ std::shared_ptr<const table> parse(const std::string& path, bool allow_plain) {
 class passwd_file final : public plugin::auth_backend, plugin::secret_provider {
   public:
     void init(plugin::settings& config, plugin::host_view&) override {
+        // Every key is read before any is judged: one returned from early would be reported as unknown.
         const auto file = config.string("file");
+        allow_plain_ = config.boolean("allow_plain").value_or(false);
         if (!file) {
             config.invalid("file", "the passwd file to read, e.g. file = \"/etc/mailwright/passwd\"");
             return;
         }
         path_ = *file;
-        allow_plain_ = config.boolean("allow_plain").value_or(false);
         current_ = parse(path_, allow_plain_);
         spdlog::info("plugin=passwd-file {} users from {}", current_->entries.size(), path_);
     }

@@ -152,9 +152,11 @@ struct host::impl : host_view {
     auth_chain chain;
     std::shared_ptr<mailstore> the_store;
     std::vector<std::pair<std::string, std::shared_ptr<hook>>> hooks;
+    std::set<std::string, std::less<>> initialised;  // init() returned; kept when a later failure unloads them
 
     auth_backend& auth() override { return chain; }
     const std::string& state_dir() const override { return options.state_dir; }
+    bool checking() const override { return options.checking; }
 
     candidate find(const load_request& request) const;
     void shutdown_all() noexcept;
@@ -214,10 +216,10 @@ candidate host::impl::find(const load_request& request) const {
     const auto& d = *c.descriptor;
     if (d.abi == nullptr || std::string_view(d.abi) != MAILWRIGHT_PLUGIN_ABI) {
         const std::string_view theirs = d.abi ? d.abi : "";
-        throw load_error(fmt::format(
-            "{}: plugin '{}' is for ABI \"{}\" (we have \"{}\"): {}; rebuild it with this "
-            "Mailwright SDK",
-            c.origin, request.name, theirs, MAILWRIGHT_PLUGIN_ABI, abi_difference(theirs, MAILWRIGHT_PLUGIN_ABI)));
+        throw load_error(fmt::format("{}: plugin '{}' is for ABI \"{}\" (we have \"{}\"): {}; {}", c.origin,
+                                     request.name, theirs, MAILWRIGHT_PLUGIN_ABI,
+                                     abi_difference(theirs, MAILWRIGHT_PLUGIN_ABI),
+                                     abi_remedy(theirs, MAILWRIGHT_PLUGIN_ABI)));
     }
     if (d.name == nullptr || request.name != d.name) {
         throw load_error(fmt::format("{}: the library calls itself '{}', but it was loaded as '{}'", c.origin,
@@ -336,6 +338,7 @@ void host::load(const std::vector<load_request>& requests) {
         for (const auto& name : order) {
             candidate c = found.at(name);
             auto object = make_instance(c, m);
+            m.initialised.insert(name);
             spdlog::info("plugin={} kind={} version={} loaded from {}", name, to_string(c.kind),
                          c.descriptor->version ? c.descriptor->version : "?", c.origin);
             m.instances.push_back({std::move(c), std::move(object)});
@@ -399,6 +402,8 @@ void host::impl::assign(const std::vector<std::string>& requested_order) {
         hooks.emplace_back(name, std::static_pointer_cast<hook>(it->second));
     }
 }
+
+bool host::initialised(std::string_view name) const { return impl_->initialised.count(name) != 0; }
 
 auth_backend& host::auth() { return impl_->chain; }
 

@@ -106,11 +106,13 @@ struct daemon_config {
     std::vector<listener_config> listeners;
 };
 
-// What a plugin reads its table through. Problems are collected, with file:line:column; finish() adds every
-// key the plugin did not read as unknown.
+// What a plugin reads its table through. Problems are collected, with file:line:column, and passed on by
+// finish(). When the plugin's init() ran to its end (`initialised`), finish() also reports every key it did
+// not read as unknown; when it did not (the plugin could not be loaded, or failed, or one before it did), the
+// keys it never got to read are no mistake of the file's and are not reported.
 class plugin_settings : public plugin::settings {
   public:
-    virtual void finish() = 0;
+    virtual void finish(bool initialised) = 0;
 };
 
 std::unique_ptr<plugin_settings> open_plugin_settings(const daemon_config& config, const plugin_section& section,

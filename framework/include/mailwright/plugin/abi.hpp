@@ -3,11 +3,13 @@
 // (std::string, shared_ptr, virtual calls, asio::awaitable) with the host: everything that decides how those
 // objects are laid out and called must match. The string is a series of "part/value" words, in this order:
 //
-//   mailwright-plugin/4   the interface version below
+//   mailwright-plugin/6   the interface version below
 //   gcc/12.2.0            the compiler and its version (clang/14.0.6 under clang)
 //   libstdc++/12          the standard library release
 //   cxx11-abi/1           _GLIBCXX_USE_CXX11_ABI: the new (1) or the old (0) std::string and std::list
-//   c++/202002L           the C++ standard (__cplusplus)
+//   c++/202002L           the C++ standard (__cplusplus): another standard changes the standard library's
+//                         types and inline code (g++ 12 says 202100L for -std=c++23); mailwright_add_plugin()
+//                         builds a plugin with the SDK's
 //   asio/102201           ASIO_VERSION: awaitable, executors and the coroutine frame allocator are in headers
 //   boost/108100          BOOST_VERSION: Boost.DLL's alias and the headers the SDK includes
 //   sanitize/none         ASan ("address") or TSan ("thread") instrumentation, which changes allocation and
@@ -32,7 +34,9 @@
 // 5: hooks resolve recipients (resolve()) and make message filters (filter()); message_filter sees parsed
 //    fields, may remove them, and answers a filter_verdict; delivery::commit() takes the mailboxes wanted;
 //    envelope_recipient names its users; event_context gains helo, service, server_name and tls.
-#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 5
+// 6: host_view::checking() (a plugin must create nothing under --check-config); settings::invalid() adds
+//    nothing for a key a getter has already reported as wrong.
+#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 6
 
 #if defined(__clang__)
 #define MAILWRIGHT_PLUGIN_ABI_COMPILER                                                             \

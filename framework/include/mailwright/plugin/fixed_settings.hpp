@@ -1,11 +1,13 @@
 // Settings given in code rather than read from a TOML file: how a program that embeds Mailwright configures
 // the plugins it links in. Reading a key the map does not hold gives nothing; a value of another type, or
-// one the plugin reports invalid, is recorded in problems().
+// one the plugin reports invalid, is recorded in problems(), each mistake once (settings' contract: invalid()
+// adds nothing for a key a getter has already refused).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -42,12 +44,14 @@ class fixed_settings final : public settings {
         if (const T* v = std::get_if<T>(&it->second)) {
             return *v;
         }
-        invalid(key, "has a value of another type");
+        refuse(key, "has a value of another type");
         return std::nullopt;
     }
+    void refuse(std::string_view key, std::string_view what);
 
     std::map<std::string, value> values_;
     std::vector<std::string> problems_;
+    std::set<std::string, std::less<>> refused_;
 };
 
 }  // namespace mailwright::plugin

@@ -43,6 +43,7 @@ struct host_options {
     std::string state_dir;
     std::vector<std::string> auth_order;  // required when more than one auth plugin is loaded
     std::vector<std::string> hook_order;  // default: hooks in the order requested
+    bool checking = false;                // host_view::checking(): a configuration check, not a start
 };
 
 struct loaded_plugin {
@@ -71,6 +72,9 @@ class host {
     // Loads, orders, makes and initialises the requested plugins. Throws load_error naming the plugin, the
     // file and what is wrong; plugins initialised before the failure are shut down again.
     void load(const std::vector<load_request>& requests);
+    // Whether load() ran the plugin's init() to its end, even if a later plugin then failed: only such a
+    // plugin has read all the keys it knows, so only its unread keys are unknown (config::plugin_settings).
+    bool initialised(std::string_view name) const;
 
     // The authentication chain, behind the fault barrier. With no auth plugin it rejects everyone.
     auth_backend& auth();

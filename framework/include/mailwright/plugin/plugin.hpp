@@ -31,8 +31,10 @@ enum class plugin_kind {
 std::string_view to_string(plugin_kind k) noexcept;
 
 // The plugin's own configuration table. Every key the plugin does not read is reported as unknown (with
-// file:line:column) after init(); a value of the wrong type is reported where it stands, and the getter
-// returns nothing.
+// file:line:column) after init(). A getter returns nothing when the key is absent, and when its value is of
+// the wrong type or out of range: that mistake is reported then, once, where the value stands. So a plugin
+// need not tell the two apart: when a key it needs is not there, it calls invalid(), which reports a missing
+// key at the table's position and adds nothing for a key whose value a getter has already refused.
 class settings {
   public:
     virtual ~settings() = default;
@@ -41,7 +43,8 @@ class settings {
     virtual std::optional<bool> boolean(std::string_view key) = 0;
     virtual std::optional<std::vector<std::string>> strings(std::string_view key) = 0;  // a string or an array
     virtual std::optional<std::chrono::milliseconds> duration(std::string_view key) = 0;
-    // Reports a problem with a key's value, at the key's position (or the table's when it is absent).
+    // Reports a problem with a key's value, at the key's position (or the table's when it is absent); nothing
+    // more when a getter has already reported the key's value as wrong.
     virtual void invalid(std::string_view key, std::string_view what_would_be_right) = 0;
 };
 
@@ -54,6 +57,10 @@ class host_view {
     // The configured authentication chain (with the fault barrier): for service plugins that authenticate.
     virtual auth_backend& auth() = 0;
     virtual const std::string& state_dir() const = 0;
+    // True under `mailwrightd --check-config`: read and validate your settings and files, and create nothing
+    // (no directory, database, socket or state file), for the check must leave the system as it found it.
+    // The plugin is shut down and destroyed after the check, never asked to serve.
+    virtual bool checking() const = 0;
 };
 
 class plugin_base {
