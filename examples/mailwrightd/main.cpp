@@ -287,10 +287,10 @@ int check_config(const std::string& check_path) {
     if (!report(loaded)) {
         return 2;
     }
-    // Logs go to stderr, as always (docs/configuration.md), and only warnings: stdout carries the verdict
-    // alone, for scripts. Plugins are told it is a check (host_view::checking()): they validate and create
-    // nothing; the daemon's own start-up work (state_dir, the demo files, certificates) is not done at all.
-    log::init(log::level::warn);
+    // Logs go to stderr at the configured level, as a start's do (docs/configuration.md): stdout carries the
+    // verdict alone, for scripts. Plugins are told it is a check (host_view::checking()): they validate and
+    // create nothing; the daemon's own start-up work (state_dir, the demo files, certificates) is not done.
+    log::init(*log::parse_level(loaded.config->log.level));
     auto options = host_options(*loaded.config);
     options.checking = true;
     plugin::host host(std::move(options));
