@@ -6,7 +6,8 @@
 //  - through the pipeline, with a filter that removes the fields named X-Remove, prepends one and appends one:
 //    what the store gets does not depend on how the message was cut into pieces; the filter sees the same
 //    fields either way; the prepended field comes first after the trace; no X-Remove field of the header
-//    block reaches the store.
+//    block reaches the store; a message is refused (550, nothing stored) only when it starts with white
+//    space.
 //
 // Input (FuzzedDataProvider): the cut points come from the end of the input, the message from the front.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -120,7 +121,12 @@ asio::awaitable<void> push(std::string_view message, const std::vector<std::size
     }
     p.buffer().append(message.substr(at));
     const auto answers = co_await p.finish();
-    FUZZ_CHECK(answers.size() == 1 && answers[0].ok(), "one recipient, accepted");
+    FUZZ_CHECK(answers.size() == 1, "one answer for the one recipient");
+    const bool folded_start = !message.empty() && (message.front() == ' ' || message.front() == '\t');
+    // Refused only for what the pipeline refuses: a first line that would fold into the trace.
+    FUZZ_CHECK(answers[0].ok() != folded_start, "accepted unless the message starts with white space");
+    FUZZ_CHECK(answers[0].ok() || (answers[0].code == 550 && store.text.empty()),
+               "a refused message: 550, and nothing stored");
 }
 
 }  // namespace
@@ -150,13 +156,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     mailwright::fuzz::run(push(message, cuts, cut_store, cut));
     FUZZ_CHECK(whole_store.text == cut_store.text, "the stored message does not depend on the pieces");
     FUZZ_CHECK(whole.fields == cut.fields && whole.body == cut.body, "the filter sees the same either way");
+    if (whole_store.text.empty()) {
+        return 0;  // refused, as checked above
+    }
     const std::string_view stored = whole_store.text;
     FUZZ_CHECK(stored.substr(0, trace.size()) == trace, "the trace comes first");
     FUZZ_CHECK(stored.substr(trace.size(), 12) == "X-Added: 1\r\n", "the prepended field follows the trace");
     for (std::size_t at = trace.size(); at < stored.size();) {
         const std::size_t end = imf::field_end(stored, at);
         const auto line = stored.substr(at, end - at);
-        if (line == "\r\n") {
+        if (imf::is_block_end(line)) {
             break;  // the body: not the filter's header block
         }
         FUZZ_CHECK(!imf::parse_field(line).is("X-Remove") || message.size() >= pipeline::max_header_block,
