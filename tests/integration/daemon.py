@@ -2,6 +2,7 @@
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import ssl
@@ -106,6 +107,37 @@ class Client:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def start_in(work, config, **options):
+    """A Daemon serving `config`, whose files are in `work`; `work` is removed when it does not start."""
+    try:
+        return Daemon(config, **options)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def stop_in(work, daemon):
+    """Stops `daemon` once the blocking pool is idle (see test_pop3.py), removes `work`; the exit code."""
+    time.sleep(0.2)
+    try:
+        return daemon.terminate()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def maildir_messages(work, user, needle, subs=("new", "cur")):
+    """The messages in `user`'s Maildir under work/mail (on disk, in name order) that hold `needle` (bytes)."""
+    found = []
+    for sub in subs:
+        path = os.path.join(work, "mail", user, "Maildir", sub)
+        for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
+            with open(os.path.join(path, name), "rb") as f:
+                text = f.read()
+            if needle in text:
+                found.append(text)
+    return found
 
 
 def echo_config(server="", listener="", addresses='["127.0.0.1"]'):

@@ -4,7 +4,6 @@ rules refuse before DATA with the reply the rules file names, the first matching
 re-read while the daemon runs (a bad new version is refused with its file:line, the old rules kept), and a bad
 rule stops the daemon and `--check-config` with its file:line."""
 import base64
-import glob
 import os
 import shutil
 import smtplib
@@ -14,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from daemon import DAEMON, Daemon, RawConnection
+from daemon import DAEMON, RawConnection, maildir_messages, start_in, stop_in
 
 USERS = ["alice", "bob"]
 
@@ -102,19 +101,11 @@ class AccessTest(unittest.TestCase):
                 f.write(f"{user}:{{PLAIN-EQUIVALENT}}{base64.b64encode(f'pw-{user}'.encode()).decode()}\n")
         cls.rules_path = os.path.join(cls.work, "access")
         write_rules(cls.rules_path, cls.rules)
-        try:
-            cls.daemon = Daemon(config(cls.work, cls.rules_path, cls.ipv6))
-        except BaseException:
-            shutil.rmtree(cls.work, ignore_errors=True)
-            raise
+        cls.daemon = start_in(cls.work, config(cls.work, cls.rules_path, cls.ipv6))
 
     @classmethod
     def tearDownClass(cls):
-        time.sleep(0.2)  # let the blocking pool go idle
-        try:
-            assert cls.daemon.terminate() == 0
-        finally:
-            shutil.rmtree(cls.work, ignore_errors=True)
+        assert stop_in(cls.work, cls.daemon) == 0
 
     def smtp(self, source="127.0.0.1", helo="client.example"):
         s = smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], local_hostname=helo, timeout=20,
@@ -123,12 +114,7 @@ class AccessTest(unittest.TestCase):
         return s
 
     def delivered(self, user, subject):
-        found = []
-        for path in glob.glob(os.path.join(self.work, "mail", user, "Maildir", "new", "*")):
-            with open(path, "rb") as f:
-                if f"Subject: {subject}".encode() in f.read():
-                    found.append(path)
-        return len(found)
+        return len(maildir_messages(self.work, user, f"Subject: {subject}".encode()))
 
 
 class Rules(AccessTest):

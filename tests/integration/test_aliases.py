@@ -3,7 +3,6 @@ store, driven by smtplib, swaks and raw lines: aliases, recipient delimiters, ca
 in the right Maildirs (read back from disk), one copy per mailbox; unknown addresses and alias loops are
 refused at RCPT, before DATA, and the session goes on; LMTP still answers once per recipient."""
 import os
-import shutil
 import smtplib
 import subprocess
 import tempfile
@@ -11,7 +10,7 @@ import time
 import unittest
 import uuid
 
-from daemon import DAEMON, Daemon
+from daemon import DAEMON, maildir_messages, start_in, stop_in
 
 USERS = ["alice", "bob", "carol", "dave", "root", "archive"]
 
@@ -85,19 +84,11 @@ class AliasDaemon(unittest.TestCase):
         with open(os.path.join(cls.work, "passwd"), "w") as f:
             f.write("".join(f"{u}:{{PLAIN}}pw-{u}\n" for u in USERS))
         cls.write_map(cls.MAP)
-        try:
-            cls.daemon = Daemon(config(cls.work, cls.PLUGIN))
-        except BaseException:
-            shutil.rmtree(cls.work, ignore_errors=True)
-            raise
+        cls.daemon = start_in(cls.work, config(cls.work, cls.PLUGIN))
 
     @classmethod
     def tearDownClass(cls):
-        time.sleep(0.2)  # let the blocking pool go idle
-        try:
-            assert cls.daemon.terminate() == 0
-        finally:
-            shutil.rmtree(cls.work, ignore_errors=True)
+        assert stop_in(cls.work, cls.daemon) == 0
 
     @classmethod
     def write_map(cls, text):
@@ -108,14 +99,8 @@ class AliasDaemon(unittest.TestCase):
         os.replace(path + ".new", path)
 
     def copies(self, user, tok):
-        """The messages in user's Maildir (new/ and cur/, on disk) that carry tok."""
-        found = 0
-        for sub in ("new", "cur"):
-            path = os.path.join(self.work, "mail", user, "Maildir", sub)
-            for name in os.listdir(path) if os.path.isdir(path) else []:
-                with open(os.path.join(path, name), "rb") as f:
-                    found += tok.encode() in f.read()
-        return found
+        """How many messages in user's Maildir (new/ and cur/, on disk) carry tok."""
+        return len(maildir_messages(self.work, user, tok.encode()))
 
     def assertCopies(self, tok, **expected):
         for user in USERS:

@@ -4,15 +4,13 @@ the end of the data is heard as given and leaves nothing stored; a discard is he
 nothing; a filter that throws is contained (451 4.3.0, logged with the plugin's name) and the session goes on;
 LMTP tells each recipient the filter's answer for it, and only the accepted ones get the message."""
 import os
-import shutil
 import smtplib
 import socket
 import tempfile
-import time
 import unittest
 import uuid
 
-from daemon import Daemon
+from daemon import maildir_messages, start_in, stop_in
 
 USERS = ["alice", "bob"]
 
@@ -65,32 +63,16 @@ class Filters(unittest.TestCase):
         cls.work = tempfile.mkdtemp(prefix="mailwright-filters-")
         with open(os.path.join(cls.work, "passwd"), "w") as f:
             f.write("".join(f"{u}:{{PLAIN}}pw-{u}\n" for u in USERS))
-        try:
-            cls.daemon = Daemon(config(cls.work))
-        except BaseException:
-            shutil.rmtree(cls.work, ignore_errors=True)
-            raise
+        cls.daemon = start_in(cls.work, config(cls.work))
 
     @classmethod
     def tearDownClass(cls):
-        time.sleep(0.2)  # let the blocking pool go idle
-        try:
-            assert cls.daemon.terminate() == 0
-        finally:
-            shutil.rmtree(cls.work, ignore_errors=True)
+        assert stop_in(cls.work, cls.daemon) == 0
 
     def stored(self, user, tok):
         """The messages in user's Maildir (on disk) that carry tok."""
-        found = []
-        for sub in ("new", "cur", "tmp"):
-            path = os.path.join(self.work, "mail", user, "Maildir", sub)
-            for name in os.listdir(path) if os.path.isdir(path) else []:
-                with open(os.path.join(path, name), "rb") as f:
-                    text = f.read()
-                if tok.encode() in text:
-                    self.assertNotEqual(sub, "tmp", "a message was left in tmp/")
-                    found.append(text)
-        return found
+        self.assertEqual(maildir_messages(self.work, user, tok.encode(), subs=("tmp",)), [], "left in tmp/")
+        return maildir_messages(self.work, user, tok.encode())
 
     def smtp(self):
         return smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], local_hostname="client.example", timeout=10)

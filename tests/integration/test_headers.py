@@ -9,12 +9,11 @@ import shutil
 import smtplib
 import subprocess
 import tempfile
-import time
 import unittest
 import uuid
 
 from certs import make_all
-from daemon import DAEMON, Daemon
+from daemon import DAEMON, maildir_messages, start_in, stop_in
 from daemon import insecure_context as client_context
 
 HOSTNAME = "mx.example.org"
@@ -136,31 +135,16 @@ class HeadersTest(unittest.TestCase):
         cls.work = tempfile.mkdtemp(prefix="mailwright-headers-")
         with open(os.path.join(cls.work, "passwd"), "w") as f:
             f.write(PASSWD)
-        try:
-            cls.daemon = Daemon(headers_config(cls.work, cls.settings))
-        except BaseException:
-            shutil.rmtree(cls.work, ignore_errors=True)
-            raise
+        cls.daemon = start_in(cls.work, headers_config(cls.work, cls.settings))
 
     @classmethod
     def tearDownClass(cls):
-        time.sleep(0.2)  # let the blocking pool go idle (see test_pop3.py)
-        try:
-            code = cls.daemon.terminate()
-            assert code == 0, f"mailwrightd exited with {code}"
-        finally:
-            shutil.rmtree(cls.work, ignore_errors=True)
+        code = stop_in(cls.work, cls.daemon)
+        assert code == 0, f"mailwrightd exited with {code}"
 
     def stored(self, user, tok):
         """The one message carrying `tok` in the user's Maildir, as stored on disk (LF line ends)."""
-        found = []
-        for sub in ("new", "cur"):
-            path = os.path.join(self.work, "mail", user, "Maildir", sub)
-            for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
-                with open(os.path.join(path, name), "rb") as f:
-                    text = f.read()
-                if tok.encode() in text:
-                    found.append(text)
+        found = maildir_messages(self.work, user, tok.encode())
         self.assertEqual(len(found), 1, f"messages with {tok}")
         return found[0]
 

@@ -7,7 +7,6 @@ A token comes back every interval/count seconds (1 to 1.5 s here), so each burst
 that: a few connections or commands on loopback do."""
 import os
 import re
-import shutil
 import smtplib
 import socket
 import subprocess
@@ -15,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from daemon import DAEMON, Daemon
+from daemon import DAEMON, start_in, stop_in
 
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank"]
 RETRY = re.compile(r"try again in (\d+) s$")
@@ -71,17 +70,10 @@ class RateLimitTest(unittest.TestCase):
         self.work = tempfile.mkdtemp(prefix="mailwright-ratelimit-")
         with open(os.path.join(self.work, "passwd"), "w") as f:
             f.write("".join(f"{u}:{{PLAIN}}pw-{u}\n" for u in USERS))
-        try:
-            self.daemon = Daemon(config(self.work, self.RULES))
-        except BaseException:
-            shutil.rmtree(self.work, ignore_errors=True)
-            raise
+        self.daemon = start_in(self.work, config(self.work, self.RULES))
 
     def tearDown(self):
-        try:
-            self.assertEqual(self.daemon.terminate(), 0)
-        finally:
-            shutil.rmtree(self.work, ignore_errors=True)
+        self.assertEqual(stop_in(self.work, self.daemon), 0)
 
     def smtp(self, listener="mx"):
         return smtplib.SMTP("127.0.0.1", self.daemon.ports[listener], local_hostname="client.example", timeout=10)

@@ -20,7 +20,7 @@ import unittest
 import uuid
 
 from certs import make_all
-from daemon import DAEMON, Daemon, RawConnection
+from daemon import DAEMON, RawConnection, start_in, stop_in
 from daemon import insecure_context as client_context
 
 HOSTNAME = "mx.example.org"
@@ -149,19 +149,11 @@ def new_work():
 
 def start_daemon():
     work = new_work()
-    try:
-        return work, Daemon(smtp_config(work))
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    return work, start_in(work, smtp_config(work))
 
 
 def stop_daemon(work, daemon):
-    time.sleep(0.2)  # let the blocking pool go idle (see test_pop3.py)
-    try:
-        return daemon.terminate()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return stop_in(work, daemon)
 
 
 def setUpModule():
