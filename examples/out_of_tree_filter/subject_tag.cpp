@@ -5,6 +5,7 @@
 //   refuse = "lottery"    # optional: a message whose body contains this is refused
 // The host makes one tagger per message (hook::filter()), so what a tagger keeps is that message's own.
 #include <algorithm>
+#include <asio/awaitable.hpp>
 #include <mailwright/plugin/hook.hpp>
 #include <memory>
 #include <span>
@@ -35,12 +36,13 @@ class tagger final : public plugin::message_filter {
     }
 
     // Bounded memory: only the last word_.size() - 1 octets are kept, for a word split across two pieces.
-    void body(std::span<const char> piece) override {
+    asio::awaitable<void> body(std::span<const char> piece) override {
         if (!word_.empty() && !found_) {
             window_.append(piece.data(), piece.size());
             found_ = window_.find(word_) != std::string::npos;
             window_.erase(0, window_.size() - std::min(window_.size(), word_.size() - 1));
         }
+        co_return;
     }
 
     asio::awaitable<plugin::filter_verdict> end() override {

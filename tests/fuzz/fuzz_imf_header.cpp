@@ -11,6 +11,7 @@
 //
 // Input (FuzzedDataProvider): the cut points come from the end of the input, the message from the front.
 #include <fuzzer/FuzzedDataProvider.h>
+#include <asio/awaitable.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -68,7 +69,10 @@ class editing_filter final : public plugin::message_filter {
         changes.append.push_back("X-Tail: 2");
         co_return plugin::reply::accept();
     }
-    void body(std::span<const char> piece) override { seen_.body.append(piece.data(), piece.size()); }
+    asio::awaitable<void> body(std::span<const char> piece) override {
+        seen_.body.append(piece.data(), piece.size());
+        co_return;
+    }
 
   private:
     seen& seen_;

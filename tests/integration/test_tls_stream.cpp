@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "mailwright/tls/certificate.hpp"
-#include "net/tcp_stream.hpp"
+#include "net/socket_stream.hpp"
 #include "temp_dir.hpp"
 // clang-format off
 #include <wolfssl/options.h>

@@ -3,6 +3,7 @@
 // `discard_word` discarded, `throw_word` makes end() throw; recipients in `refuse_recipients` are refused one by
 // one (550 5.7.1); a field named `remove_field` is removed; "X-Verdict-Filter: seen" is prepended.
 #include <algorithm>
+#include <asio/awaitable.hpp>
 #include <mailwright/plugin/hook.hpp>
 #include <stdexcept>
 #include <string>
@@ -28,8 +29,9 @@ class verdict_filter final : public mw::message_filter {
         changes.prepend.push_back("X-Verdict-Filter: seen");
         co_return mw::reply::accept();
     }
-    void body(std::span<const char> piece) override {
+    asio::awaitable<void> body(std::span<const char> piece) override {
         body_.append(piece.data(), std::min(piece.size(), 65536 - std::min<std::size_t>(body_.size(), 65536)));
+        co_return;
     }
     asio::awaitable<mw::filter_verdict> end() override {
         auto has = [&](const std::string& word) { return !word.empty() && body_.find(word) != std::string::npos; };

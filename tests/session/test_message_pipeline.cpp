@@ -1,6 +1,7 @@
 // pipeline::message_pipeline with message filters (pipeline/message_pipeline.hpp, plugin/filter.hpp), driven
 // directly: header edits whatever the pieces, the header block's limit, and the filters' answers at the end
 // (per recipient, discard, refusal) against what the store is asked to keep.
+#include <asio/awaitable.hpp>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
@@ -71,10 +72,11 @@ struct scripted_filter final : plugin::message_filter {
         c.append.insert(c.append.end(), changes.append.begin(), changes.append.end());
         co_return reply::accept();
     }
-    void body(std::span<const char> piece) override {
+    asio::awaitable<void> body(std::span<const char> piece) override {
         if (body_octets != nullptr) {
             *body_octets += piece.size();
         }
+        co_return;
     }
     asio::awaitable<plugin::filter_verdict> end() override { co_return verdict; }
 };

@@ -2,6 +2,7 @@
 // answers every command itself and only pushes octets into the store, in pieces of 64 KiB; stores and hooks
 // answer with a plugin::reply that the client hears as given; message filters see the message as it streams
 // and add header fields.
+#include <asio/awaitable.hpp>
 #include <catch2/catch.hpp>
 #include <numeric>
 #include <regex>
@@ -192,9 +193,10 @@ class recording_filter final : public mailwright::plugin::message_filter {
         changes.prepend.push_back("X-Filtered: yes; fields=" + std::to_string(record_.fields.size()));
         co_return record_.refuse_at_headers.value_or(reply::accept());
     }
-    void body(std::span<const char> piece) override {
+    asio::awaitable<void> body(std::span<const char> piece) override {
         record_.body_octets += piece.size();
         ++record_.body_pieces;
+        co_return;
     }
     asio::awaitable<mailwright::plugin::filter_verdict> end() override {
         co_return mailwright::plugin::filter_verdict::refuse(record_.refuse_at_end.value_or(reply::accept()));
@@ -303,7 +305,10 @@ class throwing_filter final : public mailwright::plugin::message_filter {
         maybe_throw("headers_done");
         co_return reply::accept();
     }
-    void body(std::span<const char>) override { maybe_throw("body"); }
+    asio::awaitable<void> body(std::span<const char>) override {
+        maybe_throw("body");
+        co_return;
+    }
     asio::awaitable<mailwright::plugin::filter_verdict> end() override {
         maybe_throw("end");
         co_return mailwright::plugin::filter_verdict::accept();

@@ -197,6 +197,23 @@ std::string message_pipeline::kept_fields(std::size_t end, std::string& blank_li
     return kept;
 }
 
+// Every filter's body(), behind the fault barrier: one that throws refuses the message for now.
+asio::awaitable<void> message_pipeline::pass_body(std::span<const char> fresh) {
+    for (auto& f : filters_) {
+        if (refusal_) {
+            co_return;
+        }
+        auto attempt = [&]() -> asio::awaitable<bool> {
+            co_await f.filter->body(fresh);
+            co_return true;
+        };
+        const auto returned = co_await plugin::barrier::guard(f.name, "body", refusing, attempt);
+        if (!returned) {
+            refuse(plugin::reply::tempfail());
+        }
+    }
+}
+
 asio::awaitable<void> message_pipeline::pass(bool last) {
     if (refusal_ || store_gave_up_) {
         buffer_.clear();
@@ -228,7 +245,7 @@ asio::awaitable<void> message_pipeline::pass(bool last) {
     }
     if (!filters_.empty() && filtered_ < buffer_.size()) {
         const std::span<const char> fresh(buffer_.data() + filtered_, buffer_.size() - filtered_);
-        each_filter("body", [&](plugin::message_filter& f) { f.body(fresh); });
+        co_await pass_body(fresh);
         if (refusal_) {
             co_return;
         }

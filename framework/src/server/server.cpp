@@ -37,7 +37,7 @@
 #include <thread>
 #include <unordered_set>
 
-#include "../net/tcp_stream.hpp"
+#include "../net/socket_stream.hpp"
 #include "connection_limiter.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/server/service.hpp"

@@ -76,6 +76,7 @@ class message_pipeline {
   private:
     // Hands the filters what is new and the store every whole piece (every octet when `last`).
     asio::awaitable<void> pass(bool last);
+    asio::awaitable<void> pass_body(std::span<const char> fresh);
     // The end of the client's header block in buffer_ (after its blank line), or npos when not seen yet.
     std::size_t header_end();
     asio::awaitable<void> end_headers(std::size_t end);

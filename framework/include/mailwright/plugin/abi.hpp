@@ -36,7 +36,9 @@
 //    envelope_recipient names its users; event_context gains helo, service, server_name and tls.
 // 6: host_view::checking() (a plugin must create nothing under --check-config); settings::invalid() adds
 //    nothing for a key a getter has already reported as wrong.
-#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 6
+// 7: message_filter::body() is a coroutine; filters may edit the header block and replace the body at the end
+//    (edits_at_end(), filter_verdict::edits and new_body); mailstore::delivers_remote() (a store that forwards).
+#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 7
 
 #if defined(__clang__)
 #define MAILWRIGHT_PLUGIN_ABI_COMPILER                                                             \

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "mailwright/imf/header.hpp"
+#include "mailwright/plugin/mailstore.hpp"
 #include "mailwright/plugin/reply.hpp"
 
 namespace mailwright::plugin {
@@ -35,6 +38,25 @@ struct header_changes {
     std::vector<std::string> append;   // after the client's last header field, in order
 };
 
+// A change to the header block that a filter makes at the end, once it has seen the whole message (a milter's
+// header actions, a DKIM signature). Edits apply in order to the header block below the trace fields as it then
+// stands: what headers_done() prepended, the client's fields the filters kept, what headers_done() appended,
+// and the earlier edits. A value may be folded ("\n\t" or "\r\n\t" between its lines, as milters send
+// DKIM-Signature); each line ends CRLF when stored, other control characters become spaces, and a line longer
+// than 996 octets refuses the message for now.
+struct field_edit {
+    enum class kind {
+        append,  // "name: value" after the last field (milter addheader)
+        insert,  // "name: value" before the index-th field, 0 the top (milter insheader)
+        change,  // the index-th field called name (1-based, case-insensitive) gets this value (milter chgheader)
+        remove,  // the index-th field called name goes (milter chgheader with an empty value)
+    };
+    kind what = kind::append;
+    std::string name;
+    std::string value;
+    std::size_t index = 0;
+};
+
 // A filter's say at the end of the message.
 struct filter_verdict {
     reply answer = reply::accept();  // for the whole message: not accept refuses it, and nothing is stored
@@ -44,11 +66,19 @@ struct filter_verdict {
     std::vector<reply> recipients;
     // The client hears that the message was accepted, and nothing is stored (Postfix's DISCARD).
     bool discard = false;
+    // Header changes, applied when the message is stored for some recipient. Only a filter whose
+    // edits_at_end() is true may make them (others' are ignored and logged).
+    std::vector<field_edit> edits;
+    // A new body in place of the client's (milter replbody), read to its end after the header block; null:
+    // the client's body. Only with edits_at_end().
+    std::shared_ptr<message_reader> new_body;
 
     static filter_verdict accept() { return {}; }
-    static filter_verdict refuse(reply r) { return {std::move(r), {}, false}; }
-    static filter_verdict per_recipient(std::vector<reply> answers) { return {reply::accept(), std::move(answers)}; }
-    static filter_verdict drop() { return {reply::accept(), {}, true}; }
+    static filter_verdict refuse(reply r) { return {std::move(r), {}, false, {}, nullptr}; }
+    static filter_verdict per_recipient(std::vector<reply> answers) {
+        return {reply::accept(), std::move(answers), false, {}, nullptr};
+    }
+    static filter_verdict drop() { return {reply::accept(), {}, true, {}, nullptr}; }
 };
 
 class message_filter {
@@ -63,8 +93,13 @@ class message_filter {
     // The header block has ended (or the message had none): fields to add go into `changes`. A refusal here
     // drops the message: the rest is read and discarded, and the client hears the refusal.
     virtual asio::awaitable<reply> headers_done(header_changes& /*changes*/) { co_return reply::accept(); }
-    // The next piece of the body, as it streams.
-    virtual void body(std::span<const char> /*piece*/) {}
+    // Whether this filter may change the header block or the body at the end (filter_verdict::edits, new_body).
+    // Asked once, when the filter is made. True holds the message back from the store until every filter has
+    // answered: the header block waits in memory (at most 256 KiB), the body in a temporary file. False lets
+    // the message stream into the store as it arrives.
+    virtual bool edits_at_end() const noexcept { return false; }
+    // The next piece of the body, as it streams (a filter may pass it on, e.g. to a milter, before the next).
+    virtual asio::awaitable<void> body(std::span<const char> /*piece*/) { co_return; }
     // The message is complete, before the store commits it.
     virtual asio::awaitable<filter_verdict> end() { co_return filter_verdict::accept(); }
 };

@@ -111,6 +111,10 @@ class mailstore : public plugin_base {
     // Whether a message is kept octet for octet whatever it holds (bare CR and LF, NUL, lines of any length):
     // only then does SMTP offer BINARYMIME (RFC 3030). A store that keeps text with its own line ends says no.
     virtual bool keeps_binary() const noexcept { return false; }
+    // Whether begin() also takes recipients outside the local domains, each named by its whole address
+    // (user@domain) in `users`: a store that hands messages to another server (plugins/forward). Only then may
+    // a listener relay ([listener.smtp] relay): the Maildir store says no.
+    virtual bool delivers_remote() const noexcept { return false; }
 };
 
 // Delivers a message a program holds whole (a welcome message, a bounce, a test's message) in pieces of at

@@ -1,4 +1,4 @@
-// A stream over a TCP socket, with one deadline watchdog per connection.
+// A stream over a TCP or unix-domain socket, with one deadline watchdog per connection.
 //
 // Why a watchdog and not a timer per read: arming and cancelling a timer on every read costs two timer-queue
 // operations and a handler per line. Instead each operation only moves deadline_; a single timer wakes at
@@ -8,6 +8,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
@@ -16,10 +17,12 @@
 
 namespace mailwright::net {
 
-class tcp_stream final : public stream {
+template <class Protocol>
+class socket_stream final : public stream {
   public:
-    explicit tcp_stream(asio::ip::tcp::socket socket);
-    ~tcp_stream() override;
+    using socket_type = typename Protocol::socket;
+    explicit socket_stream(socket_type socket);
+    ~socket_stream() override;
 
     asio::awaitable<io_result> read_some(std::span<char> buffer) override;
     asio::awaitable<io_result> write_all(std::span<const char> data) override;
@@ -28,7 +31,7 @@ class tcp_stream final : public stream {
     asio::awaitable<void> shutdown() override;
     void close() override;
 
-    asio::ip::tcp::socket& socket() noexcept { return socket_; }
+    socket_type& socket() noexcept { return socket_; }
 
   private:
     using clock = std::chrono::steady_clock;
@@ -39,7 +42,7 @@ class tcp_stream final : public stream {
     void on_watchdog(std::error_code ec);
     std::error_code translate(std::error_code ec, bool reading);
 
-    asio::ip::tcp::socket socket_;
+    socket_type socket_;
     asio::steady_timer watchdog_;
     // The watchdog's handler may run after this object is gone (it was already queued when the timer was
     // destroyed); it checks this flag first and touches nothing else then.
@@ -51,5 +54,11 @@ class tcp_stream final : public stream {
     bool timed_out_ = false;
     bool interrupted_ = false;
 };
+
+using tcp_stream = socket_stream<asio::ip::tcp>;
+using unix_stream = socket_stream<asio::local::stream_protocol>;
+
+extern template class socket_stream<asio::ip::tcp>;
+extern template class socket_stream<asio::local::stream_protocol>;
 
 }  // namespace mailwright::net

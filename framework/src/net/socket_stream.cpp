@@ -1,5 +1,5 @@
-// tcp_stream: deadlines by watchdog, graceful interruption of reads.
-#include "tcp_stream.hpp"
+// socket_stream: deadlines by watchdog, graceful interruption of reads.
+#include "socket_stream.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
@@ -14,11 +14,17 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
-tcp_stream::tcp_stream(asio::ip::tcp::socket socket) : socket_(std::move(socket)), watchdog_(socket_.get_executor()) {}
+template <class Protocol>
+socket_stream<Protocol>::socket_stream(socket_type socket)
+    : socket_(std::move(socket)), watchdog_(socket_.get_executor()) {}
 
-tcp_stream::~tcp_stream() { *alive_ = false; }
+template <class Protocol>
+socket_stream<Protocol>::~socket_stream() {
+    *alive_ = false;
+}
 
-void tcp_stream::arm() {
+template <class Protocol>
+void socket_stream<Protocol>::arm() {
     deadline_ = clock::now() + timeout_;
     if (watchdog_armed_ && watchdog_.expiry() <= deadline_) {
         return;  // it wakes earlier and re-arms for this deadline then
@@ -26,7 +32,8 @@ void tcp_stream::arm() {
     start_watchdog(deadline_);
 }
 
-void tcp_stream::start_watchdog(clock::time_point at) {
+template <class Protocol>
+void socket_stream<Protocol>::start_watchdog(clock::time_point at) {
     watchdog_armed_ = true;
     ++watchdog_generation_;
     // expires_at() cancels a wait already pending; its handler then sees an old generation and does nothing.
@@ -38,7 +45,8 @@ void tcp_stream::start_watchdog(clock::time_point at) {
     });
 }
 
-void tcp_stream::on_watchdog(std::error_code ec) {
+template <class Protocol>
+void socket_stream<Protocol>::on_watchdog(std::error_code ec) {
     watchdog_armed_ = false;
     if (ec == asio::error::operation_aborted || deadline_ == clock::time_point::max()) {
         return;  // no operation is waiting; the next one arms the watchdog again
@@ -52,7 +60,8 @@ void tcp_stream::on_watchdog(std::error_code ec) {
     start_watchdog(deadline_);
 }
 
-std::error_code tcp_stream::translate(std::error_code ec, bool reading) {
+template <class Protocol>
+std::error_code socket_stream<Protocol>::translate(std::error_code ec, bool reading) {
     const bool timed_out = std::exchange(timed_out_, false);  // the next operation gets a deadline of its own
     if (ec == asio::error::operation_aborted) {
         if (timed_out) {
@@ -65,7 +74,8 @@ std::error_code tcp_stream::translate(std::error_code ec, bool reading) {
     return ec;
 }
 
-asio::awaitable<io_result> tcp_stream::read_some(std::span<char> buffer) {
+template <class Protocol>
+asio::awaitable<io_result> socket_stream<Protocol>::read_some(std::span<char> buffer) {
     if (interrupted_) {
         co_return io_result{errc::stopping, 0};
     }
@@ -75,14 +85,16 @@ asio::awaitable<io_result> tcp_stream::read_some(std::span<char> buffer) {
     co_return io_result{translate(ec, true), n};
 }
 
-asio::awaitable<io_result> tcp_stream::write_all(std::span<const char> data) {
+template <class Protocol>
+asio::awaitable<io_result> socket_stream<Protocol>::write_all(std::span<const char> data) {
     arm();
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_tuple);
     disarm();
     co_return io_result{translate(ec, false), n};
 }
 
-void tcp_stream::interrupt() {
+template <class Protocol>
+void socket_stream<Protocol>::interrupt() {
     interrupted_ = true;
     // Cancels a pending read (it then reports errc::stopping). A pending write is cancelled too, and is
     // reported as the cancellation it is: the session is past saying goodbye anyway.
@@ -90,17 +102,22 @@ void tcp_stream::interrupt() {
     socket_.cancel(ignored);
 }
 
-asio::awaitable<void> tcp_stream::shutdown() {
+template <class Protocol>
+asio::awaitable<void> socket_stream<Protocol>::shutdown() {
     std::error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
     co_return;
 }
 
-void tcp_stream::close() {
+template <class Protocol>
+void socket_stream<Protocol>::close() {
     std::error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.shutdown(asio::socket_base::shutdown_both, ignored);
     socket_.close(ignored);
     watchdog_.cancel();
 }
+
+template class socket_stream<asio::ip::tcp>;
+template class socket_stream<asio::local::stream_protocol>;
 
 }  // namespace mailwright::net
