@@ -5,9 +5,11 @@
 
 #include <algorithm>
 
+#include "field_edits.hpp"
 #include "mailwright/imf/header.hpp"
 #include "plugin/barrier.hpp"
 #include "plugin/reply_text.hpp"
+#include "spool.hpp"
 
 namespace mailwright::pipeline {
 
@@ -18,6 +20,8 @@ message_pipeline::message_pipeline(plugin::mailstore& store, std::span<const std
     for (const auto& f : filters_) {
         if (!f.filter) {
             refuse(plugin::reply::tempfail());  // the host logged why it could not be made
+        } else {
+            held_ = held_ || f.filter->edits_at_end();
         }
     }
 }
@@ -147,10 +151,19 @@ asio::awaitable<void> message_pipeline::end_headers(std::size_t end) {
     if (refusal_) {
         co_return;
     }
+    in_headers_ = false;
+    if (held_) {
+        // Held until every filter has answered: the trace and the block here, the body in the spool.
+        trace_.assign(buffer_, 0, header_start_);
+        fields_ = std::move(block);
+        blank_line_ = std::move(blank_line);
+        buffer_.erase(0, end);
+        header_start_ = scanned_ = filtered_ = 0;
+        co_return;
+    }
     block += blank_line;
     buffer_.replace(header_start_, end - header_start_, block);
     filtered_ = header_start_ + block.size();
-    in_headers_ = false;
 }
 
 // Fields a filter adds, one line each (a control character becomes a space, so no filter can end the block
@@ -254,7 +267,7 @@ asio::awaitable<void> message_pipeline::pass(bool last) {
     std::size_t written = 0;
     while (buffer_.size() - written >= piece_size || (last && written < buffer_.size())) {
         const std::size_t n = std::min(piece_size, buffer_.size() - written);
-        const bool taken = co_await delivery_->write(std::span<const char>(buffer_.data() + written, n));
+        const bool taken = co_await write_out(std::span<const char>(buffer_.data() + written, n));
         written += n;
         if (!taken) {
             store_gave_up_ = true;
@@ -266,6 +279,21 @@ asio::awaitable<void> message_pipeline::pass(bool last) {
     filtered_ -= std::min(filtered_, written);
     header_start_ -= std::min(header_start_, written);
     scanned_ -= std::min(scanned_, written);
+}
+
+// A piece for the store, or for the spool while the message is held.
+asio::awaitable<bool> message_pipeline::write_out(std::span<const char> piece) {
+    if (!held_) {
+        co_return co_await delivery_->write(piece);
+    }
+    if (!spool_) {
+        spool_ = std::make_unique<spool>();
+    }
+    const bool kept = co_await spool_->append(piece);
+    if (!kept) {
+        refuse(plugin::reply::tempfail());
+    }
+    co_return kept;
 }
 
 std::size_t message_pipeline::recipient_count() const noexcept {
@@ -299,6 +327,8 @@ asio::awaitable<void> message_pipeline::ask_end(std::vector<plugin::reply>& per_
         } else if (verdict->discard) {
             spdlog::info("plugin={} discarded the message", f.name);
             discarded_ = true;
+        } else if (!keep_edits(f, *verdict)) {
+            refuse(plugin::reply::tempfail());
         } else if (!verdict->recipients.empty() && verdict->recipients.size() != per_recipient.size()) {
             spdlog::error("plugin={} answered for {} recipients of {}; refusing the message for now", f.name,
                           verdict->recipients.size(), per_recipient.size());
@@ -335,7 +365,68 @@ asio::awaitable<std::vector<plugin::reply>> message_pipeline::finish(answers hea
         delivery_.reset();  // given up: nothing is stored, and everyone hears success
         co_return per_recipient;
     }
+    if (held_ && std::any_of(per_recipient.begin(), per_recipient.end(), [](const auto& r) { return r.ok(); })) {
+        co_await release();
+        if (refusal_) {
+            co_return std::vector<plugin::reply>(recipient_count(), *refusal_);
+        }
+    }
     co_return co_await commit(std::move(per_recipient));
+}
+
+// A filter's edits and new body, kept for release(); false when it may not make them or they cannot be made.
+bool message_pipeline::keep_edits(const filter_entry& f, plugin::filter_verdict& verdict) {
+    if (verdict.edits.empty() && !verdict.new_body) {
+        return true;
+    }
+    if (!f.filter->edits_at_end()) {
+        spdlog::error("plugin={} changed the message at its end without edits_at_end(); refusing it for now", f.name);
+        return false;
+    }
+    std::string why;
+    if (!apply_edits(fields_, verdict.edits, &why)) {
+        spdlog::error("plugin={} made a header change that cannot be made: {}; refusing the message for now", f.name,
+                      why);
+        return false;
+    }
+    if (verdict.new_body) {
+        new_body_ = std::move(verdict.new_body);
+    }
+    return true;
+}
+
+// The held message goes to the store: the trace, the header block as the filters left it, then the body
+// (a filter's new one, or the client's from the spool).
+asio::awaitable<void> message_pipeline::release() {
+    held_ = false;
+    buffer_ = std::move(trace_);
+    buffer_ += fields_;
+    buffer_ += blank_line_;
+    std::uint64_t offset = 0;
+    for (;;) {
+        const std::size_t start = buffer_.size();
+        buffer_.resize(start + piece_size);
+        const std::span<char> into(buffer_.data() + start, piece_size);
+        long n = 0;
+        if (new_body_) {
+            auto chunk = co_await new_body_->read_some(into);  // named: g++ 12
+            n = chunk.ec ? -1 : static_cast<long>(chunk.bytes);
+        } else if (spool_) {
+            n = co_await spool_->read(offset, into);
+        }
+        buffer_.resize(start + static_cast<std::size_t>(std::max(n, 0L)));
+        if (n < 0) {
+            refuse(plugin::reply::tempfail());
+            co_return;
+        }
+        offset += static_cast<std::uint64_t>(n);
+        filtered_ = buffer_.size();  // the filters saw it all before they answered
+        const bool end = n == 0;
+        co_await pass(end);
+        if (end || refusal_ || store_gave_up_) {
+            co_return;
+        }
+    }
 }
 
 asio::awaitable<std::vector<plugin::reply>> message_pipeline::commit(std::vector<plugin::reply> per_recipient) {

@@ -29,6 +29,8 @@
 
 namespace mailwright::pipeline {
 
+class spool;
+
 inline constexpr std::size_t piece_size = 64 * 1024;
 inline constexpr std::size_t max_header_block = 256 * 1024;  // with filters: a longer one is refused (552 5.3.4)
 inline constexpr std::size_t max_added_field = 998 - 2;      // a field a filter adds, without its CRLF
@@ -87,6 +89,9 @@ class message_pipeline {
     asio::awaitable<void> ask_end(std::vector<plugin::reply>& per_recipient);
     // Commits for the recipients `per_recipient` left accepted and says what each recipient hears.
     asio::awaitable<std::vector<plugin::reply>> commit(std::vector<plugin::reply> per_recipient);
+    asio::awaitable<bool> write_out(std::span<const char> piece);
+    bool keep_edits(const filter_entry& f, plugin::filter_verdict& verdict);
+    asio::awaitable<void> release();
     void refuse(plugin::reply r);
     std::size_t recipient_count() const noexcept;
     std::vector<std::size_t> users_of(std::size_t recipient) const;
@@ -109,6 +114,14 @@ class message_pipeline {
     std::size_t header_start_ = 0;  // where the client's header block starts in buffer_
     std::size_t scanned_ = 0;       // how far buffer_ was searched for the blank line
     std::size_t filtered_ = 0;      // how much of buffer_ the filters have seen
+    // A filter edits at the end (message_filter::edits_at_end()): the message is held back from the store until
+    // every filter has answered, its trace and header block here, its body in spool_.
+    bool held_ = false;
+    std::string trace_;
+    std::string fields_;
+    std::string blank_line_;
+    std::unique_ptr<spool> spool_;
+    std::shared_ptr<plugin::message_reader> new_body_;
 };
 
 }  // namespace mailwright::pipeline
