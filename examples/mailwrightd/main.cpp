@@ -77,10 +77,24 @@ std::shared_ptr<server::service> make_pop3(const config::listener_config& l, ser
     return std::make_shared<pop3::service>(std::move(o), std::move(env));
 }
 
+// A listener that relays needs a store that hands mail on: Maildir would have nowhere to put it.
+std::optional<std::string> relay_problem(const config::listener_config& l, const plugin::mailstore& store) {
+    const auto* o = std::any_cast<smtp::options>(&l.settings);
+    if (o == nullptr || o->relay == smtp::relay_policy::none || store.delivers_remote()) {
+        return std::nullopt;
+    }
+    return "listener '" + l.name +
+           "' relays ([listener.smtp] relay), but the mailstore keeps mail for local users only: configure one "
+           "that hands mail on, such as [plugin.forward]";
+}
+
 std::shared_ptr<server::service> make_smtp(const config::listener_config& l, service_context& ctx) {
     if (!ctx.plugins.store()) {
         throw std::runtime_error("listener '" + l.name + "' serves " + l.service +
                                  ", which needs a mailstore plugin: add e.g. [plugin.maildir]");
+    }
+    if (auto problem = relay_problem(l, *ctx.plugins.store())) {
+        throw std::runtime_error(*problem);
     }
     auto o = std::any_cast<smtp::options>(l.settings);  // [listener.smtp], read by the service at load
     o.hostname = ctx.hostname;
@@ -296,6 +310,12 @@ int check_config(const std::string& check_path) {
     plugin::host host(std::move(options));
     if (!load_plugins(*loaded.config, host)) {
         return 2;
+    }
+    for (const auto& l : loaded.config->listeners) {
+        if (auto problem = host.store() ? relay_problem(l, *host.store()) : std::nullopt) {
+            std::fprintf(stderr, "%s: %s\n", check_path.c_str(), problem->c_str());
+            return 2;
+        }
     }
     // The certificates must load too, unless the daemon is to generate them at start.
     const auto& tls = loaded.config->tls;

@@ -5,36 +5,13 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "plugin_file.hpp"
+
 using namespace mailwright;
 
 namespace {
 
-const std::string_view services[] = {"echo"};
-
-// The file's [plugin.<name>] tables, each opened as the daemon opens it for init().
-struct plugin_file {
-    config::daemon_config cfg;
-    std::vector<config::error> errors;
-    std::unique_ptr<config::plugin_settings> settings;
-
-    explicit plugin_file(const std::string& tables) {
-        auto loaded = config::load_string(tables + "\n[[listener]]\nname = \"x\"\nservice = \"echo\"\n", "plugins.toml",
-                                          config::schema{services});
-        REQUIRE(loaded.config);
-        cfg = std::move(*loaded.config);
-        REQUIRE(cfg.plugins.sections.size() == 1);
-        settings = config::open_plugin_settings(cfg, cfg.plugins.sections.front(), errors);
-    }
-
-    std::vector<std::string> finish() {
-        settings->finish(true);
-        std::vector<std::string> lines;
-        for (const auto& e : errors) {
-            lines.push_back(e.to_string());
-        }
-        return lines;
-    }
-};
+using test::plugin_file;
 
 using lines = std::vector<std::string>;
 
@@ -101,4 +78,36 @@ TEST_CASE("plugin settings: a plugin that did not run to its end reports no unkn
     f.settings->finish(false);  // its init() threw, or never ran: 'other' may well be a key it knows
     REQUIRE(f.errors.size() == 1);
     CHECK_THAT(f.errors[0].to_string(), Catch::StartsWith("plugins.toml:2:8: 'file' in [plugin.p] must be a string"));
+}
+
+TEST_CASE("plugin settings: tables inside a plugin's table, named, each with its own unknown keys",
+          "[config][plugin]") {
+    plugin_file f(
+        "[plugin.p.hops.first]\naddress = \"a\"\n\n[plugin.p.hops.second]\naddress = \"b\"\nadress = \"typo\"\n\n"
+        "[[plugin.p.routes]]\nmatch = \"*\"\n\n[[plugin.p.routes]]\nmatch = 5\n");
+    const auto hops = f.settings->tables("hops");
+    REQUIRE(hops.size() == 2);
+    CHECK(hops[0].name == "first");
+    CHECK(hops[0].table->string("address") == "a");
+    CHECK(hops[1].name == "second");
+    CHECK(hops[1].table->string("address") == "b");
+    const auto routes = f.settings->tables("routes");
+    REQUIRE(routes.size() == 2);
+    CHECK(routes[0].name == "1");
+    CHECK(routes[0].table->string("match") == "*");
+    CHECK_FALSE(routes[1].table->string("match"));
+    routes[1].table->invalid("match", "never shown twice");
+    CHECK(f.settings->tables("absent").empty());
+    CHECK(f.finish() ==
+          lines{"plugins.toml:12:9: 'match' in [[plugin.p.routes]] #2 must be a string, not 5",
+                "plugins.toml:6:1: unknown key 'adress' in [plugin.p.hops.second]; did you mean 'address'?"});
+}
+
+TEST_CASE("plugin settings: a key that holds no tables is one error", "[config][plugin]") {
+    plugin_file f("[plugin.p]\nhops = \"x\"\n");
+    CHECK(f.settings->tables("hops").empty());
+    f.settings->invalid("hops", "not again");
+    const auto errors = f.finish();
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("'hops' in [plugin.p]: expected tables") != std::string::npos);
 }

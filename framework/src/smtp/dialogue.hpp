@@ -144,9 +144,11 @@ class dialogue {
     struct local_recipient {
         std::string user;  // empty: refused with `refusal`
         bool postmaster = false;
+        bool remote = false;  // relayed: `user` is the whole address, for a store that delivers_remote()
         std::string refusal;
     };
     local_recipient local_user(const mailbox& box) const;
+    bool may_relay() const noexcept;  // this client may name recipients outside the local domains
     struct recipient_users {
         std::vector<std::string> users;
         std::optional<next> refused;  // the recipient was refused, and the reply said why

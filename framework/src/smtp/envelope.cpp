@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <span>
 
 #include "dialogue.hpp"
 #include "mailwright/smtp/parameters.hpp"
@@ -14,18 +15,27 @@ namespace mailwright::smtp::detail {
 dialogue::local_recipient dialogue::local_user(const mailbox& box) const {
     if (box.domain.empty() || (is_local_domain(box.domain) && iequals(box.local, "postmaster"))) {
         // <Postmaster>, and postmaster in any case in every local domain (RFC 5321 4.5.1): the configured user.
-        return {options_.postmaster, true, {}};
+        return {options_.postmaster, true, false, {}};
+    }
+    if (!is_local_domain(box.domain) && may_relay()) {
+        return {box.to_string(), false, true, {}};
     }
     if (!is_local_domain(box.domain)) {
         return {{},
+                false,
                 false,
                 options_.kind == role::submission ? replies::not_our_domains(box.to_string())
                                                   : replies::relay_denied(box.to_string())};
     }
     if (box.local.front() == '"') {
-        return {{}, false, replies::recipient_rejected(box.to_string())};
+        return {{}, false, false, replies::recipient_rejected(box.to_string())};
     }
-    return {box.local, false, {}};
+    return {box.local, false, false, {}};
+}
+
+bool dialogue::may_relay() const noexcept {
+    return options_.relay == relay_policy::authenticated && !user_.empty() && env_.store &&
+           env_.store->delivers_remote();
 }
 
 bool dialogue::is_local_domain(std::string_view domain) const {
@@ -114,7 +124,8 @@ asio::awaitable<dialogue::recipient_users> dialogue::users_of(const mailbox& box
     }
     std::vector<std::string> users{local.user};
     const bool postmaster = local.postmaster;  // an unknown user is then the configuration's fault: 451
-    if (env_.resolve) {
+    // A relayed recipient is not ours to resolve or look up: the next hop decides, and the client hears it.
+    if (env_.resolve && !local.remote) {
         const std::string address = box.to_string();
         const std::string_view local_part = box.domain.empty() ? std::string_view("postmaster") : box.local;
         const auto context = event(address, &txn_.envelope);
@@ -141,7 +152,7 @@ asio::awaitable<dialogue::recipient_users> dialogue::users_of(const mailbox& box
         reply(replies::too_many_recipients);
         co_return recipient_users{{}, next::go_on};
     }
-    for (auto& user : users) {
+    for (auto& user : local.remote ? std::span<std::string>() : std::span<std::string>(users)) {
         auto known = co_await known_user(box, user, postmaster);
         if (known.refused) {
             co_return recipient_users{{}, known.refused};

@@ -340,8 +340,9 @@ asio::awaitable<next> dialogue::auth_failed(std::string_view attempted) {
 
 std::string dialogue::trace_headers() const {
     const auto& e = txn_.envelope;
-    // RFC 5321 4.4: delivery into the mailbox is final delivery, which records the reverse-path first.
-    std::string trace = fmt::format("Return-Path: <{}>\r\n", e.sender);
+    // RFC 5321 4.4: delivery into the mailbox is final delivery, which records the reverse-path first. A store
+    // that hands the message on is not (the next hop's final delivery adds it; a relay must not).
+    std::string trace = env_.store->delivers_remote() ? "" : fmt::format("Return-Path: <{}>\r\n", e.sender);
     // RFC 5321 4.4 and RFC 3848: the protocol says whether EHLO, TLS and AUTH were used.
     std::string with = options_.kind == role::lmtp ? "LMTP" : e.smtputf8 ? "UTF8SMTP" : extended_ ? "ESMTP" : "SMTP";
     if (options_.kind != role::lmtp && extended_) {

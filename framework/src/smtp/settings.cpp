@@ -15,6 +15,7 @@ options read_settings(config::section_reader& section, std::string_view service)
         section.choice("role", o.kind, {{"mx", role::mx}, {"submission", role::submission}});
     }
     section.strings("local_domains", o.local_domains);
+    section.choice("relay", o.relay, {{"none", relay_policy::none}, {"authenticated", relay_policy::authenticated}});
     section.boolean("require_tls", o.require_tls);
     section.integer("max_recipients", o.max_recipients, 1, 100'000);
     section.integer("max_message_size", o.max_message_size, 1024, std::int64_t{1} << 40);
@@ -29,6 +30,9 @@ options read_settings(config::section_reader& section, std::string_view service)
         section.invalid("allow_null_sender",
                         "applies to role \"submission\" only: an MX and LMTP always take the "
                         "null reverse-path of bounces (RFC 5321 4.5.5)");
+    }
+    if (o.relay != relay_policy::none && o.kind == role::lmtp) {
+        section.invalid("relay", "LMTP delivers to local mailboxes only (RFC 2033): leave it \"none\"");
     }
     if (o.postmaster.empty() || o.postmaster.find_first_of(" \t\r\n") != std::string::npos) {
         section.invalid("postmaster",

@@ -37,7 +37,8 @@
 // 6: host_view::checking() (a plugin must create nothing under --check-config); settings::invalid() adds
 //    nothing for a key a getter has already reported as wrong.
 // 7: message_filter::body() is a coroutine; filters may edit the header block and replace the body at the end
-//    (edits_at_end(), filter_verdict::edits and new_body); mailstore::delivers_remote() (a store that forwards).
+//    (edits_at_end(), filter_verdict::edits and new_body); mailstore::delivers_remote() (a store that forwards);
+//    settings::tables() (tables inside a plugin's table).
 #define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 7
 
 #if defined(__clang__)

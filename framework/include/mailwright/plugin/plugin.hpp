@@ -46,6 +46,15 @@ class settings {
     // Reports a problem with a key's value, at the key's position (or the table's when it is absent); nothing
     // more when a getter has already reported the key's value as wrong.
     virtual void invalid(std::string_view key, std::string_view what_would_be_right) = 0;
+    // The tables under `key`, each read like this one (unknown keys and mistakes reported where they stand):
+    // the entries of an array of tables ([[plugin.milter.milters]], named "1", "2", ...) or the tables inside
+    // a table ([plugin.forward.hops.dovecot], named by their keys). Valid as long as this object. Empty when
+    // the key is absent, or holds something else (reported). Settings that have no tables give none.
+    struct child {
+        std::string name;
+        settings* table = nullptr;
+    };
+    virtual std::vector<child> tables(std::string_view /*key*/) { return {}; }
 };
 
 class auth_backend;

@@ -98,8 +98,9 @@ struct started {
 class session {
   public:
     struct open_result {
-        std::unique_ptr<session> session;  // null on failure
-        reply failure;                     // why not: the server's refusal or a 4xx of our own
+        std::unique_ptr<client::session> session;  // null on failure (the type qualified: g++ refuses a member
+                                                   // that changes what `session` means inside the class)
+        reply failure;                             // why not: the server's refusal or a 4xx of our own
     };
     // Connects, reads the greeting, says EHLO/LHLO, runs STARTTLS and says EHLO again, authenticates.
     static asio::awaitable<open_result> open(const net::endpoint& where, const options& o);

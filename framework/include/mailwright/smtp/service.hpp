@@ -4,8 +4,9 @@
 // TLS (RFC 8314). The dialogue is src/smtp/session.cpp; the rules are in command.hpp, state.hpp and
 // data_reader.hpp.
 //
-// Messages go to the mailstore for local users only: this server has no outbound queue, so nothing is relayed
-// (an MX refuses foreign domains; submission delivers to local recipients and refuses the rest).
+// Messages go to the mailstore for local users. Nothing is relayed unless the listener allows it for
+// authenticated users (options::relay) and the mailstore hands messages on (mailstore::delivers_remote():
+// plugins/forward, which acknowledges only what its next hop accepted): there is no outbound queue here.
 //
 // The keys of a listener's [listener.smtp] table are the service's too: read_settings() (src/smtp/settings.cpp)
 // reads them into `options`, whose defaults are the only ones.
@@ -31,6 +32,12 @@
 
 namespace mailwright::smtp {
 
+// Who may send to recipients outside the local domains (through a mailstore that delivers_remote()).
+enum class relay_policy {
+    none,           // nobody: an MX refuses foreign domains (554 5.7.1), submission too (550 5.7.1)
+    authenticated,  // a client after AUTH (submission through a smarthost); everyone else as `none`
+};
+
 enum class role {
     mx,          // port 25: mail for the local domains from anyone; AUTH optional
     submission,  // 587/465: AUTH required before MAIL; the sender must be one the user may use
@@ -42,6 +49,7 @@ struct options {
     std::string hostname = "localhost";
     // Domains whose mailboxes are here (case-insensitive). Empty: the host name alone.
     std::vector<std::string> local_domains;
+    relay_policy relay = relay_policy::none;
     std::vector<std::string> mechanisms{"PLAIN", "LOGIN"};
     bool plaintext_auth = false;  // AUTH PLAIN/LOGIN without TLS
     // No AUTH of any kind (SCRAM and CRAM-MD5 included) before STARTTLS (538 5.7.11): the session it
