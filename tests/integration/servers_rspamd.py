@@ -1,0 +1,99 @@
+"""rspamd on loopback with its stock configuration and every directory in a temporary one: see Rspamd."""
+import http.client
+import json
+import os
+import shutil
+
+from servers_base import HOST, Server, accepts, chown_tree, free_port
+
+RSPAMD = shutil.which("rspamd") or "/usr/bin/rspamd"
+STOCK_CONFIG = "/etc/rspamd/rspamd.conf"
+RSPAMD_USER = "_rspamd"
+
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+
+class Rspamd(Server):
+    """`rspamd -f -c /etc/rspamd/rspamd.conf` with the variables LOCAL_CONFDIR, DBDIR, RUNDIR and LOGDIR
+    pointing into `dir` (nothing of /var/lib/rspamd, /run/rspamd or /var/log/rspamd is used), run as the
+    system user _rspamd. Its override.d (dir/local/override.d) moves the workers to loopback ports chosen here:
+      milter_port      the proxy worker with `milter = yes` (self_scan: it scans by itself, no upstream);
+      normal_port      the normal worker (HTTP: /checkv2, /ping);
+      controller_port  the controller (HTTP; /ping, /stat; password q1 is the stock one, for 127.0.0.1).
+    No Redis: the modules that need it stay off; GTUBE is found without it (action "reject").
+    DNS goes to a closed loopback port (every lookup fails at once: no RBL, no remote maps, nothing leaves
+    127.0.0.1); hyperscan is off (its compile would take the 2 cores for minutes). rspamd is ready when both
+    HTTP workers answer /ping and the milter port accepts; `started_in` says how long that took."""
+
+    name = "rspamd"
+
+    def __init__(self, start_timeout=60.0, task_timeout="8s"):
+        super().__init__()
+        self.start_timeout = start_timeout
+        self.milter_port, self.normal_port, self.controller_port = free_port(), free_port(), free_port()
+        self.log_files += [self.path("log", "rspamd.log")]
+        self._first_start(lambda: self._configure(task_timeout))
+
+    def _configure(self, task_timeout):
+        for sub in ("db", "run", "log", "tmp"):
+            os.makedirs(self.path(sub), mode=0o750)
+        dead_dns = free_port()  # nobody listens there: every query is refused by the kernel at once
+        override = "local/override.d/"
+        self.write(override + "worker-normal.inc", f'bind_socket = "{HOST}:{self.normal_port}";\ncount = 1;\n')
+        self.write(override + "worker-controller.inc", f'bind_socket = "{HOST}:{self.controller_port}";\n'
+                   'count = 1;\npassword = "q1";\nsecure_ip = "127.0.0.1";\n')
+        self.write(override + "worker-proxy.inc", f"""bind_socket = "{HOST}:{self.milter_port}";
+milter = yes;
+timeout = 60s;
+count = 1;
+upstream "local" {{
+  default = yes;
+  self_scan = yes;
+}}
+""")
+        self.write(override + "options.inc", f"""pidfile = "{self.path("run", "rspamd.pid")}";
+tempdir = "{self.path("tmp")}";
+task_timeout = {task_timeout};
+disable_hyperscan = true;
+dns {{
+  nameserver = ["{HOST}:{dead_dns}"];
+  timeout = 1s;
+  retransmits = 1;
+}}
+""")
+        self.write(override + "logging.inc", 'level = "info";\n')
+        for sub in ("db", "run", "log", "tmp"):
+            chown_tree(self.path(sub), RSPAMD_USER)
+
+    def start(self):
+        self._spawn([RSPAMD, "-f", "-u", RSPAMD_USER, "-g", RSPAMD_USER, "-c", STOCK_CONFIG,
+                     "--var", f"LOCAL_CONFDIR={self.path('local')}", "--var", f"DBDIR={self.path('db')}",
+                     "--var", f"RUNDIR={self.path('run')}", "--var", f"LOGDIR={self.path('log')}"])
+        self._wait(self._ready, self.start_timeout)
+
+    def _ready(self):
+        try:
+            return (self.request(self.normal_port, "GET", "/ping", timeout=2)[1].strip() == b"pong"
+                    and self.request(self.controller_port, "GET", "/ping", timeout=2)[1].strip() == b"pong"
+                    and accepts(self.milter_port))
+        except OSError:
+            return False
+
+    def request(self, port, method, path, body=None, headers=None, timeout=30):
+        """One HTTP request to a worker on 127.0.0.1:port: (status, body bytes)."""
+        conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def check(self, message, timeout=30, **headers):
+        """The normal worker's /checkv2 verdict on `message` (bytes) as a dict ("action", "score", "symbols"...).
+        headers: rspamd's request headers, e.g. IP="127.0.0.1", From="a@example.org"."""
+        status, body = self.request(self.normal_port, "POST", "/checkv2", body=message,
+                                    headers={k.replace("_", "-"): v for k, v in headers.items()}, timeout=timeout)
+        if status != 200:
+            raise AssertionError(f"rspamd /checkv2 answered {status}: {body[:500]!r}")
+        return json.loads(body)
