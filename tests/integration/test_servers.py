@@ -15,6 +15,7 @@ import unittest
 import uuid
 
 from daemon import insecure_context
+from milter_client import MilterClient
 from servers import GTUBE, Dovecot, OpenDKIM, Postfix, Rspamd, accepts, sign_dkim, verify_dkim
 from servers_base import group_members
 
@@ -262,6 +263,29 @@ class OpenDkimHarness(StopChecks, unittest.TestCase):
         self.assertFalse(verify_dkim(signed.replace(b"Subject: test", b"Subject: Test"), self.opendkim))
         self.assertFalse(verify_dkim(original, self.opendkim), "no signature")
 
+    def milter(self, data, client_address="127.0.0.1"):
+        with MilterClient(self.opendkim.port) as client:
+            return client.check(data, "alice@example.org", ["bob@example.org"], client_address=client_address)
+
+    def test_signs_a_message_from_loopback_over_the_milter_protocol(self):
+        original = message(uuid.uuid4().hex)
+        result = self.milter(original)
+        self.assertEqual(result.verdict, "accept", result)
+        self.assertEqual([(i, name) for i, name, _ in result.inserted], [(0, "DKIM-Signature")], result)
+        self.assertRegex(result.inserted[0][2], r"^v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=test;")
+        signed = result.headers_prepended(original)
+        self.assertTrue(verify_dkim(signed, self.opendkim))
+        self.assertFalse(verify_dkim(signed.replace(b"line 2 of", b"line 3 of"), self.opendkim))
+
+    def test_verifies_a_message_from_elsewhere_with_the_harness_key(self):
+        signed = sign_dkim(message(uuid.uuid4().hex), self.opendkim)
+        result = self.milter(signed, client_address="192.0.2.1")
+        fields = [(name, value) for _, name, value in result.inserted]
+        self.assertEqual([name for name, _ in fields], ["Authentication-Results"], result)
+        self.assertRegex(fields[0][1], r"dkim=pass .*header\.d=example\.org")
+        tampered = self.milter(signed.replace(b"line 1 of", b"line 9 of"), client_address="192.0.2.1")
+        self.assertRegex(tampered.inserted[0][2], r"dkim=fail")
+
     def test_stops_cleanly(self):
         opendkim = OpenDKIM(selector="other")
         self.addCleanup(opendkim.stop)
@@ -277,6 +301,13 @@ class RspamdHarness(StopChecks, unittest.TestCase):
         cls.addClassCleanup(cls.rspamd.stop)
         print(f"\nrspamd ready after {cls.rspamd.started_in:.1f} s")
 
+    def test_a_second_instance_starts_beside_and_stops_cleanly(self):
+        rspamd = Rspamd(start_timeout=60)
+        self.addCleanup(rspamd.stop)
+        self.assertEqual(rspamd.request(rspamd.normal_port, "GET", "/ping"), (200, b"pong\r\n"))
+        self.assert_stops_cleanly(rspamd)
+        self.assertEqual(self.rspamd.request(self.rspamd.normal_port, "GET", "/ping")[0], 200)
+
     def test_workers_listen_as_rspamd_user(self):
         for port in (self.rspamd.milter_port, self.rspamd.normal_port, self.rspamd.controller_port):
             self.assertTrue(accepts(port), port)
@@ -290,6 +321,18 @@ class RspamdHarness(StopChecks, unittest.TestCase):
                                     IP="127.0.0.1")
         self.assertEqual(verdict["action"], "reject", verdict)
         self.assertIn("GTUBE", verdict["symbols"])
+
+    def milter(self, data):
+        with MilterClient(self.rspamd.milter_port) as client:
+            return client.check(data, "alice@example.org", ["bob@example.org"])
+
+    def test_gtube_is_rejected_over_the_milter_protocol(self):
+        result = self.milter(message("gtube").replace(b"line 1 of", GTUBE.encode() + b"\r\nline 1 of"))
+        self.assertEqual((result.verdict, result.stage, result.reply), ("replycode", "E", "554 5.7.1 Gtube pattern"))
+
+    def test_clean_message_is_accepted_over_the_milter_protocol(self):
+        result = self.milter(message("clean"))
+        self.assertEqual(result.verdict, "accept", result)
 
     def test_clean_message_is_not_rejected(self):
         verdict = self.rspamd.check(message("clean"), IP="127.0.0.1")
