@@ -58,7 +58,7 @@ class Postfix(Server):
     Relay access denied` at RCPT), and every message delivered onward over LMTP to `dovecot`
     (default_transport and relay_transport = lmtp:inet:[127.0.0.1]:<dovecot.lmtp_port>), so the test reads
     it in dovecot.maildir_messages(user). With smtpd_tls_received_header its Received field reads e.g.
-        Received: from client.example (localhost [127.0.0.1])
+        Received: from client.example (unknown [127.0.0.1])
             (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) ...)
             by smarthost.example.net (Postfix) with ESMTPSA id 4ABCDEF
             for <alice@example.org>; ...
@@ -103,6 +103,7 @@ class Postfix(Server):
             "inet_protocols": "ipv4",
             "mynetworks": "127.0.0.0/8",
             "smtpd_banner": "$myhostname ESMTP",
+            "smtpd_peername_lookup": "no",  # no PTR query for 127.0.0.1 (nothing past loopback)
             "biff": "no",
             "append_dot_mydomain": "no",
             "smtpd_relay_restrictions": "permit_sasl_authenticated, reject_unauth_destination",

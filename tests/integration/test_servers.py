@@ -154,7 +154,7 @@ class DovecotHarness(StopChecks, unittest.TestCase):
         self.assert_stops_cleanly(self.dovecot)
 
 
-RECEIVED_TLS = re.compile(rb"Received: from client\.example \(localhost \[127\.0\.0\.1\]\)\n"
+RECEIVED_TLS = re.compile(rb"Received: from client\.example \(unknown \[127\.0\.0\.1\]\)\n"
                           rb"\t\(using (TLSv1\.[23]) with cipher \S+ .*?\n"
                           rb"(?:\t .*\n)*?\t\(No client certificate requested\)\n"
                           rb"\tby smarthost\.example\.net \(Postfix\) with ESMTPSA id \w+\n"
