@@ -2,7 +2,7 @@
 import os
 import shutil
 
-from servers_base import HOST, Server, accepts, chown_tree, free_port, ids
+from servers_base import HOST, Server, accepts, free_port, ids
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 MAIL_USER = "mail"  # the system user that owns the Maildirs (Dovecot refuses to deliver as root)
