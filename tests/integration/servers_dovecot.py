@@ -27,7 +27,9 @@ class Dovecot(Server):
         552 5.2.2 <dave@example.org> Quota exceeded (mailbox for user is full)
       (their quota is 1 KiB, which every message over 1 KiB exceeds; give the names in users too)
       a name not in users is refused at RCPT TO: 550 5.1.1 <nobody@example.org> User doesn't exist: ...
-    A stopped Dovecot (stop(remove=False)) refuses connections; start() runs it again on the same port."""
+    stop() takes about 1 s (6 s within half a second of start: Dovecot's master finishes starting first); a
+    session open at that moment hears `421 4.3.2 lmtp.example.org Shutting down`. A stopped Dovecot
+    (stop(remove=False)) refuses connections; start() runs it again on the same port."""
 
     name = "dovecot"
 
