@@ -2,6 +2,7 @@
 #include "tls_stream.hpp"
 
 #include <asio/error.hpp>
+#include <asio/ip/address.hpp>
 #include <climits>
 #include <cstring>
 
@@ -18,7 +19,15 @@ namespace {
 class tls_category final : public std::error_category {
   public:
     const char* name() const noexcept override { return "mailwright.tls"; }
-    std::string message(int value) const override { return error_text(-value); }
+    std::string message(int value) const override {
+        switch (static_cast<client_errc>(value)) {
+            case client_errc::pin_mismatch:
+                return "the certificate is not the pinned one";
+            case client_errc::no_name:
+                return "no server name to verify the certificate for";
+        }
+        return error_text(-value);
+    }
 };
 
 std::error_code tls_error(int code) { return {code < 0 ? -code : code, category()}; }
@@ -126,9 +135,20 @@ const std::error_category& category() noexcept {
     return instance;
 }
 
+std::error_code make_error_code(client_errc e) noexcept { return {static_cast<int>(e), category()}; }
+
 tls_stream::tls_stream(std::unique_ptr<net::stream> transport, std::shared_ptr<const context> ctx)
-    : transport_(std::move(transport)), ctx_(std::move(ctx)) {
-    ssl_ = wolfSSL_new(ctx_->internals().main.get());
+    : tls_stream(std::move(transport), ctx->internals().main.get(), ctx, ctx->settings().handshake_timeout) {}
+
+tls_stream::tls_stream(std::unique_ptr<net::stream> transport, std::shared_ptr<const client_context> ctx)
+    : tls_stream(std::move(transport), ctx->internals().ctx.get(), ctx, ctx->settings().handshake_timeout) {
+    client_ = static_cast<const client_context*>(owner_.get());
+}
+
+tls_stream::tls_stream(std::unique_ptr<net::stream> transport, WOLFSSL_CTX* ctx, std::shared_ptr<const void> owner,
+                       std::chrono::milliseconds handshake_timeout)
+    : transport_(std::move(transport)), owner_(std::move(owner)), handshake_timeout_(handshake_timeout) {
+    ssl_ = wolfSSL_new(ctx);
     if (ssl_ == nullptr) {
         throw std::bad_alloc();
     }
@@ -205,9 +225,41 @@ asio::awaitable<std::error_code> tls_stream::fill_input() {
 }
 
 asio::awaitable<std::error_code> tls_stream::handshake(std::chrono::milliseconds restore_timeout) {
-    transport_->set_timeout(ctx_->settings().handshake_timeout);
+    co_return co_await run_handshake(&wolfSSL_accept, restore_timeout);
+}
+
+asio::awaitable<std::error_code> tls_stream::connect(std::string server_name,
+                                                     std::chrono::milliseconds restore_timeout) {
+    std::error_code not_an_address;
+    asio::ip::make_address(server_name, not_an_address);
+    // RFC 6066 3: SNI carries host names only, never an address literal.
+    if (!server_name.empty() && not_an_address) {
+        wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, server_name.data(),
+                       static_cast<unsigned short>(server_name.size()));
+    }
+    if (client_->verifies_chain()) {
+        if (server_name.empty()) {
+            failed_ = client_errc::no_name;
+            co_return failed_;
+        }
+        // The chain alone proves nothing about whom we talk to: the name must be in the certificate too.
+        wolfSSL_check_domain_name(ssl_, server_name.c_str());
+    }
+    if (auto ec = co_await run_handshake(&wolfSSL_connect, restore_timeout)) {
+        co_return ec;
+    }
+    if (!client_->pin().empty() && describe(ssl_).sha256_fingerprint != client_->pin()) {
+        failed_ = client_errc::pin_mismatch;
+        co_return failed_;
+    }
+    co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> tls_stream::run_handshake(int (*step)(WOLFSSL*),
+                                                           std::chrono::milliseconds restore_timeout) {
+    transport_->set_timeout(handshake_timeout_);
     for (;;) {
-        const int rc = wolfSSL_accept(ssl_);
+        const int rc = step(ssl_);
         if (rc == WOLFSSL_SUCCESS) {
             // What the handshake wrote last (TLS 1.3's session tickets, TLS 1.2's Finished) waits in out_ for
             // our first write, the greeting, and goes out with it: one packet fewer. Nothing can wait on it:

@@ -18,23 +18,38 @@
 #include <system_error>
 #include <vector>
 
+#include "client_context.hpp"
 #include "mailwright/net/stream.hpp"
 #include "mailwright/tls/context.hpp"
 #include "mailwright/tls/peer.hpp"
 
 struct WOLFSSL;
+struct WOLFSSL_CTX;
 
 namespace mailwright::tls {
 
 const std::error_category& category() noexcept;
 
+// Failures of our own on the client side, in tls::category() beside wolfSSL's codes.
+enum class client_errc {
+    pin_mismatch = 1,  // the server's certificate is not the pinned one
+    no_name,           // the chain is to be verified but there is no name to verify it for
+};
+std::error_code make_error_code(client_errc e) noexcept;
+
 class tls_stream final : public net::stream {
   public:
+    // The server side: wolfSSL_accept, under the context's handshake_timeout.
     tls_stream(std::unique_ptr<net::stream> transport, std::shared_ptr<const context> ctx);
+    // The client side: wolfSSL_connect, under the client context's handshake_timeout.
+    tls_stream(std::unique_ptr<net::stream> transport, std::shared_ptr<const client_context> ctx);
     ~tls_stream() override;
 
     // The server side of the handshake, under the settings' handshake_timeout.
     asio::awaitable<std::error_code> handshake(std::chrono::milliseconds restore_timeout);
+    // The client side: SNI (unless server_name is an address), the chain and the name when the context verifies,
+    // or the pin alone. The timeout in force afterwards is restore_timeout.
+    asio::awaitable<std::error_code> connect(std::string server_name, std::chrono::milliseconds restore_timeout);
 
     // Valid after a successful handshake.
     channel_info channel() const;
@@ -47,6 +62,11 @@ class tls_stream final : public net::stream {
     void close() override { transport_->close(); }
 
   private:
+    tls_stream(std::unique_ptr<net::stream> transport, WOLFSSL_CTX* ctx, std::shared_ptr<const void> owner,
+               std::chrono::milliseconds handshake_timeout);
+    // Runs wolfSSL_accept or wolfSSL_connect to its end, flushing each flight and filling on WANT_READ.
+    asio::awaitable<std::error_code> run_handshake(int (*step)(WOLFSSL*), std::chrono::milliseconds restore_timeout);
+
     static int on_receive(WOLFSSL* ssl, char* buffer, int size, void* self);
     static int on_send(WOLFSSL* ssl, char* buffer, int size, void* self);
     static void on_message(int write_p, int version, int content_type, const void* buf, std::size_t len, WOLFSSL* ssl,
@@ -56,7 +76,9 @@ class tls_stream final : public net::stream {
     asio::awaitable<std::error_code> fill_input();
 
     std::unique_ptr<net::stream> transport_;
-    std::shared_ptr<const context> ctx_;  // keeps the WOLFSSL_CTX (and the SNI ones) alive
+    std::shared_ptr<const void> owner_;  // the context that keeps the WOLFSSL_CTX (and the SNI ones) alive
+    std::chrono::milliseconds handshake_timeout_;
+    const client_context* client_ = nullptr;  // the client side's context (owner_ holds it); null on a server
     WOLFSSL* ssl_ = nullptr;
     std::vector<char> in_;  // ciphertext from the transport, not yet taken by wolfSSL
     std::size_t in_begin_ = 0;
@@ -67,3 +89,6 @@ class tls_stream final : public net::stream {
 };
 
 }  // namespace mailwright::tls
+
+template <>
+struct std::is_error_code_enum<mailwright::tls::client_errc> : std::true_type {};

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "client_context.hpp"
 #include "mailwright/tls/context.hpp"
 
 namespace mailwright::tls {
@@ -37,6 +38,12 @@ struct context::impl {
 
     // The context whose certificate serves `server_name`, or null for the default.
     WOLFSSL_CTX* for_name(std::string_view server_name) const;
+};
+
+struct client_context::impl {
+    client_settings settings;
+    std::string pin;  // lowercase hex
+    ctx_ptr ctx;
 };
 
 }  // namespace mailwright::tls
