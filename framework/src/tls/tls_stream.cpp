@@ -228,7 +228,7 @@ asio::awaitable<std::error_code> tls_stream::handshake(std::chrono::milliseconds
     co_return co_await run_handshake(&wolfSSL_accept, restore_timeout);
 }
 
-asio::awaitable<std::error_code> tls_stream::connect(std::string server_name,
+asio::awaitable<std::error_code> tls_stream::connect(const std::string& server_name,
                                                      std::chrono::milliseconds restore_timeout) {
     std::error_code not_an_address;
     asio::ip::make_address(server_name, not_an_address);

@@ -49,7 +49,7 @@ class tls_stream final : public net::stream {
     asio::awaitable<std::error_code> handshake(std::chrono::milliseconds restore_timeout);
     // The client side: SNI (unless server_name is an address), the chain and the name when the context verifies,
     // or the pin alone. The timeout in force afterwards is restore_timeout.
-    asio::awaitable<std::error_code> connect(std::string server_name, std::chrono::milliseconds restore_timeout);
+    asio::awaitable<std::error_code> connect(const std::string& server_name, std::chrono::milliseconds restore_timeout);
 
     // Valid after a successful handshake.
     channel_info channel() const;
