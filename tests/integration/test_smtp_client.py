@@ -1,6 +1,7 @@
 """The framework's SMTP client (smtp::client::session, driven by smtp_client_probe) against our own daemon over
 STARTTLS: verified against the certificate the daemon generated, by name; refused for a wrong name, a wrong pin
-and a CA that did not sign the certificate; accepted for the right pin and with verification off. Then a
+and a CA that did not sign the certificate; accepted for the right pin and with verification off; implicit
+TLS. Then a
 delivery with AUTH (SCRAM-SHA-256) over TLS into the Maildir, and LMTP."""
 import os
 import re
@@ -44,6 +45,14 @@ service = "smtp"
 port = 0
 tls = "starttls"
 auth_mechanisms = ["SCRAM-SHA-256", "PLAIN"]
+[listener.smtp]
+local_domains = ["example.org"]
+
+[[listener]]
+name = "smtps"
+service = "smtp"
+port = 0
+tls = "implicit"
 [listener.smtp]
 local_domains = ["example.org"]
 
@@ -94,6 +103,11 @@ class Verification(unittest.TestCase):
         self.assertEqual(code, 0, out + err)
         self.assertIn("opened encrypted=1", out)
         self.assertRegex(out, r"final 250 2\.0\.0 ")
+
+    def test_implicit_tls_verified_by_name(self):
+        code, out, err = probe("--implicit", "--ca", daemon_cert(), "--name", "localhost", listener="smtps")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("opened encrypted=1", out)
 
     def test_a_name_the_certificate_does_not_carry_is_refused(self):
         code, out, err = probe("--starttls", "--ca", daemon_cert(), "--name", "other.test")
