@@ -20,8 +20,8 @@ struct plugin_file {
     std::unique_ptr<mailwright::config::plugin_settings> settings;
 
     explicit plugin_file(const std::string& tables) {
-        auto loaded = mailwright::config::load_string(tables + "\n[[listener]]\nname = \"x\"\nservice = \"echo\"\n", "plugins.toml",
-                                          mailwright::config::schema{plugin_file_services});
+        auto loaded = mailwright::config::load_string(tables + "\n[[listener]]\nname = \"x\"\nservice = \"echo\"\n",
+                                                      "plugins.toml", mailwright::config::schema{plugin_file_services});
         REQUIRE(loaded.config);
         cfg = std::move(*loaded.config);
         REQUIRE(cfg.plugins.sections.size() == 1);

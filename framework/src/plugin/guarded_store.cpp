@@ -177,6 +177,7 @@ class guarded_store final : public mailstore {
                                                      const plugin::envelope* message) override;
 
     bool keeps_binary() const noexcept override { return inner_->keeps_binary(); }
+    bool delivers_remote() const noexcept override { return inner_->delivers_remote(); }
 
   private:
     std::string name_;
