@@ -84,8 +84,7 @@ asio::awaitable<std::shared_ptr<plugin::message_reader>> body_spool::reader() {
         co_return nullptr;
     }
     if (last_cr_) {
-        const std::string_view lf = "\n";
-        last_cr_ = false;
+        const std::string_view lf = "\n";  // the last CR's pair
         const bool ended = co_await append(lf);
         if (!ended) {
             co_return nullptr;
