@@ -340,6 +340,39 @@ smtp_sessions = {
 for name, data in smtp_sessions.items():
     write("fuzz_smtp_session", name, data)
 
+
+# fuzz_milter: what milters answer, back to back as in a conversation; the cut points come from the end
+# (FuzzedDataProvider): a bound byte (even: the full bound), a count of cuts, two octets per cut.
+def milter_packet(code, data=b""):
+    return (len(data) + 1).to_bytes(4, "big") + code + data
+
+
+def be32(n):
+    return n.to_bytes(4, "big")
+
+
+milter_conversations = {
+    "negotiation": milter_packet(b"O", be32(6) + be32(0x31) + be32(0x1FF)),
+    "negotiation_symlists": milter_packet(b"O", be32(6) + be32(0x101) + be32(0) + be32(1) + b"j {daemon_name}\0"
+                                          + be32(5) + b"i {auth_authen}\0"),
+    "continue_accept": milter_packet(b"c") * 5 + milter_packet(b"a"),
+    "end_of_message": milter_packet(b"p") + milter_packet(b"h", b"X-Spam\0yes\0")
+    + milter_packet(b"i", be32(0) + b"DKIM-Signature\0v=1; a=rsa-sha256;\n\tb=abc\0")
+    + milter_packet(b"m", be32(1) + b"Subject\0\0") + milter_packet(b"q", b"virus\0")
+    + milter_packet(b"b", b"new body\r\n") + milter_packet(b"c"),
+    "reply_codes": milter_packet(b"y", b"554 5.7.1 Spam message rejected\0")
+    + milter_packet(b"y", b"451-4.7.1 first\r\n451 4.7.1 second\0") + milter_packet(b"r") + milter_packet(b"t")
+    + milter_packet(b"d"),
+    "recipients": milter_packet(b"+", b"<b@example.org>\0") + milter_packet(b"-", b"<c@example.org>\0")
+    + milter_packet(b"2", b"<d@example.org>\0NOTIFY=NEVER\0") + milter_packet(b"e", b"<a@example.org>\0")
+    + milter_packet(b"l", be32(3) + b"{rcpt_addr}\0") + milter_packet(b"s") + milter_packet(b"f")
+    + milter_packet(b"4"),
+    "too_long": be32(0x7FFFFFFF) + b"b",
+}
+for i, (name, data) in enumerate(milter_conversations.items()):
+    cuts = bytes([1, 7, 0, 3, 0, 11][: 2 * (i % 3)])
+    write("fuzz_milter", name, data + cuts + bytes([i % 3, i % 2]))
+
 if __name__ == "__main__":
     total = {}
     for path in sorted(corpus.rglob("*")):
