@@ -81,7 +81,7 @@ std::vector<milter_settings> read_settings(plugin::settings& config) {
     std::vector<milter_settings> out;
     const auto tables = config.tables("milters");
     for (std::size_t i = 0; i < tables.size(); ++i) {
-        read_one(*tables[i], i + 1, out);
+        read_one(*tables[i].table, i + 1, out);
     }
     if (tables.empty()) {
         config.invalid("milters", "needs at least one milter: [[plugin.milter.milters]] with its address");

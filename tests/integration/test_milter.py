@@ -179,9 +179,9 @@ class MilterSettings(unittest.TestCase):
             result = subprocess.run([DAEMON, "--check-config", path], capture_output=True, text=True,
                                     timeout=30)
             self.assertNotEqual(result.returncode, 0)
-            self.assertIn("'address' in [plugin.milter.milters #1]", result.stderr)
-            self.assertIn("'default_action' in [plugin.milter.milters #1]", result.stderr)
-            self.assertIn("unknown key 'bogus' in [plugin.milter.milters #1]", result.stderr)
+            self.assertIn("'address' in [[plugin.milter.milters]] #1", result.stderr)
+            self.assertIn("'default_action' in [[plugin.milter.milters]] #1", result.stderr)
+            self.assertIn("unknown key 'bogus' in [[plugin.milter.milters]] #1", result.stderr)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
