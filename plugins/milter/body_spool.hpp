@@ -5,8 +5,8 @@
 
 #include <asio/awaitable.hpp>
 #include <cstdio>
-#include <memory>
 #include <mailwright/plugin/mailstore.hpp>
+#include <memory>
 #include <string_view>
 
 namespace mailwright::milter {

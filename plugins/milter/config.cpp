@@ -20,14 +20,16 @@ void read_one(plugin::settings& table, std::size_t number, std::vector<milter_se
         where = parse_address(*address, &error);
     }
     if (!where) {
-        table.invalid("address", address ? "is not a milter address (" + error + "), e.g. \"inet:127.0.0.1:8891\" "
-                                                                                     "or \"unix:/run/milter.sock\""
+        table.invalid("address", address ? "is not a milter address (" + error +
+                                               "), e.g. \"inet:127.0.0.1:8891\" "
+                                               "or \"unix:/run/milter.sock\""
                                          : "is required: where the milter listens, e.g. \"inet:127.0.0.1:8891\"");
     } else {
         m.address = std::move(*where);
     }
-    const std::pair<const char*, std::chrono::milliseconds*> timeouts[] = {
-        {"connect_timeout", &m.connect_timeout}, {"command_timeout", &m.command_timeout}, {"end_timeout", &m.end_timeout}};
+    const std::pair<const char*, std::chrono::milliseconds*> timeouts[] = {{"connect_timeout", &m.connect_timeout},
+                                                                           {"command_timeout", &m.command_timeout},
+                                                                           {"end_timeout", &m.end_timeout}};
     for (const auto& [key, value] : timeouts) {
         if (const auto d = table.duration(key); d && d->count() == 0) {
             table.invalid(key, "must be longer than 0, e.g. \"10s\"");
@@ -39,8 +41,9 @@ void read_one(plugin::settings& table, std::size_t number, std::vector<milter_se
     if (action == "tempfail" || action == "accept") {
         m.default_action = action == "accept" ? fallback::accept : fallback::tempfail;
     } else {
-        table.invalid("default_action", "must be \"tempfail\" or \"accept\" (what to do when the milter cannot "
-                                        "be asked)");
+        table.invalid("default_action",
+                      "must be \"tempfail\" or \"accept\" (what to do when the milter cannot "
+                      "be asked)");
     }
     m.replace_body = table.boolean("replace_body").value_or(false);
     m.services = table.strings("services").value_or(std::vector<std::string>{});

@@ -3,17 +3,15 @@
 
 #include <array>
 #include <asio/error.hpp>
-#include <mailwright/net/error.hpp>
 #include <mailwright/net/connect.hpp>
+#include <mailwright/net/error.hpp>
 #include <vector>
 
 namespace mailwright::milter {
 
 namespace {
 
-std::string describe(const std::error_code& ec) {
-    return ec == net::errc::timeout ? "timed out" : ec.message();
-}
+std::string describe(const std::error_code& ec) { return ec == net::errc::timeout ? "timed out" : ec.message(); }
 
 }  // namespace
 

@@ -6,8 +6,8 @@
 #include <asio/awaitable.hpp>
 #include <chrono>
 #include <deque>
-#include <memory>
 #include <mailwright/net/stream.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>

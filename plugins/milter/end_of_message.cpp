@@ -103,11 +103,11 @@ asio::awaitable<void> milter_filter::finish(peer& p) {
     }
     answer a;
     const char c = last->code;
-    a.what = c == response_code::discard                                                ? answer::kind::discard
-             : c == response_code::reject                                               ? answer::kind::reject
-             : c == response_code::accept || c == response_code::continue_              ? answer::kind::accept
-             : c == response_code::reply_code && last->reply.code / 100 == 5            ? answer::kind::reject
-                                                                                        : answer::kind::tempfail;
+    a.what = c == response_code::discard                                     ? answer::kind::discard
+             : c == response_code::reject                                    ? answer::kind::reject
+             : c == response_code::accept || c == response_code::continue_   ? answer::kind::accept
+             : c == response_code::reply_code && last->reply.code / 100 == 5 ? answer::kind::reject
+                                                                             : answer::kind::tempfail;
     if (c == response_code::reply_code) {
         a.reply = last->reply;
     }
@@ -128,9 +128,10 @@ asio::awaitable<void> milter_filter::finish(peer& p) {
     if (changes.body) {
         new_body_ = co_await changes.body->reader();
         if (!new_body_) {
-            spdlog::warn("plugin=milter session={} message={} milter={} replaced the body, and it could not be "
-                         "read back; the message is refused for now",
-                         facts_.session, facts_.id, talk.settings().name);
+            spdlog::warn(
+                "plugin=milter session={} message={} milter={} replaced the body, and it could not be "
+                "read back; the message is refused for now",
+                facts_.session, facts_.id, talk.settings().name);
             refusal_ = plugin::reply::smtp(451, "4.3.0", "replacement body lost, try again later");
         }
     }

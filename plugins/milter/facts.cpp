@@ -48,8 +48,11 @@ std::vector<macro> known_at(stage which, const message_facts& f, std::size_t rec
     std::vector<macro> m;
     switch (which) {
         case stage::connect:
-            m = {{"j", f.server_name}, {"{daemon_name}", f.service}, {"v", "Mailwright"},
-                 {"{client_addr}", f.peer_address}, {"{client_name}", client_name(f)},
+            m = {{"j", f.server_name},
+                 {"{daemon_name}", f.service},
+                 {"v", "Mailwright"},
+                 {"{client_addr}", f.peer_address},
+                 {"{client_name}", client_name(f)},
                  {"_", client_name(f) + " [" + f.peer_address + "]"}};
             break;
         case stage::helo:
@@ -83,8 +86,7 @@ std::vector<macro> known_at(stage which, const message_facts& f, std::size_t rec
 
 }  // namespace
 
-std::vector<macro> macros_for(stage which, const message_facts& facts, std::size_t recipient,
-                              const agreement& agreed) {
+std::vector<macro> macros_for(stage which, const message_facts& facts, std::size_t recipient, const agreement& agreed) {
     auto all = known_at(which, facts, recipient);
     const auto& wanted = agreed.macros[static_cast<std::size_t>(which)];
     if (!wanted) {

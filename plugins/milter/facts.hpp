@@ -35,7 +35,6 @@ std::string client_name(const message_facts& facts);
 // The macros for `which` stage (`recipient` indexes the recipient for stage::rcpt). When the milter asked
 // for a list at that stage (SETSYMLIST), only the ones it named that we have; otherwise those common milters
 // read (OpenDKIM, rspamd, SpamAssassin's spamass-milter).
-std::vector<macro> macros_for(stage which, const message_facts& facts, std::size_t recipient,
-                              const agreement& agreed);
+std::vector<macro> macros_for(stage which, const message_facts& facts, std::size_t recipient, const agreement& agreed);
 
 }  // namespace mailwright::milter

@@ -67,22 +67,24 @@ plugin::field_action milter_filter::header(const imf::header_field& field) {
 }
 
 void milter_filter::log_decision(const peer& p, std::string_view what) const {
-    spdlog::info("plugin=milter session={} message={} milter={} {}", facts_.session, facts_.id,
-                 p.talk->settings().name, what);
+    spdlog::info("plugin=milter session={} message={} milter={} {}", facts_.session, facts_.id, p.talk->settings().name,
+                 what);
 }
 
 void milter_filter::give_up(peer& p) {
     p.done = true;
     const auto& s = p.talk->settings();
     if (s.default_action == fallback::accept) {
-        spdlog::warn("plugin=milter session={} message={} milter={} {}; skipped for this message (default_action "
-                     "accept)",
-                     facts_.session, facts_.id, s.name, p.talk->why());
+        spdlog::warn(
+            "plugin=milter session={} message={} milter={} {}; skipped for this message (default_action "
+            "accept)",
+            facts_.session, facts_.id, s.name, p.talk->why());
         return;
     }
-    spdlog::warn("plugin=milter session={} message={} milter={} {}; the message is refused for now "
-                 "(default_action tempfail)",
-                 facts_.session, facts_.id, s.name, p.talk->why());
+    spdlog::warn(
+        "plugin=milter session={} message={} milter={} {}; the message is refused for now "
+        "(default_action tempfail)",
+        facts_.session, facts_.id, s.name, p.talk->why());
     if (!refusal_) {
         refusal_ = plugin::reply::smtp(451, "4.7.1", "milter unavailable");
     }
@@ -154,8 +156,8 @@ asio::awaitable<void> milter_filter::tell_envelope(peer& p) {
         std::string packets;
     };
     const one_step before_rcpt[] = {
-        {step::connect, with_macros(stage::connect, command::connect,
-                                    encode_connect(client_name(facts_), facts_.peer_address, 0))},
+        {step::connect,
+         with_macros(stage::connect, command::connect, encode_connect(client_name(facts_), facts_.peer_address, 0))},
         {step::helo, with_macros(stage::helo, command::helo, encode_helo(facts_.helo))},
         {step::mail, with_macros(stage::mail, command::mail, encode_mail(facts_.sender))},
     };
@@ -199,8 +201,8 @@ asio::awaitable<bool> milter_filter::tell_recipients(peer& p) {
             co_return false;  // accept at RCPT accepts the recipient: the milter still sees the message
         }
     }
-    const bool none_left = !recipients_.empty() && std::none_of(recipients_.begin(), recipients_.end(),
-                                                                [](const auto& r) { return r.ok(); });
+    const bool none_left = !recipients_.empty() &&
+                           std::none_of(recipients_.begin(), recipients_.end(), [](const auto& r) { return r.ok(); });
     if (none_left) {
         refusal_ = all_refused(recipients_);
         p.done = true;

@@ -14,8 +14,8 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
-#include <memory>
 #include <mailwright/plugin/filter.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>

@@ -34,8 +34,8 @@ class milter_hook final : public plugin::hook {
         std::vector<const milter::milter_settings*> chosen;
         for (const auto& m : milters_) {
             const bool here = m.services.empty() ? context.service != "pop3"
-                                                 : std::find(m.services.begin(), m.services.end(),
-                                                             context.service) != m.services.end();
+                                                 : std::find(m.services.begin(), m.services.end(), context.service) !=
+                                                       m.services.end();
             if (here) {
                 chosen.push_back(&m);
             }

@@ -231,6 +231,31 @@ std::optional<smtp_reply> parse_reply_code(std::string_view text) {
     return out;
 }
 
+namespace {
+
+// The negotiation's answer (version, actions, flags, then macro lists), or a lone SETSYMLIST.
+std::optional<response> parse_negotiation(response r, std::string_view data, std::string* error) {
+    const std::size_t numbers = r.code == response_code::optneg ? 12 : 4;
+    if (data.size() < numbers) {
+        fail(error, std::string("response '") + r.code + "': cut short before its lists");
+        return std::nullopt;
+    }
+    if (r.code == response_code::optneg) {
+        r.options.version = get32(data);
+        r.options.actions = get32(data.substr(4));
+        r.options.flags = get32(data.substr(8));
+        data.remove_prefix(12);
+    } else {
+        r.index = get32(data);  // the lists follow, this stage's first
+    }
+    if (!parse_symlists(data, r.options, error)) {
+        return std::nullopt;
+    }
+    return r;
+}
+
+}  // namespace
+
 std::optional<response> parse_response(char code, std::string_view data, std::string* error) {
     response r;
     r.code = code;
@@ -300,29 +325,9 @@ std::optional<response> parse_response(char code, std::string_view data, std::st
                 return malformed("not an address and its parameters, NUL-terminated");
             }
             return r;
-        case rc::set_symlist: {
-            negotiation lists;
-            if (data.size() < 4) {
-                return malformed("no stage");
-            }
-            r.index = get32(data);
-            if (!parse_symlists(data, lists, error)) {
-                return std::nullopt;
-            }
-            r.options = std::move(lists);
-            return r;
-        }
+        case rc::set_symlist:
         case rc::optneg:
-            if (data.size() < 12) {
-                return malformed("shorter than version, actions and flags");
-            }
-            r.options.version = get32(data);
-            r.options.actions = get32(data.substr(4));
-            r.options.flags = get32(data.substr(8));
-            if (!parse_symlists(data.substr(12), r.options, error)) {
-                return std::nullopt;
-            }
-            return r;
+            return parse_negotiation(std::move(r), data, error);
         default:
             return malformed("unknown response code");
     }

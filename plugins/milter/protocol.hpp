@@ -51,10 +51,10 @@ inline constexpr std::uint32_t add_headers = 0x01, change_body = 0x02, add_rcpt 
 // abilities of the MTA.
 namespace flag {
 inline constexpr std::uint32_t no_connect = 0x01, no_helo = 0x02, no_mail = 0x04, no_rcpt = 0x08, no_body = 0x10,
-                               no_headers = 0x20, no_eoh = 0x40, nr_header = 0x80, no_unknown = 0x100,
-                               no_data = 0x200, skip = 0x400, rcpt_rej = 0x800, nr_connect = 0x1000,
-                               nr_helo = 0x2000, nr_mail = 0x4000, nr_rcpt = 0x8000, nr_data = 0x10000,
-                               nr_unknown = 0x20000, nr_eoh = 0x40000, nr_body = 0x80000, header_leading_space = 0x100000;
+                               no_headers = 0x20, no_eoh = 0x40, nr_header = 0x80, no_unknown = 0x100, no_data = 0x200,
+                               skip = 0x400, rcpt_rej = 0x800, nr_connect = 0x1000, nr_helo = 0x2000, nr_mail = 0x4000,
+                               nr_rcpt = 0x8000, nr_data = 0x10000, nr_unknown = 0x20000, nr_eoh = 0x40000,
+                               nr_body = 0x80000, header_leading_space = 0x100000;
 }
 
 // The stages a milter may ask macros for (SMFIM_*), in SETSYMLIST's numbering.

@@ -175,8 +175,8 @@ TEST_CASE("milter filter: what the milter is told", "[milter][filter]") {
     CHECK(fake.told_of('H') == std::vector<std::string>{"client.example\0"s});
     CHECK(fake.told_of('M') == std::vector<std::string>{"<alice@example.org>\0"s});
     CHECK(fake.told_of('R') == std::vector<std::string>{"<bob@example.org>\0"s, "<carol@example.org>\0"s});
-    CHECK(fake.told_of('L') == std::vector<std::string>{"From\0alice@example.org\0"s, "Subject\0hi\0"s,
-                                                        "To\0bob@example.org\0"s});
+    CHECK(fake.told_of('L') ==
+          std::vector<std::string>{"From\0alice@example.org\0"s, "Subject\0hi\0"s, "To\0bob@example.org\0"s});
     CHECK(fake.told_of('B') == std::vector<std::string>{"Hello\r\nworld\r\n"});
     CHECK(fake.told_of('N').size() == 1);
     CHECK(fake.told_of('E').size() == 1);

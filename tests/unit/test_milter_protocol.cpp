@@ -111,8 +111,7 @@ TEST_CASE("milter: our commands, octet for octet", "[milter][protocol]") {
     CHECK(milter::encode_connect("localhost", "", 0) == pkt('C', "localhost\0U"s));
     CHECK(milter::encode_helo("client.example") == pkt('H', "client.example\0"s));
     const std::vector<std::string> params = {"SIZE=100", "BODY=8BITMIME"};
-    CHECK(milter::encode_mail("a@example.org", params) ==
-          pkt('M', "<a@example.org>\0SIZE=100\0BODY=8BITMIME\0"s));
+    CHECK(milter::encode_mail("a@example.org", params) == pkt('M', "<a@example.org>\0SIZE=100\0BODY=8BITMIME\0"s));
     CHECK(milter::encode_mail("") == pkt('M', "<>\0"s));
     CHECK(milter::encode_rcpt("b@example.org") == pkt('R', "<b@example.org>\0"s));
     CHECK(milter::encode_header("Subject", "a\0b"s) == pkt('L', "Subject\0a b\0"s));
@@ -122,8 +121,7 @@ TEST_CASE("milter: our commands, octet for octet", "[milter][protocol]") {
     CHECK(milter::encode_body(big) == pkt('B', big.substr(0, milter::max_body_chunk)));
 }
 
-TEST_CASE("milter: every response decodes the same whole, split anywhere, one octet at a time",
-          "[milter][protocol]") {
+TEST_CASE("milter: every response decodes the same whole, split anywhere, one octet at a time", "[milter][protocol]") {
     const auto all = every_response();
     std::string stream;
     for (const auto& wire : all) {
@@ -190,30 +188,30 @@ TEST_CASE("milter: what each response says", "[milter][protocol]") {
 
 TEST_CASE("milter: malformed responses are protocol errors", "[milter][protocol]") {
     const std::vector<std::string> bad = {
-        be32(0),                                    // no code
-        pkt('z'),                                   // unknown code
-        pkt('c', "x"),                              // data where none belongs
-        pkt('r', "\0"s),                            //
-        pkt('y', "554 5.7.1 no NUL"),               // a string without its NUL
-        pkt('y', "554 5.7.1 x\0extra"s),            // something after it
-        pkt('y', "250 2.0.0 ok\0"s),                // not a refusal
-        pkt('y', "55\0"s),                          // not a code
-        pkt('y', "554 4.7.1 class mismatch\0"s),    //
-        pkt('y', "554-5.7.1 continued\0"s),         // a continuation with no line after it
-        pkt('y', "451-first\r\n550 second\0"s),     // two codes
-        pkt('y', "554x\0"s),                        // no separator
-        pkt('y', "\0"s),                            // empty
-        pkt('h', "X-A\0"s),                         // no value
-        pkt('h', "X-A\0v"s),                        // value without NUL
-        pkt('h', "X-A\0v\0w\0"s),                   // a third string
-        pkt('h', "\0v\0"s),                         // empty name
-        pkt('h', "Bad Name\0v\0"s),                 // space in the name
-        pkt('h', "Sub:ject\0v\0"s),                 // colon in the name
-        pkt('i', "\0\0\0"s),                        // index cut short
-        pkt('m', be32(1) + "Subject\0"s),           // no value
-        pkt('q', "reason"),                         //
-        pkt('+', "<a@b>\0<c@d>\0"s),                // two addresses
-        pkt('O', be32(6) + be32(1)),                // cut short
+        be32(0),                                                   // no code
+        pkt('z'),                                                  // unknown code
+        pkt('c', "x"),                                             // data where none belongs
+        pkt('r', "\0"s),                                           //
+        pkt('y', "554 5.7.1 no NUL"),                              // a string without its NUL
+        pkt('y', "554 5.7.1 x\0extra"s),                           // something after it
+        pkt('y', "250 2.0.0 ok\0"s),                               // not a refusal
+        pkt('y', "55\0"s),                                         // not a code
+        pkt('y', "554 4.7.1 class mismatch\0"s),                   //
+        pkt('y', "554-5.7.1 continued\0"s),                        // a continuation with no line after it
+        pkt('y', "451-first\r\n550 second\0"s),                    // two codes
+        pkt('y', "554x\0"s),                                       // no separator
+        pkt('y', "\0"s),                                           // empty
+        pkt('h', "X-A\0"s),                                        // no value
+        pkt('h', "X-A\0v"s),                                       // value without NUL
+        pkt('h', "X-A\0v\0w\0"s),                                  // a third string
+        pkt('h', "\0v\0"s),                                        // empty name
+        pkt('h', "Bad Name\0v\0"s),                                // space in the name
+        pkt('h', "Sub:ject\0v\0"s),                                // colon in the name
+        pkt('i', "\0\0\0"s),                                       // index cut short
+        pkt('m', be32(1) + "Subject\0"s),                          // no value
+        pkt('q', "reason"),                                        //
+        pkt('+', "<a@b>\0<c@d>\0"s),                               // two addresses
+        pkt('O', be32(6) + be32(1)),                               // cut short
         pkt('O', be32(6) + be32(1) + be32(0) + be32(9) + "j\0"s),  // unknown stage
         pkt('O', be32(6) + be32(1) + be32(0) + be32(1) + "j"),     // list without NUL
         pkt('O', be32(6) + be32(1) + be32(0) + "\0\0"s),           // stage cut short
