@@ -25,7 +25,8 @@ class Rspamd(Server):
       normal_port      the normal worker (HTTP: /checkv2, /ping);
       controller_port  the controller (HTTP; /ping, /stat; password q1 is the stock one, for 127.0.0.1).
     No Redis: the modules that need it stay off; GTUBE is found without it (action "reject"; over the milter
-    port, a replycode "554 5.7.1 Gtube pattern" at end of message).
+    port, a replycode "554 5.7.1 Gtube pattern" at end of message). Over the milter port it adds X-Spamd-Result
+    and X-Spam-Status to every message (local.d/milter_headers.conf), loopback clients' too.
     Nothing leaves 127.0.0.1: rspamd's DNS goes to a closed loopback port (every lookup fails within its 1 s
     timeout: no RBL, no remote maps), and fuzzy_check, whose servers the main process would resolve through
     the system's resolver, is left out of `filters`. Hyperscan is off (its compile would take the two cores
@@ -73,6 +74,10 @@ dns {{
 }}
 """)
         self.write(override + "logging.inc", 'level = "info";\n')
+        # The headers rspamd adds over the milter protocol, for loopback and authenticated clients too (the
+        # stock settings skip both, and every test client is one).
+        self.write("local/local.d/milter_headers.conf", 'use = ["x-spamd-result", "x-spam-status"];\n'
+                   "skip_local = false;\nskip_authenticated = false;\n")
         self.write("local/tld.dat", SHORT_TLD_LIST)
         for sub in ("db", "run", "log", "tmp"):
             chown_tree(self.path(sub), RSPAMD_USER)

@@ -177,6 +177,13 @@ class RealMilters(unittest.TestCase):
         # What OpenDKIM signed is the client's block and body; the trace fields above it were not shown to it.
         self.assertTrue(verify_dkim(stored[0], self.opendkim), stored[0])
 
+    def test_rspamd_adds_its_headers(self):
+        tok = self.send("Hello, nothing to see here.")
+        stored = maildir_messages(self.work, "bob", tok.encode())
+        self.assertEqual(len(stored), 1)
+        self.assertRegex(stored[0], rb"\nX-Spamd-Result: default: False \[-?[0-9.]+ / [0-9.]+\]")
+        self.assertRegex(stored[0], rb"\nX-Spam-Status: No, score=-?[0-9.]+")
+
     def test_rspamd_rejects_gtube(self):
         from servers import GTUBE
         with self.assertRaises(smtplib.SMTPDataError) as e:
