@@ -213,7 +213,9 @@ class Smarthost(unittest.TestCase):
         users = dict(DOVECOT_USERS, relay="relay-secret")
         self.dovecot = Dovecot(users)
         self.addCleanup(lambda: self.dovecot.stop() if self.dovecot.dir else None)
-        self.postfix = Postfix(self.dovecot, main_cf={"message_size_limit": "100000"})
+        # Without CHUNKING the client sends DATA, dot-stuffed: test_smuggled_ending_stays_in_its_message.
+        self.postfix = Postfix(self.dovecot, main_cf={"message_size_limit": "100000",
+                                                      "smtpd_discard_ehlo_keywords": "chunking"})
         self.addCleanup(lambda: self.postfix.stop() if self.postfix.dir else None)
         self.work = tempfile.mkdtemp(prefix="mailwright-smarthost-")
         with open(os.path.join(self.work, "passwd"), "w") as f:
@@ -291,6 +293,31 @@ local_domains = ["mailwright.test"]
                 s.sendmail("alice@mailwright.test", ["bob@example.org"], big)
         self.assertEqual(caught.exception.smtp_code, 552)  # Postfix's message_size_limit, as Postfix said it
         self.assertTrue(caught.exception.smtp_error.startswith(b"5.3.4"), caught.exception.smtp_error)
+
+    def test_smuggled_ending_stays_in_its_message(self):
+        # SECURITY-CASES 11 for a relay: BDAT carries "<CRLF>.<CRLF>" and commands after it as message text; sent
+        # on with DATA they must be dot-stuffed, or the smarthost would see a second message.
+        token = uuid.uuid4().hex
+        body = (f"Subject: smuggle {token}\r\n\r\nfirst\r\n.\r\nMAIL FROM:<alice@mailwright.test>\r\n"
+                f"RCPT TO:<carol@example.org>\r\nDATA\r\nSubject: smuggled {token}\r\n\r\nsecond\r\n.\r\n"
+                ).encode()
+        with smtplib.SMTP("127.0.0.1", self.daemon.ports["submission"], timeout=30) as s:
+            s.starttls(context=client_context())
+            s.login("alice", "pw-alice")
+            self.assertEqual(s.mail("alice@mailwright.test")[0], 250)
+            self.assertEqual(s.rcpt("bob@example.org")[0], 250)
+            s.send(f"BDAT {len(body)} LAST\r\n".encode() + body)
+            code, text = s.getreply()
+        self.assertEqual(code, 250, text)
+        stored = []
+        deadline = time.monotonic() + 20
+        while not stored and time.monotonic() < deadline:
+            time.sleep(0.2)
+            stored = [m for m in self.dovecot.maildir_messages("bob") if token.encode() in m]
+        self.assertEqual(len(stored), 1, self.postfix.log()[-3000:])
+        self.assertIn(b"\nMAIL FROM:<alice@mailwright.test>\n", stored[0])  # text, unstuffed again by Postfix
+        time.sleep(1.5)  # a smuggled second message would have reached carol by now
+        self.assertEqual([m for m in self.dovecot.maildir_messages("carol") if token.encode() in m], [])
 
     def test_nobody_relays_without_authenticating(self):
         with smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], timeout=30) as s:
