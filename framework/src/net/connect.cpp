@@ -26,23 +26,32 @@ std::optional<endpoint> fail(std::string* error, std::string what) {
     return std::nullopt;
 }
 
-// Cancels whatever `cancel` names when the deadline passes, unless disarmed first.
+// Cancels whatever `cancel` names when the deadline passes, unless destroyed first. The timer's handler may
+// already be queued with success when the connection completes in the same turn of the loop (cancel() cannot
+// take it back): it then finds the deadline gone and touches nothing of the frame `cancel` refers to.
 class deadline {
   public:
     template <class Executor, class Cancel>
     deadline(Executor executor, std::chrono::milliseconds after, Cancel cancel) : timer_(executor, after) {
-        timer_.async_wait([fired = fired_, cancel = std::move(cancel)](std::error_code ec) {
-            if (!ec) {
-                *fired = true;
+        timer_.async_wait([state = state_, cancel = std::move(cancel)](std::error_code ec) {
+            if (!ec && state->armed) {
+                state->fired = true;
                 cancel();
             }
         });
     }
-    ~deadline() { timer_.cancel(); }
-    bool passed() const noexcept { return *fired_; }
+    ~deadline() {
+        state_->armed = false;
+        timer_.cancel();
+    }
+    bool passed() const noexcept { return state_->fired; }
 
   private:
-    std::shared_ptr<bool> fired_ = std::make_shared<bool>(false);
+    struct state {
+        bool armed = true;
+        bool fired = false;
+    };
+    std::shared_ptr<state> state_ = std::make_shared<state>();
     asio::steady_timer timer_;
 };
 
