@@ -1,32 +1,29 @@
 // The replacement body's temporary file: every file operation on the blocking pool.
 #include "body_spool.hpp"
 
-#include <mailwright/io/offload.hpp>
 #include <string>
 
 namespace mailwright::milter {
 
 namespace {
 
-// Reads the spooled file from where the last read ended.
+// Reads the spool from where the last read ended.
 class spool_reader final : public plugin::message_reader {
   public:
-    explicit spool_reader(std::shared_ptr<std::FILE> file) : file_(std::move(file)) {}
+    explicit spool_reader(std::shared_ptr<io::spool> spool) : spool_(std::move(spool)) {}
 
     asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
-        auto work = [file = file_, buffer]() {
-            plugin::chunk_result r;
-            r.bytes = std::fread(buffer.data(), 1, buffer.size(), file.get());
-            if (r.bytes == 0 && std::ferror(file.get()) != 0) {
-                r.ec = std::make_error_code(std::errc::io_error);
-            }
-            return r;
-        };
-        co_return co_await io::offload(std::move(work));
+        const long n = co_await spool_->read(offset_, buffer);
+        if (n < 0) {
+            co_return plugin::chunk_result{0, std::make_error_code(std::errc::io_error)};
+        }
+        offset_ += static_cast<std::uint64_t>(n);
+        co_return plugin::chunk_result{static_cast<std::size_t>(n), {}};
     }
 
   private:
-    std::shared_ptr<std::FILE> file_;
+    std::shared_ptr<io::spool> spool_;
+    std::uint64_t offset_ = 0;
 };
 
 }  // namespace
@@ -53,50 +50,23 @@ asio::awaitable<bool> body_spool::append(std::string_view piece) {
         text.insert(text.begin(), '\n');
     }
     last_cr_ = !piece.empty() ? piece.back() == '\r' : last_cr_;
-    auto file = file_;
-    auto work = [file, text = std::move(text)]() mutable {
-        if (!file) {
-            std::FILE* made = std::tmpfile();  // unlinked at once: nothing is left behind by a crash
-            if (made == nullptr) {
-                return std::shared_ptr<std::FILE>();
-            }
-            file = std::shared_ptr<std::FILE>(made, file_closer{});
-        }
-        if (std::fwrite(text.data(), 1, text.size(), file.get()) != text.size()) {
-            return std::shared_ptr<std::FILE>();
-        }
-        return file;
-    };
-    file_ = co_await io::offload(std::move(work));
-    failed_ = !file_;
-    co_return !failed_;
+    const bool kept = co_await spool_->append(text);
+    failed_ = !kept;
+    co_return kept;
 }
 
 asio::awaitable<std::shared_ptr<plugin::message_reader>> body_spool::reader() {
-    if (!file_ && !failed_) {
-        const std::string_view nothing;
-        const bool made = co_await append(nothing);  // an empty body: an empty file
-        if (!made) {
-            co_return nullptr;
-        }
-    }
-    if (failed_) {
-        co_return nullptr;
-    }
-    if (last_cr_) {
+    if (last_cr_ && !failed_) {
         const std::string_view lf = "\n";  // the last CR's pair
         const bool ended = co_await append(lf);
         if (!ended) {
             co_return nullptr;
         }
     }
-    auto file = file_;
-    auto work = [file]() { return std::fflush(file.get()) == 0 && std::fseek(file.get(), 0, SEEK_SET) == 0; };
-    const bool rewound = co_await io::offload(std::move(work));
-    if (!rewound) {
+    if (failed_) {
         co_return nullptr;
     }
-    co_return std::make_shared<spool_reader>(file_);
+    co_return std::make_shared<spool_reader>(spool_);  // an empty spool is an empty body
 }
 
 }  // namespace mailwright::milter

@@ -1,10 +1,10 @@
-// A milter's replacement body (SMFIR_REPLBODY), spooled to an unlinked temporary file as its pieces arrive
-// and read back by the store as the message's new body (plugin::filter_verdict::new_body). Line ends become
-// CRLF, as a message_reader gives them. The file goes when the last reader is destroyed.
+// A milter's replacement body (SMFIR_REPLBODY), kept in an io::spool as its pieces arrive and read back by the
+// pipeline as the message's new body (plugin::filter_verdict::new_body). Line ends become CRLF, as a
+// message_reader gives them. The file goes when the last reader is destroyed.
 #pragma once
 
 #include <asio/awaitable.hpp>
-#include <cstdio>
+#include <mailwright/io/spool.hpp>
 #include <mailwright/plugin/mailstore.hpp>
 #include <memory>
 #include <string_view>
@@ -23,10 +23,7 @@ class body_spool {
     asio::awaitable<std::shared_ptr<plugin::message_reader>> reader();
 
   private:
-    struct file_closer {
-        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-    };
-    std::shared_ptr<std::FILE> file_;
+    std::shared_ptr<io::spool> spool_ = std::make_shared<io::spool>();
     bool failed_ = false;
     bool last_cr_ = false;  // the last piece ended in CR: an LF that starts the next is its pair
 };

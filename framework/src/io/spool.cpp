@@ -1,5 +1,5 @@
 // spool: see the header.
-#include "spool.hpp"
+#include "mailwright/io/spool.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -11,7 +11,7 @@
 
 #include "mailwright/io/offload.hpp"
 
-namespace mailwright::pipeline {
+namespace mailwright::io {
 
 spool::~spool() {
     if (fd_ >= 0) {
@@ -48,7 +48,7 @@ asio::awaitable<bool> spool::append(std::span<const char> piece) {
         }
         return f;
     };
-    const int result = co_await io::offload(std::move(work));
+    const int result = co_await offload(std::move(work));
     if (result < 0) {
         spdlog::error("cannot hold a message in a temporary file: {}", std::strerror(-result));
         co_return false;
@@ -72,11 +72,11 @@ asio::awaitable<long> spool::read(std::uint64_t offset, std::span<char> into) {
             return n < 0 ? -1 : static_cast<long>(n);
         }
     };
-    const long n = co_await io::offload(std::move(work));
+    const long n = co_await offload(std::move(work));
     if (n < 0) {
         spdlog::error("cannot read back a message held in a temporary file");
     }
     co_return n;
 }
 
-}  // namespace mailwright::pipeline
+}  // namespace mailwright::io

@@ -50,32 +50,39 @@ std::string make_field(std::string_view name, std::string_view value) {
     return field + "\r\n";
 }
 
-std::vector<std::string> split(const std::string& fields) {
-    std::vector<std::string> out;
-    for (std::size_t at = 0; at < fields.size();) {
-        const std::size_t next = imf::field_end(fields, at);
-        out.emplace_back(fields, at, next - at);
-        at = next;
-    }
-    if (!out.empty() && out.back().back() != '\n') {
-        out.back() += "\r\n";  // a block that ended in its last field, without a line end: it ends here now
-    }
-    return out;
-}
-
-// The position of the index-th field called `name` (1-based), or the end.
-std::vector<std::string>::iterator occurrence(std::vector<std::string>& list, std::string_view name,
-                                              std::size_t index) {
+// The position of the index-th field called `name` (1-based) among the client's, or the end.
+std::vector<held_field>::iterator occurrence(std::vector<held_field>& list, std::string_view name, std::size_t index) {
     std::size_t seen = 0;
-    return std::find_if(list.begin(), list.end(),
-                        [&](const std::string& raw) { return imf::parse_field(raw).is(name) && ++seen == index; });
+    return std::find_if(list.begin(), list.end(), [&](const held_field& f) {
+        return f.client && imf::parse_field(f.raw).is(name) && ++seen == index;
+    });
 }
 
 }  // namespace
 
-bool apply_edits(std::string& fields, const std::vector<plugin::field_edit>& edits, std::string* error) {
+std::vector<held_field> split_fields(std::string_view block, bool client) {
+    std::vector<held_field> out;
+    for (std::size_t at = 0; at < block.size();) {
+        const std::size_t next = imf::field_end(block, at);
+        out.push_back({std::string(block.substr(at, next - at)), client});
+        at = next;
+    }
+    if (!out.empty() && out.back().raw.back() != '\n') {
+        out.back().raw += "\r\n";  // a block that ended in its last field, without a line end: it ends here now
+    }
+    return out;
+}
+
+std::string join_fields(const std::vector<held_field>& fields) {
+    std::string out;
+    for (const auto& f : fields) {
+        out += f.raw;
+    }
+    return out;
+}
+
+bool apply_edits(std::vector<held_field>& list, const std::vector<plugin::field_edit>& edits, std::string* error) {
     using kind = plugin::field_edit::kind;
-    std::vector<std::string> list = split(fields);
     for (const auto& e : edits) {
         if (!valid_name(e.name)) {
             *error = "a field name that is not one (\"" + e.name + "\")";
@@ -92,18 +99,16 @@ bool apply_edits(std::string& fields, const std::vector<plugin::field_edit>& edi
             *error = "a header line of more than 998 octets in " + e.name;
             return false;
         }
-        if (e.what == kind::append) {
-            list.push_back(std::move(field));
-        } else if (e.what == kind::insert) {
-            list.insert(list.begin() + static_cast<std::ptrdiff_t>(std::min(e.index, list.size())), std::move(field));
-        } else if (const auto at = occurrence(list, e.name, e.index); at != list.end()) {
-            const std::string_view old_name = imf::parse_field(*at).name;
-            *at = make_field(old_name.empty() ? std::string_view(e.name) : old_name, e.value);
+        const auto at = e.what == kind::change ? occurrence(list, e.name, e.index) : list.end();
+        if (e.what == kind::insert) {
+            const auto before = static_cast<std::ptrdiff_t>(std::min(e.index, list.size()));
+            list.insert(list.begin() + before, {std::move(field), false});
+        } else if (at == list.end()) {
+            list.push_back({std::move(field), false});  // appended, or changed where there was none
+        } else {
+            const std::string_view old_name = imf::parse_field(at->raw).name;
+            at->raw = make_field(old_name.empty() ? std::string_view(e.name) : old_name, e.value);
         }
-    }
-    fields.clear();
-    for (const auto& f : list) {
-        fields += f;
     }
     return true;
 }

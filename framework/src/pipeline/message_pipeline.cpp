@@ -7,9 +7,9 @@
 
 #include "field_edits.hpp"
 #include "mailwright/imf/header.hpp"
+#include "mailwright/io/spool.hpp"
 #include "plugin/barrier.hpp"
 #include "plugin/reply_text.hpp"
-#include "spool.hpp"
 
 namespace mailwright::pipeline {
 
@@ -95,12 +95,16 @@ asio::awaitable<void> message_pipeline::begin(std::string_view trace) {
     if (refusal_) {
         co_return;
     }
-    auto started = co_await store_.begin(users_, envelope_);
-    if (!started) {
-        refuse(plugin::reply::tempfail());
-        co_return;
+    if (!held_) {
+        // A message held back for filters that edit at the end begins in the store when they have answered
+        // (release()): a store that hands it on would keep its next hop waiting meanwhile.
+        auto started = co_await store_.begin(users_, envelope_);
+        if (!started) {
+            refuse(plugin::reply::tempfail());
+            co_return;
+        }
+        delivery_ = std::move(started);
     }
-    delivery_ = std::move(started);
     buffer_.assign(trace);
     header_start_ = scanned_ = filtered_ = buffer_.size();
 }
@@ -141,26 +145,34 @@ asio::awaitable<void> message_pipeline::end_headers(std::size_t end) {
     if (refusal_) {
         co_return;
     }
-    std::string block;
-    add_fields(block, changes.prepend);
-    block += kept;
-    if (!changes.append.empty() && !kept.empty() && kept.back() != '\n') {
-        block += "\r\n";  // a message that ends in its last field, without a line end: the field ends here
-    }
-    add_fields(block, changes.append);
+    std::string above;
+    std::string below;
+    add_fields(above, changes.prepend);
+    add_fields(below, changes.append);
     if (refusal_) {
         co_return;
     }
     in_headers_ = false;
     if (held_) {
-        // Held until every filter has answered: the trace and the block here, the body in the spool.
+        // Held until every filter has answered: the trace and the fields here (which the client wrote: the
+        // index of a milter's change counts those), the body in the spool.
         trace_.assign(buffer_, 0, header_start_);
-        fields_ = std::move(block);
+        fields_ = split_fields(above, false);
+        for (auto* part : {&kept, &below}) {
+            auto more = split_fields(*part, part == &kept);
+            fields_.insert(fields_.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+        }
         blank_line_ = std::move(blank_line);
         buffer_.erase(0, end);
         header_start_ = scanned_ = filtered_ = 0;
         co_return;
     }
+    std::string block = std::move(above);
+    block += kept;
+    if (!below.empty() && !kept.empty() && kept.back() != '\n') {
+        block += "\r\n";  // a message that ends in its last field, without a line end: the field ends here
+    }
+    block += below;
     block += blank_line;
     buffer_.replace(header_start_, end - header_start_, block);
     filtered_ = header_start_ + block.size();
@@ -287,7 +299,7 @@ asio::awaitable<bool> message_pipeline::write_out(std::span<const char> piece) {
         co_return co_await delivery_->write(piece);
     }
     if (!spool_) {
-        spool_ = std::make_unique<spool>();
+        spool_ = std::make_unique<io::spool>();
     }
     const bool kept = co_await spool_->append(piece);
     if (!kept) {
@@ -389,6 +401,11 @@ bool message_pipeline::keep_edits(const filter_entry& f, plugin::filter_verdict&
                       why);
         return false;
     }
+    if (join_fields(fields_).size() > max_header_block) {
+        spdlog::error("plugin={} made the header block longer than {} octets; refusing the message for now", f.name,
+                      max_header_block);
+        return false;
+    }
     if (verdict.new_body) {
         new_body_ = std::move(verdict.new_body);
     }
@@ -399,8 +416,19 @@ bool message_pipeline::keep_edits(const filter_entry& f, plugin::filter_verdict&
 // (a filter's new one, or the client's from the spool).
 asio::awaitable<void> message_pipeline::release() {
     held_ = false;
+    auto started = co_await store_.begin(users_, envelope_);  // only now: a next hop waits for nothing
+    if (!started) {
+        refuse(plugin::reply::tempfail());
+        co_return;
+    }
+    delivery_ = std::move(started);
     buffer_ = std::move(trace_);
-    buffer_ += fields_;
+    const std::string fields = join_fields(fields_);
+    buffer_ += fields;
+    if (blank_line_.empty() && (new_body_ || spool_)) {
+        // The client's message had no body, and no blank line: the body that follows must not join the fields.
+        blank_line_ = fields.empty() || fields.back() == '\n' ? "\r\n" : "\r\n\r\n";
+    }
     buffer_ += blank_line_;
     std::uint64_t offset = 0;
     for (;;) {

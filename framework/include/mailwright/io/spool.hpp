@@ -1,6 +1,8 @@
-// Where a message's body waits while filters that edit at the end (a milter, a DKIM signer) have not yet
-// answered: an unnamed temporary file (O_TMPFILE), so nothing is left behind whatever happens to the process,
-// and memory stays bounded however big the message. Every call runs on the blocking pool.
+// Octets that must wait somewhere other than memory: an unnamed temporary file (O_TMPFILE in $TMPDIR, else
+// /tmp), so nothing is left behind whatever happens to the process, and memory stays bounded however big the
+// message. The message pipeline holds a body here while filters that edit at the end have not answered; the
+// milter plugin keeps a replacement body. Every file operation runs on the blocking pool (io/offload.hpp).
+// One coroutine at a time.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -9,7 +11,7 @@
 #include <string>
 #include <system_error>
 
-namespace mailwright::pipeline {
+namespace mailwright::io {
 
 class spool {
   public:
@@ -29,4 +31,4 @@ class spool {
     std::uint64_t size_ = 0;
 };
 
-}  // namespace mailwright::pipeline
+}  // namespace mailwright::io

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mailwright/io/spool.hpp"
 #include "mailwright/plugin/envelope.hpp"
 #include "mailwright/plugin/filter.hpp"
 #include "mailwright/plugin/mailstore.hpp"
@@ -29,7 +30,7 @@
 
 namespace mailwright::pipeline {
 
-class spool;
+struct held_field;  // src/pipeline/field_edits.hpp
 
 inline constexpr std::size_t piece_size = 64 * 1024;
 inline constexpr std::size_t max_header_block = 256 * 1024;  // with filters: a longer one is refused (552 5.3.4)
@@ -118,9 +119,9 @@ class message_pipeline {
     // every filter has answered, its trace and header block here, its body in spool_.
     bool held_ = false;
     std::string trace_;
-    std::string fields_;
+    std::vector<held_field> fields_;
     std::string blank_line_;
-    std::unique_ptr<spool> spool_;
+    std::unique_ptr<io::spool> spool_;
     std::shared_ptr<plugin::message_reader> new_body_;
 };
 

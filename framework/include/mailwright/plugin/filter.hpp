@@ -48,8 +48,10 @@ struct field_edit {
     enum class kind {
         append,  // "name: value" after the last field (milter addheader)
         insert,  // "name: value" before the index-th field, 0 the top (milter insheader)
-        change,  // the index-th field called name (1-based, case-insensitive) gets this value (milter chgheader)
-        remove,  // the index-th field called name goes (milter chgheader with an empty value)
+        // The index-th field called name (1-based, case-insensitive), counting the client's fields only (those
+        // a filter is shown), gets this value; when there is none, the field is appended (milter chgheader).
+        change,
+        remove,  // the index-th such field goes (milter chgheader with an empty value); none: nothing changes
     };
     kind what = kind::append;
     std::string name;
