@@ -1,6 +1,7 @@
 // A conversation with one milter over a net::stream: every read and write under a deadline.
 #include "conversation.hpp"
 
+#include <algorithm>
 #include <array>
 #include <asio/error.hpp>
 #include <mailwright/net/connect.hpp>
@@ -69,9 +70,14 @@ asio::awaitable<bool> conversation::send(std::string_view packets) {
     co_return true;
 }
 
+// The answer must come whole within `timeout`, however it trickles in; each progress report (SMFIR_PROGRESS)
+// gives it `timeout` again, up to ten times `timeout` in all: a milter cannot hold the client for ever.
 asio::awaitable<std::optional<response>> conversation::next(std::chrono::milliseconds timeout) {
+    using clock = std::chrono::steady_clock;
     std::array<char, 16 * 1024> buffer;
     std::vector<response> decoded;
+    const auto last_chance = clock::now() + 10 * timeout;
+    auto deadline = clock::now() + timeout;
     while (!broken()) {
         while (!pending_.empty()) {
             response r = std::move(pending_.front());
@@ -79,12 +85,18 @@ asio::awaitable<std::optional<response>> conversation::next(std::chrono::millise
             if (r.code != response_code::progress) {
                 co_return r;
             }
+            deadline = std::min(clock::now() + timeout, last_chance);
         }
         if (decoder_.failed()) {
             fail("broke the protocol: " + decoder_.error());
             break;
         }
-        stream_->set_timeout(timeout);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        if (left.count() <= 0) {
+            fail("did not answer in time");
+            break;
+        }
+        stream_->set_timeout(left);
         const auto got = co_await stream_->read_some(std::span<char>(buffer.data(), buffer.size()));
         if (got.ec) {
             fail(got.ec == asio::error::eof ? "closed the connection" : "cannot read: " + describe(got.ec));

@@ -1,11 +1,15 @@
 // The milter filter at the end of the message: what each milter changes, and its last answer.
 #include <spdlog/spdlog.h>
 
+#include <mailwright/pipeline/message_pipeline.hpp>
+
 #include "milter_filter.hpp"
 
 namespace mailwright::milter {
 
 namespace {
+
+constexpr std::uint64_t max_replacement_body = std::uint64_t{64} << 20;
 
 // A value as the pipeline writes it after "name: ": a milter that sees leading white space may send it back.
 std::string stored_value(std::string value, bool leading_space) {
@@ -19,6 +23,14 @@ std::string stored_value(std::string value, bool leading_space) {
 
 asio::awaitable<bool> milter_filter::take_change(peer& p, const response& r, end_changes& changes) {
     auto& talk = *p.talk;
+    // Bounded whatever the milter sends: the header block's own limit for its changes, and a body no bigger
+    // than a message may be (what a next hop or a mailbox would take).
+    changes.edit_octets += r.name.size() + r.value.size();
+    changes.body_octets += r.code == response_code::replace_body ? r.data.size() : 0;
+    if (changes.edit_octets > pipeline::max_header_block || changes.body_octets > max_replacement_body) {
+        talk.fail("sent more changes than a message may hold");
+        co_return false;
+    }
     const auto& agreed = talk.agreed();
     const bool leading = (agreed.flags & flag::header_leading_space) != 0;
     namespace rc = response_code;

@@ -14,6 +14,8 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <cstddef>
+#include <cstdint>
 #include <mailwright/plugin/filter.hpp>
 #include <memory>
 #include <optional>
@@ -53,6 +55,8 @@ class milter_filter final : public plugin::message_filter {
     struct end_changes {
         std::vector<plugin::field_edit> edits;
         std::unique_ptr<body_spool> body;
+        std::size_t edit_octets = 0;    // the header changes' names and values so far
+        std::uint64_t body_octets = 0;  // the replacement body so far
         std::string quarantine;
         bool quarantined = false;
     };
