@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <asio/this_coro.hpp>
 
 namespace mailwright::forward {
 
@@ -17,7 +16,12 @@ struct forward_delivery::leg {
 
 forward_delivery::forward_delivery(const table& routes, std::vector<std::unique_ptr<pool>>& pools,
                                    std::span<const std::string> users, const plugin::envelope* envelope)
-    : routes_(routes), pools_(pools), users_(users), envelope_(envelope), answers_(users.size()) {}
+    : routes_(routes),
+      pools_(pools),
+      users_(users),
+      envelope_(envelope),
+      answers_(users.size()),
+      accepted_(users.size(), false) {}
 
 // A connection in the middle of a message cannot take another: its lease closes it.
 forward_delivery::~forward_delivery() = default;
@@ -27,11 +31,14 @@ std::string forward_delivery::address_of(const std::string& user) const {
         return user;
     }
     for (const auto& r : envelope_->recipients) {
-        if (std::find(r.users.begin(), r.users.end(), user) != r.users.end()) {
-            return user + r.address.substr(std::min(r.address.rfind('@'), r.address.size()));
+        const auto at = r.address.rfind('@');
+        if (at != std::string::npos && std::find(r.users.begin(), r.users.end(), user) != r.users.end()) {
+            return user + r.address.substr(at);
         }
     }
-    return user;
+    // <Postmaster> names no domain (RFC 5321 4.5.1): the first domain the routes name is this site's.
+    const auto home = routes_.first_domain();
+    return home.empty() ? user : user + "@" + home;
 }
 
 asio::awaitable<void> forward_delivery::start() {
@@ -88,14 +95,16 @@ asio::awaitable<void> forward_delivery::start_leg(leg& l) {
     }
     if (began.accepted()) {
         l.connection = std::move(got.connection);
+        for (std::size_t i = 0; i < l.users.size(); ++i) {
+            accepted_[l.users[i]] = began.recipients.at(i).positive();
+        }
     } else {
         if (began.sender.positive() && !began.data.positive() && began.data.code != 0) {
             for (const std::size_t u : l.users) {
                 answers_[u] = began.data.to_plugin();  // DATA refused: every recipient hears it
             }
         }
-        auto executor = co_await asio::this_coro::executor;
-        pools_[l.hop]->release(std::move(got.connection), executor);
+        pools_[l.hop]->release(std::move(got.connection));
     }
 }
 
@@ -127,11 +136,33 @@ asio::awaitable<void> forward_delivery::end_leg(leg& l, const std::vector<bool>&
     for (std::size_t i = 0; i < l.users.size() && i < ended.size(); ++i) {
         answers_[l.users[i]] = ended[i].to_plugin();
     }
-    auto executor = co_await asio::this_coro::executor;
-    pools_[l.hop]->release(std::move(l.connection), executor);
+    pools_[l.hop]->release(std::move(l.connection));
+}
+
+// With one reply for all (SMTP), a recipient a next hop refused before the data refuses the message for every
+// one: the next hops that accepted theirs are given the message up (no final dot), so a retry by the client
+// brings no second copy to anyone. Refusals that come only after the data cannot be taken back this way.
+std::optional<plugin::reply> forward_delivery::refused_before_data(const std::vector<bool>& wanted) const {
+    std::optional<plugin::reply> first;
+    for (std::size_t u = 0; u < users_.size(); ++u) {
+        if (wanted[u] && !accepted_[u] && (!first || (answers_[u].temporary() && !first->temporary()))) {
+            first = answers_[u];
+        }
+    }
+    return first;
 }
 
 asio::awaitable<plugin::delivery_result> forward_delivery::commit(const std::vector<bool>& wanted) {
+    const auto refusal = envelope_ != nullptr && envelope_->one_reply ? refused_before_data(wanted) : std::nullopt;
+    for (auto& l : legs_) {
+        if (refusal && l.connection) {
+            co_await l.connection->reset();
+            l.connection = lease();
+            for (const std::size_t u : l.users) {
+                answers_[u] = accepted_[u] ? *refusal : answers_[u];
+            }
+        }
+    }
     for (auto& l : legs_) {
         if (l.connection) {
             co_await end_leg(l, wanted);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@ class forward_delivery final : public plugin::delivery {
     struct leg;
     asio::awaitable<void> start_leg(leg& l);
     asio::awaitable<void> end_leg(leg& l, const std::vector<bool>& wanted);
+    std::optional<plugin::reply> refused_before_data(const std::vector<bool>& wanted) const;
     // The address a user stands for at the next hop: the user when it is an address, else user@domain of the
     // recipient that named it.
     std::string address_of(const std::string& user) const;
@@ -41,6 +43,7 @@ class forward_delivery final : public plugin::delivery {
     const plugin::envelope* envelope_;
     std::vector<leg> legs_;
     std::vector<plugin::reply> answers_;  // one per user
+    std::vector<bool> accepted_;          // per user: its next hop accepted it at RCPT, and the data goes on
 };
 
 }  // namespace mailwright::forward

@@ -17,16 +17,13 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 struct idle_connection {
-    lease connection;
+    std::unique_ptr<smtp::client::session> session;
     clock::time_point since;
-    std::uint64_t token = 0;  // which one the idle timer closes
 };
 
 // This thread's idle connections, by pool. Destroyed when the thread ends, closing them while the thread's
 // event loop still exists.
 thread_local std::map<std::uint64_t, std::vector<idle_connection>> idle_by_pool;
-
-thread_local std::uint64_t next_idle_token = 0;
 
 std::atomic<std::uint64_t> next_pool_id{1};
 
@@ -53,35 +50,53 @@ void lease::drop() noexcept {
     session_.reset();
 }
 
+std::unique_ptr<smtp::client::session> lease::give_back() noexcept {
+    if (session_ && count_) {
+        count_->fetch_sub(1);
+    }
+    return std::move(session_);
+}
+
 pool::pool(const hop& h) : hop_(h), id_(next_pool_id.fetch_add(1)) {}
 
+// Takes a place under the limit, waiting up to connect_timeout for one; false when none came.
+asio::awaitable<bool> pool::wait_for_place() {
+    const auto give_up = clock::now() + hop_.client.connect_timeout;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        std::size_t used = count_->load();
+        if (used < hop_.max_connections && count_->compare_exchange_weak(used, used + 1)) {
+            co_return true;
+        }
+        if (clock::now() >= give_up) {
+            co_return false;
+        }
+        timer.expires_after(wait_step);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+}
+
 asio::awaitable<pool::acquired> pool::acquire() {
+    const bool placed = co_await wait_for_place();
+    if (!placed) {
+        spdlog::warn("forward: next hop {}: all {} connections busy", hop_.name, hop_.max_connections);
+        co_return acquired{{}, {451, "4.4.5", {"next hop " + hop_.name + " is busy, try again later"}}};
+    }
     auto& idle = idle_by_pool[id_];
     while (!idle.empty()) {
         idle_connection candidate = std::move(idle.back());
         idle.pop_back();
         const auto idled = clock::now() - candidate.since;
+        if (idled > hop_.idle_timeout) {
+            continue;  // closed here: the next hop has likely closed it too
+        }
         if (idled > noop_after) {
-            const bool alive = co_await candidate.connection->alive();
+            const bool alive = co_await candidate.session->alive();
             if (!alive) {
                 continue;
             }
         }
-        co_return acquired{std::move(candidate.connection), {}};
-    }
-    const auto give_up = clock::now() + hop_.client.connect_timeout;
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    for (;;) {
-        std::size_t open = count_->load();
-        if (open < hop_.max_connections && count_->compare_exchange_weak(open, open + 1)) {
-            break;
-        }
-        if (clock::now() >= give_up) {
-            spdlog::warn("forward: next hop {}: all {} connections busy", hop_.name, hop_.max_connections);
-            co_return acquired{{}, {451, "4.4.5", {"next hop " + hop_.name + " is busy, try again later"}}};
-        }
-        timer.expires_after(wait_step);
-        co_await timer.async_wait(asio::use_awaitable);
+        co_return acquired{lease(std::move(candidate.session), count_), {}};
     }
     auto opened = co_await smtp::client::session::open(hop_.address, hop_.client);
     if (!opened.session) {
@@ -93,21 +108,15 @@ asio::awaitable<pool::acquired> pool::acquire() {
     co_return acquired{lease(std::move(opened.session), count_), {}};
 }
 
-void pool::release(lease connection, const asio::any_io_executor& executor) {
+void pool::release(lease connection) {
     if (!connection || !connection->usable()) {
         return;  // closed by its lease
     }
-    const std::uint64_t token = ++next_idle_token;
-    idle_by_pool[id_].push_back({std::move(connection), clock::now(), token});
-    // Closed after idle_timeout unless taken again: an idle connection counts against the limit, and sessions
-    // of other threads may be waiting for one to close.
-    auto timer = std::make_shared<asio::steady_timer>(executor, hop_.idle_timeout);
-    timer->async_wait([timer, id = id_, token](std::error_code ec) {
-        const auto found = idle_by_pool.find(id);
-        if (!ec && found != idle_by_pool.end()) {
-            std::erase_if(found->second, [token](const idle_connection& c) { return c.token == token; });
-        }
-    });
+    auto& idle = idle_by_pool[id_];
+    if (idle.size() >= hop_.max_connections) {
+        return;
+    }
+    idle.push_back({connection.give_back(), clock::now()});
 }
 
 }  // namespace mailwright::forward

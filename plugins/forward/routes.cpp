@@ -109,6 +109,15 @@ std::optional<std::size_t> table::route_of(std::string_view address) const {
     return std::nullopt;
 }
 
+std::string table::first_domain() const {
+    for (const auto& r : routes) {
+        if (r.match != "*" && r.match.find('@') == std::string::npos) {
+            return r.match;
+        }
+    }
+    return {};
+}
+
 table read_table(plugin::settings& config, std::string_view default_helo) {
     table t;
     for (const auto& [name, settings] : config.tables("hops")) {

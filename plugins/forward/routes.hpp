@@ -51,6 +51,9 @@ struct table {
     // The hop for an address (user@domain): an exact address first, then its domain, then "*"; none when
     // nothing matches.
     std::optional<std::size_t> route_of(std::string_view address) const;
+    // The first domain a route names ("example.org"), for a local user whose recipient had none (<Postmaster>);
+    // empty when the routes name none.
+    std::string first_domain() const;
 };
 
 // Reads [plugin.forward]; each mistake is reported through `config` (and the table may then be incomplete).

@@ -19,8 +19,8 @@ from daemon import DAEMON, start_in, stop_in
 from daemon import insecure_context as client_context
 from servers import Dovecot, Postfix
 
-DOVECOT_USERS = {"alice": "a-pw", "bob": "b-pw", "carol": "c-pw", "dave": "d-pw"}
-OUR_USERS = ["alice", "bob", "carol", "dave", "erin"]  # erin: known here, unknown to Dovecot
+DOVECOT_USERS = {"alice": "a-pw", "bob": "b-pw", "carol": "c-pw", "dave": "d-pw", "postmaster": "p-pw"}
+OUR_USERS = ["alice", "bob", "carol", "dave", "erin", "postmaster"]  # erin: known here, unknown to Dovecot
 
 
 def passwd_lines(users):
@@ -157,6 +157,24 @@ local_domains = ["example.org"]
         self.assertRegex(answers[2], r"^552 5\.2\.2 .*Quota exceeded")
         self.assertRegex(answers[3], r"^550 5\.1\.1 .*doesn't exist")
         self.assertEqual(len([m for m in self.dovecot.maildir_messages("alice") if token.encode() in m]), 1)
+
+    def test_smtp_one_reply_a_recipient_refused_at_rcpt_stores_for_none(self):
+        # Dovecot refuses erin at RCPT after alice was accepted: SMTP has one reply, so the message goes to nobody
+        # (alice would otherwise get it again each time the client retries for erin).
+        token = uuid.uuid4().hex
+        with smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], timeout=30) as s:
+            with self.assertRaises(smtplib.SMTPDataError) as caught:
+                s.sendmail("sender@example.net", ["alice@example.org", "erin@example.org"], message(token))
+        self.assertEqual(caught.exception.smtp_code, 550)
+        self.assertTrue(caught.exception.smtp_error.startswith(b"5.1.1"), caught.exception.smtp_error)
+        time.sleep(0.5)
+        self.assertEqual([m for m in self.dovecot.maildir_messages("alice") if token.encode() in m], [])
+
+    def test_postmaster_without_a_domain_reaches_its_mailbox(self):
+        token = uuid.uuid4().hex
+        with smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], timeout=30) as s:
+            self.assertEqual(s.sendmail("sender@example.net", ["Postmaster"], message(token)), {})
+        self.assertEqual(len([m for m in self.dovecot.maildir_messages("postmaster") if token.encode() in m]), 1)
 
     def test_dovecot_down_the_client_hears_4xx(self):
         self.dovecot.stop(remove=False)

@@ -66,6 +66,7 @@ asio::awaitable<next> dialogue::on_mail(const command& c) {
     transaction t;
     t.sender = m.box;
     t.envelope.sender = m.box ? m.box->to_string() : "";
+    t.envelope.one_reply = options_.kind != role::lmtp;
     const auto params = read_mail_parameters(m.parameters, env_.store->keeps_binary());
     if (params.error == parameter_error::bad_size) {
         co_return error(replies::invalid_size);

@@ -27,6 +27,9 @@ struct envelope {
     std::string ret;                             // RFC 3461 RET: FULL or HDRS; empty when absent
     std::string envid;                           // RFC 3461 ENVID (xtext); empty when absent
     std::string authenticated_user;              // who submitted it after AUTH; empty without
+    // SMTP: the client hears one reply for every recipient (LMTP: one each). A store that cannot deliver to
+    // some should then deliver to none: those it did reach would get the message again when the client retries.
+    bool one_reply = false;
 };
 
 }  // namespace mailwright::plugin
