@@ -116,7 +116,9 @@ void pool::release(lease connection) {
     if (idle.size() >= hop_.max_connections) {
         return;
     }
-    idle.push_back({connection.give_back(), clock::now()});
+    auto session = connection.give_back();
+    session->park();
+    idle.push_back({std::move(session), clock::now()});
 }
 
 }  // namespace mailwright::forward

@@ -209,6 +209,13 @@ local_domains = ["example.org"]
         self.dovecot.start()
         self.assertEqual([m for m in self.dovecot.maildir_messages("alice") if token.encode() in m], [])
 
+    def test_idle_connections_do_not_hold_up_a_shutdown(self):
+        with smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], timeout=30) as s:
+            s.sendmail("sender@example.net", ["bob@example.org"], message(uuid.uuid4().hex))
+        started = time.monotonic()
+        self.assertEqual(self.daemon.terminate(), 0)
+        self.assertLess(time.monotonic() - started, 5.0, "a pooled connection kept a worker from ending")
+
     def test_connections_are_reused(self):
         for _ in range(6):
             with smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], timeout=30) as s:

@@ -94,6 +94,15 @@ asio::awaitable<io_result> socket_stream<Protocol>::write_all(std::span<const ch
 }
 
 template <class Protocol>
+void socket_stream<Protocol>::park() noexcept {
+    if (watchdog_armed_) {
+        ++watchdog_generation_;  // the cancelled wait's handler then does nothing
+        watchdog_armed_ = false;
+        watchdog_.cancel();
+    }
+}
+
+template <class Protocol>
 void socket_stream<Protocol>::interrupt() {
     interrupted_ = true;
     // Cancels a pending read (it then reports errc::stopping). A pending write is cancelled too, and is

@@ -30,6 +30,7 @@ class socket_stream final : public stream {
     void interrupt() override;
     asio::awaitable<void> shutdown() override;
     void close() override;
+    void park() noexcept override;
 
     socket_type& socket() noexcept { return socket_; }
 

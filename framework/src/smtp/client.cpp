@@ -290,4 +290,10 @@ std::optional<std::uint64_t> session::size_limit() const {
 bool session::encrypted() const noexcept { return impl_->encrypted; }
 bool session::usable() const noexcept { return impl_->usable(); }
 
+void session::park() noexcept {
+    if (impl_->stream) {
+        impl_->stream->park();
+    }
+}
+
 }  // namespace mailwright::smtp::client

@@ -60,6 +60,7 @@ class tls_stream final : public net::stream {
     void interrupt() override { transport_->interrupt(); }
     asio::awaitable<void> shutdown() override;
     void close() override { transport_->close(); }
+    void park() noexcept override { transport_->park(); }
 
   private:
     tls_stream(std::unique_ptr<net::stream> transport, WOLFSSL_CTX* ctx, std::shared_ptr<const void> owner,

@@ -40,6 +40,10 @@ class stream {
 
     // Closes the connection at once; pending operations fail.
     virtual void close() = 0;
+    // Nothing is pending and nothing will be until the next read or write (a pooled client connection):
+    // gives up what waits meanwhile, such as the deadline's timer, so that an idle connection does not keep
+    // its event loop running (a stopping worker would otherwise wait for it).
+    virtual void park() noexcept {}
 };
 
 }  // namespace mailwright::net

@@ -38,7 +38,7 @@
 //    nothing for a key a getter has already reported as wrong.
 // 7: message_filter::body() is a coroutine; filters may edit the header block and replace the body at the end
 //    (edits_at_end(), filter_verdict::edits and new_body); mailstore::delivers_remote() (a store that forwards);
-//    settings::tables() (tables inside a plugin's table); envelope::one_reply.
+//    settings::tables() (tables inside a plugin's table); envelope::one_reply; net::stream::park().
 #define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 7
 
 #if defined(__clang__)

@@ -129,6 +129,8 @@ class session {
     asio::awaitable<void> reset();
     // NOOP: whether the connection still answers (a pooled connection before reuse).
     asio::awaitable<bool> alive();
+    // Between transactions, idle (in a pool): nothing of the connection waits on its event loop meanwhile.
+    void park() noexcept;
     asio::awaitable<void> quit();
 
     struct impl;
