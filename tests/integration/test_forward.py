@@ -15,7 +15,7 @@ import unittest
 import uuid
 
 from certs import make_all
-from daemon import DAEMON, start_in, stop_in
+from daemon import DAEMON, Client, start_in, stop_in
 from daemon import insecure_context as client_context
 from servers import Dovecot, Postfix
 
@@ -48,33 +48,23 @@ def trace_prefix_only(prefix):
     return bool(names) and all(n in (b"return-path", b"delivered-to", b"received") for n in names), names
 
 
-class Lmtp:
-    """A raw LMTP/SMTP client: lines in, replies out (multi-line replies joined)."""
+class Lmtp(Client):
+    """daemon.Client with SMTP/LMTP replies: the last line of a multi-line reply."""
 
     def __init__(self, port):
-        import socket
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
-        self.file = self.sock.makefile("rb")
+        super().__init__("127.0.0.1", port, timeout=20)
 
     def reply(self):
-        lines = []
         while True:
-            line = self.file.readline()
+            line = self.line()
             if not line:
                 raise ConnectionError("closed")
-            lines.append(line.decode().rstrip("\r\n"))
-            if line[3:4] != b"-":
-                return lines[-1]
-
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+            if line[3:4] != "-":
+                return line.rstrip("\r\n")
 
     def command(self, line):
         self.send(line + "\r\n")
         return self.reply()
-
-    def close(self):
-        self.sock.close()
 
 
 class InFrontOfDovecot(unittest.TestCase):
