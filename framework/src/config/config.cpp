@@ -58,6 +58,18 @@ void read_server(const toml::table& table, server_config& out, context& ctx) {
     r.duration("shutdown_grace", out.shutdown_grace, 0ms, 1h);
     r.string("state_dir", out.state_dir);
     r.string("hostname", out.hostname);
+    r.string("user", out.user);
+    r.string("group", out.group);
+    r.finish();
+    if (out.user.empty() && !out.group.empty()) {
+        ctx.add(table.source(), "'group' in [server] needs 'user': the daemon changes its group only with its user");
+    }
+}
+
+void read_admin(const toml::table& table, admin_config& out, context& ctx) {
+    table_reader r(table, "[admin]", ctx);
+    r.string("control_socket", out.control_socket);
+    r.string("metrics", out.metrics);
     r.finish();
 }
 
@@ -151,6 +163,9 @@ load_result finish_parse(const std::shared_ptr<const toml::table>& parsed, conte
     }
     if (const auto* t = sub_table(top, "auth")) {
         read_auth(*t, config.auth, ctx);
+    }
+    if (const auto* t = sub_table(top, "admin")) {
+        read_admin(*t, config.admin, ctx);
     }
     if (const auto* t = sub_table(top, "plugins")) {
         read_plugins(*t, config.plugins, ctx);

@@ -76,6 +76,16 @@ struct server_config {
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
     std::string state_dir = "var";
     std::string hostname;  // greetings, APOP timestamps; empty: the machine's host name
+    // The account the daemon runs as once its listeners are bound and its TLS keys read (as root); empty:
+    // stay as started. `group` empty: the user's primary group.
+    std::string user;
+    std::string group;
+};
+
+// [admin]: how an administrator reaches the running daemon. Both are off unless configured.
+struct admin_config {
+    std::string control_socket;  // path of the unix socket mailwrightctl talks to (mode 0600)
+    std::string metrics;         // "address:port" of the Prometheus text endpoint
 };
 
 struct log_config {
@@ -102,6 +112,7 @@ struct daemon_config {
     log_config log;
     tls_config tls;
     auth_config auth;
+    admin_config admin;
     plugins_config plugins;
     std::vector<listener_config> listeners;
 };

@@ -1,0 +1,121 @@
+// mailwrightd's commands other than serving: --check-config, --auth-test, passwd.
+#include "commands.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "mailwright/log/log.hpp"
+#include "mailwright/plugin/host.hpp"
+#include "mailwright/sasl/crypto.hpp"
+#include "mailwright/sasl/password.hpp"
+#include "services.hpp"
+#include "setup.hpp"
+
+namespace mailwrightd {
+
+using namespace mailwright;
+
+// mailwrightd --check-config FILE: the file, its plugins' settings and the certificates, checked as a start
+// would check them, with nothing created or changed. Exit 0 when valid, 2 when not.
+int check_config(const std::string& check_path) {
+    const auto loaded = load(check_path);
+    if (!report(loaded)) {
+        return 2;
+    }
+    // Logs go to stderr at the configured level, as a start's do (docs/configuration.md): stdout carries the
+    // verdict alone, for scripts. Plugins are told it is a check (host_view::checking()): they validate and
+    // create nothing; the daemon's own start-up work (state_dir, the demo files, certificates) is not done.
+    log::init(*log::parse_level(loaded.config->log.level));
+    auto options = host_options(*loaded.config);
+    options.checking = true;
+    plugin::host host(std::move(options));
+    if (!load_plugins(*loaded.config, host)) {
+        return 2;
+    }
+    for (const auto& l : loaded.config->listeners) {
+        if (auto problem = host.store() ? relay_problem(l, *host.store()) : std::nullopt) {
+            std::fprintf(stderr, "%s: %s\n", check_path.c_str(), problem->c_str());
+            return 2;
+        }
+    }
+    // The certificates must load too, unless the daemon is to generate them at start.
+    const auto& tls = loaded.config->tls;
+    if (!tls.generate_self_signed || std::filesystem::exists(tls.defaults.certificate)) {
+        try {
+            build_tls(*loaded.config);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: %s\n", check_path.c_str(), e.what());
+            return 2;
+        }
+    }
+    std::printf("%s: configuration is valid\n", check_path.c_str());
+    return 0;
+}
+
+// mailwrightd --auth-test USER: asks the configured auth chain, with the password read from stdin, as a
+// login would (Dovecot's "doveadm auth test"). Exit 0 when accepted, 1 when rejected, 75 on tempfail.
+int auth_test(const std::string& config_path, const std::string& user) {
+    const auto loaded = load(config_path);
+    if (!report(loaded)) {
+        return 2;
+    }
+    log::init(log::level::warn);
+    plugin::host host(host_options(*loaded.config));
+    if (!load_plugins(*loaded.config, host)) {
+        return 2;
+    }
+    std::string password;
+    std::getline(std::cin, password);
+    asio::io_context io;
+    plugin::auth_result result;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { result = co_await host.auth().verify_password(user, password); },
+        asio::detached);
+    io.run();
+    switch (result.status) {
+        case plugin::auth_status::ok:
+            std::printf("%s: accepted as %s\n", user.c_str(), result.user.c_str());
+            return 0;
+        case plugin::auth_status::rejected:
+            std::printf("%s: rejected\n", user.c_str());
+            return 1;
+        case plugin::auth_status::tempfail:
+            std::printf("%s: temporary failure\n", user.c_str());
+            return 75;
+    }
+    return 1;
+}
+
+int print_passwd_line(const std::string& user, const std::string& scheme_name) {
+    const auto scheme = sasl::parse_scheme(scheme_name);
+    if (!scheme || *scheme == sasl::scheme::plain) {
+        std::fprintf(stderr, "mailwrightd passwd: unknown scheme %s\n", scheme_name.c_str());
+        return 2;
+    }
+    if (user.empty() || user.find(':') != std::string::npos || user.front() == '#') {
+        std::fprintf(stderr, "mailwrightd passwd: a user name may not be empty, contain ':' or start with '#'\n");
+        return 2;
+    }
+    std::string password;
+    if (!std::getline(std::cin, password) || password.empty()) {
+        std::fprintf(stderr, "mailwrightd passwd: no password on standard input\n");
+        return 2;
+    }
+    std::string line;
+    try {
+        line = user + ":" + sasl::hash_password(*scheme, password);
+    } catch (const std::invalid_argument& e) {  // a NUL in a password for crypt(3) or SCRAM
+        sasl::wipe(password);
+        std::fprintf(stderr, "mailwrightd passwd: %s\n", e.what());
+        return 2;
+    }
+    sasl::wipe(password);
+    std::printf("%s\n", line.c_str());
+    return 0;
+}
+
+}  // namespace mailwrightd

@@ -1,0 +1,153 @@
+// mailwrightd serving: start-up, the listeners, reload and shutdown.
+#include "serve.hpp"
+
+#include <sys/resource.h>
+
+#include <spdlog/spdlog.h>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "bootstrap.hpp"
+#include "mailwright/io/offload.hpp"
+#include "mailwright/log/log.hpp"
+#include "mailwright/plugin/host.hpp"
+#include "mailwright/sasl/penalty.hpp"
+#include "mailwright/sasl/stand_in_key.hpp"
+#include "mailwright/server/server.hpp"
+#include "mailwright/version.hpp"
+#include "services.hpp"
+#include "setup.hpp"
+
+namespace mailwrightd {
+
+using namespace mailwright;
+
+namespace {
+
+// SIGHUP: new certificates for new connections; open sessions keep what they have. A context that cannot
+// be built leaves the listener on its previous one.
+void reload_tls(const config::daemon_config& cfg,
+                const std::map<std::string, std::shared_ptr<tls::context_holder>>& contexts) {
+    for (const auto& l : cfg.listeners) {
+        const auto it = contexts.find(l.name);
+        if (it == contexts.end()) {
+            continue;
+        }
+        try {
+            it->second->set(tls::context::create(l.tls));
+            spdlog::info("listener={} TLS certificates reloaded", l.name);
+        } catch (const std::exception& e) {
+            spdlog::error("listener={} TLS reload failed, keeping the previous certificates: {}", l.name, e.what());
+        }
+    }
+}
+
+// The demo mailbox's first message, delivered through the configured store like any other.
+void deliver_welcome(plugin::mailstore& store, const std::string& user) {
+    const std::string text = mailwrightd::welcome_message(user);
+    const std::string users[] = {user};
+    asio::io_context io;
+    bool stored = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto result = co_await plugin::deliver(store, users, text);
+            stored = result.recipients.size() == 1 && result.recipients.front().ok();
+        },
+        asio::detached);
+    io.run();
+    if (!stored) {
+        throw std::runtime_error("could not deliver the welcome message to the demo mailbox");
+    }
+}
+
+// SCRAM shows an unknown user a salt made from a key; kept in state_dir, it stays the same across restarts,
+// as a real user's salt does, so a restart does not tell the two apart.
+void load_stand_in_key(const config::daemon_config& cfg) {
+    const std::filesystem::path dir = cfg.server.state_dir;
+    if (std::filesystem::create_directories(dir)) {
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+    }
+    sasl::set_stand_in_key(sasl::load_or_create_stand_in_key(dir / "scram-stand-in.key"));
+}
+
+// Each connection is a file descriptor: take the hard limit, which the administrator chose.
+void raise_fd_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+}  // namespace
+
+int serve(const std::string& config_path) {
+    const auto loaded = load(config_path);
+    if (!report(loaded)) {
+        return 2;
+    }
+    const auto& cfg = *loaded.config;
+    log::init(*log::parse_level(cfg.log.level));
+    raise_fd_limit();
+    io::set_blocking_threads(cfg.server.blocking_threads);  // before anything offloads: the pool starts then
+
+    std::optional<demo_state> demo;
+    if (config_path.empty()) {
+        demo = bootstrap_demo(cfg.server.state_dir);
+    }
+    load_stand_in_key(cfg);
+    auto plugins = std::make_shared<plugin::host>(host_options(cfg));
+    if (!load_plugins(cfg, *plugins)) {
+        return 2;
+    }
+    if (demo) {
+        if (demo->needs_welcome && plugins->store()) {
+            deliver_welcome(*plugins->store(), demo->user);
+        }
+        if (!demo->password.empty()) {
+            // Shown once, on the terminal, never in the log.
+            std::printf("Demo user '%s', password '%s' (kept in %s). Its Maildir: %s\n", demo->user.c_str(),
+                        demo->password.c_str(), demo->password_file.c_str(), demo->maildir.c_str());
+        } else {
+            std::printf("Demo user '%s': the password is in %s. Its Maildir: %s\n", demo->user.c_str(),
+                        demo->password_file.c_str(), demo->maildir.c_str());
+        }
+        std::fflush(stdout);
+    }
+
+    make_development_certificate(cfg.tls);
+    const auto contexts = build_tls(cfg);
+
+    service_context services{cfg, plugins,
+                             std::make_shared<sasl::failure_penalty>(sasl::failure_penalty::options{
+                                 .initial = cfg.auth.failure_delay, .maximum = cfg.auth.failure_delay_max}),
+                             host_name(cfg), std::make_shared<pop3::login_times>()};
+    server::server srv({.workers = cfg.server.workers,
+                        .max_connections = cfg.server.max_connections,
+                        .max_connections_per_ip = cfg.server.max_connections_per_ip,
+                        .ipv6_prefix = cfg.server.ipv6_prefix,
+                        .shutdown_grace = cfg.server.shutdown_grace,
+                        .on_reload = [&] { reload_tls(cfg, contexts); }});
+    for (const auto& l : cfg.listeners) {
+        const auto tls = contexts.find(l.name);
+        srv.add_listener({.name = l.name,
+                          .addresses = l.addresses,
+                          .port = l.port,
+                          .handler = make_service(l, services),
+                          .lines = {.max_line = l.max_line, .bare_lf = l.bare_lf},
+                          .read_timeout = l.read_timeout,
+                          .tls_mode = l.tls_mode,
+                          .tls = tls == contexts.end() ? nullptr : tls->second});
+    }
+    srv.bind();
+    spdlog::info("mailwrightd {} starting", version);
+    srv.run();
+    return 0;
+}
+
+}  // namespace mailwrightd
