@@ -9,9 +9,11 @@
 #include <asio/io_context.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "bootstrap.hpp"
+#include "generation.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/log/log.hpp"
 #include "mailwright/plugin/host.hpp"
@@ -27,24 +29,6 @@ namespace mailwrightd {
 using namespace mailwright;
 
 namespace {
-
-// SIGHUP: new certificates for new connections; open sessions keep what they have. A context that cannot
-// be built leaves the listener on its previous one.
-void reload_tls(const config::daemon_config& cfg,
-                const std::map<std::string, std::shared_ptr<tls::context_holder>>& contexts) {
-    for (const auto& l : cfg.listeners) {
-        const auto it = contexts.find(l.name);
-        if (it == contexts.end()) {
-            continue;
-        }
-        try {
-            it->second->set(tls::context::create(l.tls));
-            spdlog::info("listener={} TLS certificates reloaded", l.name);
-        } catch (const std::exception& e) {
-            spdlog::error("listener={} TLS reload failed, keeping the previous certificates: {}", l.name, e.what());
-        }
-    }
-}
 
 // The demo mailbox's first message, delivered through the configured store like any other.
 void deliver_welcome(plugin::mailstore& store, const std::string& user) {
@@ -84,67 +68,78 @@ void raise_fd_limit() {
     }
 }
 
+// The demo's first start: its user, password and welcome message (the plugins must be loaded).
+void greet_demo(const demo_state& demo, plugin::host& plugins) {
+    if (demo.needs_welcome && plugins.store()) {
+        deliver_welcome(*plugins.store(), demo.user);
+    }
+    if (!demo.password.empty()) {
+        // Shown once, on the terminal, never in the log.
+        std::printf("Demo user '%s', password '%s' (kept in %s). Its Maildir: %s\n", demo.user.c_str(),
+                    demo.password.c_str(), demo.password_file.c_str(), demo.maildir.c_str());
+    } else {
+        std::printf("Demo user '%s': the password is in %s. Its Maildir: %s\n", demo.user.c_str(),
+                    demo.password_file.c_str(), demo.maildir.c_str());
+    }
+    std::fflush(stdout);
+}
+
+server::server_options server_options(const config::daemon_config& cfg, std::function<void()> on_reload) {
+    return {.workers = cfg.server.workers,
+            .max_connections = cfg.server.max_connections,
+            .max_connections_per_ip = cfg.server.max_connections_per_ip,
+            .ipv6_prefix = cfg.server.ipv6_prefix,
+            .shutdown_grace = cfg.server.shutdown_grace,
+            .on_reload = std::move(on_reload)};
+}
+
 }  // namespace
 
+// Start-up, in the order privileges need: what only root may do first (bind the listeners' addresses, read
+// the TLS keys), then everything else as the configured user.
 int serve(const std::string& config_path) {
     const auto loaded = load(config_path);
     if (!report(loaded)) {
         return 2;
     }
-    const auto& cfg = *loaded.config;
+    auto first = std::make_unique<generation>();
+    first->config = *loaded.config;
+    const auto& cfg = first->config;
     log::init(*log::parse_level(cfg.log.level));
     raise_fd_limit();
     io::set_blocking_threads(cfg.server.blocking_threads);  // before anything offloads: the pool starts then
+
+    std::unique_ptr<configuration_keeper> keeper;  // set once serving; outlives the server, which holds its services
+    server::server srv(server_options(cfg, [&keeper] {
+        if (keeper) {
+            keeper->reload();
+        }
+    }));
+    for (const auto& l : cfg.listeners) {
+        srv.reserve(l.name, l.addresses, l.port);
+    }
+    make_development_certificate(cfg.tls);
+    first->tls = build_tls(cfg);
+    // privileges drop here: nothing after this line needs root.
 
     std::optional<demo_state> demo;
     if (config_path.empty()) {
         demo = bootstrap_demo(cfg.server.state_dir);
     }
     load_stand_in_key(cfg);
-    auto plugins = std::make_shared<plugin::host>(host_options(cfg));
-    if (!load_plugins(cfg, *plugins)) {
+    first->plugins = std::make_shared<plugin::host>(host_options(cfg));
+    if (!load_plugins(cfg, *first->plugins)) {
         return 2;
     }
     if (demo) {
-        if (demo->needs_welcome && plugins->store()) {
-            deliver_welcome(*plugins->store(), demo->user);
-        }
-        if (!demo->password.empty()) {
-            // Shown once, on the terminal, never in the log.
-            std::printf("Demo user '%s', password '%s' (kept in %s). Its Maildir: %s\n", demo->user.c_str(),
-                        demo->password.c_str(), demo->password_file.c_str(), demo->maildir.c_str());
-        } else {
-            std::printf("Demo user '%s': the password is in %s. Its Maildir: %s\n", demo->user.c_str(),
-                        demo->password_file.c_str(), demo->maildir.c_str());
-        }
-        std::fflush(stdout);
+        greet_demo(*demo, *first->plugins);
     }
-
-    make_development_certificate(cfg.tls);
-    const auto contexts = build_tls(cfg);
-
-    service_context services{cfg, plugins,
-                             std::make_shared<sasl::failure_penalty>(sasl::failure_penalty::options{
-                                 .initial = cfg.auth.failure_delay, .maximum = cfg.auth.failure_delay_max}),
-                             host_name(cfg), std::make_shared<pop3::login_times>()};
-    server::server srv({.workers = cfg.server.workers,
-                        .max_connections = cfg.server.max_connections,
-                        .max_connections_per_ip = cfg.server.max_connections_per_ip,
-                        .ipv6_prefix = cfg.server.ipv6_prefix,
-                        .shutdown_grace = cfg.server.shutdown_grace,
-                        .on_reload = [&] { reload_tls(cfg, contexts); }});
-    for (const auto& l : cfg.listeners) {
-        const auto tls = contexts.find(l.name);
-        srv.add_listener({.name = l.name,
-                          .addresses = l.addresses,
-                          .port = l.port,
-                          .handler = make_service(l, services),
-                          .lines = {.max_line = l.max_line, .bare_lf = l.bare_lf},
-                          .read_timeout = l.read_timeout,
-                          .tls_mode = l.tls_mode,
-                          .tls = tls == contexts.end() ? nullptr : tls->second});
-    }
-    srv.bind();
+    lasting_state lasting{.penalty = std::make_shared<sasl::failure_penalty>(sasl::failure_penalty::options{
+                              .initial = cfg.auth.failure_delay, .maximum = cfg.auth.failure_delay_max}),
+                          .hostname = host_name(cfg)};
+    build_listeners(*first, lasting);
+    srv.reconfigure(first->listeners);
+    keeper = std::make_unique<configuration_keeper>(config_path, srv, std::move(lasting), std::move(first));
     spdlog::info("mailwrightd {} starting", version);
     srv.run();
     return 0;

@@ -59,6 +59,28 @@ class Daemon:
             time.sleep(0.05)
         return False
 
+    def reload(self, config, timeout=20.0):
+        """Writes `config` over the daemon's file and sends SIGHUP; True when the daemon took it, False when it
+        refused it. The ports of listeners the reload opened are in self.ports from then on."""
+        with open(self.config_path, "w") as f:
+            f.write(config)
+        before = len(self.lines)
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            since = list(self.lines[before:])
+            for line in since:
+                if "reload refused" in line:
+                    return False
+                if "reload: configuration reloaded" in line:
+                    for earlier in since:
+                        m = LISTENING.search(earlier)
+                        if m:
+                            self.ports[m.group(1)] = int(m.group(3))
+                    return True
+            time.sleep(0.05)
+        raise AssertionError("mailwrightd said nothing of the reload; its log:\n" + "\n".join(self.lines[before:]))
+
     def connect(self, listener, host="127.0.0.1", timeout=10.0):
         return Client(host, self.ports[listener], timeout)
 

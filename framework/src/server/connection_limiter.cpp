@@ -58,6 +58,12 @@ void connection_limiter::release(const address_key& key) {
     }
 }
 
+void connection_limiter::set_limits(std::size_t max_total, std::size_t max_per_address) {
+    std::lock_guard lock(mutex_);
+    max_total_ = max_total;
+    max_per_address_ = max_per_address;
+}
+
 std::size_t connection_limiter::total() const {
     std::lock_guard lock(mutex_);
     return total_;

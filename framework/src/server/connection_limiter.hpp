@@ -39,9 +39,12 @@ class connection_limiter {
 
     std::size_t total() const;
 
+    // New limits for the connections to come (a reload); the ones open stay open.
+    void set_limits(std::size_t max_total, std::size_t max_per_address);
+
   private:
-    const std::size_t max_total_;
-    const std::size_t max_per_address_;
+    std::size_t max_total_;
+    std::size_t max_per_address_;
     const unsigned ipv6_prefix_;
     mutable std::mutex mutex_;
     std::size_t total_ = 0;

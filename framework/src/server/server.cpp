@@ -2,10 +2,11 @@
 //
 // Theory of operation. bind() creates one worker per core, each with its own io_context, and on every
 // worker one acceptor per listener address: one listening socket per address, which every worker waits on
-// through a descriptor of its own, so the first worker free takes the next connection. An accept loop per acceptor
-// spawns one coroutine per connection on the same io_context; the session stays on that thread until it ends, so
-// session code needs no locks. The only state shared between workers is the connection_limiter (mutex) and the
-// session-id counter (atomic).
+// through a descriptor of its own, so the first worker free takes the next connection (listeners.cpp, which
+// also changes them at a reload). An accept loop per acceptor spawns one coroutine per connection on the same
+// io_context; the session stays on that thread until it ends, so session code needs no locks. The only state
+// shared between workers is the connection_limiter (mutex), the session-id counter (atomic) and the listener
+// table that reconfigure() changes (mutex; workers get their part by posted work).
 //
 // run() starts the workers and then runs a small control io_context on the calling thread that waits for
 // SIGTERM/SIGINT or stop(). Shutdown: each worker closes its acceptors and asks its sessions to finish
@@ -23,7 +24,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -41,6 +41,7 @@
 #include "connection_limiter.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/server/service.hpp"
+#include "server_impl.hpp"
 
 namespace mailwright::server {
 
@@ -74,35 +75,6 @@ bool is_resource_exhaustion(const std::error_code& ec) {
     }
 }
 
-address_key key_of(const asio::ip::address& address) {
-    const auto v6 = address.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4()) : address.to_v6();
-    return v6.to_bytes();
-}
-
-endpoint_info info_of(const tcp::endpoint& endpoint) {
-    auto address = endpoint.address();
-    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-        address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    }
-    return {address.to_string(), endpoint.port()};
-}
-
-struct listener_state {
-    listener_options options;
-    io::line_limits limits;
-    std::vector<asio::ip::address> addresses;
-    std::uint16_t port = 0;
-};
-
-struct worker {
-    // Declaration order is destruction order reversed: the acceptors go first, then the io_context (whose
-    // destruction ends any coroutine still suspended, and those unregister from sessions), then sessions.
-    std::unordered_set<session*> sessions;
-    bool stopping = false;
-    asio::io_context context{1};
-    std::vector<std::pair<std::size_t, std::unique_ptr<tcp::acceptor>>> acceptors;  // (listener index, acceptor)
-};
-
 // Keeps a session in its worker's registry for as long as it lives, so shutdown can reach it.
 class registration {
   public:
@@ -129,121 +101,31 @@ class slot {
     address_key key_;
 };
 
-// One listening socket per address, bound without SO_REUSEPORT: a second process that tries the same
-// address gets EADDRINUSE and refuses to start, as Dovecot and Postfix do. (With SO_REUSEPORT the kernel would
-// let any process of the same user join the group and split the connections between two daemons, each with
-// its own users and mailboxes; a probe bind before the group is bound leaves a window for exactly that.)
-std::unique_ptr<tcp::acceptor> listen_on(asio::io_context& context, const tcp::endpoint& endpoint,
-                                         const std::string& listener) {
-    auto acceptor = std::make_unique<tcp::acceptor>(context);
-    std::error_code ec;
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec && endpoint.address().is_v6()) {
-        acceptor->set_option(asio::ip::v6_only(true), ec);
-    }
-    if (!ec) {
-        acceptor->set_option(asio::socket_base::reuse_address(true), ec);  // restarts despite TIME_WAIT
-    }
-    if (!ec) {
-        acceptor->bind(endpoint, ec);
-    }
-    if (!ec) {
-        acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-        throw std::system_error(ec, "listener '" + listener + "' cannot listen on " + info_of(endpoint).to_string());
-    }
-    return acceptor;
-}
-
-// Every other worker accepts from the same socket through a descriptor of its own (dup(2)), registered with its
-// own io_context: a connection wakes the workers that wait, and the first one free takes it.
-std::unique_ptr<tcp::acceptor> share(asio::io_context& context, tcp::acceptor& listening) {
-    const int fd = ::dup(listening.native_handle());
-    if (fd < 0) {
-        throw std::system_error(errno, std::generic_category(), "dup of a listening socket");
-    }
-    auto acceptor = std::make_unique<tcp::acceptor>(context);
-    std::error_code ec;
-    acceptor->assign(listening.local_endpoint().protocol(), fd, ec);
-    if (ec) {
-        ::close(fd);
-        throw std::system_error(ec, "sharing a listening socket");
-    }
-    return acceptor;
-}
-
 }  // namespace
 
-struct server::impl {
-    explicit impl(server_options o)
-        : options(o), limiter(options.max_connections, options.max_connections_per_ip, options.ipv6_prefix) {}
-
-    server_options options;
-    connection_limiter limiter;
-    std::vector<listener_state> listeners;
-    std::vector<std::unique_ptr<worker>> workers;
-    std::atomic<std::uint64_t> next_session_id{1};
-    bool bound = false;
-
-    // Control thread (the one that called run()).
-    asio::io_context control{1};
-    asio::steady_timer grace{control};
-    bool shutting_down = false;
-    std::size_t finished_workers = 0;
-
-    void bind_all();
-    asio::awaitable<void> accept_loop(worker& w, tcp::acceptor& acceptor, listener_state& listener);
-    asio::awaitable<void> run_session(worker& w, tcp::socket socket, tcp::endpoint peer, listener_state& listener);
-    void begin_shutdown();
-    void force_stop();
-};
-
-void server::impl::bind_all() {
-    unsigned count = options.workers != 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
-    for (unsigned i = 0; i < count; ++i) {
-        workers.push_back(std::make_unique<worker>());
-    }
-    for (std::size_t li = 0; li < listeners.size(); ++li) {
-        auto& listener = listeners[li];
-        listener.port = listener.options.port;
-        for (const auto& address : listener.addresses) {
-            tcp::endpoint endpoint(address, listener.port);
-            auto first = listen_on(workers.front()->context, endpoint, listener.options.name);
-            if (listener.port == 0) {
-                listener.port = first->local_endpoint().port();  // the kernel chose; the next address shares it
-            }
-            for (std::size_t wi = 1; wi < workers.size(); ++wi) {
-                workers[wi]->acceptors.emplace_back(li, share(workers[wi]->context, *first));
-            }
-            workers.front()->acceptors.emplace_back(li, std::move(first));
-        }
-    }
-    bound = true;
-}
-
-asio::awaitable<void> server::impl::accept_loop(worker& w, tcp::acceptor& acceptor, listener_state& listener) {
+asio::awaitable<void> server::impl::accept_loop(worker& w, std::shared_ptr<worker_acceptor> wa) {
     asio::steady_timer backoff_timer(w.context);
     std::chrono::milliseconds backoff{0};
+    tcp::acceptor& acceptor = *wa->acceptor;
     for (;;) {
         tcp::endpoint peer;  // filled by accept(2) itself: no getpeername(2) per connection
         auto [ec, socket] = co_await acceptor.async_accept(peer, use_tuple);
         if (w.stopping || !acceptor.is_open()) {
-            co_return;
+            co_return;  // shutting down, or a reload closed this socket
         }
+        const auto& name = wa->listener->options.name;  // a reload may have handed the socket on
         if (ec) {
             if (is_resource_exhaustion(ec)) {
                 backoff = std::clamp(backoff * 2, accept_backoff_min, accept_backoff_max);
-                spdlog::warn("listener={} accept failed: {}; retrying in {} ms", listener.options.name, ec.message(),
-                             backoff.count());
+                spdlog::warn("listener={} accept failed: {}; retrying in {} ms", name, ec.message(), backoff.count());
                 backoff_timer.expires_after(backoff);
                 co_await backoff_timer.async_wait(use_tuple);
             }
-            spdlog::debug("listener={} accept failed: {}", listener.options.name, ec.message());
+            spdlog::debug("listener={} accept failed: {}", name, ec.message());
             continue;  // anything else (ECONNABORTED, ...) concerns only the client that gave up
         }
         backoff = std::chrono::milliseconds{0};
-        asio::co_spawn(w.context, run_session(w, std::move(socket), peer, listener), [](std::exception_ptr e) {
+        asio::co_spawn(w.context, run_session(w, std::move(socket), peer, wa->listener), [](std::exception_ptr e) {
             if (e) {
                 try {
                     std::rethrow_exception(e);
@@ -258,7 +140,8 @@ asio::awaitable<void> server::impl::accept_loop(worker& w, tcp::acceptor& accept
 }
 
 asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, tcp::endpoint peer,
-                                                listener_state& listener) {
+                                                std::shared_ptr<const listener_state> held_listener) {
+    const listener_state& listener = *held_listener;  // this session's, whatever a reload does meanwhile
     std::error_code ec;
     const auto local = socket.local_endpoint(ec);
     if (ec) {
@@ -338,26 +221,40 @@ void server::impl::begin_shutdown() {
         return;
     }
     shutting_down = true;
+    const auto grace_period = shutdown_grace();
     spdlog::info("shutting down: no new connections; {} open sessions have {} ms to finish", limiter.total(),
-                 options.shutdown_grace.count());
+                 grace_period.count());
+    close_listening();
     for (auto& w : workers) {
         asio::post(w->context, [wp = w.get()] {
             wp->stopping = true;
-            for (auto& [index, acceptor] : wp->acceptors) {
+            wp->idle_guard.reset();  // a worker whose sessions are done now runs out of work and returns
+            for (auto& wa : wp->acceptors) {
                 std::error_code ignored;
-                acceptor->close(ignored);
+                wa->acceptor->close(ignored);
             }
             for (session* s : wp->sessions) {
                 s->request_stop();
             }
         });
     }
-    grace.expires_after(options.shutdown_grace);
+    grace.expires_after(grace_period);
     grace.async_wait([this](std::error_code ec) {
         if (!ec) {
             force_stop();
         }
     });
+}
+
+void server::impl::announce() {
+    {
+        std::lock_guard lock(mutex);
+        serving = true;
+    }
+    for (const auto& bound : endpoints()) {
+        spdlog::info("listening listener={} address={} workers={}", bound.listener, bound.endpoint.to_string(),
+                     workers.size());
+    }
 }
 
 void server::impl::force_stop() {
@@ -372,62 +269,43 @@ server::server(server_options options) : impl_(std::make_unique<impl>(options)) 
 server::~server() = default;
 
 void server::add_listener(listener_options options) {
-    if (impl_->bound) {
-        throw std::logic_error("server::add_listener after bind()");
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->workers.empty()) {
+        throw std::logic_error("server::add_listener after bind(): use reconfigure()");
     }
-    if (!options.handler) {
-        throw std::invalid_argument("listener '" + options.name + "' has no service");
-    }
-    if (options.tls_mode != tls::mode::none && !options.tls) {
-        throw std::invalid_argument("listener '" + options.name + "' uses TLS but has no TLS context");
-    }
-    listener_state state;
-    state.limits = options.lines;
-    if (state.limits.max_line == 0) {
-        state.limits.max_line = options.handler->default_line_limits().max_line;  // the listener's bare_lf stays
-    }
-    if (options.read_timeout.count() == 0) {
-        options.read_timeout = options.handler->default_read_timeout();
-    }
-    for (const auto& text : options.addresses) {
-        std::error_code ec;
-        auto address = asio::ip::make_address(text, ec);
-        if (ec) {
-            throw std::invalid_argument("listener '" + options.name + "': '" + text + "' is not an IP address");
-        }
-        state.addresses.push_back(address);
-    }
-    state.options = std::move(options);
-    impl_->listeners.push_back(std::move(state));
+    impl_->pending.push_back(std::move(options));
 }
 
 void server::bind() {
-    if (!impl_->bound) {
-        impl_->bind_all();
+    std::unique_lock lock(impl_->mutex);
+    if (!impl_->workers.empty()) {
+        return;
     }
+    auto pending = std::move(impl_->pending);
+    lock.unlock();
+    impl_->reconfigure(std::move(pending));
 }
 
-std::vector<bound_endpoint> server::bound_endpoints() const {
-    std::vector<bound_endpoint> result;
-    for (const auto& listener : impl_->listeners) {
-        for (const auto& address : listener.addresses) {
-            result.push_back({listener.options.name, info_of(tcp::endpoint(address, listener.port))});
-        }
-    }
-    return result;
+void server::reserve(const std::string& listener, const std::vector<std::string>& addresses, std::uint16_t port) {
+    impl_->reserve(listener, addresses, port);
 }
+
+void server::reconfigure(std::vector<listener_options> listeners) { impl_->reconfigure(std::move(listeners)); }
+
+void server::set_limits(const server_options& limits) {
+    impl_->limiter.set_limits(limits.max_connections, limits.max_connections_per_ip);
+    std::lock_guard lock(impl_->mutex);
+    impl_->options.shutdown_grace = limits.shutdown_grace;
+}
+
+std::vector<bound_endpoint> server::bound_endpoints() const { return impl_->endpoints(); }
 
 void server::run() {
     auto& m = *impl_;
-    bind();
     // spdlog creates its default logger on first use; do it here, before any worker can race to it (its
     // one-time initialisation lives in libspdlog, which ThreadSanitizer cannot see into).
     spdlog::default_logger_raw();
-    for (auto& w : m.workers) {
-        for (auto& [index, acceptor] : w->acceptors) {
-            asio::co_spawn(w->context, m.accept_loop(*w, *acceptor, m.listeners[index]), asio::detached);
-        }
-    }
+    bind();  // the accept loops are posted to the workers, and start with them
     auto keep_running = asio::make_work_guard(m.control);
     asio::signal_set signals(m.control);
     std::function<void()> wait_for_signal = [&] {
@@ -478,11 +356,9 @@ void server::run() {
         });
     }
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    // Only now is everything in place to serve and to stop: tell whoever waits for us (tests, scripts).
-    for (const auto& bound : bound_endpoints()) {
-        spdlog::info("listening listener={} address={} workers={}", bound.listener, bound.endpoint.to_string(),
-                     m.workers.size());
-    }
+    // Only now is everything in place to serve and to stop: tell whoever waits for us (tests, scripts). A
+    // reload says the same of the sockets it opens.
+    m.announce();
     m.control.run();
     for (auto& t : threads) {
         t.join();
@@ -492,6 +368,10 @@ void server::run() {
     io::wait_blocking_idle();
     // Destroying the io_contexts ends the coroutines of sessions that outlived the grace period, which closes
     // their sockets now rather than when the server object goes.
+    {
+        std::lock_guard lock(m.mutex);
+        m.listeners.clear();  // their services may hold plugins: released here, on the caller's thread
+    }
     m.workers.clear();
     spdlog::info("server stopped");
 }

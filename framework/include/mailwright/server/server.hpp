@@ -39,8 +39,8 @@ struct server_options {
     unsigned ipv6_prefix = 64;
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
     bool handle_signals = true;  // SIGTERM/SIGINT start a graceful shutdown; a second one forces it
-    // Called on SIGHUP (when handle_signals), on the control thread: reload what can be reloaded (TLS
-    // certificates) without touching open sessions.
+    // Called on SIGHUP (when handle_signals), on the control thread: reload the configuration (typically with
+    // reconfigure() and set_limits()) without touching open sessions.
     std::function<void()> on_reload;
 };
 
@@ -56,12 +56,29 @@ class server {
     server& operator=(const server&) = delete;
     ~server();
 
+    // The listeners to serve from the start; bind() binds them.
     void add_listener(listener_options options);
 
-    // Binds every listener on every worker. Throws std::system_error naming the address on failure (port in
-    // use, address not local), so a daemon fails before it pretends to serve.
+    // Binds every listener added on every worker. Throws std::system_error naming the address on failure (port
+    // in use, address not local), so a daemon fails before it pretends to serve.
     void bind();
     std::vector<bound_endpoint> bound_endpoints() const;
+
+    // Binds the listening sockets of a listener before its service exists, for a daemon that must bind as root
+    // and build its services after giving root up: a later bind() or reconfigure() whose listener names the
+    // same address and port takes the socket over instead of binding again (one it does not take is closed
+    // then). Port 0 cannot be reserved. Throws std::system_error like bind().
+    void reserve(const std::string& listener, const std::vector<std::string>& addresses, std::uint16_t port);
+
+    // Serves `listeners` from now on, in place of the current ones (a reload), from any thread. An address
+    // and port that stays keeps its socket and passes to the new listener without refusing a connection; a new
+    // one is bound, one no longer named is closed. Sessions in flight keep the listener (service, TLS context,
+    // limits) they were accepted by. All or nothing: when a new address cannot be bound, or a listener is
+    // invalid, it throws (std::system_error, std::invalid_argument) and the current listeners serve on.
+    void reconfigure(std::vector<listener_options> listeners);
+
+    // New connection limits and grace period for what comes next (workers and ipv6_prefix stay as started).
+    void set_limits(const server_options& limits);
 
     // Serves until stop() or a signal, then shuts down gracefully: stop accepting, ask every session to
     // finish, and after the grace period close whatever is left. Calls bind() first if needed.
