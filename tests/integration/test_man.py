@@ -2,14 +2,17 @@
 terminal would at 80 columns, with no warning from groff; each has its NAME and SYNOPSIS; mailwrightd(8)
 names every option and subcommand that `mailwrightd --help` lists, mailwrightctl(8) every command of the tool,
 and mailwright.toml(5) every table that docs/configuration.md has a section for. And `cmake --install` puts
-the pages under share/man and LICENSE and NOTICE under share/doc/mailwright."""
+the pages under share/man and LICENSE and NOTICE under share/doc/mailwright. mailwright.toml(5)'s example is a
+valid configuration."""
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import textwrap
 import unittest
 
+from certs import make_all
 from daemon import DAEMON
 
 MAN_DIR = os.environ["MAILWRIGHT_MAN_DIR"]
@@ -97,6 +100,34 @@ class Rendering(unittest.TestCase):
                 self.assertRegex(text, rf"(?<![\w-]){re.escape(plugin)}(?![\w-])")
         for key in ("control_socket", "metrics", "docs/configuration.md"):
             self.assertIn(key, text)
+
+
+class ExampleConfiguration(unittest.TestCase):
+    def test_the_example_of_mailwright_toml_5_is_valid(self):
+        """The EXAMPLE of mailwright.toml(5), as a reader copies it from man, passes --check-config, with the
+        files it names made in a temporary directory in place of /etc/mailwright, /var/lib and /run."""
+        text = render("mailwright.toml")[0]
+        example = textwrap.dedent(re.search(r"^EXAMPLE\n(.*?)^SEE ALSO$", text, re.M | re.S).group(1))
+        self.assertIn("[[listener]]", example)
+        work = tempfile.mkdtemp(prefix="mailwright-man-example-")
+        self.addCleanup(shutil.rmtree, work, True)
+        for real in ("/etc/mailwright", "/var/lib/mailwright", "/run/mailwright"):
+            example = example.replace(real, work + real)
+        certs = os.path.join(work, "certs")
+        os.mkdir(certs)
+        make_all(certs)
+        os.makedirs(os.path.join(work, "etc", "mailwright", "tls"))
+        shutil.copy(os.path.join(certs, "one.pem"), os.path.join(work, "etc", "mailwright", "tls", "mail.pem"))
+        shutil.copy(os.path.join(certs, "one.key"), os.path.join(work, "etc", "mailwright", "tls", "mail.key"))
+        line = subprocess.run([DAEMON, "passwd", "alice"], input="pw", capture_output=True, text=True, timeout=60,
+                              check=True).stdout
+        with open(os.path.join(work, "etc", "mailwright", "users"), "w") as f:
+            f.write(line)
+        config = os.path.join(work, "mailwright.toml")
+        with open(config, "w") as f:
+            f.write(example)
+        result = subprocess.run([DAEMON, "--check-config", config], capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, example + result.stdout + result.stderr)
 
 
 class Installed(unittest.TestCase):
