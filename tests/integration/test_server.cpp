@@ -155,3 +155,52 @@ TEST_CASE("server: a listener address that is not an IP address is refused", "[s
         s.add_listener({.name = "bad", .addresses = {"mail.example"}, .handler = std::make_shared<echo::service>()}),
         Catch::Contains("'mail.example' is not an IP address"));
 }
+
+TEST_CASE("server: reconfigure hands a kept address to the new service and keeps sessions on the old one",
+          "[server][reload]") {
+    running_server rs({.workers = 2, .handle_signals = false}, std::make_shared<echo::service>());
+    const auto port = rs.port();
+    client old_session(port);
+    REQUIRE(old_session.line() == "220 mailwright echo ready\r");
+
+    rs.srv.reconfigure(
+        {{.name = "test", .addresses = {"127.0.0.1"}, .port = port, .handler = std::make_shared<fragile>()}});
+    CHECK(rs.port() == port);
+    client new_session(port);
+    CHECK(new_session.line() == "220 ready\r");  // fragile's greeting: the new service
+    old_session.send("BOOM\r\n");                // fragile would throw and close; echo repeats it
+    CHECK(old_session.line() == "250 BOOM\r");   // still echo: the session keeps the service it was accepted by
+}
+
+TEST_CASE("server: a reconfigure that cannot bind changes nothing", "[server][reload]") {
+    running_server rs({.workers = 1, .handle_signals = false}, std::make_shared<echo::service>());
+    const auto port = rs.port();
+    asio::io_context context;
+    tcp::acceptor taken(context, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto taken_port = taken.local_endpoint().port();
+
+    CHECK_THROWS_AS(
+        rs.srv.reconfigure(
+            {{.name = "test", .addresses = {"127.0.0.1"}, .port = port, .handler = std::make_shared<fragile>()},
+             {.name = "clash",
+              .addresses = {"127.0.0.1"},
+              .port = taken_port,
+              .handler = std::make_shared<fragile>()}}),
+        std::system_error);
+    REQUIRE(rs.srv.bound_endpoints().size() == 1);
+    client c(port);
+    CHECK(c.line() == "220 mailwright echo ready\r");  // the old service, on the old socket
+
+    rs.srv.reconfigure({});  // and a listener no longer named is closed
+    CHECK(rs.srv.bound_endpoints().empty());
+    std::error_code ec;
+    for (int i = 0; i < 50; ++i) {  // the workers close their descriptors as they get to it
+        tcp::socket probe(context);
+        probe.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+        if (ec) {
+            break;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    CHECK(ec == asio::error::connection_refused);
+}

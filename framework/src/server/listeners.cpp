@@ -23,7 +23,17 @@ namespace mailwright::server {
 
 namespace {
 
-// A listener's options checked and completed with its service's defaults. Throws std::invalid_argument.
+void close_all(std::vector<opened_socket>& opened) {
+    for (auto& o : opened) {
+        for (const int fd : o.worker_fds) {
+            ::close(fd);
+        }
+        o.worker_fds.clear();
+    }
+}
+
+}  // namespace
+
 std::shared_ptr<listener_state> prepare(listener_options options) {
     if (!options.handler) {
         throw std::invalid_argument("listener '" + options.name + "' has no service");
@@ -50,17 +60,6 @@ std::shared_ptr<listener_state> prepare(listener_options options) {
     state->options = std::move(options);
     return state;
 }
-
-void close_all(std::vector<opened_socket>& opened) {
-    for (auto& o : opened) {
-        for (const int fd : o.worker_fds) {
-            ::close(fd);
-        }
-        o.worker_fds.clear();
-    }
-}
-
-}  // namespace
 
 // Port 0 lets the kernel choose; a listener that says so again, unchanged, keeps what the kernel chose.
 std::uint16_t server::impl::port_to_keep(const listener_state& next) const {

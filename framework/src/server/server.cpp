@@ -273,6 +273,7 @@ void server::add_listener(listener_options options) {
     if (!impl_->workers.empty()) {
         throw std::logic_error("server::add_listener after bind(): use reconfigure()");
     }
+    prepare(options);  // its mistakes are the caller's now, not at bind()
     impl_->pending.push_back(std::move(options));
 }
 
@@ -368,10 +369,6 @@ void server::run() {
     io::wait_blocking_idle();
     // Destroying the io_contexts ends the coroutines of sessions that outlived the grace period, which closes
     // their sockets now rather than when the server object goes.
-    {
-        std::lock_guard lock(m.mutex);
-        m.listeners.clear();  // their services may hold plugins: released here, on the caller's thread
-    }
     m.workers.clear();
     spdlog::info("server stopped");
 }

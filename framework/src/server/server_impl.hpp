@@ -67,6 +67,9 @@ struct opened_socket {
 
 using listener_map = std::map<endpoint_key, std::shared_ptr<const listener_state>>;
 
+// A listener's options checked and completed with its service's defaults. Throws std::invalid_argument.
+std::shared_ptr<listener_state> prepare(listener_options options);
+
 struct server::impl {
     explicit impl(server_options o)
         : options(o), limiter(options.max_connections, options.max_connections_per_ip, options.ipv6_prefix) {}
