@@ -9,6 +9,7 @@
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cstddef>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -26,6 +27,14 @@ void set_blocking_threads(unsigned count) noexcept;
 // Waits until no offloaded work is queued or running. Work runs code of the library that called offload(), so
 // the plugin host calls this before it unloads a plugin's library. Returns at once on a pool thread.
 void wait_blocking_idle();
+
+// What the pool holds now, for the metrics (a snapshot: it may change before the caller reads it).
+struct blocking_load {
+    std::size_t queued = 0;   // jobs waiting for a thread
+    std::size_t running = 0;  // jobs a thread is running
+    unsigned threads = 0;     // the pool's size
+};
+blocking_load blocking_pool_load() noexcept;
 
 namespace detail {
 // What the pool runs. The pool's own loop, which runs a job, destroys it and only then counts it done, is
