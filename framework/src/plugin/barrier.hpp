@@ -14,6 +14,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "mailwright/metrics/instruments.hpp"
+
 namespace mailwright::plugin::barrier {
 
 // What was thrown, for a log line or an error: the what() of a std::exception, or that it was none.
@@ -25,10 +27,11 @@ void report(std::string_view plugin, std::string_view call, std::exception_ptr t
 
 // Awaits `call()`, an awaitable plugin call; its result, or nullopt (reported) when it threw. `call` is
 // taken by reference: name it before the co_await (g++ 12 destroys temporaries in a co_await expression
-// twice, docs/architecture.md).
+// twice, docs/architecture.md). The time it takes goes into mailwright_plugin_call_duration_seconds.
 template <class Call>
 auto guard(std::string_view plugin, std::string_view call_name, std::string_view answer, Call& call)
     -> asio::awaitable<std::optional<typename std::invoke_result_t<Call&>::value_type>> {
+    const metrics::plugin_call_timer timed(plugin, call_name);
     std::exception_ptr thrown;
     try {
         co_return co_await call();

@@ -16,6 +16,7 @@
 
 #include "dialogue.hpp"
 #include "mailwright/io/utf8.hpp"
+#include "mailwright/metrics/instruments.hpp"
 #include "mailwright/pop3/command.hpp"
 #include "mailwright/pop3/service.hpp"
 #include "mailwright/pop3/state.hpp"
@@ -30,6 +31,15 @@
 namespace mailwright::pop3 {
 
 namespace detail {
+
+namespace {
+// USER/PASS and APOP as the metrics count them (AUTH is counted in server/sasl_exchange).
+metrics::login_outcome login_outcome(auth_status status) {
+    return status == auth_status::ok         ? metrics::login_outcome::ok
+           : status == auth_status::tempfail ? metrics::login_outcome::tempfail
+                                             : metrics::login_outcome::failed;
+}
+}  // namespace
 
 // A client's text as it may appear inside a reply: at most `max` octets, control characters as '?' (UTF-8
 // stays: RFC 6856 allows it in replies).
@@ -185,6 +195,7 @@ asio::awaitable<next> dialogue::on_pass(std::string_view password) {
     }
     const auto result = co_await env_.auth->verify_password(user, password);
     s_.wipe_line(password);
+    metrics::count_login("USER", login_outcome(result.status));
     co_return co_await login(command::pass, issued_in, result, user);
 }
 
@@ -204,6 +215,7 @@ asio::awaitable<next> dialogue::on_apop(std::string_view name, std::string_view 
         co_return next::go_on;
     }
     const auto result = co_await sasl::verify_apop(*env_.auth, name, timestamp_, digest);
+    metrics::count_login("APOP", login_outcome(result.status));
     co_return co_await login(command::apop, issued_in, result, name);
 }
 

@@ -10,6 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <cctype>
 
+#include "mailwright/metrics/instruments.hpp"
 #include "mailwright/sasl/crypto.hpp"
 
 namespace mailwright::server {
@@ -23,6 +24,16 @@ sasl_outcome failed(std::string reason) {
 
 bool contains(const std::vector<std::string>& names, std::string_view name) {
     return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// A verdict on credentials is counted; a client that gave up or went away gave none.
+void count_login(std::string_view mechanism, sasl_outcome::kind result) {
+    using enum sasl_outcome::kind;
+    if (result == success || result == failure || result == tempfail) {
+        metrics::count_login(mechanism, result == success   ? metrics::login_outcome::ok
+                                        : result == failure ? metrics::login_outcome::failed
+                                                            : metrics::login_outcome::tempfail);
+    }
 }
 }  // namespace
 
@@ -120,6 +131,7 @@ asio::awaitable<auth_outcome> authenticate(session& s, const auth_settings& sett
         co_return out;
     }
     const auto exchanged = co_await run_sasl(s, *mechanism, request.initial_response, request.challenge_prefix);
+    count_login(out.mechanism, exchanged.result);
     switch (exchanged.result) {
         case sasl_outcome::kind::success:
             out.what = auth_outcome::kind::success;

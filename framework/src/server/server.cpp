@@ -40,6 +40,7 @@
 #include "../net/socket_stream.hpp"
 #include "connection_limiter.hpp"
 #include "mailwright/io/offload.hpp"
+#include "mailwright/metrics/instruments.hpp"
 #include "mailwright/server/service.hpp"
 #include "server_impl.hpp"
 
@@ -159,6 +160,7 @@ asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, t
         const bool total = verdict == connection_limiter::verdict::too_many_total;
         spdlog::warn("session={} peer={} listener={} refused: too many connections{}", info.id, info.peer.to_string(),
                      info.listener, total ? "" : " from this address");
+        metrics::count_refused_connection(info.listener, total);
         const auto line = listener.options.handler->refusal_line(total ? refusal::too_many_connections
                                                                        : refusal::too_many_connections_per_ip);
         stream->set_timeout(refusal_timeout);
@@ -177,6 +179,7 @@ asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, t
                .read_timeout = options.read_timeout,
                .tls = options.tls_mode == tls::mode::none ? nullptr : options.tls});
     registration registered(w, s);
+    const metrics::open_session counted(s.info().listener, options.handler->name());
     if (w.stopping) {
         s.request_stop();
     }

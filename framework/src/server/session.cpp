@@ -6,6 +6,7 @@
 #include <asio/error.hpp>
 
 #include "../tls/tls_stream.hpp"
+#include "mailwright/metrics/instruments.hpp"
 #include "mailwright/net/error.hpp"
 
 namespace mailwright::server {
@@ -176,6 +177,7 @@ asio::awaitable<std::error_code> session::start_tls() {
     tls::tls_stream& tls = *owned;
     stream_ = std::move(owned);
     const auto ec = co_await tls.handshake(options_.read_timeout);
+    metrics::count_tls_handshake(info_.listener, !ec);
     if (!ec) {
         channel_ = tls.channel();
         tls_active_ = true;

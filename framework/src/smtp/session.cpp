@@ -21,6 +21,7 @@
 #include <stdexcept>
 
 #include "dialogue.hpp"
+#include "mailwright/metrics/instruments.hpp"
 #include "mailwright/server/dialogue_steps.hpp"
 #include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
@@ -42,6 +43,24 @@ std::string message_id() {
     return fmt::format("{:x}{:05x}", std::chrono::duration_cast<std::chrono::seconds>(now).count(),
                        counter.fetch_add(1, std::memory_order_relaxed) & 0xfffff);
 }
+
+namespace {
+// The service a message is counted under (metrics::count_message).
+std::string_view counted_as(role kind) {
+    return kind == role::lmtp ? "lmtp" : kind == role::submission ? "submission" : "smtp";
+}
+
+// An LMTP message, answered per recipient, counts as accepted when a recipient has it, else as tempfailed
+// when one may have it on a retry.
+metrics::message_outcome lmtp_outcome(const std::vector<plugin::reply>& answers) {
+    if (std::any_of(answers.begin(), answers.end(), [](const auto& r) { return r.ok(); })) {
+        return metrics::message_outcome::accepted;
+    }
+    return std::any_of(answers.begin(), answers.end(), [](const auto& r) { return r.temporary(); })
+               ? metrics::message_outcome::tempfailed
+               : metrics::message_outcome::refused;
+}
+}  // namespace
 
 // --- the dialogue -------------------------------------------------------------------------------------------
 
@@ -440,6 +459,7 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
         for (std::size_t i = 0; lmtp && i + 1 < recipients; ++i) {
             reply(text);
         }
+        metrics::count_message(counted_as(options_.kind), metrics::outcome_of_reply(text), octets);
         return text.front() == '5' ? error(text) : (reply(text), next::go_on);
     };
     switch (problem) {
@@ -464,6 +484,7 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
     if (lmtp) {
         // LMTP answers each recipient by its own outcome (RFC 2033 4.2): a recipient delivered must hear 250,
         // or the client sends the message again.
+        metrics::count_message(counted_as(options_.kind), lmtp_outcome(answers), octets);
         const std::string stored = replies::lmtp_stored(id, octets);
         for (const auto& r : answers) {
             reply(plugin::smtp_line(r, r.ok()          ? replies::lmtp_delivered(stored)
