@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 
+#include "admin.hpp"
 #include "bootstrap.hpp"
 #include "generation.hpp"
 #include "mailwright/io/offload.hpp"
@@ -21,6 +22,7 @@
 #include "mailwright/sasl/stand_in_key.hpp"
 #include "mailwright/server/server.hpp"
 #include "mailwright/version.hpp"
+#include "metrics_endpoint.hpp"
 #include "services.hpp"
 #include "setup.hpp"
 
@@ -118,6 +120,8 @@ int serve(const std::string& config_path) {
     for (const auto& l : cfg.listeners) {
         srv.reserve(l.name, l.addresses, l.port);
     }
+    admin_thread admin;
+    const auto metrics = metrics_endpoint::open(admin.context(), cfg);  // [admin] metrics; nullptr when not set
     make_development_certificate(cfg.tls);
     first->tls = build_tls(cfg);
     // privileges drop here: nothing after this line needs root.
@@ -140,8 +144,10 @@ int serve(const std::string& config_path) {
     build_listeners(*first, lasting);
     srv.reconfigure(first->listeners);
     keeper = std::make_unique<configuration_keeper>(config_path, srv, std::move(lasting), std::move(first));
+    admin.start();
     spdlog::info("mailwrightd {} starting", version);
     srv.run();
+    admin.stop();  // ends the metrics endpoint's accept loop and any scrape in progress
     return 0;
 }
 

@@ -214,3 +214,36 @@ TEST_CASE("config: a listener address with a NUL or junk after it is refused (fu
     CHECK(only_error("[[listener]]\nname = \"e\"\nservice = \"echo\"\naddress = \"::1%lo\"\n")
               .message.find("is not a numeric IPv4 or IPv6 address") != std::string::npos);
 }
+
+TEST_CASE("config: parse_listen_address", "[config][admin]") {
+    const auto v4 = config::parse_listen_address("127.0.0.1:9325");
+    REQUIRE(v4);
+    CHECK(v4->address == "127.0.0.1");
+    CHECK(v4->port == 9325);
+    const auto v6 = config::parse_listen_address("[::1]:0");
+    REQUIRE(v6);
+    CHECK(v6->address == "::1");
+    CHECK(v6->port == 0);
+    const auto port_alone = config::parse_listen_address("9325");
+    REQUIRE(port_alone);
+    CHECK(port_alone->address == "127.0.0.1");  // loopback unless an address is given
+    CHECK(port_alone->port == 9325);
+    for (const std::string_view bad :
+         {"", ":9325", "localhost:9325", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:+1",
+          "127.0.0.1:9325 ", "::1:9325", "[::1]9325", "[::1]:", "[127.0.0.1]:9325", "[::1%lo]:9325", "1.2.3:9325"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(config::parse_listen_address(bad));
+    }
+    CHECK_FALSE(config::parse_listen_address(std::string_view("127.0.0.1\0junk:9325", 19)));
+}
+
+TEST_CASE("config: [admin] metrics must be an address and a port, or the error points at it", "[config][admin]") {
+    const auto ok = load("[admin]\nmetrics = \"[::1]:9325\"\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+    REQUIRE(ok.config);
+    CHECK(ok.config->admin.metrics == "[::1]:9325");
+    const auto e =
+        only_error("[admin]\nmetrics = \"localhost:9325\"\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+    CHECK(e.line == 2);
+    CHECK(e.column == 1);
+    CHECK(e.message.find("'metrics' in [admin] must be \"address:port\" with a numeric address") != std::string::npos);
+}

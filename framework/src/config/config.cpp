@@ -3,6 +3,7 @@
 // tables in plugin_settings.cpp; the table reader they all use is table_reader.cpp.
 #include "mailwright/config/config.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <charconv>
@@ -44,6 +45,33 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     return std::chrono::milliseconds(value * factor);
 }
 
+std::optional<listen_address> parse_listen_address(std::string_view text) {
+    listen_address out{"127.0.0.1", 0};
+    std::string_view port = text;
+    int family = AF_INET;
+    if (text.starts_with('[')) {
+        const auto close = text.find("]:");
+        if (close == std::string_view::npos) {
+            return std::nullopt;
+        }
+        out.address = std::string(text.substr(1, close - 1));
+        port = text.substr(close + 2);
+        family = AF_INET6;
+    } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
+        out.address = std::string(text.substr(0, colon));
+        port = text.substr(colon + 1);
+    }
+    in6_addr parsed{};  // large enough for either family
+    if (out.address.find('\0') != std::string::npos || ::inet_pton(family, out.address.c_str(), &parsed) != 1) {
+        return std::nullopt;  // also an IPv6 address without brackets: its colons would be ambiguous
+    }
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+    if (ec != std::errc{} || end != port.data() + port.size() || port.empty()) {
+        return std::nullopt;
+    }
+    return out;
+}
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -71,6 +99,11 @@ void read_admin(const toml::table& table, admin_config& out, context& ctx) {
     r.string("control_socket", out.control_socket);
     r.string("metrics", out.metrics);
     r.finish();
+    if (!out.metrics.empty() && !parse_listen_address(out.metrics)) {
+        r.invalid("metrics",
+                  "must be \"address:port\" with a numeric address (\"127.0.0.1:9325\", \"[::1]:9325\"), "
+                  "or a port alone (\"9325\", on 127.0.0.1)");
+    }
 }
 
 void read_auth(const toml::table& table, auth_config& out, context& ctx) {

@@ -85,7 +85,7 @@ struct server_config {
 // [admin]: how an administrator reaches the running daemon. Both are off unless configured.
 struct admin_config {
     std::string control_socket;  // path of the unix socket mailwrightctl talks to (mode 0600)
-    std::string metrics;         // "address:port" of the Prometheus text endpoint
+    std::string metrics;         // "address:port" of the Prometheus text endpoint (parse_listen_address)
 };
 
 struct log_config {
@@ -155,5 +155,13 @@ load_result load_string(std::string_view text, std::string_view source_name, con
 
 // "90s", "5m", "2h", "250ms", or a bare number of seconds.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// Where an admin service listens: "127.0.0.1:9325", "[::1]:9325" (a numeric address: no name is looked up at
+// start), or a port alone, "9325", which means loopback (127.0.0.1). Port 0: the kernel chooses.
+struct listen_address {
+    std::string address;
+    std::uint16_t port = 0;
+};
+std::optional<listen_address> parse_listen_address(std::string_view text);
 
 }  // namespace mailwright::config
