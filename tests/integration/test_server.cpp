@@ -1,7 +1,9 @@
-// The server core in process, over loopback: a service that throws harms only its own client, and a session
-// that ignores the shutdown request is closed when the grace period ends.
+// The server core in process, over loopback: a service that throws harms only its own client, a session
+// that ignores the shutdown request is closed when the grace period ends, and the administrator's requests
+// (sessions, kick) reach the sessions on their workers.
 #include "mailwright/server/server.hpp"
 
+#include <algorithm>
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -135,6 +137,40 @@ TEST_CASE("server: graceful shutdown lets sessions say goodbye and refuses new o
     std::error_code ec;
     late.connect({asio::ip::make_address("127.0.0.1"), rs.port()}, ec);
     CHECK(ec == asio::error::connection_refused);
+}
+
+TEST_CASE("server: sessions() lists the open sessions and kick() ends only the one named", "[server][admin]") {
+    running_server rs({.workers = 2, .handle_signals = false}, std::make_shared<echo::service>());
+    client a(rs.port());
+    client b(rs.port());
+    REQUIRE(a.line() == "220 mailwright echo ready\r");
+    REQUIRE(b.line() == "220 mailwright echo ready\r");
+    const auto listed = rs.srv.sessions();
+    REQUIRE(listed.size() == 2);
+    const auto a_port = a.socket.local_endpoint().port();
+    const auto mine = std::find_if(listed.begin(), listed.end(), [&](const auto& s) { return s.peer.port == a_port; });
+    REQUIRE(mine != listed.end());
+    CHECK(mine->listener == "test");
+    CHECK(mine->peer.address == "127.0.0.1");
+    CHECK(mine->user.empty());
+
+    CHECK(rs.srv.kick(mine->id + 1000) == 0);
+    CHECK(rs.srv.kick_user("") == 0);  // the sessions nobody logged into are nobody's
+    CHECK(rs.srv.kick(mine->id) == 1);
+    CHECK(a.line() == "421 server shutting down\r");  // the goodbye of a stopping session
+    CHECK(a.line() == "<End of file>");
+    b.send("still there?\r\n");
+    CHECK(b.line() == "250 still there?\r");
+}
+
+TEST_CASE("server: the administrator's requests return when the server has stopped", "[server][admin]") {
+    running_server rs({.workers = 2, .handle_signals = false}, std::make_shared<echo::service>());
+    rs.srv.stop();
+    rs.thread.join();
+    // The workers are gone: nothing is posted, nothing waited for (CTest's timeout bounds a hang).
+    CHECK(rs.srv.sessions().empty());
+    CHECK(rs.srv.kick(1) == 0);
+    CHECK(rs.srv.kick_user("alice") == 0);
 }
 
 TEST_CASE("server: a listener that cannot bind is an error naming the address", "[server]") {

@@ -60,6 +60,8 @@ asio::awaitable<void> dialogue::run() {
     }
     ok(replies::greeting(timestamp_));
     for (;;) {
+        s_.set_state(to_string(state_));  // what the administrator sees (mailwrightctl sessions)
+        s_.set_user(authenticated_);
         const auto r = co_await s_.read_line();
         const server::read_step read = server::interpret(s_, r, replies::to_reads);
         if (read.what == server::read_step::kind::over) {

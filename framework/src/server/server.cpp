@@ -38,6 +38,7 @@
 #include <unordered_set>
 
 #include "../net/socket_stream.hpp"
+#include "admin_requests.hpp"
 #include "connection_limiter.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/metrics/instruments.hpp"
@@ -372,12 +373,48 @@ void server::run() {
     io::wait_blocking_idle();
     // Destroying the io_contexts ends the coroutines of sessions that outlived the grace period, which closes
     // their sockets now rather than when the server object goes.
+    const std::lock_guard lock(m.mutex);  // no administrator's request is posting to a worker (admin_requests.hpp)
     m.workers.clear();
     spdlog::info("server stopped");
 }
 
 void server::stop() {
     asio::post(impl_->control, [m = impl_.get()] { m->begin_shutdown(); });
+}
+
+namespace {
+
+// The workers as the administrator's requests see them; impl::mutex is held.
+std::vector<detail::worker_sessions> worker_sessions(const std::vector<std::unique_ptr<worker>>& workers) {
+    std::vector<detail::worker_sessions> views;
+    for (const auto& w : workers) {
+        views.push_back({&w->context, &w->sessions});
+    }
+    return views;
+}
+
+}  // namespace
+
+std::vector<session_summary> server::sessions() const {
+    std::unique_lock alive(impl_->mutex);
+    const auto workers = worker_sessions(impl_->workers);
+    return detail::list_sessions(std::move(alive), workers);
+}
+
+std::size_t server::kick(std::uint64_t id) {
+    std::unique_lock alive(impl_->mutex);
+    const auto workers = worker_sessions(impl_->workers);
+    return detail::kick_sessions(std::move(alive), workers, [id](const session& s) { return s.id() == id; });
+}
+
+std::size_t server::kick_user(std::string_view user) {
+    if (user.empty()) {
+        return 0;  // the sessions nobody logged into are not one user's
+    }
+    std::unique_lock alive(impl_->mutex);
+    const auto workers = worker_sessions(impl_->workers);
+    return detail::kick_sessions(std::move(alive), workers,
+                                 [name = std::string(user)](const session& s) { return s.user() == name; });
 }
 
 }  // namespace mailwright::server

@@ -44,6 +44,11 @@ const tls::channel_info& session::tls_channel() const noexcept { return channel_
 bool session::stop_requested() const noexcept { return stop_requested_; }
 net::stream& session::stream() noexcept { return *stream_; }
 const std::string& session::log_prefix() const noexcept { return log_prefix_; }
+const std::string& session::user() const noexcept { return user_; }
+const std::string& session::state() const noexcept { return state_; }
+std::chrono::steady_clock::time_point session::started() const noexcept { return started_; }
+void session::set_user(std::string_view user) { user_.assign(user); }
+void session::set_state(std::string_view state) { state_.assign(state); }
 
 asio::awaitable<read_result> session::read_line() {
     // The whole line must arrive within the read timeout, not each octet of it: a client that dribbles one

@@ -94,6 +94,8 @@ asio::awaitable<void> dialogue::run() {
     }
     reply(replies::greeting(options_.hostname, options_.kind == role::lmtp));
     for (;;) {
+        s_.set_state(name(state_));  // what the administrator sees (mailwrightctl sessions)
+        s_.set_user(user_);
         const auto r = co_await s_.read_line();
         const server::read_step read = server::interpret(s_, r, replies::to_reads);
         if (read.what == server::read_step::kind::over) {
@@ -411,6 +413,7 @@ asio::awaitable<next> dialogue::on_bdat(const command& c) {
 // The queue hook, then the message read into the pipeline, then the store's answer. Whatever went wrong, the
 // whole message is read (or the connection is lost) before the reply.
 asio::awaitable<next> dialogue::receive(incoming& message) {
+    s_.set_state("data");  // while the message is read; the loop shows the table's state again after it
     const auto verdict = co_await hook(plugin::smtp_phase::queue, "", &txn_.envelope);
     std::optional<pipeline::message_pipeline> sink;
     if (verdict.ok()) {

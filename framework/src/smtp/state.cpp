@@ -80,6 +80,22 @@ std::string_view to_string(state s) noexcept {
     return "?";
 }
 
+std::string_view name(state s) noexcept {
+    switch (s) {
+        case state::connected:
+            return "connected";
+        case state::greeted:
+            return "greeted";
+        case state::mail:
+            return "mail";
+        case state::rcpt:
+            return "rcpt";
+        case state::chunking:
+            return "chunking";
+    }
+    return "?";
+}
+
 bool allowed(verb v, state s) noexcept {
     return table[static_cast<std::size_t>(v)].allowed[static_cast<std::size_t>(s)];
 }

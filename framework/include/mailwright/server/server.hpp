@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mailwright/io/line_buffer.hpp"
@@ -49,6 +50,16 @@ struct bound_endpoint {
     endpoint_info endpoint;
 };
 
+// One open session as an administrator sees it (mailwrightctl sessions).
+struct session_summary {
+    std::uint64_t id = 0;
+    std::string listener;
+    endpoint_info peer;
+    std::string user;   // the authenticated user; empty before a login
+    std::string state;  // the protocol's state ("TRANSACTION", "mail", ...); empty for a service that sets none
+    std::chrono::milliseconds age{0};
+};
+
 class server {
   public:
     explicit server(server_options options);
@@ -86,6 +97,16 @@ class server {
 
     // Starts a graceful shutdown; a second call forces it. Safe from any thread.
     void stop();
+
+    // The administrator's view (mailwrightctl), callable from any thread once bind() returned. Each worker
+    // answers on its own thread; a worker that has stopped, or does not answer within 2 s (a stuck plugin
+    // call), is left out rather than waited for. Do not call them from a worker thread.
+    std::vector<session_summary> sessions() const;
+    // Ends the session with that id, or every session of that authenticated user: each is asked to stop (its
+    // next read reports "stopping" and the protocol says goodbye, as at shutdown), and one that has not ended
+    // 5 s later (busy in a plugin call or a write) is closed. Returns how many sessions were found.
+    std::size_t kick(std::uint64_t id);
+    std::size_t kick_user(std::string_view user);
 
   private:
     struct impl;

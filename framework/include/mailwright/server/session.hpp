@@ -123,6 +123,15 @@ class session {
     // "session=12 peer=127.0.0.1:40000": what every log line about this session starts with.
     const std::string& log_prefix() const noexcept;
 
+    // What an administrator sees of the session (mailwrightctl sessions, server::sessions()): the user the
+    // protocol authenticated (empty before), a short name of the protocol's state, set by the protocol as they
+    // change, and when the connection was accepted.
+    void set_user(std::string_view user);
+    const std::string& user() const noexcept;
+    void set_state(std::string_view state);
+    const std::string& state() const noexcept;
+    std::chrono::steady_clock::time_point started() const noexcept;
+
   private:
     // Flushes queued replies and reads once into the line buffer, by `deadline` when there is one; a
     // read_result only when that failed.
@@ -139,6 +148,9 @@ class session {
     std::string log_prefix_;
     std::error_code write_error_;
     bool stop_requested_ = false;
+    std::string user_;
+    std::string state_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace mailwright::server

@@ -30,7 +30,8 @@ enum class state {
     chunking,   // inside a BDAT sequence (RFC 3030)
 };
 
-std::string_view to_string(state s) noexcept;
+std::string_view to_string(state s) noexcept;  // as replies say it: "after MAIL"
+std::string_view name(state s) noexcept;       // as the enum says it, for a table: "mail"
 
 bool allowed(verb v, state s) noexcept;
 
