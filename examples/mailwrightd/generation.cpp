@@ -105,6 +105,11 @@ reload_outcome configuration_keeper::reload() {
     return outcome;
 }
 
+std::vector<plugin::loaded_plugin> configuration_keeper::plugins() {
+    std::lock_guard lock(mutex_);
+    return current_->plugins->loaded();
+}
+
 reload_outcome configuration_keeper::reload_locked() {
     if (path_.empty()) {
         return {false, "the built-in configuration cannot change: start with --config FILE to reload one"};

@@ -58,6 +58,8 @@ class configuration_keeper {
     ~configuration_keeper();
 
     reload_outcome reload();
+    // The plugins of the configuration serving now (mailwrightctl status).
+    std::vector<mailwright::plugin::loaded_plugin> plugins();
 
   private:
     reload_outcome reload_locked();

@@ -14,6 +14,7 @@
 
 #include "admin.hpp"
 #include "bootstrap.hpp"
+#include "control_socket.hpp"
 #include "generation.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/log/log.hpp"
@@ -95,6 +96,23 @@ server::server_options server_options(const config::daemon_config& cfg, std::fun
             .on_reload = std::move(on_reload)};
 }
 
+// [admin] control_socket: made before the privileges drop (its directory may be root's; the socket is handed
+// to [server] user), served once the admin thread runs, by then with a keeper. Null when not configured.
+std::unique_ptr<control_socket> open_control_socket(const config::daemon_config& cfg, admin_thread& admin,
+                                                    server::server& srv,
+                                                    const std::unique_ptr<configuration_keeper>& keeper) {
+    if (cfg.admin.control_socket.empty()) {
+        return nullptr;
+    }
+    auto control = std::make_unique<control_socket>(
+        admin.context(), control_socket_options{cfg.admin.control_socket, cfg.server.user, cfg.server.group},
+        control_sources{.server = srv,
+                        .plugins = [&keeper] { return keeper->plugins(); },
+                        .reload = [&keeper] { return keeper->reload(); }});
+    control->start();
+    return control;
+}
+
 }  // namespace
 
 // Start-up, in the order privileges need: what only root may do first (bind the listeners' addresses, read
@@ -120,8 +138,9 @@ int serve(const std::string& config_path) {
     for (const auto& l : cfg.listeners) {
         srv.reserve(l.name, l.addresses, l.port);
     }
-    admin_thread admin;
+    admin_thread admin;  // declared after srv and keeper: stopped before they go
     const auto metrics = metrics_endpoint::open(admin.context(), cfg);  // [admin] metrics; nullptr when not set
+    const auto control = open_control_socket(cfg, admin, srv, keeper);
     make_development_certificate(cfg.tls);
     first->tls = build_tls(cfg);
     // privileges drop here: nothing after this line needs root.
@@ -147,7 +166,7 @@ int serve(const std::string& config_path) {
     admin.start();
     spdlog::info("mailwrightd {} starting", version);
     srv.run();
-    admin.stop();  // ends the metrics endpoint's accept loop and any scrape in progress
+    admin.stop();  // ends the admin thread's accept loops (metrics, control socket) and any request in progress
     return 0;
 }
 
