@@ -277,9 +277,26 @@ class Control(ControlTest):
     def test_reload_replies(self):
         done = self.ctl("reload")
         self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertEqual(done.stdout, "reloaded\n")
-        self.assertEqual(self.ask("reload")["message"], "reloaded")
+        self.assertEqual(done.stdout, f"configuration reloaded from {self.daemon.config_path}\n")
+        self.assertEqual(self.ask("reload")["message"], f"configuration reloaded from {self.daemon.config_path}")
         self.assertTrue(self.daemon.log_contains(r"control: reloading"))
+
+    def test_reload_that_does_not_take_says_why(self):
+        with open(self.daemon.config_path) as f:
+            good = f.read()
+        self.addCleanup(self.restore_config, good)
+        with open(self.daemon.config_path, "w") as f:
+            f.write(good.replace('failure_delay = "0s"', 'failure_delay = "soon"'))
+        done = self.ctl("reload")
+        self.assertEqual(done.returncode, 1)
+        self.assertEqual(done.stdout, "")
+        self.assertRegex(done.stderr, rf"^mailwrightctl: {re.escape(self.daemon.config_path)}:\d+:\d+: ")
+        self.assertIn("failure_delay", done.stderr)
+        self.assertEqual(self.ask("status")["pid"], self.daemon.proc.pid)  # the running configuration serves on
+
+    def restore_config(self, text):
+        with open(self.daemon.config_path, "w") as f:
+            f.write(text)
 
     def test_stats_prints_numbers(self):
         p = self.pop3("bob")
