@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     auto* kick_user = app.add_subcommand("kick-user", "End every session of a user");
     kick_user->add_option("user", argument, "The authenticated user's name")->required();
     app.add_subcommand("reload", "Reload the configuration (as SIGHUP does) and say whether it took");
-    app.add_subcommand("stats", "Uptime, and the open sessions in all and per listener");
+    app.add_subcommand("stats", "Uptime, open sessions in all and per listener, and the daemon's metrics");
 
     try {
         app.parse(argc, argv);

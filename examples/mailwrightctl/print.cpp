@@ -38,24 +38,29 @@ void table(const row& header, const std::vector<row>& rows, std::string_view ind
     }
 }
 
-// A field as text: strings as they are but for control characters (a terminal must not take a user name
-// for a command), numbers in decimal, absent or empty as "-".
-std::string text(const json::object& o, std::string_view key) {
-    const json::value* v = o.if_contains(key);
+// Control characters as '?': a terminal must not take a user name for a command.
+std::string printable(std::string_view text) {
+    std::string s(text);
+    for (char& c : s) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            c = '?';
+        }
+    }
+    return s;
+}
+
+// A value as text: strings printable, numbers in decimal, absent, null or empty as "-".
+std::string text(const json::value* v) {
     if (v == nullptr || v->is_null()) {
         return "-";
     }
     if (!v->is_string()) {
         return json::serialize(*v);
     }
-    std::string s(v->as_string());
-    for (char& c : s) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            c = '?';
-        }
-    }
-    return s.empty() ? "-" : s;
+    return v->as_string().empty() ? "-" : printable(v->as_string());
 }
+
+std::string text(const json::object& o, std::string_view key) { return text(o.if_contains(key)); }
 
 std::int64_t number(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
@@ -111,8 +116,13 @@ void stats(const json::object& reply) {
         rows.push_back({"sessions open", text(s->as_object(), "open")});
         if (const json::value* by = s->as_object().if_contains("by_listener"); by != nullptr && by->is_object()) {
             for (const auto& [name, count] : by->as_object()) {
-                rows.push_back({fmt::format("sessions open on {}", std::string_view(name)), json::serialize(count)});
+                rows.push_back({fmt::format("sessions open on {}", printable(name)), text(&count)});
             }
+        }
+    }
+    if (const json::value* m = reply.if_contains("metrics"); m != nullptr && m->is_object()) {
+        for (const auto& [series, value] : m->as_object()) {
+            rows.push_back({printable(series), text(&value)});
         }
     }
     table({"STATISTIC", "VALUE"}, rows);

@@ -6,8 +6,11 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 
+#include "mailwright/metrics/instruments.hpp"
 #include "mailwright/plugin/plugin.hpp"
 #include "mailwright/version.hpp"
 
@@ -94,6 +97,38 @@ std::string reload(const control_sources& sources) {
     return reply({{"ok", true}, {"message", result.message}});
 }
 
+// The metrics registry's samples (what the metrics endpoint serves), "name{labels}" to value, in its order;
+// histograms by their _sum and _count only, their buckets being for Prometheus to read.
+json::object metric_samples() {
+    json::object samples;
+    const std::string text = metrics::process_registry().expose();
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const auto end = rest.find('\n');
+        const std::string_view line = rest.substr(0, end);
+        rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+        const auto space = line.rfind(' ');
+        if (line.empty() || line.front() == '#' || space == std::string_view::npos) {
+            continue;
+        }
+        const std::string_view series = line.substr(0, space);
+        if (series.substr(0, series.find('{')).ends_with("_bucket")) {
+            continue;
+        }
+        const std::string value(line.substr(space + 1));
+        char* parsed_end = nullptr;
+        const double number = std::strtod(value.c_str(), &parsed_end);
+        if (parsed_end == value.c_str() + value.size() && std::isfinite(number)) {
+            samples[series] = number == static_cast<double>(static_cast<std::int64_t>(number))
+                                  ? json::value(static_cast<std::int64_t>(number))
+                                  : json::value(number);
+        } else {
+            samples[series] = value;  // +Inf, NaN
+        }
+    }
+    return samples;
+}
+
 std::string stats(const control_sources& sources) {
     std::map<std::string, std::int64_t> open;  // every listener, the idle ones with 0
     for (const auto& bound : sources.server.bound_endpoints()) {
@@ -109,7 +144,8 @@ std::string stats(const control_sources& sources) {
     }
     return reply({{"ok", true},
                   {"uptime_seconds", uptime(sources)},
-                  {"sessions", json::object{{"open", list.size()}, {"by_listener", std::move(by_listener)}}}});
+                  {"sessions", json::object{{"open", list.size()}, {"by_listener", std::move(by_listener)}}},
+                  {"metrics", metric_samples()}});
 }
 
 }  // namespace

@@ -9,7 +9,8 @@
 //   kick ID           {"ok":true,"kicked":1}, or "ok":false when no session has that id
 //   kick-user NAME    {"ok":true,"kicked":N} (N may be 0)
 //   reload            {"ok":true,"message":..}, or "ok":false with the reason in "error"
-//   stats             {"ok":true,"uptime_seconds":..,"sessions":{"open":N,"by_listener":{"name":N}}}
+//   stats             {"ok":true,"uptime_seconds":..,"sessions":{"open":N,"by_listener":{"name":N}},
+//                      "metrics":{"mailwright_..._total{listener=\"mx\"}":N,...}} (the metrics registry's samples)
 #pragma once
 
 #include <chrono>

@@ -305,11 +305,19 @@ class Control(ControlTest):
         self.assertGreaterEqual(reply["sessions"]["by_listener"]["pop3"], 1)
         self.assertIn("smtp", reply["sessions"]["by_listener"])
         self.assertEqual(reply["sessions"]["open"], sum(reply["sessions"]["by_listener"].values()))
+        # The metrics registry's samples, as the metrics endpoint serves them, without histogram buckets.
+        metrics = reply["metrics"]
+        self.assertGreaterEqual(metrics['mailwright_connections_accepted_total{listener="pop3"}'], 1)
+        self.assertGreaterEqual(metrics['mailwright_connections_open{listener="pop3"}'], 1)
+        self.assertGreaterEqual(metrics['mailwright_logins_total{mechanism="USER",outcome="ok"}'], 1)
+        self.assertFalse([name for name in metrics if "_bucket" in name])
+        self.assertTrue(all(isinstance(v, (int, float)) for v in metrics.values()), metrics)
         shown = self.ctl("stats")
         self.assertEqual(shown.returncode, 0, shown.stderr)
         self.assertRegex(shown.stdout, r"\nuptime +\d+")
         self.assertRegex(shown.stdout, r"\nsessions open +[1-9]\d*\n")
         self.assertRegex(shown.stdout, r"\nsessions open on pop3 +[1-9]\d*\n")
+        self.assertRegex(shown.stdout, r'\nmailwright_connections_accepted_total\{listener="pop3"\} +[1-9]\d*\n')
         p.quit()
 
     def test_several_clients_and_requests(self):
