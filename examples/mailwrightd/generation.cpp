@@ -31,6 +31,8 @@ std::vector<std::string> needs_restart(const config::daemon_config& before, cons
     check(b.hostname == a.hostname, "[server] hostname");
     check(before.admin.control_socket == after.admin.control_socket, "[admin] control_socket");
     check(before.admin.metrics == after.admin.metrics, "[admin] metrics");
+    // The logger is swapped only at start: other threads log through it without a lock (the level follows).
+    check(before.log.format == after.log.format && before.log.output == after.log.output, "[log] format and output");
     return kept;
 }
 

@@ -125,7 +125,7 @@ int serve(const std::string& config_path) {
     auto first = std::make_unique<generation>();
     first->config = *loaded.config;
     const auto& cfg = first->config;
-    log::init(*log::parse_level(cfg.log.level));
+    log::init(config::log_settings(cfg.log));
     raise_fd_limit();
     io::set_blocking_threads(cfg.server.blocking_threads);  // before anything offloads: the pool starts then
 

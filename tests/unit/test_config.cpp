@@ -40,6 +40,8 @@ state_dir = "/srv/mail"
 
 [log]
 level = "debug"
+format = "json"
+output = "journald"
 
 [[listener]]
 name = "pop3"
@@ -69,6 +71,12 @@ read_timeout = 30
     CHECK(c.server.shutdown_grace == 2500ms);
     CHECK(c.server.state_dir == "/srv/mail");
     CHECK(c.log.level == "debug");
+    CHECK(c.log.format == log::format::json);
+    CHECK(c.log.output == log::output::journald);
+    const log::settings logging = config::log_settings(c.log);
+    CHECK(logging.threshold == log::level::debug);
+    CHECK(logging.style == log::format::json);
+    CHECK(logging.destination == log::output::journald);
     REQUIRE(c.listeners.size() == 2);
     CHECK(c.listeners[0].addresses == std::vector<std::string>{"127.0.0.1", "::1"});
     CHECK(c.listeners[0].port == 1110);
@@ -85,6 +93,8 @@ TEST_CASE("config: defaults are safe", "[config]") {
     CHECK(result.config->listeners[0].addresses == std::vector<std::string>{"127.0.0.1"});  // loopback only
     CHECK(result.config->server.max_connections_per_ip > 0);
     CHECK(result.config->listeners[0].read_timeout == 0ms);  // the service's own (echo 5 min, POP3 10 min)
+    CHECK(result.config->log.format == log::format::text);   // lines on stderr, as text
+    CHECK(result.config->log.output == log::output::standard_error);
 }
 
 TEST_CASE("config: an unknown key names its line, column and the likely key", "[config]") {
@@ -139,6 +149,15 @@ TEST_CASE("config: wrong types and impossible values", "[config]") {
     SECTION("a log level that does not exist") {
         const auto e = only_error("[log]\nlevel = \"loud\"\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
         CHECK_THAT(e.message, Catch::Contains("one of \"trace\""));
+    }
+    SECTION("a log format or output that does not exist, at its line and column") {
+        auto e = only_error("[log]\nformat = \"xml\"\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+        CHECK(e.to_string() == "test.toml:2:10: 'format' in [log] must be one of \"text\", \"json\", not \"xml\"");
+        e = only_error("[log]\noutput = \"file\"\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+        CHECK(e.to_string() ==
+              "test.toml:2:10: 'output' in [log] must be one of \"stderr\", \"syslog\", \"journald\", not \"file\"");
+        e = only_error("[log]\noutput = true\n[[listener]]\nname = \"e\"\nservice = \"echo\"\n");
+        CHECK(e.line == 2);
     }
     SECTION("listener names are unique") {
         const auto e = only_error(

@@ -49,3 +49,42 @@ TEST_CASE("log::escape: length limit", "[log]") {
     CHECK(escape(newlines, 100).size() < 100 + 40);
     CHECK(escape("short", 100) == "short");
 }
+
+using mailwright::log::json_line;
+
+TEST_CASE("log::json_line: the session prefix becomes fields, the rest is the message", "[log]") {
+    CHECK(json_line("2025-01-31T09:00:00.123+01:00", "info",
+                    "session=12 peer=127.0.0.1:40000 authentication failed client=127.0.0.1 mechanism=PLAIN") ==
+          R"({"time":"2025-01-31T09:00:00.123+01:00","level":"info","session":12,"peer":"127.0.0.1:40000",)"
+          R"("message":"authentication failed client=127.0.0.1 mechanism=PLAIN"})");
+    CHECK(json_line("t", "warning", "session=3 peer=[::1]:25 x") ==
+          R"({"time":"t","level":"warning","session":3,"peer":"[::1]:25","message":"x"})");
+    // A line about no session keeps its words.
+    CHECK(json_line("t", "info", "listening listener=pop3 address=127.0.0.1:110 workers=2") ==
+          R"({"time":"t","level":"info","message":"listening listener=pop3 address=127.0.0.1:110 workers=2"})");
+    // Only the prefix session::log_prefix() makes: anything else is message.
+    CHECK(json_line("t", "info", "session=x peer=a b") ==
+          R"({"time":"t","level":"info","message":"session=x peer=a b"})");
+    CHECK(json_line("t", "info", "session=1 peer= b") ==
+          R"({"time":"t","level":"info","message":"session=1 peer= b"})");
+    CHECK(json_line("t", "info", "session=1 b") == R"({"time":"t","level":"info","message":"session=1 b"})");
+    CHECK(json_line("t", "info", "session=1 peer=p") ==
+          R"({"time":"t","level":"info","session":1,"peer":"p","message":""})");
+    CHECK(json_line("t", "info", "") == R"({"time":"t","level":"info","message":""})");
+}
+
+TEST_CASE("log::json_line: quotes and backslashes are escaped for JSON, after the escaping of every line", "[log]") {
+    // A user name that tries to close the string and add a field of its own.
+    CHECK(
+        json_line("t", "info", R"(session=1 peer=p user=x","session":999,"peer":"6.6.6.6)") ==
+        R"({"time":"t","level":"info","session":1,"peer":"p","message":"user=x\",\"session\":999,\"peer\":\"6.6.6.6"})");
+    // The text line says "a\\b" for a backslash the client sent: so does the JSON string, once decoded.
+    CHECK(json_line("t", "info", "a\\b") == R"({"time":"t","level":"info","message":"a\\\\b"})");
+    // Control characters never reach JSON raw: escape() has written them out, and JSON escapes its backslash.
+    CHECK(json_line("t", "info", "a\nb\x01") == R"({"time":"t","level":"info","message":"a\\nb\\x01"})");
+    CHECK(json_line("t", "info", "J\xc3\xbcrgen \xe2\x80\xa8") ==
+          "{\"time\":\"t\",\"level\":\"info\",\"message\":\"J\xc3\xbcrgen \\\\u{2028}\"}");
+    // The long-message cut applies as it does to text.
+    const std::string line = json_line("t", "info", std::string(10000, 'a'));
+    CHECK(line.find("...[5904 octets cut]\"}") != std::string::npos);
+}

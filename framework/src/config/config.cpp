@@ -20,6 +20,11 @@ std::string error::to_string() const {
     return fmt::format("{}:{}:{}: {}", file, line, column, message);
 }
 
+log::settings log_settings(const log_config& c) {
+    return {
+        .threshold = log::parse_level(c.level).value_or(log::level::info), .style = c.format, .destination = c.output};
+}
+
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     std::uint64_t value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -119,6 +124,11 @@ void read_auth(const toml::table& table, auth_config& out, context& ctx) {
 void read_log(const toml::table& table, log_config& out, context& ctx) {
     table_reader r(table, "[log]", ctx);
     r.choice("level", out.level, {"trace", "debug", "info", "warn", "error", "off"});
+    r.choice("format", out.format, {{"text", log::format::text}, {"json", log::format::json}});
+    r.choice("output", out.output,
+             {{"stderr", log::output::standard_error},
+              {"syslog", log::output::syslog},
+              {"journald", log::output::journald}});
     r.finish();
 }
 

@@ -18,6 +18,7 @@
 
 #include "mailwright/config/section.hpp"
 #include "mailwright/io/line_buffer.hpp"
+#include "mailwright/log/log.hpp"
 #include "mailwright/plugin/plugin.hpp"
 #include "mailwright/tls/settings.hpp"
 
@@ -90,7 +91,12 @@ struct admin_config {
 
 struct log_config {
     std::string level = "info";
+    log::format format = log::format::text;
+    log::output output = log::output::standard_error;
 };
+
+// What log::init() takes from [log].
+log::settings log_settings(const log_config& c);
 
 struct plugin_table;  // a plugin's TOML table, opaque here
 
