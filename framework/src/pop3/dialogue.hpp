@@ -60,7 +60,8 @@ class dialogue {
     // Completes PASS, APOP or AUTH (`cmd`, issued in `issued_in`) with what the auth chain said.
     asio::awaitable<next> login(command cmd, state issued_in, const plugin::auth_result& result,
                                 std::string_view attempted);
-    asio::awaitable<next> login_failed(std::string_view attempted);
+    // `mechanism`: "USER" (USER/PASS), "APOP" or the SASL mechanism, as the failed-login line names it.
+    asio::awaitable<next> login_failed(std::string_view mechanism, std::string_view attempted);
 
     // TRANSACTION
     void on_stat();

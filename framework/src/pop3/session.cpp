@@ -268,7 +268,7 @@ asio::awaitable<next> dialogue::on_auth(const parsed& p) {
         case server::auth_outcome::kind::failure:
             break;
     }
-    co_return co_await login_failed(exchange.attempted);
+    co_return co_await login_failed(exchange.mechanism, exchange.attempted);
 }
 
 asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin::auth_result& result,
@@ -280,7 +280,10 @@ asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin
         co_return next::go_on;
     }
     if (result.status != auth_status::ok) {
-        co_return co_await login_failed(attempted);
+        // AUTH comes here only with a success or a backend that could not decide: a failed exchange is
+        // login_failed() at once, with the mechanism's name.
+        const std::string_view mechanism = cmd == command::apop ? "APOP" : cmd == command::pass ? "USER" : "AUTH";
+        co_return co_await login_failed(mechanism, attempted);
     }
     const std::string& user = result.user;
     if (env_.penalty) {
@@ -320,10 +323,9 @@ asio::awaitable<next> dialogue::login(command cmd, state issued_in, const plugin
     co_return next::go_on;
 }
 
-asio::awaitable<next> dialogue::login_failed(std::string_view attempted) {
-    spdlog::info("{} authentication failed{}{}", s_.log_prefix(), attempted.empty() ? "" : " for ", attempted);
+asio::awaitable<next> dialogue::login_failed(std::string_view mechanism, std::string_view attempted) {
     const server::auth_settings settings = auth_settings();
-    const bool last = co_await server::failed_login(auth_failures_, settings, s_, attempted);
+    const bool last = co_await server::failed_login(auth_failures_, settings, s_, mechanism, attempted);
     if (last) {
         err(replies::auth_failed_closing);
         co_return next::close;

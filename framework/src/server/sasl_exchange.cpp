@@ -159,7 +159,9 @@ asio::awaitable<auth_outcome> authenticate(session& s, const auth_settings& sett
 }
 
 asio::awaitable<bool> failed_login(unsigned& failures, const auth_settings& settings, const session& s,
-                                   std::string_view attempted) {
+                                   std::string_view mechanism, std::string_view attempted) {
+    spdlog::info("{} authentication failed client={} mechanism={} listener={}{}{}", s.log_prefix(),
+                 s.info().peer.address, mechanism, s.info().listener, attempted.empty() ? "" : " user=", attempted);
     ++failures;
     co_await penalise_failure(settings.penalty, s, attempted);
     co_return failures >= settings.max_failures;

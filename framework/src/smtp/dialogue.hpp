@@ -115,7 +115,10 @@ class dialogue {
   private:
     friend class incoming;
 
-    void reply(std::string_view text) { s_.reply(fmt::format("{}\r\n", text)); }
+    void reply(std::string_view text) {
+        note_refusal(text);
+        s_.reply(fmt::format("{}\r\n", text));
+    }
     // A reply to a client mistake: counted, and the connection closes at the limit (Postfix hard_error_limit).
     next error(std::string_view text);
 
@@ -137,7 +140,7 @@ class dialogue {
     // `answers`: one per recipient, what the message pipeline said.
     next answer_message(const transaction& done, refusal problem, const plugin::reply* refused_by_hook,
                         const std::vector<plugin::reply>& answers, std::uint64_t octets);
-    asio::awaitable<next> auth_failed(std::string_view attempted);
+    asio::awaitable<next> auth_failed(std::string_view mechanism, std::string_view attempted);
 
     bool is_local_domain(std::string_view domain) const;
     // The user a recipient names (the configured one for postmaster), or why it is refused.
@@ -166,6 +169,14 @@ class dialogue {
     // A verdict that is not accept becomes the reply (554 5.7.1 or 451 4.7.1); true when it was not accept.
     bool refused(const plugin::reply& v);
 
+    // The log lines about mail (dialogue_log.cpp). A negative reply while `refusing_` names MAIL, RCPT, DATA or
+    // BDAT is logged as that command's refusal; the message's own outcome is logged by answer_message().
+    void note_refusal(std::string_view text) const;
+    void log_refusal(std::string_view what, std::string_view text, const plugin::envelope* e,
+                     std::span<const std::string_view> to) const;
+    void log_accepted(const plugin::envelope& e, std::uint64_t octets, std::span<const std::string_view> to) const;
+    std::string log_client() const;  // " tls=TLSv1.3 client=192.0.2.1 user=alice"
+
     const options& options_;
     const environment& env_;
     server::session& s_;
@@ -178,6 +189,8 @@ class dialogue {
     transaction txn_;
     unsigned errors_ = 0;
     unsigned auth_failures_ = 0;
+    std::optional<verb> refusing_;  // the command being answered, when its refusals are logged (note_refusal)
+    std::string attempted_to_;      // RCPT: the recipient being answered
 };
 
 }  // namespace mailwright::smtp::detail

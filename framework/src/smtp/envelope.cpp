@@ -207,6 +207,7 @@ asio::awaitable<next> dialogue::on_rcpt(const command& c) {
     if (r.error) {
         co_return error(replies::bad_recipient);
     }
+    attempted_to_ = r.box->to_string();  // for the log line of a refusal (note_refusal)
     if (!extended_ && !r.parameters.empty()) {
         co_return error(replies::parameters_need_ehlo);
     }

@@ -67,6 +67,7 @@ metrics::message_outcome lmtp_outcome(const std::vector<plugin::reply>& answers)
 next dialogue::error(std::string_view text) {
     reply(text);
     if (++errors_ >= options_.max_errors) {
+        refusing_.reset();  // the closing is no refusal of the command: "closed after N errors" says it
         reply(replies::too_many_errors);
         spdlog::info("{} closed after {} errors", s_.log_prefix(), errors_);
         return next::close;
@@ -96,6 +97,8 @@ asio::awaitable<void> dialogue::run() {
     for (;;) {
         s_.set_state(name(state_));  // what the administrator sees (mailwrightctl sessions)
         s_.set_user(user_);
+        refusing_.reset();
+        attempted_to_.clear();
         const auto r = co_await s_.read_line();
         const server::read_step read = server::interpret(s_, r, replies::to_reads);
         if (read.what == server::read_step::kind::over) {
@@ -120,6 +123,9 @@ asio::awaitable<next> dialogue::on_line(std::string_view line) {
     const command c = parse(line);
     if (c.error == errc::unknown_command || c.error == errc::empty_line) {
         co_return error(replies::unrecognized);
+    }
+    if (c.v == verb::mail || c.v == verb::rcpt || c.v == verb::data || c.v == verb::bdat) {
+        refusing_ = c.v;  // its negative replies are logged (dialogue_log.cpp)
     }
     const bool lmtp = options_.kind == role::lmtp;
     if ((lmtp && (c.v == verb::ehlo || c.v == verb::helo)) || (!lmtp && c.v == verb::lhlo)) {
@@ -345,12 +351,12 @@ asio::awaitable<next> dialogue::on_auth(const command& c) {
         case server::auth_outcome::kind::failure:
             break;
     }
-    co_return co_await auth_failed(exchange.attempted);
+    co_return co_await auth_failed(exchange.mechanism, exchange.attempted);
 }
 
-asio::awaitable<next> dialogue::auth_failed(std::string_view attempted) {
+asio::awaitable<next> dialogue::auth_failed(std::string_view mechanism, std::string_view attempted) {
     const server::auth_settings settings = auth_settings();
-    const bool last = co_await server::failed_login(auth_failures_, settings, s_, attempted);
+    const bool last = co_await server::failed_login(auth_failures_, settings, s_, mechanism, attempted);
     reply(replies::auth_failed);
     if (last) {
         reply(replies::too_many_auth_failures);
@@ -414,6 +420,7 @@ asio::awaitable<next> dialogue::on_bdat(const command& c) {
 // whole message is read (or the connection is lost) before the reply.
 asio::awaitable<next> dialogue::receive(incoming& message) {
     s_.set_state("data");  // while the message is read; the loop shows the table's state again after it
+    refusing_.reset();     // the message's outcome is logged by answer_message(), for the message as a whole
     const auto verdict = co_await hook(plugin::smtp_phase::queue, "", &txn_.envelope);
     std::optional<pipeline::message_pipeline> sink;
     if (verdict.ok()) {
@@ -457,8 +464,15 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
                               const std::vector<plugin::reply>& answers, std::uint64_t octets) {
     const std::size_t recipients = done.envelope.recipients.size();
     const bool lmtp = options_.kind == role::lmtp;
-    // One line for the whole message; LMTP says it once per accepted recipient (RFC 2033 4.2).
+    std::vector<std::string_view> to;
+    for (const auto& r : done.envelope.recipients) {
+        to.push_back(r.address);
+    }
+    // One line for the whole message; LMTP says it once per accepted recipient (RFC 2033 4.2). One log line.
     auto answer = [&](std::string_view text) -> next {
+        if (text.front() == '4' || text.front() == '5') {
+            log_refusal("message", text, &done.envelope, to);
+        }
         for (std::size_t i = 0; lmtp && i + 1 < recipients; ++i) {
             reply(text);
         }
@@ -489,10 +503,22 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
         // or the client sends the message again.
         metrics::count_message(counted_as(options_.kind), lmtp_outcome(answers), octets);
         const std::string stored = replies::lmtp_stored(id, octets);
-        for (const auto& r : answers) {
-            reply(plugin::smtp_line(r, r.ok()          ? replies::lmtp_delivered(stored)
-                                       : r.temporary() ? replies::mailbox_temp
-                                                       : replies::mailbox_perm));
+        std::vector<std::string_view> delivered;
+        for (std::size_t i = 0; i < answers.size(); ++i) {
+            const auto& r = answers[i];
+            const std::string line = plugin::smtp_line(r, r.ok()          ? replies::lmtp_delivered(stored)
+                                                          : r.temporary() ? replies::mailbox_temp
+                                                                          : replies::mailbox_perm);
+            const std::string_view address = i < to.size() ? to[i] : std::string_view();
+            if (r.ok()) {
+                delivered.push_back(address);
+            } else {
+                log_refusal("message", line, &done.envelope, std::span(&address, 1));
+            }
+            reply(line);
+        }
+        if (!delivered.empty()) {
+            log_accepted(done.envelope, octets, delivered);  // the recipients that have it, and only they
         }
         return next::go_on;
     }
@@ -507,8 +533,7 @@ next dialogue::answer_message(const transaction& done, refusal problem, const pl
     if (refused != all.end()) {
         return answer(plugin::smtp_line(*refused, replies::message_refused));
     }
-    spdlog::info("{} message {} accepted: {} octets for {} recipient{}", s_.log_prefix(), id, octets, recipients,
-                 recipients == 1 ? "" : "s");
+    log_accepted(done.envelope, octets, to);
     return answer(replies::stored(id));
 }
 

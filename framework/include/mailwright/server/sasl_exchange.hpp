@@ -99,10 +99,17 @@ struct auth_outcome {
 // mechanism and runs it (run_sasl). Nothing is replied but the challenges; nothing is counted.
 asio::awaitable<auth_outcome> authenticate(session& s, const auth_settings& settings, auth_request request);
 
-// A failed login (AUTH, or POP3's PASS and APOP): counts it in `failures`, which the dialogue keeps, and waits
-// the penalty (penalise_failure). True when it was the last one settings.max_failures allows: the protocol
-// says so and closes.
+// A failed login (AUTH, or POP3's PASS and APOP): logs it, counts it in `failures`, which the dialogue keeps,
+// and waits the penalty (penalise_failure). True when it was the last one settings.max_failures allows: the
+// protocol says so and closes. `mechanism`: the SASL mechanism, or "USER" (POP3 USER/PASS) or "APOP";
+// `attempted`: the user name tried, empty when the client named none.
+//
+// The line is the one fail2ban matches (contrib/fail2ban), the same for POP3 and SMTP, and the same for an
+// unknown user as for a wrong password (no enumeration):
+//   session=7 peer=192.0.2.1:40000 authentication failed client=192.0.2.1 mechanism=PLAIN listener=pop3s user=alice
+// What the client chose, the user name, comes last, so that a name such as "x client=6.6.6.6" cannot move
+// what a filter reads as the client's address.
 asio::awaitable<bool> failed_login(unsigned& failures, const auth_settings& settings, const session& s,
-                                   std::string_view attempted);
+                                   std::string_view mechanism, std::string_view attempted);
 
 }  // namespace mailwright::server
