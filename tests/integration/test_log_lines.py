@@ -4,7 +4,8 @@ with its reply code; each failed login, POP3 and SMTP alike, in the one form tha
 matches, judged by Debian's fail2ban-regex on the daemon's own log (a forged user name " client=6.6.6.6"
 included); the same in JSON ([log] format), every line a JSON object. The outputs ([log] output): syslog and
 journald through a datagram socket of the test's own where a private mount namespace can put it at the path
-glibc and libsystemd use; without one, a start falls back to stderr and says so."""
+glibc and libsystemd use; without one, a start falls back to stderr and says so. A reload keeps them (the
+level follows)."""
 import base64
 import json
 import os
@@ -410,6 +411,22 @@ class Outputs(unittest.TestCase):
         result, path = check_config(self.work, 'format = "xml"')
         self.assertEqual(result.returncode, 2)
         self.assertIn("'format' in [log] must be one of \"text\", \"json\", not \"xml\"", result.stderr)
+
+    def test_a_reload_keeps_format_and_output_and_says_so(self):
+        daemon = start_in(self.work, config(self.work))
+        try:
+            self.assertTrue(daemon.reload(config(self.work, 'format = "json"\noutput = "journald"')))
+            self.assertTrue(daemon.log_contains(r"warning reload: \[log\] format and output changed; it takes effect "
+                                                r"at the next restart"))
+            with Client("127.0.0.1", daemon.ports["pop3"]) as c:
+                self.assertTrue(c.line().startswith("+OK"))
+                c.send("USER bob\r\nPASS wrong\r\nQUIT\r\n")
+                for _ in range(3):
+                    c.line()
+            # Still text, still on stderr.
+            self.assertTrue(daemon.log_contains(r"^\S+ info session=\d+ .* authentication failed .* user=bob$"))
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
 
     def start_without(self, output, socket_path):
         """The daemon with `output` where its socket is missing: it says so, and logs on stderr instead."""
