@@ -294,7 +294,7 @@ class AdminLines(unittest.TestCase):
         self.assertEqual(test.returncode, 0, test.stdout + test.stderr)
         dump = subprocess.run(["fail2ban-client", "-c", etc, "-d"], capture_output=True, text=True, timeout=120)
         self.assertIn("['add', 'mailwright', 'systemd']", dump.stdout)
-        self.assertIn("['set', 'mailwright', 'addjournalmatch', '_SYSTEMD_UNIT=mailwrightd.service']", dump.stdout)
+        self.assertIn("['set', 'mailwright', 'addjournalmatch', '_SYSTEMD_UNIT=mailwright.service']", dump.stdout)
 
 
 class JsonFormat(unittest.TestCase):
