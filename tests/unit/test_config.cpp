@@ -266,3 +266,38 @@ TEST_CASE("config: [admin] metrics must be an address and a port, or the error p
     CHECK(e.column == 1);
     CHECK(e.message.find("'metrics' in [admin] must be \"address:port\" with a numeric address") != std::string::npos);
 }
+
+TEST_CASE("config: an installed file names every path absolutely, each relative one located", "[config]") {
+    const std::string_view text = R"([server]
+state_dir = "var"
+[tls]
+certificate = "tls/cert.pem"
+key = "/etc/mailwright/key.pem"
+[[tls.sni]]
+names = ["b.test"]
+certificate = "b.pem"
+key = "/etc/b.key"
+[[listener]]
+name = "p"
+service = "pop3"
+tls = "implicit"
+[listener.tls_options]
+client_ca = "ca.pem"
+)";
+    REQUIRE(load(text).config);  // anywhere else, relative paths are the caller's business
+    config::schema installed = schema;
+    installed.absolute_paths = true;
+    const auto result = config::load_string(text, "/etc/mailwright/mailwright.toml", installed);
+    REQUIRE_FALSE(result.config);
+    REQUIRE(result.errors.size() == 4);
+    CHECK(result.errors[0].to_string() ==
+          "/etc/mailwright/mailwright.toml:2:13: 'state_dir' in [server] must be an absolute path in an installed "
+          "configuration, not \"var\": a relative path would be taken from the daemon's working directory (/ under "
+          "systemd)");
+    CHECK(result.errors[1].line == 4);
+    CHECK(result.errors[1].message.find("'certificate' in [tls]") == 0);
+    CHECK(result.errors[2].line == 8);
+    CHECK(result.errors[2].message.find("'certificate' in an sni entry") == 0);
+    CHECK(result.errors[3].line == 15);
+    CHECK(result.errors[3].message.find("'client_ca' in [listener.tls_options]") == 0);
+}

@@ -89,7 +89,7 @@ void read_server(const toml::table& table, server_config& out, context& ctx) {
     r.integer("max_connections_per_ip", out.max_connections_per_ip, 1, 1'000'000);
     r.integer("ipv6_prefix", out.ipv6_prefix, 16, 128);
     r.duration("shutdown_grace", out.shutdown_grace, 0ms, 1h);
-    r.string("state_dir", out.state_dir);
+    r.path("state_dir", out.state_dir);
     r.string("hostname", out.hostname);
     r.string("user", out.user);
     r.string("group", out.group);
@@ -101,7 +101,7 @@ void read_server(const toml::table& table, server_config& out, context& ctx) {
 
 void read_admin(const toml::table& table, admin_config& out, context& ctx) {
     table_reader r(table, "[admin]", ctx);
-    r.string("control_socket", out.control_socket);
+    r.path("control_socket", out.control_socket);
     r.string("metrics", out.metrics);
     r.finish();
     if (!out.metrics.empty() && !parse_listen_address(out.metrics)) {
@@ -137,6 +137,13 @@ void read_plugins(const toml::table& table, plugins_config& out, context& ctx) {
     r.strings("path", out.path);
     r.strings("auth", out.auth_order);
     r.strings("hooks", out.hook_order);
+    for (const auto& dir : out.path) {
+        if (ctx.absolute_paths && !dir.empty() && dir.front() != '/') {
+            ctx.add(r.key_source("path"), fmt::format("'path' in [plugins] must list absolute paths in an installed "
+                                                      "configuration, not \"{}\"",
+                                                      dir));
+        }
+    }
     r.finish();
 }
 
@@ -235,7 +242,7 @@ load_result finish_parse(const std::shared_ptr<const toml::table>& parsed, conte
 }  // namespace
 
 load_result load_string(std::string_view text, std::string_view source_name, const schema& known) {
-    context ctx{std::string(source_name), {}};
+    context ctx{std::string(source_name), {}, known.absolute_paths};
     try {
         // Moved, not copied, into shared ownership: a moved table keeps its source positions.
         return finish_parse(std::make_shared<const toml::table>(toml::parse(text, source_name)), ctx, known);
@@ -246,7 +253,7 @@ load_result load_string(std::string_view text, std::string_view source_name, con
 }
 
 load_result load_file(const std::string& path, const schema& known) {
-    context ctx{path, {}};
+    context ctx{path, {}, known.absolute_paths};
     try {
         return finish_parse(std::make_shared<const toml::table>(toml::parse_file(path)), ctx, known);
     } catch (const toml::parse_error& e) {

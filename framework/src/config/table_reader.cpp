@@ -62,6 +62,20 @@ table_reader::table_reader(const toml::table& table, std::string name, context& 
 table_reader::table_reader(const toml::table& table, std::string name, context& ctx, const toml::source_region& home)
     : table_(table), name_(std::move(name)), ctx_(ctx), home_(home) {}
 
+bool table_reader::path(std::string_view key, std::string& out) {
+    if (!string(key, out)) {
+        return false;
+    }
+    if (ctx_.absolute_paths && !out.empty() && out.front() != '/') {
+        // A service's working directory is not where its file is (systemd starts it in /): "var" would be /var.
+        ctx_.add(where(key, *table_.get(key)),
+                 fmt::format("'{}' in {} must be an absolute path in an installed configuration, not \"{}\": a "
+                             "relative path would be taken from the daemon's working directory (/ under systemd)",
+                             key, name_, out));
+    }
+    return true;
+}
+
 std::optional<std::int64_t> table_reader::get_integer(std::string_view key, std::int64_t min, std::int64_t max) {
     const toml::node* node = take(key);
     if (node == nullptr) {

@@ -18,6 +18,7 @@ namespace mailwright::config {
 struct context {
     std::string file;
     std::vector<error> errors;
+    bool absolute_paths = false;  // schema::absolute_paths
 
     void add(const toml::source_region& where, std::string message);
 };
@@ -32,6 +33,10 @@ class table_reader final : public section_reader {
     table_reader(const toml::table& table, std::string name, context& ctx, const toml::source_region& home);
 
     void invalid(std::string_view key, std::string_view what_would_be_right) override;
+
+    // A key that names a file or directory: read as string() reads it, and when the file must give absolute
+    // paths (schema::absolute_paths) a relative one is reported where it stands.
+    bool path(std::string_view key, std::string& out);
 
     // The value of a key, read or not; nullptr when absent.
     const toml::node* node_of(std::string_view key) const { return table_.get(key); }

@@ -11,8 +11,8 @@ namespace {
 
 // The keys shared by [tls] and [listener.tls_options]: only the keys present change `out`.
 void read_tls_keys(table_reader& r, tls::settings& out) {
-    r.string("certificate", out.certificate);
-    r.string("key", out.key);
+    r.path("certificate", out.certificate);
+    r.path("key", out.key);
     r.choice("min_version", out.min_version, {{"1.2", tls::version::tls1_2}, {"1.3", tls::version::tls1_3}});
     r.string("ciphers", out.ciphers);
     r.boolean("session_tickets", out.session_tickets);
@@ -20,7 +20,7 @@ void read_tls_keys(table_reader& r, tls::settings& out) {
              {{"none", tls::client_certificates::none},
               {"optional", tls::client_certificates::optional},
               {"required", tls::client_certificates::required}});
-    r.string("client_ca", out.client_ca);
+    r.path("client_ca", out.client_ca);
     r.duration("handshake_timeout", out.handshake_timeout, 1s, 10min);
 }
 
@@ -39,8 +39,8 @@ void read_sni(const toml::node* node, std::string_view where, std::vector<tls::s
         tls::sni_certificate sni;
         table_reader r(*element.as_table(), "an sni entry", ctx);
         r.strings("names", sni.names);
-        r.string("certificate", sni.certificate);
-        r.string("key", sni.key);
+        r.path("certificate", sni.certificate);
+        r.path("key", sni.key);
         r.finish();
         if (sni.names.empty() || sni.certificate.empty() || sni.key.empty()) {
             ctx.add(element.source(), "an sni entry needs 'names', 'certificate' and 'key'");

@@ -154,6 +154,9 @@ struct service_section {
 struct schema {
     std::span<const std::string_view> services;
     std::span<const service_section> sections = {};  // the services above with a table of their own
+    // Every path the configuration layer reads (state_dir, the TLS files, the control socket) must be
+    // absolute: a file installed for a service, whose working directory is not the file's directory.
+    bool absolute_paths = false;
 };
 
 load_result load_file(const std::string& path, const schema& known);
