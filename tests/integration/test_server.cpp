@@ -11,7 +11,9 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <future>
 #include <thread>
 
 #include "echo.hpp"  // plugins/echo, linked in
@@ -56,6 +58,31 @@ class stubborn final : public server::service {
         co_await timer.async_wait(asio::use_awaitable);
     }
 };
+
+// Holds its worker thread itself (not a coroutine wait) until released: a worker stuck in a plugin's call.
+class blocking final : public server::service {
+  public:
+    std::string_view name() const override { return "blocking"; }
+    std::string refusal_line(server::refusal) const override { return {}; }
+    asio::awaitable<void> serve(server::session& s) override {
+        entered = true;
+        released.wait();
+        s.reply("220 released\r\n");
+        co_return;
+    }
+    std::atomic<bool> entered{false};
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+};
+
+// Waits (bounded) until `done` holds.
+template <class Predicate>
+bool eventually(Predicate done) {
+    for (int i = 0; i < 1000 && !done(); ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    return done();
+}
 
 struct client {
     asio::io_context context;
@@ -239,4 +266,36 @@ TEST_CASE("server: a reconfigure that cannot bind changes nothing", "[server][re
         std::this_thread::sleep_for(20ms);
     }
     CHECK(ec == asio::error::connection_refused);
+}
+
+TEST_CASE("server: ready once, the watchdog fed while every worker answers and not while one is stuck, stopping once",
+          "[server][watchdog]") {
+    std::atomic<int> ready{0};
+    std::atomic<int> fed{0};
+    std::atomic<int> stopping{0};
+    auto service = std::make_shared<blocking>();
+    running_server rs({.workers = 2,
+                       .handle_signals = false,
+                       .on_ready = [&] { ++ready; },
+                       .on_stopping = [&] { ++stopping; },
+                       .watchdog_interval = 20ms,
+                       .on_watchdog = [&] { ++fed; }},
+                      service);
+    REQUIRE(eventually([&] { return fed >= 3; }));
+    CHECK(ready == 1);
+
+    client stuck(rs.port());
+    REQUIRE(eventually([&] { return service->entered.load(); }));
+    const int before = fed;
+    std::this_thread::sleep_for(300ms);  // fifteen rounds' time: none may complete
+    CHECK(fed <= before + 1);            // a round that the stuck worker had answered before it stuck
+    const int while_stuck = fed;
+
+    service->release.set_value();
+    CHECK(stuck.line() == "220 released\r");
+    CHECK(eventually([&] { return fed >= while_stuck + 2; }));
+    rs.srv.stop();
+    rs.thread.join();
+    CHECK(stopping == 1);
+    CHECK(ready == 1);
 }

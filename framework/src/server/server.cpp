@@ -225,6 +225,10 @@ void server::impl::begin_shutdown() {
         return;
     }
     shutting_down = true;
+    watchdog.cancel();
+    if (options.on_stopping) {
+        options.on_stopping();
+    }
     const auto grace_period = shutdown_grace();
     spdlog::info("shutting down: no new connections; {} open sessions have {} ms to finish", limiter.total(),
                  grace_period.count());
@@ -259,6 +263,40 @@ void server::impl::announce() {
         spdlog::info("listening listener={} address={} workers={}", bound.listener, bound.endpoint.to_string(),
                      workers.size());
     }
+    if (options.on_ready) {
+        options.on_ready();
+    }
+    if (options.watchdog_interval.count() > 0 && options.on_watchdog) {
+        arm_watchdog();
+    }
+}
+
+// One round: a no-op posted to every worker, each answering on the control thread; the last answer feeds the
+// watchdog. No new round while one is out, so a stuck worker stops the calls instead of queueing no-ops.
+void server::impl::arm_watchdog() {
+    watchdog.expires_after(options.watchdog_interval);
+    watchdog.async_wait([this](std::error_code ec) {
+        if (ec || shutting_down) {
+            return;
+        }
+        if (!watchdog_waiting) {
+            watchdog_waiting = true;
+            auto remaining = std::make_shared<std::size_t>(workers.size());
+            for (auto& w : workers) {
+                asio::post(w->context, [this, remaining] {
+                    asio::post(control, [this, remaining] {
+                        if (--*remaining == 0) {
+                            watchdog_waiting = false;
+                            if (!shutting_down) {
+                                options.on_watchdog();
+                            }
+                        }
+                    });
+                });
+            }
+        }
+        arm_watchdog();
+    });
 }
 
 void server::impl::force_stop() {
@@ -355,6 +393,7 @@ void server::run() {
                     std::error_code ignored;
                     signals.cancel(ignored);
                     m.grace.cancel();
+                    m.watchdog.cancel();
                     keep_running.reset();
                 }
             });

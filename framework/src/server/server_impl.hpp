@@ -85,6 +85,8 @@ struct server::impl {
     asio::steady_timer grace{control};
     bool shutting_down = false;
     std::size_t finished_workers = 0;
+    asio::steady_timer watchdog{control};
+    bool watchdog_waiting = false;  // a round of no-ops is out; not every worker has run its one yet
 
     // What reconfigure() changes, from whichever thread calls it; the workers see it through posted work.
     mutable std::mutex mutex;
@@ -111,9 +113,10 @@ struct server::impl {
     asio::awaitable<void> accept_loop(worker& w, std::shared_ptr<worker_acceptor> acceptor);
     asio::awaitable<void> run_session(worker& w, tcp::socket socket, tcp::endpoint peer,
                                       std::shared_ptr<const listener_state> listener);
-    void announce();  // the workers run: say where the server listens
+    void announce();  // the workers run: say where the server listens, and that it is ready
     void begin_shutdown();
     void force_stop();
+    void arm_watchdog();
 };
 
 }  // namespace mailwright::server

@@ -43,6 +43,16 @@ struct server_options {
     // Called on SIGHUP (when handle_signals), on the control thread: reload the configuration (typically with
     // reconfigure() and set_limits()) without touching open sessions.
     std::function<void()> on_reload;
+    // Called once on the control thread when every listener accepts connections and every worker runs (a
+    // service manager's "ready": systemd READY=1).
+    std::function<void()> on_ready;
+    // Called once on the control thread when a graceful shutdown begins (systemd STOPPING=1).
+    std::function<void()> on_stopping;
+    // Every watchdog_interval (when not zero) each worker is handed a no-op; once all have run theirs,
+    // on_watchdog is called on the control thread. A worker that is stuck (a plugin blocking it, a loop)
+    // holds back every later call too, so a watchdog fed from on_watchdog sees the workers, not a timer.
+    std::chrono::milliseconds watchdog_interval{0};
+    std::function<void()> on_watchdog;
 };
 
 struct bound_endpoint {
