@@ -12,6 +12,7 @@
 #include "mailwright/plugin/host.hpp"
 #include "mailwright/sasl/crypto.hpp"
 #include "mailwright/sasl/password.hpp"
+#include "privileges.hpp"
 #include "services.hpp"
 #include "setup.hpp"
 
@@ -30,6 +31,14 @@ int check_config(const std::string& check_path) {
     // verdict alone, for scripts. Plugins are told it is a check (host_view::checking()): they validate and
     // create nothing; the daemon's own start-up work (state_dir, the demo files, certificates) is not done.
     log::init(*log::parse_level(loaded.config->log.level));
+    if (!loaded.config->server.user.empty()) {
+        try {
+            resolve_account(loaded.config->server);  // the account must exist where the check runs
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: %s\n", check_path.c_str(), e.what());
+            return 2;
+        }
+    }
     auto options = host_options(*loaded.config);
     options.checking = true;
     plugin::host host(std::move(options));

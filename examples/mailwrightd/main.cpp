@@ -1,14 +1,17 @@
-// mailwrightd: the reference daemon. It reads one TOML file (or its built-in default), builds the listeners
-// and serves until SIGTERM/SIGINT. This file is its command line; each command lives in its own file.
+// mailwrightd: the reference daemon. It reads one TOML file (--config, the installed one, or with --demo its
+// built-in default), builds the listeners and serves until SIGTERM/SIGINT. This file is its command line; each command
+// lives in its own file.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #include "commands.hpp"
 #include "default_config.hpp"
 #include "mailwright/version.hpp"
 #include "serve.hpp"
+#include "setup.hpp"
 
 using namespace mailwrightd;
 using mailwright::version;
@@ -19,8 +22,13 @@ int main(int argc, char** argv) {
     std::string check_path;
     bool print_default = false;
     std::string auth_user;
-    app.add_option("-c,--config", config_path, "TOML configuration file (default: the built-in one)")
+    bool demo = false;
+    app.add_option("-c,--config", config_path,
+                   fmt::format("TOML configuration file (default: {})", installed_config_file().string()))
         ->check(CLI::ExistingFile);
+    app.add_flag("--demo", demo,
+                 "Without --config: serve the built-in demonstration configuration (loopback only, state under "
+                 "./var; see --print-default-config) rather than the installed file");
     app.add_option("--check-config", check_path, "Validate a configuration file and exit");
     app.add_flag("--print-default-config", print_default, "Print the built-in configuration and exit");
     app.add_option("--auth-test", auth_user,
@@ -48,6 +56,17 @@ int main(int argc, char** argv) {
     }
     if (!check_path.empty()) {
         return check_config(check_path);
+    }
+    if (config_path.empty() && !demo) {
+        config_path = installed_config_file().string();
+        if (!std::filesystem::exists(config_path)) {
+            std::fprintf(stderr,
+                         "mailwrightd: no configuration: %s does not exist. Give one with --config FILE (an example "
+                         "is installed as share/doc/mailwright/mailwright.toml.example), or try the built-in "
+                         "demonstration with --demo (loopback only, state under ./var)\n",
+                         config_path.c_str());
+            return 2;
+        }
     }
     try {
         if (!auth_user.empty()) {

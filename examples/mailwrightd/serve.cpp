@@ -24,6 +24,8 @@
 #include "mailwright/server/server.hpp"
 #include "mailwright/version.hpp"
 #include "metrics_endpoint.hpp"
+#include "notify.hpp"
+#include "privileges.hpp"
 #include "services.hpp"
 #include "setup.hpp"
 
@@ -93,7 +95,16 @@ server::server_options server_options(const config::daemon_config& cfg, std::fun
             .max_connections_per_ip = cfg.server.max_connections_per_ip,
             .ipv6_prefix = cfg.server.ipv6_prefix,
             .shutdown_grace = cfg.server.shutdown_grace,
-            .on_reload = std::move(on_reload)};
+            .on_reload =
+                [on_reload = std::move(on_reload)] {
+                    notify::reloading();
+                    on_reload();
+                    notify::ready();
+                },
+            .on_ready = [] { notify::ready(); },
+            .on_stopping = [] { notify::stopping(); },
+            .watchdog_interval = std::chrono::ceil<std::chrono::milliseconds>(notify::watchdog_interval()),
+            .on_watchdog = [] { notify::watchdog(); }};
 }
 
 // [admin] control_socket: made before the privileges drop (its directory may be root's; the socket is handed
@@ -143,7 +154,9 @@ int serve(const std::string& config_path) {
     const auto control = open_control_socket(cfg, admin, srv, keeper);
     make_development_certificate(cfg.tls);
     first->tls = build_tls(cfg);
-    // privileges drop here: nothing after this line needs root.
+    // privileges drop here: nothing after this line needs root. With [server] user the daemon is that user from
+    // here on, and state_dir is its (privileges.cpp).
+    drop_privileges(cfg);
 
     std::optional<demo_state> demo;
     if (config_path.empty()) {
@@ -164,7 +177,7 @@ int serve(const std::string& config_path) {
     srv.reconfigure(first->listeners);
     keeper = std::make_unique<configuration_keeper>(config_path, srv, std::move(lasting), std::move(first));
     admin.start();
-    spdlog::info("mailwrightd {} starting", version);
+    spdlog::info("mailwrightd {} starting with {}", version, cfg.file);
     srv.run();
     admin.stop();  // ends the admin thread's accept loops (metrics, control socket) and any request in progress
     return 0;

@@ -33,12 +33,31 @@ std::vector<std::string> linked_services_without_table(const config::daemon_conf
 
 }  // namespace
 
+std::filesystem::path installed_config_dir() { return std::filesystem::path(MAILWRIGHT_SYSCONFDIR) / "mailwright"; }
+
+std::filesystem::path installed_config_file() { return installed_config_dir() / "mailwright.toml"; }
+
+namespace {
+
+// Whether `path` is in installed_config_dir() or below, once both are canonical (a symbolic link to the file
+// from elsewhere counts as well as the file itself).
+bool is_installed(const std::string& path) {
+    std::error_code ec;
+    const auto file = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+    const auto dir = std::filesystem::weakly_canonical(installed_config_dir(), ec);
+    const auto relative = file.lexically_relative(dir);
+    return !ec && !relative.empty() && *relative.begin() != "..";
+}
+
+}  // namespace
+
 config::load_result load(const std::string& path) {
     auto names = builtin_services();
     for (const auto name : plugin::linked_plugin_names(plugin::plugin_kind::service)) {
         names.push_back(name);
     }
-    const config::schema schema{names, builtin_sections()};
+    config::schema schema{names, builtin_sections()};
+    schema.absolute_paths = !path.empty() && is_installed(path);
     return path.empty() ? config::load_string(mailwrightd::default_config, "<built-in default>", schema)
                         : config::load_file(path, schema);
 }

@@ -2,6 +2,7 @@
 // contexts of its listeners.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,7 +13,14 @@
 
 namespace mailwrightd {
 
-// The file at `path`, or the built-in default when `path` is empty.
+// Where an installed mailwrightd keeps its configuration: SYSCONFDIR/mailwright, SYSCONFDIR being CMake's
+// CMAKE_INSTALL_FULL_SYSCONFDIR (/etc for the prefix /usr, /usr/local/etc for /usr/local).
+std::filesystem::path installed_config_dir();
+// What mailwrightd serves when given no --config (and no --demo): installed_config_dir()/mailwright.toml.
+std::filesystem::path installed_config_file();
+
+// The file at `path`, or the built-in default when `path` is empty. A file in installed_config_dir() is one
+// installed for a service: every path in it must be absolute (config::schema::absolute_paths).
 mailwright::config::load_result load(const std::string& path);
 // Prints the errors, if any, to stderr; true when there are none.
 bool report(const mailwright::config::load_result& result);

@@ -607,11 +607,11 @@ def port_free(port):
 
 @unittest.skipUnless(all(port_free(p) for p in (7007, 7993, 1110, 1995, 2525, 1587, 1465, 2424)), "the built-in default's ports are taken")
 class BuiltInDefault(unittest.TestCase):
-    """What the README's run command starts: no --config, state under ./var."""
+    """What the README's run command starts: --demo, state under ./var."""
 
     def test_first_start(self):
         work = tempfile.mkdtemp(prefix="mailwright-default-")
-        proc = subprocess.Popen([DAEMON], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen([DAEMON, "--demo"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             lines = []
             for _ in range(50):
