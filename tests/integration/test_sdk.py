@@ -278,6 +278,15 @@ local_domains = ["example.org"]
         self.assertIn("configuration is valid", checked.stdout)
         self.assert_loaded_beside_the_library(checked.stdout + checked.stderr)
 
+    def test_the_service_files_are_installed(self):
+        """The systemd unit (ExecStart: the configured prefix's binary), the sysusers.d entry, the example."""
+        with open(os.path.join(self.prefix, "lib", "systemd", "system", "mailwright.service")) as f:
+            self.assertRegex(f.read(), r"\nType=notify\n(.|\n)*\nExecStart=/\S*/bin/mailwrightd\n")
+        with open(os.path.join(self.prefix, "lib", "sysusers.d", "mailwright.conf")) as f:
+            self.assertIn("\nu mailwright ", f.read())
+        with open(os.path.join(self.prefix, "share", "doc", "mailwright", "mailwright.toml.example")) as f:
+            self.assertIn('user = "mailwright"', f.read())
+
     def test_the_daemon_runs_the_installed_library_and_plugins(self):
         self.assert_loaded_beside_the_library("\n".join(self.daemon.lines))
         with open(f"/proc/{self.daemon.proc.pid}/maps") as f:
