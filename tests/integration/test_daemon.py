@@ -611,7 +611,8 @@ class BuiltInDefault(unittest.TestCase):
 
     def test_first_start(self):
         work = tempfile.mkdtemp(prefix="mailwright-default-")
-        proc = subprocess.Popen([DAEMON, "--demo"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen([DAEMON, "--demo"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
         try:
             lines = []
             for _ in range(50):

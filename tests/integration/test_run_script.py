@@ -77,7 +77,7 @@ class TryCommands(unittest.TestCase):
     @unittest.skipUnless(all(port_free(p) for p in DEFAULT_PORTS), "the built-in default's ports are taken")
     def test_the_commands_work_against_the_built_in_default(self):
         work = tempfile.mkdtemp(prefix="mailwright-run-")
-        proc = subprocess.Popen([DAEMON], cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen([DAEMON, "--demo"], cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         try:
             for _ in range(100):  # the default's last listener is lmtp
