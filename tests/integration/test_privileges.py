@@ -3,6 +3,7 @@ only root may enter), then becomes the user for good. Checked from outside: ever
 every thread, no capability left, the owner of the files of a message delivered with smtplib and of state_dir,
 and that the daemon still serves SMTP and TLS. And the refusals: an unknown user or group (at start and by
 --check-config), a start as another user that is not root; a start as the configured user changes nothing.
+And the systemd unit's CapabilityBoundingSet is enough for two starts, and CAP_CHOWN in it is needed.
 
 The account is nobody/nogroup, which every Debian system has: what is checked needs no other."""
 import grp
@@ -135,6 +136,65 @@ tls = "implicit"
                 self.assertTrue(tls.recv(100).startswith(b"220 "))
                 self.assertEqual(tls.getpeercert(binary_form=True),
                                  ssl.PEM_cert_to_DER_cert(open(os.path.join(self.keys, "one.pem")).read()))
+
+
+def unit_capabilities():
+    """CapabilityBoundingSet of contrib/systemd/mailwright.service, as setpriv(1) names them."""
+    unit = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "systemd", "mailwright.service")
+    with open(unit) as f:
+        m = re.search(r"^CapabilityBoundingSet=(.*)$", f.read(), re.M)
+    return [cap.lower().removeprefix("cap_") for cap in m.group(1).split()]
+
+
+@as_root_only
+@unittest.skipUnless(shutil.which("setpriv"), "no setpriv (util-linux)")
+class UnitCapabilities(unittest.TestCase):
+    """Root with only the unit's capabilities (setpriv --bounding-set, as systemd's CapabilityBoundingSet): a
+    first start gives state_dir to the user, a second one finds it the user's (mode 0700, where root without
+    CAP_DAC_* may not look) and starts as well; without CAP_CHOWN the first cannot."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="mailwright-privileges-")
+        os.chmod(self.work, 0o711)
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.config = os.path.join(self.work, "mailwright.toml")
+        with open(self.config, "w") as f:
+            f.write(echo_config(server=f'state_dir = "{self.work}/state"\nuser = "{USER}"'))
+
+    def start(self, capabilities):
+        bounding = ",".join(["-all"] + [f"+{cap}" for cap in capabilities])
+        proc = subprocess.Popen(["setpriv", f"--bounding-set={bounding}", DAEMON, "--config", self.config],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        lines = []
+        for _ in range(50):
+            line = proc.stderr.readline()
+            lines.append(line)
+            if not line or "listening listener=echo" in line:
+                break
+        if proc.poll() is None:
+            proc.terminate()
+        code = proc.wait(30)
+        lines += proc.stderr.readlines()
+        proc.stderr.close()
+        return code, "".join(lines)
+
+    def test_two_starts_with_the_units_capabilities(self):
+        capabilities = unit_capabilities()
+        self.assertEqual(capabilities, ["net_bind_service", "setuid", "setgid", "chown"])
+        for start in ("first", "second"):
+            with self.subTest(start=start):
+                code, log = self.start(capabilities)
+                self.assertEqual(code, 0, log)
+                self.assertIn(f"running as user={USER} ", log)
+                self.assertIn("listening listener=echo", log)
+        st = os.stat(os.path.join(self.work, "state", "scram-stand-in.key"))
+        self.assertEqual(st.st_uid, NOBODY.pw_uid)
+
+    def test_without_cap_chown_state_dir_cannot_be_given(self):
+        code, log = self.start([cap for cap in unit_capabilities() if cap != "chown"])
+        self.assertNotEqual(code, 0)
+        self.assertIn(f"giving state_dir {self.work}/state to user {USER}: Operation not permitted", log)
 
 
 @as_root_only
