@@ -62,6 +62,24 @@ void write_new_file(const fs::path& path, std::string_view content) {
 
 }  // namespace
 
+std::string_view try_commands() {
+    return R"TRY(
+mailwrightd is serving the demo. Try, in another terminal, in this directory:
+
+  # read the welcome message over POP3 (STLS, then login)
+  curl -k --ssl-reqd -u demo:"$(cat var/demo-password)" pop3://127.0.0.1:1110/1
+
+  # send the demo user a message over submission (STARTTLS, then AUTH)
+  swaks --server 127.0.0.1 --port 1587 --tls --auth PLAIN --auth-user demo \
+        --auth-password "$(cat var/demo-password)" --from demo@localhost --to demo@localhost
+
+  # list the mailbox: what you sent is the last message
+  curl -k --ssl-reqd -u demo:"$(cat var/demo-password)" pop3://127.0.0.1:1110/
+
+Stop it with Ctrl-C.
+)TRY";
+}
+
 std::string welcome_message(std::string_view user) {
     const auto now = std::chrono::system_clock::now();
     return fmt::format(

@@ -17,6 +17,10 @@ struct demo_state {
     bool needs_welcome = false;  // the Maildir does not exist yet: deliver welcome_message() to it
 };
 
+// What the demo prints once it serves: the commands to try against its built-in default (the ports are the
+// default's; README.md shows the same, tests/integration/test_run_script.py runs them).
+std::string_view try_commands();
+
 // The message a new demo mailbox starts with (CRLF line ends, as delivered over SMTP).
 std::string welcome_message(std::string_view user);
 

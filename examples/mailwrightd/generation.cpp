@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "mailwright/log/log.hpp"
+#include "notify.hpp"
 #include "setup.hpp"
 
 namespace mailwrightd {
@@ -96,7 +97,9 @@ configuration_keeper::~configuration_keeper() = default;
 
 reload_outcome configuration_keeper::reload() {
     std::lock_guard lock(mutex_);
+    notify::reloading();  // SIGHUP or mailwrightctl: systemd hears of either
     auto outcome = reload_locked();
+    notify::ready();
     if (outcome.ok) {
         spdlog::info("reload: {}", outcome.message);
     } else {

@@ -89,19 +89,21 @@ void greet_demo(const demo_state& demo, plugin::host& plugins) {
     std::fflush(stdout);
 }
 
-server::server_options server_options(const config::daemon_config& cfg, std::function<void()> on_reload) {
+server::server_options server_options(const config::daemon_config& cfg, bool demo, std::function<void()> on_reload) {
     return {.workers = cfg.server.workers,
             .max_connections = cfg.server.max_connections,
             .max_connections_per_ip = cfg.server.max_connections_per_ip,
             .ipv6_prefix = cfg.server.ipv6_prefix,
             .shutdown_grace = cfg.server.shutdown_grace,
-            .on_reload =
-                [on_reload = std::move(on_reload)] {
-                    notify::reloading();
-                    on_reload();
+            .on_reload = std::move(on_reload),
+            .on_ready =
+                [demo] {
                     notify::ready();
+                    if (demo) {  // the last of its start-up output: what to try now
+                        std::fwrite(try_commands().data(), 1, try_commands().size(), stdout);
+                        std::fflush(stdout);
+                    }
                 },
-            .on_ready = [] { notify::ready(); },
             .on_stopping = [] { notify::stopping(); },
             .watchdog_interval = std::chrono::ceil<std::chrono::milliseconds>(notify::watchdog_interval()),
             .on_watchdog = [] { notify::watchdog(); }};
@@ -141,7 +143,7 @@ int serve(const std::string& config_path) {
     io::set_blocking_threads(cfg.server.blocking_threads);  // before anything offloads: the pool starts then
 
     std::unique_ptr<configuration_keeper> keeper;  // set once serving; outlives the server, which holds its services
-    server::server srv(server_options(cfg, [&keeper] {
+    server::server srv(server_options(cfg, config_path.empty(), [&keeper] {
         if (keeper) {
             keeper->reload();
         }
