@@ -3,8 +3,11 @@
 // mail session up, and a busy worker never keeps an administrator from seeing why.
 #pragma once
 
+#include <pthread.h>
+
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <csignal>
 #include <thread>
 
 namespace mailwrightd {
@@ -19,8 +22,15 @@ class admin_thread {
     // Where the admin services spawn their coroutines; they run once start() is called.
     asio::io_context& context() { return io_; }
 
+    // The thread starts with every signal blocked (as Asio's own threads do), so SIGTERM, SIGINT and SIGHUP
+    // always reach the server's control thread, which waits for them. (Under ThreadSanitizer a signal taken
+    // by an idle thread here was seen to wait there, and the daemon ignored a SIGTERM.)
     void start() {
+        sigset_t all, previous;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &previous);
         thread_ = std::thread([this] { io_.run(); });
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
     // Ends every admin coroutine (their sockets close with the io_context's objects) and joins the thread.
     void stop() {
