@@ -37,31 +37,6 @@ std::vector<std::string> needs_restart(const config::daemon_config& before, cons
     return kept;
 }
 
-// New TLS contexts, certificates read again. A listener whose certificate cannot be read now (a key only root
-// may read, a renewal half-written) keeps the context it had, if it had one: better the old certificate than
-// none. A new TLS listener without one fails the reload.
-std::map<std::string, std::shared_ptr<tls::context_holder>> reload_tls(const config::daemon_config& cfg,
-                                                                       const generation& before) {
-    std::map<std::string, std::shared_ptr<tls::context_holder>> contexts;
-    for (const auto& l : cfg.listeners) {
-        if (l.tls_mode == tls::mode::none) {
-            continue;
-        }
-        try {
-            contexts[l.name] = std::make_shared<tls::context_holder>(tls::context::create(l.tls));
-            spdlog::info("listener={} TLS certificates reloaded", l.name);
-        } catch (const std::exception& e) {
-            const auto old = before.tls.find(l.name);
-            if (old == before.tls.end()) {
-                throw std::runtime_error("listener '" + l.name + "': " + e.what());
-            }
-            spdlog::error("listener={} TLS reload failed, keeping the previous certificates: {}", l.name, e.what());
-            contexts[l.name] = old->second;
-        }
-    }
-    return contexts;
-}
-
 }  // namespace
 
 bool generation::in_use() const {
@@ -172,7 +147,7 @@ std::unique_ptr<generation> configuration_keeper::next_generation(config::daemon
     const bool penalty_changed = cfg.auth.failure_delay != current_->config.auth.failure_delay ||
                                  cfg.auth.failure_delay_max != current_->config.auth.failure_delay_max;
     try {
-        next->tls = reload_tls(cfg, *current_);
+        next->tls = build_tls(cfg, &current_->tls);
         if (penalty_changed) {  // new delays, and a table that starts empty
             lasting.penalty = std::make_shared<sasl::failure_penalty>(sasl::failure_penalty::options{
                 .initial = cfg.auth.failure_delay, .maximum = cfg.auth.failure_delay_max});

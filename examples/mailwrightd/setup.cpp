@@ -2,6 +2,7 @@
 // contexts of its listeners.
 #include "setup.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cstdio>
 #include <optional>
@@ -69,17 +70,24 @@ bool report(const config::load_result& result) {
     return result.errors.empty();
 }
 
-// Builds the TLS context of every TLS listener. Throws std::runtime_error naming the listener.
-std::map<std::string, std::shared_ptr<tls::context_holder>> build_tls(const config::daemon_config& cfg) {
-    std::map<std::string, std::shared_ptr<tls::context_holder>> contexts;
+tls_contexts build_tls(const config::daemon_config& cfg, const tls_contexts* previous) {
+    tls_contexts contexts;
     for (const auto& l : cfg.listeners) {
         if (l.tls_mode == tls::mode::none) {
             continue;
         }
         try {
             contexts[l.name] = std::make_shared<tls::context_holder>(tls::context::create(l.tls));
+            if (previous != nullptr) {
+                spdlog::info("listener={} TLS certificates reloaded", l.name);
+            }
         } catch (const std::exception& e) {
-            throw std::runtime_error("listener '" + l.name + "': " + e.what());
+            const auto old = previous != nullptr ? previous->find(l.name) : tls_contexts::const_iterator{};
+            if (previous == nullptr || old == previous->end()) {
+                throw std::runtime_error("listener '" + l.name + "': " + e.what());
+            }
+            spdlog::error("listener={} TLS reload failed, keeping the previous certificates: {}", l.name, e.what());
+            contexts[l.name] = old->second;
         }
     }
     return contexts;

@@ -30,9 +30,13 @@ mailwright::plugin::host_options host_options(const mailwright::config::daemon_c
 // Returns false (after printing why) on any problem.
 bool load_plugins(const mailwright::config::daemon_config& cfg, mailwright::plugin::host& host);
 
-// Builds the TLS context of every TLS listener. Throws std::runtime_error naming the listener.
-std::map<std::string, std::shared_ptr<mailwright::tls::context_holder>> build_tls(
-    const mailwright::config::daemon_config& cfg);
+using tls_contexts = std::map<std::string, std::shared_ptr<mailwright::tls::context_holder>>;
+
+// Builds the TLS context of every TLS listener, by listener name. Throws std::runtime_error naming the
+// listener. At a reload, `previous` are the running contexts: a listener whose certificate cannot be read now
+// (a key only root may read, a renewal half-written) keeps the one it had, with an error logged, rather than
+// failing the reload; only a listener without one fails it.
+tls_contexts build_tls(const mailwright::config::daemon_config& cfg, const tls_contexts* previous = nullptr);
 // [tls] generate_self_signed: makes the development certificate when its files are missing.
 void make_development_certificate(const mailwright::config::tls_config& tls);
 
