@@ -1,8 +1,6 @@
 // control_socket: the unix socket, its clients, and their deadlines.
 #include "control_socket.hpp"
 
-#include <grp.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +17,7 @@
 #include <system_error>
 
 #include "control_protocol.hpp"
+#include "privileges.hpp"
 
 namespace mailwrightd {
 
@@ -61,19 +60,11 @@ void hand_over(const control_socket_options& options) {
     if (options.user.empty() || ::geteuid() != 0) {
         return;
     }
-    const passwd* user = ::getpwnam(options.user.c_str());
-    if (user == nullptr) {
-        throw std::runtime_error("control socket: [server] user '" + options.user + "' does not exist");
-    }
-    gid_t gid = user->pw_gid;
-    if (!options.group.empty()) {
-        const group* g = ::getgrnam(options.group.c_str());
-        if (g == nullptr) {
-            throw std::runtime_error("control socket: [server] group '" + options.group + "' does not exist");
-        }
-        gid = g->gr_gid;
-    }
-    if (::lchown(options.path.c_str(), user->pw_uid, gid) != 0) {
+    mailwright::config::server_config wanted;
+    wanted.user = options.user;
+    wanted.group = options.group;
+    const account owner = resolve_account(wanted);  // throws naming the user or group the system lacks
+    if (::lchown(options.path.c_str(), owner.uid, owner.gid) != 0) {
         throw std::system_error(errno, std::generic_category(), "control socket " + options.path + ": chown");
     }
 }
