@@ -270,6 +270,19 @@ class BadMap(unittest.TestCase):
         self.check('map = "{work}/virtual"\ndelimiters = "@"', "", "delimiters", "printable ASCII")
         self.check('delimiters = "+"', "", "'map'", "the alias map to read")
 
+    def test_a_wrong_value_is_one_error_not_two(self):
+        with tempfile.TemporaryDirectory(prefix="mailwright-aliases-") as work:
+            with open(os.path.join(work, "passwd"), "w") as f:
+                f.write("alice:{PLAIN}pw\n")
+            path = os.path.join(work, "mailwright.toml")
+            with open(path, "w") as f:
+                f.write(config(work, "entries = 5"))
+            result = subprocess.run([DAEMON, "--check-config", path], capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            errors = [line for line in result.stderr.splitlines() if "[plugin.aliases]" in line]
+            self.assertEqual(len(errors), 1, result.stderr)
+            self.assertIn("'entries' in [plugin.aliases] must be a string or an array of strings, not 5", errors[0])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -57,6 +57,26 @@ TEST_CASE("plugin settings: a missing key reported with invalid() is one error a
                               "domains = [\"example.com\"]"});
 }
 
+TEST_CASE("plugin settings: a missing key after a refused value in the same table adds nothing", "[config][plugin]") {
+    // aliases wants `map` or `entries`; `entries = 5` is the one mistake, and the missing map follows from it.
+    plugin_file f("[plugin.aliases]\nentries = 5\n");
+    const auto map = f.settings->string("map");
+    const auto entries = f.settings->strings("entries");
+    REQUIRE_FALSE(map);
+    REQUIRE_FALSE(entries);
+    f.settings->invalid("map", "the alias map to read (or entries)");
+    CHECK(f.finish() == lines{"plugins.toml:2:11: 'entries' in [plugin.aliases] must be a string or an array of "
+                              "strings, not 5"});
+}
+
+TEST_CASE("plugin settings: a missing key is still reported when nothing else was refused", "[config][plugin]") {
+    plugin_file f("[plugin.aliases]\ndelimiters = \"+\"\n");
+    CHECK(f.settings->string("delimiters") == "+");
+    CHECK_FALSE(f.settings->string("map"));
+    f.settings->invalid("map", "the alias map to read (or entries)");
+    CHECK(f.finish() == lines{"plugins.toml:1:1: 'map' in [plugin.aliases]: the alias map to read (or entries)"});
+}
+
 TEST_CASE("plugin settings: invalid() for a present key that is right still reports", "[config][plugin]") {
     // A value of the right type that the plugin cannot use: the getter said nothing, so invalid() speaks.
     plugin_file f("[plugin.maildir]\npath = \"var/mail\"\n");

@@ -40,6 +40,11 @@ class table_settings : public plugin_settings {
         if (refused_.count(key) != 0) {
             return;  // the getter said what is wrong with this value, where it stands: once is enough
         }
+        if (!refused_.empty() && reader_.node_of(key) == nullptr) {
+            // A key missing from a table where a getter refused another value: that value is most likely the
+            // key meant (`entries = 5` where aliases wants `map` or `entries`), and it has been reported.
+            return;
+        }
         ctx_.add(reader_.key_source(key), fmt::format("'{}' in {}: {}", key, display_, what_would_be_right));
     }
     std::vector<child> tables(std::string_view key) override {

@@ -34,7 +34,9 @@ std::string_view to_string(plugin_kind k) noexcept;
 // file:line:column) after init(). A getter returns nothing when the key is absent, and when its value is of
 // the wrong type or out of range: that mistake is reported then, once, where the value stands. So a plugin
 // need not tell the two apart: when a key it needs is not there, it calls invalid(), which reports a missing
-// key at the table's position and adds nothing for a key whose value a getter has already refused.
+// key at the table's position and adds nothing for a key whose value a getter has already refused. A missing
+// key in a table where a getter refused another value is not reported either: one mistake, one error (with
+// `entries = 5` a plugin that wants `map` or `entries` hears only about the 5).
 class settings {
   public:
     virtual ~settings() = default;
