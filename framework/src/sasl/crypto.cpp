@@ -13,6 +13,7 @@
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/sha.h>
 #include <wolfssl/wolfcrypt/sha256.h>
+#include <wolfssl/wolfcrypt/sha512.h>
 // clang-format on
 
 namespace mailwright::sasl {
@@ -27,6 +28,8 @@ int wc_type(digest d) {
             return WC_SHA;
         case digest::sha256:
             return WC_SHA256;
+        case digest::sha512:
+            return WC_SHA512;
     }
     return WC_SHA256;
 }
@@ -59,6 +62,8 @@ std::size_t digest_size(digest d) noexcept {
             return WC_SHA_DIGEST_SIZE;
         case digest::sha256:
             return WC_SHA256_DIGEST_SIZE;
+        case digest::sha512:
+            return WC_SHA512_DIGEST_SIZE;
     }
     return 0;
 }
@@ -74,6 +79,9 @@ std::string hash(digest d, std::string_view data) {
             break;
         case digest::sha256:
             check(wc_Sha256Hash(bytes(data), static_cast<word32>(data.size()), bytes(out)), "SHA-256");
+            break;
+        case digest::sha512:
+            check(wc_Sha512Hash(bytes(data), static_cast<word32>(data.size()), bytes(out)), "SHA-512");
             break;
     }
     return out;

@@ -1,17 +1,22 @@
-// Password schemes over libxcrypt, libargon2 and wolfCrypt.
+// Password schemes over libxcrypt, libargon2 and wolfCrypt: the table of names, hashing, and verifying; the
+// schemes read from Dovecot's files are in password_dovecot.cpp.
 #include "mailwright/sasl/password.hpp"
 
 #include <argon2.h>
 #include <crypt.h>
+#include <fmt/format.h>
+#include <strings.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <stdexcept>
 
 #include "mailwright/sasl/crypto.hpp"
 #include "mailwright/sasl/mechanism.hpp"
+#include "password_internal.hpp"
 
 namespace mailwright::sasl {
+
+using namespace detail;
 
 namespace {
 
@@ -19,6 +24,7 @@ struct scheme_entry {
     scheme value;
     std::string_view name;
 };
+// The first entry of a scheme gives its name; later ones are other names Dovecot reads for it.
 constexpr scheme_entry schemes[] = {
     {scheme::sha512_crypt, "SHA512-CRYPT"},
     {scheme::blf_crypt, "BLF-CRYPT"},
@@ -27,6 +33,15 @@ constexpr scheme_entry schemes[] = {
     {scheme::scram_sha_256, "SCRAM-SHA-256"},
     {scheme::plain_equivalent, "PLAIN-EQUIVALENT"},
     {scheme::plain, "PLAIN"},
+    {scheme::plain, "CLEAR"},
+    {scheme::plain, "CLEARTEXT"},
+    {scheme::crypt, "CRYPT"},
+    {scheme::sha256_crypt, "SHA256-CRYPT"},
+    {scheme::md5_crypt, "MD5-CRYPT"},
+    {scheme::ssha, "SSHA"},
+    {scheme::ssha256, "SSHA256"},
+    {scheme::ssha512, "SSHA512"},
+    {scheme::pbkdf2, "PBKDF2"},
 };
 
 // Argon2id cost: 19 MiB, 2 passes, 1 lane (the OWASP recommendation for interactive logins).
@@ -49,12 +64,6 @@ std::optional<std::pair<scheme, std::string_view>> split(std::string_view stored
     return std::pair{*s, stored.substr(close + 1)};
 }
 
-// crypt(3) takes the password as a C string and would stop at a NUL octet: "pw\0junk" would be hashed, and
-// match, as "pw". PBKDF2 (SCRAM) keys HMAC with the password, and HMAC pads keys with NULs, so "pw\0" would
-// match "pw"; SASLprep forbids NUL in a SCRAM password anyway (RFC 4013 2.3, table C.2.1). So these schemes
-// refuse to hash such a password, and none ever matches their hashes.
-bool has_nul(std::string_view password) { return password.find('\0') != std::string_view::npos; }
-
 std::string crypt_hash(const char* prefix, unsigned long cost, std::string_view password) {
     if (has_nul(password)) {
         throw std::invalid_argument(std::string("a password for ") + prefix +
@@ -73,20 +82,6 @@ std::string crypt_hash(const char* prefix, unsigned long cost, std::string_view 
     return out;
 }
 
-std::optional<bool> crypt_verify(std::string_view hashed, std::string_view password) {
-    if (has_nul(password)) {
-        return false;
-    }
-    crypt_data data{};
-    const std::string pw(password);
-    const std::string setting(hashed);
-    const char* out = crypt_rn(pw.c_str(), setting.c_str(), &data, sizeof data);
-    if (out == nullptr || out[0] == '*') {
-        return std::nullopt;
-    }
-    return constant_time_equal(out, hashed);
-}
-
 std::string plain_of(scheme s, std::string_view data) {
     if (s == scheme::plain) {
         return std::string(data);
@@ -99,11 +94,28 @@ std::string derived_salt(std::string_view user) {
     return hash(digest::sha256, std::string("mailwright scram salt\0", 22) + std::string(user)).substr(0, 16);
 }
 
+// The name a new hash is written with: Dovecot 2.3 knows yescrypt only as {CRYPT}.
+std::string_view written_name(scheme s) { return s == scheme::yescrypt ? "CRYPT" : scheme_name(s); }
+
+std::optional<bool> scram_verify(std::string_view data, std::string_view password) {
+    const auto keys = parse_scram(data);
+    if (!keys) {
+        return std::nullopt;
+    }
+    if (has_nul(password)) {
+        return false;
+    }
+    // Recompute the keys from the password and the stored salt and count, and compare them all.
+    const std::string mine = scram_secret(digest::sha256, password, keys->salt, keys->iterations);
+    return constant_time_equal(
+        mine, fmt::format("{}:{}:{}:{}", keys->iterations, keys->salt_b64, keys->stored_b64, keys->server_b64));
+}
+
 }  // namespace
 
 std::optional<scheme> parse_scheme(std::string_view name) {
     for (const auto& e : schemes) {
-        if (e.name == name) {
+        if (e.name.size() == name.size() && ::strncasecmp(e.name.data(), name.data(), name.size()) == 0) {
             return e.value;
         }
     }
@@ -117,6 +129,21 @@ std::string_view scheme_name(scheme s) noexcept {
         }
     }
     return "?";
+}
+
+bool can_hash(scheme s) noexcept {
+    switch (s) {
+        case scheme::sha512_crypt:
+        case scheme::blf_crypt:
+        case scheme::yescrypt:
+        case scheme::argon2id:
+        case scheme::scram_sha_256:
+        case scheme::plain_equivalent:
+        case scheme::plain:
+            return true;
+        default:
+            return false;
+    }
 }
 
 std::string hash_password(scheme s, std::string_view password) {
@@ -146,6 +173,7 @@ std::string hash_password(scheme s, std::string_view password) {
                 throw std::invalid_argument("a password for SCRAM-SHA-256 cannot contain a NUL octet");
             }
             data = scram_secret(digest::sha256, password, random_bytes(16), scram_iterations);
+            std::replace(data.begin(), data.end(), ':', ',');  // Dovecot's form
             break;
         case scheme::plain_equivalent:
             data = base64_encode(password);
@@ -153,8 +181,14 @@ std::string hash_password(scheme s, std::string_view password) {
         case scheme::plain:
             data = std::string(password);
             break;
+        default:
+            throw std::invalid_argument(
+                fmt::format("{{{}}} is read from existing files, never written; choose "
+                            "CRYPT (yescrypt), SHA512-CRYPT, BLF-CRYPT, ARGON2ID or "
+                            "SCRAM-SHA-256",
+                            scheme_name(s)));
     }
-    return "{" + std::string(scheme_name(s)) + "}" + data;
+    return "{" + std::string(written_name(s)) + "}" + data;
 }
 
 std::optional<bool> verify_password(std::string_view stored, std::string_view password) {
@@ -167,6 +201,9 @@ std::optional<bool> verify_password(std::string_view stored, std::string_view pa
         case scheme::sha512_crypt:
         case scheme::blf_crypt:
         case scheme::yescrypt:
+        case scheme::crypt:
+        case scheme::sha256_crypt:
+        case scheme::md5_crypt:
             return crypt_verify(data, password);
         case scheme::argon2id: {
             const std::string encoded(data);
@@ -176,25 +213,8 @@ std::optional<bool> verify_password(std::string_view stored, std::string_view pa
             }
             return rc == ARGON2_VERIFY_MISMATCH ? std::optional<bool>(false) : std::nullopt;
         }
-        case scheme::scram_sha_256: {
-            // iterations:salt:storedkey:serverkey; recompute StoredKey from the password and compare.
-            const auto a = data.find(':');
-            const auto b = a == std::string_view::npos ? a : data.find(':', a + 1);
-            const auto c = b == std::string_view::npos ? b : data.find(':', b + 1);
-            if (c == std::string_view::npos) {
-                return std::nullopt;
-            }
-            if (has_nul(password)) {
-                return false;
-            }
-            const auto salt = base64_decode(data.substr(a + 1, b - a - 1));
-            const unsigned long iterations = std::strtoul(std::string(data.substr(0, a)).c_str(), nullptr, 10);
-            if (!salt || iterations == 0 || iterations > 10'000'000) {
-                return std::nullopt;
-            }
-            const std::string mine = scram_secret(digest::sha256, password, *salt, static_cast<unsigned>(iterations));
-            return constant_time_equal(mine, data);
-        }
+        case scheme::scram_sha_256:
+            return scram_verify(data, password);
         case scheme::plain_equivalent:
         case scheme::plain: {
             std::string clear = plain_of(s, data);
@@ -202,33 +222,71 @@ std::optional<bool> verify_password(std::string_view stored, std::string_view pa
             wipe(clear);
             return ok;
         }
+        case scheme::ssha:
+            return salted_verify(digest::sha1, data, password);
+        case scheme::ssha256:
+            return salted_verify(digest::sha256, data, password);
+        case scheme::ssha512:
+            return salted_verify(digest::sha512, data, password);
+        case scheme::pbkdf2:
+            return pbkdf2_verify(data, password);
     }
     return std::nullopt;
 }
 
-bool well_formed(std::string_view stored) {
+std::string stored_problem(std::string_view stored) {
+    if (stored.empty()) {
+        return "the password field is empty, so no password can match it";
+    }
+    const auto close = stored.find('}');
+    if (stored.front() != '{' || close == std::string_view::npos) {
+        return "expected {SCHEME}data";
+    }
     const auto parts = split(stored);
     if (!parts) {
-        return false;
+        return fmt::format("unknown password scheme {{{}}}", stored.substr(1, close - 1));
     }
     const auto [s, data] = *parts;
     switch (s) {
         case scheme::sha512_crypt:
-            return data.starts_with("$6$");
         case scheme::blf_crypt:
-            return data.starts_with("$2b$") || data.starts_with("$2y$") || data.starts_with("$2a$");
         case scheme::yescrypt:
-            return data.starts_with("$y$");
+        case scheme::crypt:
+        case scheme::sha256_crypt:
+        case scheme::md5_crypt:
+            return crypt_problem(s, data);
         case scheme::argon2id:
-            return data.starts_with("$argon2id$");
+            return data.starts_with("$argon2id$") ? "" : "an {ARGON2ID} hash starts with $argon2id$";
         case scheme::scram_sha_256:
-            return std::count(data.begin(), data.end(), ':') == 3;
+            return scram_problem(data);
         case scheme::plain_equivalent:
-            return base64_decode(data).has_value() && !data.empty();
+            return base64_decode(data).has_value() && !data.empty() ? "" : "expected the password in base64";
         case scheme::plain:
-            return !data.empty();
+            return data.empty() ? "the password is empty, so no password can match it" : "";
+        case scheme::ssha:
+            return salted_problem(digest::sha1, data);
+        case scheme::ssha256:
+            return salted_problem(digest::sha256, data);
+        case scheme::ssha512:
+            return salted_problem(digest::sha512, data);
+        case scheme::pbkdf2:
+            return pbkdf2_problem(data);
     }
-    return false;
+    return "unknown password scheme";
+}
+
+bool well_formed(std::string_view stored) { return stored_problem(stored).empty(); }
+
+std::string canonical(std::string_view stored) {
+    const auto parts = split(stored);
+    if (!parts) {
+        return std::string(stored);
+    }
+    std::string data(parts->second);
+    if (parts->first == scheme::scram_sha_256) {
+        std::replace(data.begin(), data.end(), ':', ',');
+    }
+    return "{" + std::string(scheme_name(parts->first)) + "}" + data;
 }
 
 std::optional<std::string> secret_from(std::string_view stored, plugin::secret_kind kind, std::string_view user) {
@@ -246,7 +304,11 @@ std::optional<std::string> secret_from(std::string_view stored, plugin::secret_k
             return std::nullopt;
         case plugin::secret_kind::scram_sha_256:
             if (s == scheme::scram_sha_256) {
-                return std::string(data);
+                const auto keys = parse_scram(data);
+                if (!keys) {
+                    return std::nullopt;
+                }
+                return fmt::format("{}:{}:{}:{}", keys->iterations, keys->salt_b64, keys->stored_b64, keys->server_b64);
             }
             [[fallthrough]];
         case plugin::secret_kind::scram_sha_1:

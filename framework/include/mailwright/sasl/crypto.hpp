@@ -9,7 +9,7 @@
 
 namespace mailwright::sasl {
 
-enum class digest { md5, sha1, sha256 };
+enum class digest { md5, sha1, sha256, sha512 };
 
 std::size_t digest_size(digest d) noexcept;
 std::string hash(digest d, std::string_view data);
