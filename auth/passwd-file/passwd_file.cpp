@@ -1,15 +1,18 @@
-// passwd-file: users and their stored passwords in a text file, one per line:
-//     user:{SCHEME}data          (schemes: mailwright/sasl/password.hpp; '#' starts a comment line)
-// `mailwrightd passwd` prints such lines. The file is read at start (a bad line stops the daemon, naming the
-// line) and again whenever it changes (a bad new version is logged and the previous one kept).
+// passwd-file: users and their stored passwords in a text file, one per line, in Dovecot's passwd-file format
+// (passwd_lines.hpp):
+//     user:{SCHEME}data[:uid:gid:gecos:home:shell:extra_fields]     ('#' starts a comment line)
+// Schemes: mailwright/sasl/password.hpp. `mailwrightd passwd` and `doveadm pw` print such passwords. The file is
+// read at start (lines that cannot be used stop the daemon, each named with its line) and again whenever it
+// changes (a bad new version is logged and the previous one kept).
 //
 //   [plugin.passwd-file]
 //   file = "/etc/mailwright/passwd"
-//   allow_plain = false      # {PLAIN} lines are for tests; refused unless this is true
+//   default_scheme = "CRYPT"  # how a password without {SCHEME} is read (Dovecot's default_pass_scheme)
+//   allow_plain = false       # true: {PLAIN}/{CLEAR} lines are meant, and their warning is not logged
 //
 // Every password check runs on the blocking pool, and so does a recipient lookup unless the file was checked
-// within the last second and the user is in it. An unknown user is checked against a stand-in hash of the same
-// scheme, so the answer and the time are the same as for a wrong password.
+// within the last second and the user is in it. An unknown user is checked against a stand-in of the scheme
+// most users have, so the answer and the time are the same as for a wrong password.
 #include <sys/stat.h>
 
 #include <spdlog/spdlog.h>
@@ -22,6 +25,8 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+
+#include "passwd_lines.hpp"
 
 namespace {
 
@@ -52,8 +57,38 @@ std::optional<file_identity> identity_of(const std::string& path) {
     return file_identity{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
 }
 
-// Parses the file; throws std::runtime_error naming the line.
-std::shared_ptr<const table> parse(const std::string& path, bool allow_plain) {
+struct options {
+    std::string default_scheme = "CRYPT";
+    bool allow_plain = false;
+};
+
+// What a stand-in must cost like: the scheme, and for crypt(3) the method ("CRYPT$y$", "SHA512-CRYPT$6$").
+std::string cost_class(const std::string& stored) {
+    const auto close = stored.find('}');
+    const auto method = stored.compare(close + 1, 1, "$") == 0 ? stored.find('$', close + 2) : std::string::npos;
+    return stored.substr(0, method == std::string::npos ? close + 1 : method + 1);
+}
+
+// The stand-in an unknown user is checked against: a copy of a stored password of the kind most users have,
+// so a check costs what a known user's does (the result is thrown away: an unknown user never logs in).
+std::string stand_in_of(const table& t) {
+    std::map<std::string, std::pair<int, const std::string*>> classes;
+    for (const auto& [user, stored] : t.entries) {
+        auto& c = classes[cost_class(stored)];
+        if (c.first++ == 0) {
+            c.second = &stored;
+        }
+    }
+    const auto common = std::max_element(classes.begin(), classes.end(),
+                                         [](const auto& a, const auto& b) { return a.second.first < b.second.first; });
+    if (common == classes.end()) {
+        return sasl::hash_password(sasl::scheme::sha512_crypt, sasl::base64_encode(sasl::random_bytes(12)));
+    }
+    return *common->second.second;
+}
+
+// Parses the file; throws std::runtime_error naming every line that cannot be used. Logs what it ignores.
+std::shared_ptr<const table> parse(const std::string& path, const options& o) {
     auto t = std::make_shared<table>();
     const auto identity = identity_of(path);
     std::ifstream in(path);
@@ -61,39 +96,23 @@ std::shared_ptr<const table> parse(const std::string& path, bool allow_plain) {
         throw std::runtime_error("cannot read " + path);
     }
     t->identity = *identity;
-    std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-        if (line.empty() || line.front() == '#') {
-            continue;
-        }
-        const auto colon = line.find(':');
-        const std::string user = line.substr(0, colon);
-        const std::string stored = colon == std::string::npos ? "" : line.substr(colon + 1);
-        const auto where = path + ":" + std::to_string(number) + ": ";
-        if (user.empty() || !sasl::well_formed(stored)) {
-            throw std::runtime_error(where +
-                                     "expected user:{SCHEME}data with a known scheme (see `mailwrightd "
-                                     "passwd --help`)");
-        }
-        if (stored.starts_with("{PLAIN}") && !allow_plain) {
-            throw std::runtime_error(where +
-                                     "{PLAIN} is for tests; set allow_plain = true to accept it, or use "
-                                     "{PLAIN-EQUIVALENT} if APOP or CRAM-MD5 need the password");
-        }
-        if (!t->entries.emplace(user, stored).second) {
-            throw std::runtime_error(where + "user '" + user + "' appears twice");
-        }
+    auto read = passwd_file::read_lines(in, path, o.default_scheme);
+    if (!read.problems.empty()) {
+        throw std::runtime_error(fmt::format("{} line{} cannot be used:\n{}", read.problems.size(),
+                                             read.problems.size() == 1 ? "" : "s", fmt::join(read.problems, "\n")));
     }
-    // The stand-in has the scheme most users have, so an unknown user costs what a known one does.
-    std::map<std::string, int> schemes;
-    for (const auto& [user, stored] : t->entries) {
-        ++schemes[stored.substr(1, stored.find('}') - 1)];
+    for (const auto& w : read.warnings) {
+        spdlog::warn("plugin=passwd-file {}", w);
     }
-    auto common = std::max_element(schemes.begin(), schemes.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; });
-    const auto scheme = common == schemes.end() ? std::nullopt : sasl::parse_scheme(common->first);
-    t->stand_in =
-        sasl::hash_password(scheme.value_or(sasl::scheme::sha512_crypt), sasl::base64_encode(sasl::random_bytes(12)));
+    if (read.plaintext != 0 && !o.allow_plain) {
+        spdlog::warn(
+            "plugin=passwd-file {}: {} user{} with the password in the clear ({{PLAIN}}/{{CLEAR}}): anyone who can "
+            "read the file can log in as them; hash them with `mailwrightd passwd`, or set allow_plain = true if "
+            "this is meant",
+            path, read.plaintext, read.plaintext == 1 ? "" : "s");
+    }
+    t->entries = std::move(read.entries);
+    t->stand_in = stand_in_of(*t);
     return t;
 }
 
@@ -102,13 +121,23 @@ class passwd_file final : public plugin::auth_backend, plugin::secret_provider {
     void init(plugin::settings& config, plugin::host_view&) override {
         // Every key is read before any is judged: one returned from early would be reported as unknown.
         const auto file = config.string("file");
-        allow_plain_ = config.boolean("allow_plain").value_or(false);
+        options_.allow_plain = config.boolean("allow_plain").value_or(false);
+        const auto scheme_name = config.string("default_scheme").value_or(options_.default_scheme);
+        const auto scheme = sasl::parse_scheme(scheme_name);
         if (!file) {
             config.invalid("file", "the passwd file to read, e.g. file = \"/etc/mailwright/passwd\"");
+        }
+        if (!scheme) {
+            config.invalid("default_scheme",
+                           "a password scheme, as Dovecot's default_pass_scheme: CRYPT (the default), SHA512-CRYPT, "
+                           "SHA256-CRYPT, MD5-CRYPT, BLF-CRYPT, SSHA512, SSHA256, SSHA, PBKDF2, ARGON2ID, PLAIN");
+        }
+        if (!file || !scheme) {
             return;
         }
+        options_.default_scheme = sasl::scheme_name(*scheme);
         path_ = *file;
-        current_ = parse(path_, allow_plain_);
+        current_ = parse(path_, options_);
         spdlog::info("plugin=passwd-file {} users from {}", current_->entries.size(), path_);
     }
 
@@ -166,7 +195,7 @@ class passwd_file final : public plugin::auth_backend, plugin::secret_provider {
         const auto identity = identity_of(path_);
         if (identity && !(*identity == current_->identity)) {
             try {
-                current_ = parse(path_, allow_plain_);
+                current_ = parse(path_, options_);
                 spdlog::info("plugin=passwd-file re-read {}: {} users", path_, current_->entries.size());
             } catch (const std::exception& e) {
                 spdlog::error("plugin=passwd-file keeping the previous users: {}", e.what());
@@ -189,7 +218,7 @@ class passwd_file final : public plugin::auth_backend, plugin::secret_provider {
     }
 
     std::string path_;
-    bool allow_plain_ = false;
+    options options_;
     std::mutex mutex_;
     std::shared_ptr<const table> current_;
     std::chrono::steady_clock::time_point checked_;  // when fresh() last compared the file with current_
