@@ -105,6 +105,13 @@ int print_passwd_line(const std::string& user, const std::string& scheme_name) {
         std::fprintf(stderr, "mailwrightd passwd: unknown scheme %s\n", scheme_name.c_str());
         return 2;
     }
+    if (!sasl::can_hash(*scheme) && *scheme != sasl::scheme::crypt) {
+        std::fprintf(stderr,
+                     "mailwrightd passwd: {%s} is read from existing files, never written; choose CRYPT (yescrypt), "
+                     "SHA512-CRYPT, BLF-CRYPT, ARGON2ID or SCRAM-SHA-256\n",
+                     std::string(sasl::scheme_name(*scheme)).c_str());
+        return 2;
+    }
     if (user.empty() || user.find(':') != std::string::npos || user.front() == '#') {
         std::fprintf(stderr, "mailwrightd passwd: a user name may not be empty, contain ':' or start with '#'\n");
         return 2;
@@ -116,7 +123,9 @@ int print_passwd_line(const std::string& user, const std::string& scheme_name) {
     }
     std::string line;
     try {
-        line = user + ":" + sasl::hash_password(*scheme, password);
+        // CRYPT is yescrypt, written {CRYPT}$y$... (as is YESCRYPT: Dovecot 2.3 reads only that name).
+        line = user + ":" +
+               sasl::hash_password(*scheme == sasl::scheme::crypt ? sasl::scheme::yescrypt : *scheme, password);
     } catch (const std::invalid_argument& e) {  // a NUL in a password for crypt(3) or SCRAM
         sasl::wipe(password);
         std::fprintf(stderr, "mailwrightd passwd: %s\n", e.what());

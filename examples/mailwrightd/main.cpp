@@ -37,12 +37,13 @@ int main(int argc, char** argv) {
     auto* passwd = app.add_subcommand(
         "passwd", "Print a passwd-file line for USER; the password is read from standard input, never an argument");
     std::string passwd_user;
-    std::string passwd_scheme = "YESCRYPT";
+    std::string passwd_scheme = "CRYPT";
     passwd->add_option("user", passwd_user, "The user name")->required();
     passwd
         ->add_option("-s,--scheme", passwd_scheme,
-                     "YESCRYPT (default), SHA512-CRYPT, BLF-CRYPT, ARGON2ID, SCRAM-SHA-256 (allows SCRAM without "
-                     "keeping the password), or PLAIN-EQUIVALENT (needed by APOP and CRAM-MD5)")
+                     "CRYPT (default: yescrypt, written {CRYPT}$y$... as Dovecot reads it; YESCRYPT is the same), "
+                     "SHA512-CRYPT, BLF-CRYPT, ARGON2ID, SCRAM-SHA-256 (allows SCRAM without keeping the password; "
+                     "Dovecot's comma form), or PLAIN-EQUIVALENT (needed by APOP and CRAM-MD5; Mailwright's own)")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
