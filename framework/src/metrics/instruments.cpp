@@ -17,9 +17,12 @@ const std::vector<double> call_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0
                                        0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30};
 
 // The names a login's mechanism label may take: what sasl:: implements, and POP3's own two.
-constexpr std::array<std::string_view, 10> mechanisms{
-    "PLAIN", "LOGIN", "CRAM-MD5", "EXTERNAL", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS",
-    "USER",  "APOP"};
+constexpr std::array<std::string_view, 12> mechanisms{"PLAIN",         "LOGIN",
+                                                      "CRAM-MD5",      "EXTERNAL",
+                                                      "SCRAM-SHA-1",   "SCRAM-SHA-1-PLUS",
+                                                      "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS",
+                                                      "OAUTHBEARER",   "XOAUTH2",
+                                                      "USER",          "APOP"};
 
 std::string_view name_of(login_outcome o) {
     switch (o) {

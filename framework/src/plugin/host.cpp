@@ -48,7 +48,7 @@ struct instance {
 };
 
 // The chain of auth backends, behind the fault barrier.
-class auth_chain final : public auth_backend, secret_provider, certificate_mapper, authorizer {
+class auth_chain final : public auth_backend, secret_provider, certificate_mapper, authorizer, token_verifier {
   public:
     std::vector<std::pair<std::string, std::shared_ptr<auth_backend>>> backends;
 
@@ -75,6 +75,11 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
     }
     class authorizer* authorization() noexcept override {
         return this;
+    }
+    token_verifier* tokens() noexcept override {
+        return std::any_of(backends.begin(), backends.end(), [](auto& b) { return b.second->tokens() != nullptr; })
+                   ? this
+                   : nullptr;
     }
 
     asio::awaitable<secret_result> stored_secret(std::string_view user, secret_kind kind) override {
@@ -108,6 +113,35 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
             "map_certificate");
     }
 
+    asio::awaitable<auth_result> verify_token(std::string_view token, std::string_view requested_user) override {
+        co_return co_await ask(
+            [&](auth_backend& b) -> asio::awaitable<auth_result> {
+                if (token_verifier* verifier = b.tokens()) {
+                    co_return co_await verifier->verify_token(token, requested_user);
+                }
+                co_return auth_result{auth_status::rejected, {}, "no token verification"};
+            },
+            "verify_token");
+    }
+    // The first verifier's: one provider is the usual case, and a client can follow only one. A plugin that
+    // throws here only loses its hint.
+    std::string token_scope() const override {
+        try {
+            const token_verifier* v = first_verifier();
+            return v != nullptr ? v->token_scope() : std::string();
+        } catch (...) {
+            return {};
+        }
+    }
+    std::string openid_configuration() const override {
+        try {
+            const token_verifier* v = first_verifier();
+            return v != nullptr ? v->openid_configuration() : std::string();
+        } catch (...) {
+            return {};
+        }
+    }
+
     asio::awaitable<bool> may_act_as(std::string_view authenticated, std::string_view requested) override {
         if (authenticated == requested) {
             co_return true;
@@ -125,6 +159,15 @@ class auth_chain final : public auth_backend, secret_provider, certificate_mappe
     }
 
   private:
+    const token_verifier* first_verifier() const {
+        for (const auto& b : backends) {
+            if (const token_verifier* v = b.second->tokens()) {
+                return v;
+            }
+        }
+        return nullptr;
+    }
+
     template <class Call>
     asio::awaitable<auth_result> ask(Call call, const char* what) {
         std::optional<auth_result> undecided;  // the first backend that could not decide: what it asks to say

@@ -1,4 +1,4 @@
-// PLAIN, LOGIN, CRAM-MD5, EXTERNAL and APOP. SCRAM is in scram.cpp.
+// PLAIN, LOGIN, CRAM-MD5, EXTERNAL and APOP. SCRAM is in scram.cpp, OAUTHBEARER and XOAUTH2 in oauth.cpp.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -215,6 +215,8 @@ std::span<const mechanism_info> mechanisms() {
         {"CRAM-MD5", false, false, false, true},
         {"PLAIN", true, false, false, false},
         {"LOGIN", true, false, false, false},
+        {"OAUTHBEARER", false, false, false, false, true},
+        {"XOAUTH2", false, false, false, false, true},
     };
     return all;
 }
@@ -229,6 +231,9 @@ std::vector<std::string> offered(std::span<const std::string> configured, const 
         if (m.plaintext && tls == nullptr && !allow_plaintext) {
             continue;
         }
+        if (m.bearer_token && tls == nullptr) {
+            continue;
+        }
         if (m.needs_client_cert && (tls == nullptr || !tls->peer.verified)) {
             continue;
         }
@@ -236,7 +241,8 @@ std::vector<std::string> offered(std::span<const std::string> configured, const 
             continue;
         }
         if (auth != nullptr && ((m.needs_secrets && auth->secrets() == nullptr) ||
-                                (m.needs_client_cert && auth->certificates() == nullptr))) {
+                                (m.needs_client_cert && auth->certificates() == nullptr) ||
+                                (m.bearer_token && auth->tokens() == nullptr))) {
             continue;
         }
         out.emplace_back(m.name);
@@ -249,6 +255,7 @@ std::unique_ptr<mechanism> make_mechanism(std::string_view name, const context& 
     if (name == "LOGIN") return std::make_unique<login>(ctx);
     if (name == "CRAM-MD5") return std::make_unique<cram_md5>(ctx);
     if (name == "EXTERNAL") return std::make_unique<external>(ctx);
+    if (auto oauth = make_oauth(name, ctx)) return oauth;
     return make_scram(name, ctx);
 }
 

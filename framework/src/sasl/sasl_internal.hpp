@@ -20,4 +20,7 @@ std::string default_nonce();
 // A SCRAM mechanism by name (SCRAM-SHA-1, SCRAM-SHA-256, and -PLUS), or null.
 std::unique_ptr<mechanism> make_scram(std::string_view name, const context& ctx);
 
+// OAUTHBEARER or XOAUTH2 by name (oauth.cpp), or null.
+std::unique_ptr<mechanism> make_oauth(std::string_view name, const context& ctx);
+
 }  // namespace mailwright::sasl

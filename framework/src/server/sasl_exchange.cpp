@@ -115,8 +115,10 @@ asio::awaitable<auth_outcome> authenticate(session& s, const auth_settings& sett
     std::transform(out.mechanism.begin(), out.mechanism.end(), out.mechanism.begin(),
                    [](unsigned char c) { return std::toupper(c); });
     if (!contains(offered_mechanisms(s, settings), out.mechanism)) {
-        // One the listener would offer inside TLS: the client can do something about it (STARTTLS).
-        const auto with_tls = sasl::offered(settings.mechanisms, nullptr, true, settings.auth);
+        // One the listener would offer inside TLS: the client can do something about it (STARTTLS). A bare
+        // channel (no certificate, no channel binding) adds the TLS-only ones and nothing else.
+        const tls::channel_info inside_tls;
+        const auto with_tls = sasl::offered(settings.mechanisms, &inside_tls, true, settings.auth);
         out.what = !s.tls_active() && contains(with_tls, out.mechanism) ? auth_outcome::kind::needs_tls
                                                                         : auth_outcome::kind::not_offered;
         co_return out;

@@ -39,7 +39,9 @@
 // 7: message_filter::body() is a coroutine; filters may edit the header block and replace the body at the end
 //    (edits_at_end(), filter_verdict::edits and new_body); mailstore::delivers_remote() (a store that forwards);
 //    settings::tables() (tables inside a plugin's table); envelope::one_reply; net::stream::park().
-#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 7
+// 8: auth_backend::tokens() and plugin::token_verifier (OAuth 2.0 bearer tokens for OAUTHBEARER and XOAUTH2);
+//    sasl::mechanism_info::bearer_token.
+#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 8
 
 #if defined(__clang__)
 #define MAILWRIGHT_PLUGIN_ABI_COMPILER                                                             \

@@ -71,6 +71,22 @@ class authorizer {
     virtual asio::awaitable<bool> may_act_as(std::string_view authenticated, std::string_view requested) = 0;
 };
 
+// OAuth 2.0 bearer tokens (RFC 6750), for SASL OAUTHBEARER (RFC 7628) and XOAUTH2.
+class token_verifier {
+  public:
+    virtual ~token_verifier() = default;
+    // The user a bearer token stands for: ok with the token's own user (canonical) when the token is valid here
+    // (signature, issuer, audience, lifetime...); rejected when it is not, whatever the reason (the client
+    // learns only that the token was refused). `requested_user` is the identity the client named (OAUTHBEARER's
+    // a=, XOAUTH2's user=), empty when it named none: a hint a verifier may use (e.g. to pick a tenant); the
+    // engine itself compares it with the user answered, and anyone else must be allowed by authorization().
+    virtual asio::awaitable<auth_result> verify_token(std::string_view token, std::string_view requested_user) = 0;
+    // What RFC 7628 3.2.2's error reply tells a refused client, each left out when empty: the scope a token
+    // needs, and the URL of the provider's OpenID Connect discovery document.
+    virtual std::string token_scope() const { return {}; }
+    virtual std::string openid_configuration() const { return {}; }
+};
+
 class auth_backend : public plugin_base {
   public:
     plugin_kind kind() const noexcept final { return plugin_kind::auth; }
@@ -84,6 +100,7 @@ class auth_backend : public plugin_base {
     virtual secret_provider* secrets() noexcept { return nullptr; }
     virtual certificate_mapper* certificates() noexcept { return nullptr; }
     virtual class authorizer* authorization() noexcept { return nullptr; }
+    virtual token_verifier* tokens() noexcept { return nullptr; }
 };
 
 }  // namespace mailwright::plugin

@@ -4,7 +4,8 @@
 //
 // Mechanisms: PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195), SCRAM-SHA-1 and SCRAM-SHA-256 with their -PLUS
 // variants (RFC 5802, 7677; channel binding tls-exporter RFC 9266 or tls-unique RFC 5929), EXTERNAL (RFC 4422
-// appendix A, from a verified client certificate). And APOP (RFC 1939 7), which is not SASL but shares the
+// appendix A, from a verified client certificate), OAUTHBEARER (RFC 7628) and XOAUTH2 (Google's and
+// Microsoft's), with OAuth 2.0 bearer tokens. And APOP (RFC 1939 7), which is not SASL but shares the
 // secret handling.
 #pragma once
 
@@ -58,18 +59,20 @@ class mechanism {
 
 struct mechanism_info {
     std::string_view name;
-    bool plaintext;          // the password crosses the wire: PLAIN, LOGIN
-    bool needs_client_cert;  // EXTERNAL
-    bool channel_binding;    // the -PLUS mechanisms
-    bool needs_secrets;      // CRAM-MD5 and SCRAM: a stored secret, not a password check
+    bool plaintext;             // the password crosses the wire: PLAIN, LOGIN
+    bool needs_client_cert;     // EXTERNAL
+    bool channel_binding;       // the -PLUS mechanisms
+    bool needs_secrets;         // CRAM-MD5 and SCRAM: a stored secret, not a password check
+    bool bearer_token = false;  // OAUTHBEARER, XOAUTH2: a bearer token crosses the wire; only inside TLS
 };
 
 // Every mechanism implemented, strongest first.
 std::span<const mechanism_info> mechanisms();
 
-// Which of `configured` may be offered now: plaintext ones only over TLS unless `allow_plaintext`, EXTERNAL
-// only with a verified client certificate, -PLUS only with channel-binding data. With `auth`, also only what
-// the backend can serve: CRAM-MD5 and SCRAM need its secrets(), EXTERNAL its certificates().
+// Which of `configured` may be offered now: plaintext ones only over TLS unless `allow_plaintext`, bearer-token
+// ones only over TLS whatever `allow_plaintext` says, EXTERNAL only with a verified client certificate, -PLUS
+// only with channel-binding data. With `auth`, also only what the backend can serve: CRAM-MD5 and SCRAM need
+// its secrets(), EXTERNAL its certificates(), OAUTHBEARER and XOAUTH2 its tokens().
 std::vector<std::string> offered(std::span<const std::string> configured, const tls::channel_info* tls,
                                  bool allow_plaintext, plugin::auth_backend* auth = nullptr);
 
