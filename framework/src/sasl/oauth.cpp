@@ -244,11 +244,11 @@ class bearer final : public mechanism {
     step refuse(const plugin::token_verifier& verifier, std::string reason, const std::string& attempted) {
         refused_ = detail::fail(std::move(reason));
         refused_->attempted = attempted;
-        return step{step::kind::challenge,
-                    oauth::error_document(xoauth2_, verifier.token_scope(), verifier.openid_configuration()),
-                    {},
-                    {},
-                    {}};
+        step challenge = *refused_;
+        challenge.outcome = step::kind::challenge;
+        challenge.data = oauth::error_document(xoauth2_, verifier.token_scope(), verifier.openid_configuration());
+        challenge.refused = true;
+        return challenge;
     }
 
     const context& ctx_;

@@ -61,6 +61,10 @@ asio::awaitable<sasl_outcome> run_sasl(session& s, sasl::mechanism& mechanism,
         if (r.status == read_status::too_long || r.status == read_status::bare_lf) {
             co_return failed("unusable response line");
         }
+        if (step.refused && (r.status != read_status::line || r.line == "*")) {
+            step.outcome = sasl::step::kind::failure;  // failed before the client left: counted, logged
+            break;
+        }
         if (r.status != read_status::line) {
             sasl_outcome out;
             out.result = sasl_outcome::kind::ended;

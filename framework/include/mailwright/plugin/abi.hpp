@@ -40,7 +40,7 @@
 //    (edits_at_end(), filter_verdict::edits and new_body); mailstore::delivers_remote() (a store that forwards);
 //    settings::tables() (tables inside a plugin's table); envelope::one_reply; net::stream::park().
 // 8: auth_backend::tokens() and plugin::token_verifier (OAuth 2.0 bearer tokens for OAUTHBEARER and XOAUTH2);
-//    sasl::mechanism_info::bearer_token.
+//    sasl::mechanism_info::bearer_token; sasl::step::refused.
 #define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 8
 
 #if defined(__clang__)

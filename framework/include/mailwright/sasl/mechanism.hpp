@@ -39,6 +39,9 @@ struct step {
     std::string attempted;         // failure: the identity whose credentials were tried, when the client named
                                    // one (failed-login penalties count it; logs show it)
     plugin::reply tempfail_reply;  // tempfail: what the backend wants the client to hear (auth_result's)
+    // challenge: the attempt has already failed (log_reason and attempted say how); the challenge only tells the
+    // client why (RFC 7628 3.2.2). A client that cancels or leaves instead of answering has failed all the same.
+    bool refused = false;
 };
 
 struct context {
