@@ -272,6 +272,10 @@ class OAuth(unittest.TestCase):
         # No kid: every key of the token's algorithm is tried
         result = self.pop3(token({}, kid=None), "OAUTHBEARER", "pop3s")
         self.assertEqual(result.returncode, 0, result.stderr)
+        # A known limit (docs/configuration.md): libjwt 1.10 refuses a "typ" other than "JWT", so RFC 9068's
+        # "at+jwt" does not log in. This says so, and fails when a newer libjwt lifts it.
+        at_jwt = token({}, header={"alg": "ES256", "typ": "at+jwt", "kid": "ec1"}, alg="ES256", signer="ec")
+        self.assertEqual(self.pop3(at_jwt, "OAUTHBEARER", "pop3s").returncode, 67)
 
     def test_smtp_submission_with_both_mechanisms(self):
         for mechanism in ("OAUTHBEARER", "XOAUTH2"):
