@@ -383,5 +383,32 @@ class OAuth(unittest.TestCase):
         self.assertTrue(self.daemon.log_contains(r"plugin=jwt re-read .*jwks\.json: 3 signing keys"))
 
 
+class Configuration(unittest.TestCase):
+    """[plugin.jwt] mistakes stop --check-config, each named."""
+
+    def check(self, work, table):
+        path = os.path.join(work, "mailwright.toml")
+        with open(path, "w") as f:
+            f.write(table + '\n[[listener]]\nname = "e"\nservice = "echo"\nport = 0\n')
+        return subprocess.run([DAEMON, "--check-config", path], capture_output=True, text=True, timeout=30, cwd=work)
+
+    def test_mistakes_are_named(self):
+        with tempfile.TemporaryDirectory(prefix="mailwright-oauth-config-") as work:
+            result = self.check(work, '[plugin.jwt]\nclock_skew = "1h"\n')
+            self.assertEqual(result.returncode, 2, result.stderr)
+            for key in ("jwks", "issuer", "audience", "clock_skew"):
+                self.assertRegex(result.stderr, f"'{key}'|{key}", key)
+            jwks = os.path.join(work, "jwks.json")
+            with open(jwks, "w") as f:
+                json.dump({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}, f)  # an HMAC key only: nothing usable
+            table = f'[plugin.jwt]\njwks = "{jwks}"\nissuer = "{ISSUER}"\naudience = "{AUDIENCE}"\n'
+            result = self.check(work, table)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn("no RS256 (RSA) or ES256 (P-256) signing key", result.stderr)
+            write_jwks(jwks, [ec_jwk("ec", "ec1")])
+            result = self.check(work, table)
+            self.assertEqual(result.returncode, 0, result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
