@@ -293,6 +293,60 @@ TEST_CASE("sasl: LOGIN", "[sasl]") {
     CHECK(run(initial->next("wrong")).outcome == step::kind::failure);
 }
 
+TEST_CASE("sasl: PLAIN, LOGIN and SCRAM prepare with SASLprep", "[sasl][saslprep]") {
+    // RFC 4616 2 and RFC 5802 2.2: "IX" with the password "a b", kept prepared, reached with what prepares to them.
+    fixture f;
+    f.backend.passwords["IX"] = "a b";
+    auto plain = [&](std::string message) { return run(f.make("PLAIN")->start(std::string_view(message))); };
+    CHECK(plain("\0\u2168\0a\u00A0b"s).user == "IX");
+    CHECK(plain("\u2168\0I\u00ADX\0a\u3000b"s).outcome == step::kind::success);  // the authzid too
+    CHECK(plain("\0IX\0a\u00A0c"s).outcome == step::kind::failure);
+    const auto control = plain("\0IX\0a\u0007b"s);
+    CHECK(control.outcome == step::kind::failure);
+    CHECK_THAT(control.log_reason, Catch::StartsWith("PLAIN: the password fails SASLprep: it contains a prohibited"));
+    CHECK(control.attempted == "IX");
+    CHECK_THAT(plain("\0\u0627\u0031\0a b"s).log_reason, Catch::Contains("the user name fails SASLprep"));
+    CHECK_THAT(plain("\u0007\0IX\0a b"s).log_reason, Catch::Contains("the authorization identity fails SASLprep"));
+
+    auto login = f.make("LOGIN");
+    run(login->start("\u2168"s));
+    CHECK(run(login->next("a\u00A0b")).user == "IX");
+    auto bad_login = f.make("LOGIN");
+    run(bad_login->start("IX"s));
+    CHECK_THAT(run(bad_login->next("\xff")).log_reason, Catch::Contains("is not valid UTF-8"));
+
+    // SCRAM: keys made from the password SASLprep'd (here from an unprepared plaintext equivalent), the proof
+    // from the client's prepared password; the user name as the client sent it, prepared by the server.
+    f.backend.passwords["IX"] = "a\u00A0b";
+    f.nonce = "servernonce";
+    const std::string bare = "n=\u2168,r=clientnonce";
+    auto scram = f.make("SCRAM-SHA-256");
+    const auto first = run(scram->start("n,," + bare));
+    REQUIRE(first.outcome == step::kind::challenge);
+    const auto salt = *sasl::base64_decode(
+        first.data.substr(first.data.find(",s=") + 3, first.data.find(",i=") - first.data.find(",s=") - 3));
+    const std::string client_key =
+        sasl::hmac(sasl::digest::sha256, sasl::pbkdf2(sasl::digest::sha256, "a b", salt, 4096), "Client Key");
+    const std::string without_proof = "c=biws,r=clientnonceservernonce";
+    const std::string signature = sasl::hmac(sasl::digest::sha256, sasl::hash(sasl::digest::sha256, client_key),
+                                             bare + "," + first.data + "," + without_proof);
+    std::string proof = client_key;
+    for (std::size_t i = 0; i < proof.size(); ++i) {
+        proof[i] = static_cast<char>(proof[i] ^ signature[i]);
+    }
+    REQUIRE(run(scram->next(without_proof + ",p=" + sasl::base64_encode(proof))).outcome == step::kind::challenge);
+    CHECK(run(scram->next("")).user == "IX");
+    CHECK(sasl::scram_secret(sasl::digest::sha1, "a\u00A0b", "salt", 4096) ==
+          sasl::scram_secret(sasl::digest::sha1, "a b", "salt", 4096));
+    // A name SASLprep refuses goes on as an unknown one, and fails at the proof, the log saying why.
+    auto refusing = f.make("SCRAM-SHA-256");
+    REQUIRE(run(refusing->start("n,,n=a\u0007,r=clientnonce"s)).outcome == step::kind::challenge);
+    const auto refused = run(refusing->next(without_proof + ",p=" + sasl::base64_encode(proof)));
+    CHECK(refused.outcome == step::kind::failure);
+    CHECK_THAT(refused.log_reason, Catch::StartsWith("SCRAM: the user name fails SASLprep: it contains a prohibited"));
+    CHECK(refused.attempted == "a\u0007");
+}
+
 TEST_CASE("sasl: EXTERNAL needs a verified certificate and a mapping", "[sasl]") {
     fixture f;
     f.backend.certificate_users["ab12"] = "alice";

@@ -22,6 +22,7 @@
 #include "mailwright/pop3/state.hpp"
 #include "mailwright/sasl/crypto.hpp"
 #include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/sasl/saslprep.hpp"
 #include "mailwright/server/dialogue_steps.hpp"
 #include "mailwright/server/sasl_exchange.hpp"
 #include "mailwright/server/session.hpp"
@@ -195,10 +196,17 @@ asio::awaitable<next> dialogue::on_pass(std::string_view password) {
         err(replies::plaintext_needs_tls);
         co_return next::go_on;
     }
-    const auto result = co_await env_.auth->verify_password(user, password);
+    // Prepared as AUTH PLAIN prepares them (RFC 4616 2, saslprep.hpp), so the same password works through both.
+    const sasl::credentials given = sasl::prepare_credentials(user, password);
     s_.wipe_line(password);
+    plugin::auth_result result;
+    if (given.refused.empty()) {
+        result = co_await env_.auth->verify_password(given.user, given.password);
+    } else {
+        spdlog::info("{} USER/PASS: {}", s_.log_prefix(), given.refused);
+    }
     metrics::count_login("USER", login_outcome(result.status));
-    co_return co_await login(command::pass, issued_in, result, user);
+    co_return co_await login(command::pass, issued_in, result, given.user.empty() ? user : given.user);
 }
 
 asio::awaitable<next> dialogue::on_apop(std::string_view name, std::string_view digest) {

@@ -1,10 +1,15 @@
 // PLAIN, LOGIN, CRAM-MD5, EXTERNAL and APOP. SCRAM is in scram.cpp, OAUTHBEARER and XOAUTH2 in oauth.cpp.
+//
+// PLAIN and LOGIN prepare what they are given with SASLprep (saslprep.hpp) before the backend sees it.
+// CRAM-MD5 and APOP do not: they compare digests of the stored secret, which the client computed from
+// whatever octets it has, so there is nothing of the client's to prepare.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/sasl/saslprep.hpp"
 #include "sasl_internal.hpp"
 
 namespace mailwright::sasl {
@@ -73,13 +78,24 @@ class plain final : public mechanism {
             password.size() > max_password) {
             co_return fail("PLAIN: empty or over-long field");
         }
-        const auto r = co_await ctx_.auth.verify_password(authcid, password);
-        if (r.status != auth_status::ok) {
-            auto failed = from_backend(r, "PLAIN");
-            failed.attempted = std::string(authcid);
+        // RFC 4616 2: the presented authcid and password are prepared (SASLprep) before they are verified, and
+        // the authzid with them, so "IX" and U+2168 (ROMAN NUMERAL NINE) name one user; a refusal is a failure.
+        const credentials given = prepare_credentials(authcid, password);
+        const prepared authz = authzid.empty() ? prepared{} : saslprep(authzid, prep_kind::query);
+        if (!given.refused.empty() || !authz.ok()) {
+            auto failed = fail(given.refused.empty()
+                                   ? "PLAIN: the authorization identity fails SASLprep: it " + std::string(authz.error)
+                                   : "PLAIN: " + given.refused);
+            failed.attempted = given.user.empty() ? std::string(authcid) : given.user;
             co_return failed;
         }
-        co_return co_await authorize(ctx_.auth, r.user, authzid);
+        const auto r = co_await ctx_.auth.verify_password(given.user, given.password);
+        if (r.status != auth_status::ok) {
+            auto failed = from_backend(r, "PLAIN");
+            failed.attempted = given.user;
+            co_return failed;
+        }
+        co_return co_await authorize(ctx_.auth, r.user, authz.text);
     }
 
   private:
@@ -106,10 +122,18 @@ class login final : public mechanism {
         if (response.empty() || response.size() > max_password) {
             co_return fail("LOGIN: empty or over-long password");
         }
-        const auto r = co_await ctx_.auth.verify_password(*user_, response);
+        // Prepared as PLAIN prepares them (RFC 4616 2): LOGIN has no standard, and a password must work through
+        // both.
+        const credentials given = prepare_credentials(*user_, response);
+        if (!given.refused.empty()) {
+            auto failed = fail("LOGIN: " + given.refused);
+            failed.attempted = given.user.empty() ? *user_ : given.user;
+            co_return failed;
+        }
+        const auto r = co_await ctx_.auth.verify_password(given.user, given.password);
         if (r.status != auth_status::ok) {
             auto failed = from_backend(r, "LOGIN");
-            failed.attempted = *user_;
+            failed.attempted = given.user;
             co_return failed;
         }
         co_return step{step::kind::success, {}, r.user, r.user, {}};

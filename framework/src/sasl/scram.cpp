@@ -6,12 +6,14 @@
 //   client-final  c=<base64(gs2-header + cbind-data)>,r=<nonce>,p=<proof>
 //   server-final  v=<server signature>                 sent as a last challenge; the client answers empty
 //
-// The server keeps StoredKey and ServerKey, never the password. An unknown user gets a salt derived from the
-// stand-in key (stand_in_key.hpp, kept across restarts by the daemon) and its name, so the dialogue looks the
-// same as for a known one until the proof fails.
+// The server keeps StoredKey and ServerKey, never the password; the password was normalised with SASLprep
+// (RFC 5802 2.2) when they were made, and the client normalises its own, so the two meet. An unknown user gets
+// a salt derived from the stand-in key (stand_in_key.hpp, kept across restarts by the daemon) and its name, so
+// the dialogue looks the same as for a known one until the proof fails.
 #include <fmt/format.h>
 #include <charconv>
 
+#include "mailwright/sasl/saslprep.hpp"
 #include "mailwright/sasl/stand_in_key.hpp"
 #include "sasl_internal.hpp"
 
@@ -20,8 +22,14 @@ namespace mailwright::sasl {
 using namespace detail;
 using plugin::auth_status;
 
+// RFC 5802 2.2: SaltedPassword := Hi(Normalize(password), salt, i), Normalize being SASLprep with the password
+// as a stored string. A password SASLprep refuses is used as it is: a conforming client aborts before it
+// would send a proof from it (RFC 5802 5.1), so it only locks SCRAM out. Throwing here instead would reach
+// callers that cannot take it (a backend's secret_from()); `mailwrightd passwd` refuses such a password first.
 std::string scram_secret(digest d, std::string_view password, std::string_view salt, unsigned iterations) {
-    std::string salted = pbkdf2(d, password, salt, iterations);
+    prepared normal = saslprep(password, prep_kind::stored);
+    std::string salted = pbkdf2(d, normal.ok() ? std::string_view(normal.text) : password, salt, iterations);
+    wipe(normal.text);
     const std::string client_key = hmac(d, salted, "Client Key");
     const std::string server_key = hmac(d, salted, "Server Key");
     wipe(salted);
@@ -81,6 +89,25 @@ std::optional<std::string> unescape(std::string_view name) {
         }
     }
     return out;
+}
+
+// An "n=" or "a=" value made ready for lookup: "=2C" and "=3D" unescaped, then prepared with SASLprep as a
+// query. RFC 5802 5.1: the client SHOULD have prepared it; preparing it again changes nothing then, and finds
+// the user PLAIN finds (RFC 4616 2) when it did not. `why` is the log's reason when the name is refused; then
+// `value` is the unescaped name, or empty when the name is malformed.
+struct prepared_name {
+    std::string value, why;
+};
+prepared_name saslname(std::optional<std::string_view> field, std::string_view what) {
+    const auto unescaped = field ? unescape(*field) : std::nullopt;
+    if (!unescaped || unescaped->empty() || unescaped->size() > 255) {
+        return {{}, fmt::format("SCRAM: malformed {}", what)};
+    }
+    auto p = saslprep(*unescaped, prep_kind::query);
+    if (!p.ok()) {
+        return {*unescaped, fmt::format("SCRAM: the {} fails SASLprep: it {}", what, p.error)};
+    }
+    return {std::move(p.text), {}};
 }
 
 // The value of "k=" at the start of `field`, or nullopt.
@@ -152,12 +179,11 @@ class scram final : public mechanism {
             co_return fail("SCRAM: channel binding requested with a non-PLUS mechanism");
         }
         if (!authz_field.empty()) {
-            const auto value = attribute(authz_field, 'a');
-            const auto unescaped = value ? unescape(*value) : std::nullopt;
-            if (!unescaped || unescaped->empty()) {
-                co_return fail("SCRAM: malformed authzid");
+            auto authz = saslname(attribute(authz_field, 'a'), "authorization identity");
+            if (!authz.why.empty()) {
+                co_return fail(std::move(authz.why));
             }
-            authzid_ = *unescaped;
+            authzid_ = std::move(authz.value);
         }
 
         // client-first-bare: n=user,r=nonce[,extensions]; a mandatory extension (m=) is not supported
@@ -168,17 +194,22 @@ class scram final : public mechanism {
         const auto nonce = c1 == std::string_view::npos
                                ? std::nullopt
                                : attribute(bare.substr(c1 + 1, c2 == std::string_view::npos ? c2 : c2 - c1 - 1), 'r');
-        const auto user = name ? unescape(*name) : std::nullopt;
-        if (!user || user->empty() || user->size() > 255 || !nonce || nonce->empty() ||
-            nonce->find(',') != std::string_view::npos || bare.starts_with("m=")) {
+        if (!name || !nonce || nonce->empty() || nonce->find(',') != std::string_view::npos || bare.starts_with("m=")) {
             co_return fail("SCRAM: malformed client-first-message-bare");
         }
-        username_ = *user;
+        // A name SASLprep refuses goes on as an unknown user does, and fails at the proof with the answer a
+        // wrong password gets; the log says why.
+        auto user = saslname(name, "user name");
+        if (user.value.empty()) {
+            co_return fail(std::move(user.why));
+        }
+        username_ = std::move(user.value);
+        refused_ = std::move(user.why);
         nonce_ = std::string(*nonce) + (ctx_.make_nonce ? ctx_.make_nonce() : default_nonce());
 
         plugin::secret_provider* secrets = ctx_.auth.secrets();
         plugin::secret_result r;
-        if (secrets != nullptr) {
+        if (secrets != nullptr && refused_.empty()) {
             r = co_await secrets->stored_secret(username_, digest_ == digest::sha1
                                                                ? plugin::secret_kind::scram_sha_1
                                                                : plugin::secret_kind::scram_sha_256);
@@ -240,7 +271,7 @@ class scram final : public mechanism {
         const bool proven = constant_time_equal(hash(digest_, client_key), secret_.stored_key);
         wipe(client_key);
         if (!proven || !known_) {
-            auto failed = fail("SCRAM: credentials rejected");
+            auto failed = fail(refused_.empty() ? "SCRAM: credentials rejected" : refused_);
             failed.attempted = username_;
             co_return failed;
         }
@@ -274,6 +305,7 @@ class scram final : public mechanism {
     std::string nonce_;
     stored secret_;
     bool known_ = false;
+    std::string refused_;  // why SASLprep refused the user name, when it did
 };
 
 }  // namespace
