@@ -12,6 +12,7 @@
 #include "mailwright/plugin/host.hpp"
 #include "mailwright/sasl/crypto.hpp"
 #include "mailwright/sasl/password.hpp"
+#include "mailwright/sasl/saslprep.hpp"
 #include "privileges.hpp"
 #include "services.hpp"
 #include "setup.hpp"
@@ -79,10 +80,18 @@ int auth_test(const std::string& config_path, const std::string& user) {
     }
     std::string password;
     std::getline(std::cin, password);
+    // Prepared as a login's are (RFC 4616 2, SASLprep), so the answer is the one a client would get.
+    const sasl::credentials given = sasl::prepare_credentials(user, password);
+    sasl::wipe(password);
+    if (!given.refused.empty()) {
+        std::printf("%s: rejected: %s\n", user.c_str(), given.refused.c_str());
+        return 1;
+    }
     asio::io_context io;
     plugin::auth_result result;
     asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { result = co_await host.auth().verify_password(user, password); },
+        io,
+        [&]() -> asio::awaitable<void> { result = co_await host.auth().verify_password(given.user, given.password); },
         asio::detached);
     io.run();
     switch (result.status) {
@@ -121,6 +130,34 @@ int print_passwd_line(const std::string& user, const std::string& scheme_name) {
         std::fprintf(stderr, "mailwrightd passwd: no password on standard input\n");
         return 2;
     }
+    // Logins are checked prepared with SASLprep (PLAIN: RFC 4616 2; SCRAM: RFC 5802 2.2), so the password is
+    // kept as SASLprep prepares it, as a stored string: "a<U+00A0>b" is kept as "a b", and either logs in. A
+    // stored string may not hold code points unassigned in Unicode 3.2 (RFC 3454 7): a later Unicode may assign
+    // them, and a preparation that knew them could map them to something else. The user name logins look up is
+    // the prepared one too, so a name that does not prepare to itself would never be found.
+    const auto name = sasl::saslprep(user, sasl::prep_kind::stored);
+    if (!name.ok() || name.text != user) {
+        sasl::wipe(password);
+        if (!name.ok()) {
+            std::fprintf(stderr, "mailwrightd passwd: the user name fails SASLprep (RFC 4013): it %s\n",
+                         std::string(name.error).c_str());
+        } else {
+            std::fprintf(stderr,
+                         "mailwrightd passwd: logins look the user up as SASLprep prepares the name, %s: "
+                         "give that name\n",
+                         name.text.c_str());
+        }
+        return 2;
+    }
+    sasl::prepared kept = sasl::saslprep(password, sasl::prep_kind::stored);
+    sasl::wipe(password);
+    if (!kept.ok()) {
+        std::fprintf(stderr, "mailwrightd passwd: the password fails SASLprep (RFC 4013): it %s; choose another\n",
+                     std::string(kept.error).c_str());
+        return 2;
+    }
+    password = kept.text;  // a copy, then a wipe: moving a short string would leave its bytes behind
+    sasl::wipe(kept.text);
     std::string line;
     try {
         // CRYPT is yescrypt, written {CRYPT}$y$... (as is YESCRYPT: Dovecot 2.3 reads only that name).
