@@ -30,6 +30,7 @@
 #include "mailwright/plugin/auth.hpp"
 #include "mailwright/sasl/crypto.hpp"
 #include "mailwright/sasl/mechanism.hpp"
+#include "mailwright/sasl/saslprep.hpp"
 #include "mailwright/tls/peer.hpp"
 
 namespace {
@@ -200,6 +201,14 @@ std::vector<std::string> sent(const exchange& x) {
     return out;
 }
 
+// What the server compares (RFC 4616 2, RFC 5802 5.1): a name or password SASLprep'd as a query. A string
+// SASLprep refuses never succeeds.
+std::string prepared(std::string_view text, const char* what) {
+    auto p = sasl::saslprep(text, sasl::prep_kind::query);
+    FUZZ_CHECK(p.ok(), what);
+    return p.text;
+}
+
 bool known_password(std::string_view user, std::string_view password) {
     const auto it = accounts().find(user);
     return it != accounts().end() && it->second.password == password;
@@ -224,9 +233,10 @@ void check_plain(const exchange& x) {
     const auto second = first == std::string::npos ? first : msg.find('\0', first + 1);
     FUZZ_CHECK(second != std::string::npos && msg.find('\0', second + 1) == std::string::npos,
                "PLAIN succeeded on a message that is not authzid NUL authcid NUL password");
-    const std::string authzid = msg.substr(0, first);
-    const std::string authcid = msg.substr(first + 1, second - first - 1);
-    const std::string password = msg.substr(second + 1);
+    const std::string refused = "PLAIN succeeded with a string SASLprep refuses";
+    const std::string authzid = first == 0 ? "" : prepared(msg.substr(0, first), refused.c_str());
+    const std::string authcid = prepared(msg.substr(first + 1, second - first - 1), refused.c_str());
+    const std::string password = prepared(msg.substr(second + 1), refused.c_str());
     FUZZ_CHECK(known_password(authcid, password), "PLAIN succeeded without the right password");
     check_identities(x.server.back(), authcid, authzid);
 }
@@ -234,8 +244,10 @@ void check_plain(const exchange& x) {
 void check_login(const exchange& x) {
     const auto m = sent(x);
     FUZZ_CHECK(m.size() == 2, "LOGIN succeeded without exactly a user name and a password");
-    FUZZ_CHECK(known_password(m[0], m[1]), "LOGIN succeeded without the right password");
-    check_identities(x.server.back(), m[0], "");
+    const std::string user = prepared(m[0], "LOGIN succeeded with a user name SASLprep refuses");
+    FUZZ_CHECK(known_password(user, prepared(m[1], "LOGIN succeeded with a password SASLprep refuses")),
+               "LOGIN succeeded without the right password");
+    check_identities(x.server.back(), user, "");
     FUZZ_CHECK(x.server.size() >= 2 && x.server[x.server.size() - 2].data == "Password:", "LOGIN never asked");
 }
 
@@ -314,13 +326,15 @@ void check_scram(const exchange& x, sasl::digest d, bool plus, const tls::channe
         FUZZ_CHECK(f[1].starts_with("a="), "SCRAM succeeded with a malformed authzid field");
         const auto a = saslname(f[1].substr(2));
         FUZZ_CHECK(a.has_value(), "SCRAM succeeded with a malformed authzid");
-        authzid = *a;
+        authzid = prepared(*a, "SCRAM succeeded with an authzid SASLprep refuses");
     }
     FUZZ_CHECK(f[2].starts_with("n=") && f[3].starts_with("r="), "SCRAM succeeded on a malformed bare message");
-    const auto user = saslname(f[2].substr(2));
-    FUZZ_CHECK(user.has_value() && accounts().count(*user) == 1, "SCRAM succeeded for an unknown user");
+    const auto name = saslname(f[2].substr(2));
+    FUZZ_CHECK(name.has_value(), "SCRAM succeeded with a malformed user name");
+    const std::string user = prepared(*name, "SCRAM succeeded with a user name SASLprep refuses");
+    FUZZ_CHECK(accounts().count(user) == 1, "SCRAM succeeded for an unknown user");
     const std::string client_nonce(f[3].substr(2));
-    const auto& k = keys_of(*user, d);
+    const auto& k = keys_of(user, d);
 
     // server-first: our nonce after the client's, the user's salt, the iteration count
     const std::string nonce = client_nonce + std::string(server_nonce);
@@ -351,7 +365,7 @@ void check_scram(const exchange& x, sasl::digest d, bool plus, const tls::channe
                "SCRAM succeeded without the proof only the password gives");
     FUZZ_CHECK(server_final == "v=" + sasl::base64_encode(sasl::hmac(d, k.server_key, auth_message)),
                "the server signature does not prove the server knows the user's key");
-    check_identities(x.server.back(), *user, authzid);
+    check_identities(x.server.back(), user, authzid);
 }
 
 void check_external(const exchange& x, const tls::channel_info* tls) {
