@@ -288,6 +288,18 @@ class OAuth(unittest.TestCase):
                     self.assertIn(b"< 235 ", result.stderr)
                     self.assertEqual(len(maildir_messages(self.work, "bob", needle.encode())), 1)
 
+    def test_a_token_the_size_of_entra_ids_fits_the_default_limits(self):
+        # Entra ID's access tokens are 1.5 to 2.5 KB; base64'd in a SASL response that is over the listeners'
+        # command limits (pop3 1024, smtp 2048), which a response to a challenge need not keep (RFC 4954 4).
+        big = token({"groups": ["group-%04d" % i for i in range(160)]})
+        self.assertGreater(len(big), 2500)
+        result = self.pop3(big, "OAUTHBEARER", "pop3s")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(b"< +OK", result.stderr)
+        result = self.submit(big, "OAUTHBEARER", "submissions", "oauth-entra-sized")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(b"< 235 ", result.stderr)
+
     def test_bad_tokens_are_refused(self):
         now = int(time.time())
         hs256_head = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "rsa1"}).encode())

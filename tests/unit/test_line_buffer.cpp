@@ -174,3 +174,56 @@ TEST_CASE("line_buffer: wipe overwrites a returned line in place and ignores for
     b.wipe(foreign);
     CHECK(foreign == "elsewhere");
 }
+
+namespace {
+// Writes `text` into the buffer as reads fill it, taking the lines out whenever it is full, as a session does.
+std::vector<std::string> pour(line_buffer& buffer, const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        auto space = buffer.prepare();
+        if (space.empty()) {
+            auto lines = drain(buffer);
+            out.insert(out.end(), lines.begin(), lines.end());
+            continue;
+        }
+        const std::size_t n = std::min(space.size(), text.size() - at);
+        std::copy_n(text.data() + at, n, space.data());
+        buffer.commit(n);
+        at += n;
+    }
+    auto lines = drain(buffer);
+    out.insert(out.end(), lines.begin(), lines.end());
+    return out;
+}
+
+// Writes `text`, which fits, without taking anything out.
+void put(line_buffer& buffer, const std::string& text) {
+    auto space = buffer.prepare();
+    REQUIRE(space.size() >= text.size());
+    std::copy_n(text.data(), text.size(), space.data());
+    buffer.commit(text.size());
+}
+}  // namespace
+
+TEST_CASE("line_buffer: a raised limit admits one long line, and the old limit holds again after it", "[line_buffer]") {
+    line_buffer buffer({.max_line = 16});
+    CHECK(pour(buffer, "AUTH X\r\n") == std::vector<std::string>{"L:AUTH X"});
+    buffer.set_max_line(64);  // a SASL response
+    const std::string response(40, 'a');
+    put(buffer, response + "\r\nNOOP\r\n");
+    CHECK(buffer.next().line == response);
+    buffer.set_max_line(16);  // the next command, held to the listener's limit again
+    CHECK(drain(buffer) == std::vector<std::string>{"L:NOOP"});
+    CHECK(pour(buffer, std::string(20, 'b') + "\r\nQUIT\r\n") == std::vector<std::string>{"TOO_LONG", "L:QUIT"});
+}
+
+TEST_CASE("line_buffer: a lowered limit keeps what is buffered beyond it", "[line_buffer]") {
+    line_buffer buffer({.max_line = 64});
+    put(buffer, "PING\r\n" + std::string(30, 'c') + "\r\nOK\r\n");
+    CHECK(buffer.next().line == "PING");
+    buffer.set_max_line(16);  // 36 octets still buffered, and a whole line in them is over the new limit
+    CHECK(drain(buffer) == std::vector<std::string>{"TOO_LONG", "L:OK"});
+    buffer.set_max_line(16);  // nothing buffered now: the room shrinks, and the limit still holds
+    CHECK(pour(buffer, std::string(20, 'd') + "\r\nYES\r\n") == std::vector<std::string>{"TOO_LONG", "L:YES"});
+}

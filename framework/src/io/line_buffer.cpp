@@ -48,7 +48,7 @@ line_buffer::result line_buffer::next() {
     char* lf = static_cast<char*>(std::memchr(base + from, '\n', end_ - from));
     if (lf == nullptr) {
         scanned_ = end_ - begin_;
-        if (scanned_ >= storage_.size()) {
+        if (scanned_ >= limits_.max_line) {
             // The buffer is full and holds no line end: the line is longer than allowed. Report it now (the
             // client may never send the rest) and skip whatever of it is still to come.
             begin_ = end_ = scanned_ = 0;
@@ -62,6 +62,9 @@ line_buffer::result line_buffer::next() {
     std::string_view line(base + begin_, lf_at - begin_);
     begin_ = lf_at + 1;
     scanned_ = 0;
+    if (line.size() + 1 > limits_.max_line) {
+        return {status::too_long, {}};  // buffered whole while a larger limit held (set_max_line)
+    }
     if (!line.empty() && line.back() == '\r') {
         line.remove_suffix(1);
         return {status::line, line};
@@ -70,6 +73,20 @@ line_buffer::result line_buffer::next() {
         return {status::bare_lf, {}};
     }
     return {status::line, line};
+}
+
+void line_buffer::set_max_line(std::size_t max_line) {
+    const std::size_t wanted = std::max(max_line, min_line);
+    const std::size_t held = end_ - begin_;
+    limits_.max_line = wanted;
+    if (wanted == storage_.size() || (wanted < storage_.size() && held > wanted)) {
+        return;  // the same size; or a smaller limit while more is buffered: the room goes at a later line
+    }
+    std::memmove(storage_.data(), storage_.data() + begin_, held);
+    begin_ = 0;
+    end_ = held;
+    storage_.resize(wanted);
+    storage_.shrink_to_fit();
 }
 
 void line_buffer::consume(std::size_t n) noexcept {

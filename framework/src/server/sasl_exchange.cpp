@@ -16,6 +16,12 @@
 namespace mailwright::server {
 
 namespace {
+
+// A response to a challenge may be longer than a command line: RFC 4954 4 wants whatever the mechanisms need,
+// and names 12288 octets as enough for those deployed (an OAuth 2.0 token from Entra ID is 1.5 to 2.5 KB
+// before base64); Postfix's smtpd_sasl_response_limit is the same. Plus the CRLF.
+constexpr std::size_t max_response_line = 12288 + 2;
+
 sasl_outcome failed(std::string reason) {
     sasl_outcome out;
     out.step.log_reason = std::move(reason);
@@ -57,7 +63,7 @@ asio::awaitable<sasl_outcome> run_sasl(session& s, sasl::mechanism& mechanism,
     }
     while (step.outcome == sasl::step::kind::challenge) {
         s.reply(fmt::format("{}{}\r\n", challenge_prefix, sasl::base64_encode(step.data)));
-        const auto r = co_await s.read_line();
+        const auto r = co_await s.read_line(max_response_line);
         if (r.status == read_status::too_long || r.status == read_status::bare_lf) {
             co_return failed("unusable response line");
         }

@@ -51,6 +51,12 @@ void session::set_user(std::string_view user) { user_.assign(user); }
 void session::set_state(std::string_view state) { state_.assign(state); }
 
 asio::awaitable<read_result> session::read_line() {
+    auto r = co_await read_line(options_.limits.max_line);
+    co_return r;
+}
+
+asio::awaitable<read_result> session::read_line(std::size_t max_line) {
+    input_.set_max_line(max_line);
     // The whole line must arrive within the read timeout, not each octet of it: a client that dribbles one
     // octet just before every read's deadline would otherwise hold the session forever (slow-loris; RFC 5321
     // 4.5.3.2.7 gives the timeout per command).

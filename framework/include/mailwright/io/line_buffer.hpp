@@ -61,6 +61,10 @@ class line_buffer {
     void wipe(std::string_view line) noexcept;
 
     const line_limits& limits() const noexcept { return limits_; }
+    // Changes the longest line allowed, from the line being read on (a SASL response may be longer than a
+    // command: RFC 4954 4). What is buffered stays; the storage grows to the new limit, and shrinks back to it
+    // when what is buffered fits. Lines next() returned before are no longer valid.
+    void set_max_line(std::size_t max_line);
 
   private:
     line_limits limits_;

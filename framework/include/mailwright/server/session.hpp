@@ -73,6 +73,9 @@ class session {
     // buffered, so a batch of pipelined commands gets all its replies in one write (RFC 2920, RFC 2449).
     // The whole line must arrive within the read timeout from the call on (read_status::timeout otherwise).
     asio::awaitable<read_result> read_line();
+    // The same for one line that may be up to `max_line` octets with its CRLF, whatever the listener's limit
+    // (a SASL response: RFC 4954 4). The next read_line() holds lines to the listener's limit again.
+    asio::awaitable<read_result> read_line(std::size_t max_line);
 
     // Raw octets for message data (SMTP DATA, BDAT): what is buffered after the last line read, or, when
     // nothing is, what the next read brings (replies queued are flushed first). read_status::line with the

@@ -109,8 +109,8 @@ class service final : public server::service {
     service(options o, environment env);
 
     std::string_view name() const override;  // "smtp" or "lmtp"
-    // Command lines are held to max_command_line by the session; the buffer is larger for SASL responses
-    // (RFC 4954 4 allows 12288 octets; 2 KiB holds any password a mechanism here accepts).
+    // Command lines are held to max_command_line by the session; the buffer is larger, for message text. A
+    // response to a SASL challenge may be up to 12288 octets whatever this is (RFC 4954 4).
     io::line_limits default_line_limits() const override { return {.max_line = 2048}; }
     asio::awaitable<void> serve(server::session& s) override;
     std::string refusal_line(server::refusal why) const override;
