@@ -145,6 +145,19 @@ TEST_CASE("client: SCRAM-SHA-256 as in RFC 7677's example", "[smtp][client][sasl
     CHECK_FALSE(c.verify_server("e=invalid-proof"));
 }
 
+TEST_CASE("client: SCRAM normalises the password with SASLprep before Hi()", "[smtp][client][sasl]") {
+    // RFC 5802 2.2: a no-break space (U+00A0) prepares to a space, so both give the same proof, as the
+    // server's keys made from the prepared password expect.
+    const std::string server_first = "r=abcdef,s=c2FsdA==,i=4096";
+    auto proof = [&](std::string password) {
+        detail::scram_client c("user", std::move(password), "abc");
+        REQUIRE(c.iterations(server_first) == 4096u);
+        return c.final_message(server_first, c.salt_password(server_first, 4096));
+    };
+    CHECK(proof("pass\xC2\xA0word") == proof("pass word"));
+    CHECK(proof("pass\xC2\xA0word") != proof("pass-word"));
+}
+
 TEST_CASE("client: SCRAM challenges that are refused", "[smtp][client][sasl]") {
     detail::scram_client c("us=er,x", "pw", "abc");
     CHECK(c.first_message() == "n,,n=us=3Der=2Cx,r=abc");

@@ -3,6 +3,7 @@
 
 #include "client_protocol.hpp"
 #include "mailwright/sasl/crypto.hpp"
+#include "mailwright/sasl/saslprep.hpp"
 
 namespace mailwright::smtp::client::detail {
 
@@ -60,6 +61,12 @@ std::optional<server_first> parse_server_first(std::string_view text) {
 
 scram_client::scram_client(std::string_view user, std::string password, std::string nonce)
     : nonce_(std::move(nonce)), password_(std::move(password)) {
+    // Normalize() before Hi() (RFC 5802 2.2), as the server does with what it stores: a password that
+    // SASLprep refuses goes as it is, and the server, which prepares too, turns it down.
+    if (auto prepared = sasl::saslprep(password_, sasl::prep_kind::query); prepared.ok()) {
+        sasl::wipe(password_);
+        password_ = std::move(prepared.text);
+    }
     if (nonce_.empty()) {
         // Printable and comma-free, as RFC 5802 5.1 asks: base64 of random octets has neither ',' nor space.
         nonce_ = sasl::base64_encode(sasl::random_bytes(24));
