@@ -49,6 +49,26 @@ asio::awaitable<step> authorize(plugin::auth_backend& auth, std::string authenti
 
 std::string default_nonce() { return base64_encode(random_bytes(18)); }
 
+std::optional<std::string> unescape_saslname(std::string_view name) {
+    std::string out;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (name[i] == ',') {
+            return std::nullopt;
+        }
+        if (name[i] != '=') {
+            out += name[i];
+            continue;
+        }
+        const auto escape = name.substr(i + 1, 2);
+        if (escape != "2C" && escape != "3D") {
+            return std::nullopt;
+        }
+        out += escape == "2C" ? ',' : '=';
+        i += 2;
+    }
+    return out;
+}
+
 }  // namespace detail
 
 using namespace detail;

@@ -71,27 +71,6 @@ std::optional<std::string> bearer_token(std::string_view credentials) {
     return ok ? std::optional<std::string>(token) : std::nullopt;
 }
 
-// saslname (RFC 5801 4): "=2C" is ',', "=3D" is '='; any other '=' and any ',' are malformed.
-std::optional<std::string> unescape_saslname(std::string_view name) {
-    std::string out;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        if (name[i] == ',') {
-            return std::nullopt;
-        }
-        if (name[i] != '=') {
-            out += name[i];
-            continue;
-        }
-        const auto escape = name.substr(i + 1, 2);
-        if (escape != "2C" && escape != "3D") {
-            return std::nullopt;
-        }
-        out += escape == "2C" ? ',' : '=';
-        i += 2;
-    }
-    return out;
-}
-
 // The authzid of a gs2-header ("n," or "y," then [ "a=" saslname ] ","), empty when none; nothing when malformed
 // or when it asks for channel binding ("p=...").
 std::optional<std::string> gs2_authzid(std::string_view header) {
@@ -105,7 +84,7 @@ std::optional<std::string> gs2_authzid(std::string_view header) {
     if (!authzid.starts_with("a=") || authzid.size() == 2) {
         return std::nullopt;
     }
-    return unescape_saslname(authzid.substr(2));
+    return detail::unescape_saslname(authzid.substr(2));
 }
 
 void escape_json(std::string& out, std::string_view text) {

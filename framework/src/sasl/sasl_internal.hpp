@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,9 @@ step from_backend(const plugin::auth_result& r, const char* what);
 // Success as `authzid` when it is empty, the same, or allowed by the backend; failure otherwise.
 asio::awaitable<step> authorize(plugin::auth_backend& auth, std::string authenticated, std::string_view authzid);
 std::string default_nonce();
+// A saslname (RFC 5801 4, RFC 5802 5.1) unescaped: "=2C" is ',', "=3D" is '='; any other '=' and any ',' are
+// malformed (nothing). SCRAM's n= and a=, and the a= of OAUTHBEARER's GS2 header.
+std::optional<std::string> unescape_saslname(std::string_view name);
 }  // namespace detail
 
 // A SCRAM mechanism by name (SCRAM-SHA-1, SCRAM-SHA-256, and -PLUS), or null.

@@ -69,28 +69,6 @@ std::optional<stored> parse_secret(std::string_view text, digest d) {
     return s;
 }
 
-// saslname: "=2C" is ',', "=3D" is '='; any other '=' is an error.
-std::optional<std::string> unescape(std::string_view name) {
-    std::string out;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        if (name[i] == ',') {
-            return std::nullopt;
-        }
-        if (name[i] != '=') {
-            out += name[i];
-        } else if (name.substr(i, 3) == "=2C") {
-            out += ',';
-            i += 2;
-        } else if (name.substr(i, 3) == "=3D") {
-            out += '=';
-            i += 2;
-        } else {
-            return std::nullopt;
-        }
-    }
-    return out;
-}
-
 // An "n=" or "a=" value made ready for lookup: "=2C" and "=3D" unescaped, then prepared with SASLprep as a
 // query. RFC 5802 5.1: the client SHOULD have prepared it; preparing it again changes nothing then, and finds
 // the user PLAIN finds (RFC 4616 2) when it did not. `why` is the log's reason when the name is refused; then
@@ -99,7 +77,7 @@ struct prepared_name {
     std::string value, why;
 };
 prepared_name saslname(std::optional<std::string_view> field, std::string_view what) {
-    const auto unescaped = field ? unescape(*field) : std::nullopt;
+    const auto unescaped = field ? unescape_saslname(*field) : std::nullopt;
     if (!unescaped || unescaped->empty() || unescaped->size() > 255) {
         return {{}, fmt::format("SCRAM: malformed {}", what)};
     }
