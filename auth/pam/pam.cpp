@@ -9,6 +9,7 @@
 //   lookup = "none"          # SMTP recipient checks: "none" (PAM cannot look a user up) or "passwd" (getpwnam_r)
 //   min_uid = 1000           # lookup = "passwd": the accounts that receive mail (login.defs' UID_MIN, UID_MAX),
 //   max_uid = 60000          # so root, daemon, nobody and the other system accounts get none
+//   max_pending = 4          # checks admitted at once: one runs, the others wait (see `gate` below)
 //
 // PAM keeps no secrets Mailwright could use, so secrets() stays null: CRAM-MD5, APOP and SCRAM are never
 // offered with this plugin alone, only PLAIN, LOGIN and POP3 USER/PASS.
@@ -19,6 +20,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +30,7 @@
 #include <mailwright/plugin/auth.hpp>
 #include <mailwright/sasl/crypto.hpp>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -107,9 +110,9 @@ int converse(int count, const pam_message** messages, pam_response** responses, 
 }
 
 // pam_unix and pam_faildelay ask libpam to sleep after a failure (pam_fail_delay(3): 2 s and more). That would
-// hold a blocking-pool thread for nothing: the session already answers a failure only after its own delay
-// (mailwright/sasl/penalty.hpp), which waits on a timer and grows with repeated failures. A PAM_FAIL_DELAY
-// function replaces libpam's sleep; this one does not wait.
+// hold a blocking-pool thread (and the PAM lock, `gate`) for nothing: the session already answers a failure only after
+// its own delay (mailwright/sasl/penalty.hpp), which waits on a timer and grows with repeated failures. A
+// PAM_FAIL_DELAY function replaces libpam's sleep; this one does not wait.
 void no_delay(int, unsigned, void*) {}
 
 // What a PAM answer means here. "No" for every answer that says this user may not log in with this password,
@@ -195,6 +198,18 @@ auth_result check(const pam_settings& settings, const std::string& user, std::st
 
 // lookup = "passwd": whether an account of that name with a user's uid exists in the name service (NSS: files,
 // LDAP, sssd). An error of the name service is tempfail; a name it does not know is not an error.
+// One PAM transaction at a time in the process. Linux-PAM is thread-safe only as far as what it runs is:
+// Debian's libpam reports every transaction through libaudit, whose audit_log_acct_message() fills static
+// buffers (ThreadSanitizer caught two logins at once racing there); every pam_start and pam_end loads and
+// unloads the modules; and a module from elsewhere promises nothing (Dovecot runs PAM in worker processes
+// for this). A check waiting for the lock holds a blocking-pool thread, so at most max_pending checks are
+// admitted at once, running, waiting or queued for the pool; beyond that a login is a temporary failure,
+// and the rest of the pool stays free for the mailboxes.
+struct gate {
+    std::mutex transaction;
+    std::atomic<std::int64_t> admitted{0};
+};
+
 auth_result find_account(const std::string& user, std::int64_t min_uid, std::int64_t max_uid) {
     if (!acceptable_user(user)) {
         return auth_result{auth_status::rejected, {}, "a user name PAM cannot take"};
@@ -250,6 +265,7 @@ class pam final : public plugin::auth_backend {
         const auto lookup = config.string("lookup").value_or("none");
         min_uid_ = config.integer("min_uid", 0, 4294967294).value_or(1000);
         max_uid_ = config.integer("max_uid", 0, 4294967294).value_or(60000);
+        max_pending_ = config.integer("max_pending", 1, 1024).value_or(4);
         bool valid = true;
         if (settings_.service.empty() || settings_.service.find('/') != std::string::npos) {
             valid = false;
@@ -283,10 +299,21 @@ class pam final : public plugin::auth_backend {
     asio::awaitable<auth_result> verify_password(std::string_view user, std::string_view password) override {
         // The password lives in one string on the heap that check() wipes: a string captured by value would
         // leave copies of a short password behind in each closure it was moved out of.
-        auto work = [settings = settings_, user = std::string(user), secret = std::make_unique<std::string>(password)] {
-            return check(settings, user, *secret);
+        if (gate_.admitted.fetch_add(1) >= max_pending_) {
+            gate_.admitted.fetch_sub(1);
+            spdlog::warn("plugin=pam {} checks pending already (max_pending): a login fails for now", max_pending_);
+            co_return auth_result{auth_status::tempfail, {}, "too many PAM checks pending"};
+        }
+        auto work = [this, user = std::string(user), secret = std::make_unique<std::string>(password)] {
+            struct leave {
+                std::atomic<std::int64_t>& admitted;
+                ~leave() { admitted.fetch_sub(1); }
+            } left{gate_.admitted};
+            const std::lock_guard lock(gate_.transaction);
+            return check(settings_, user, *secret);
         };
-        co_return co_await io::offload(std::move(work));
+        auto result = co_await io::offload(std::move(work));
+        co_return result;
     }
 
     // PAM has no call that asks whether a user exists (pam_acct_mgmt without a password is not one: many
@@ -304,6 +331,8 @@ class pam final : public plugin::auth_backend {
     bool passwd_lookup_ = false;
     std::int64_t min_uid_ = 1000;
     std::int64_t max_uid_ = 60000;
+    std::int64_t max_pending_ = 4;
+    gate gate_;
 };
 
 }  // namespace

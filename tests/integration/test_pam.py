@@ -12,6 +12,7 @@ import shutil
 import smtplib
 import subprocess
 import tempfile
+import threading
 import unittest
 
 from daemon import DAEMON, start_in, stop_in
@@ -101,7 +102,8 @@ def plain(user, password):
 class Pam(unittest.TestCase):
     def setUp(self):
         self.work = make_pam_work(self)
-        self.daemon = start_in(self.work, config(self.work))
+        # Eight checks may be pending at once (test_logins_at_once): none is turned away for being too many.
+        self.daemon = start_in(self.work, config(self.work, pam_extra="max_pending = 8"))
 
     def tearDown(self):
         self.assertEqual(stop_in(self.work, self.daemon), 0)
@@ -125,6 +127,27 @@ class Pam(unittest.TestCase):
         self.assertTrue(pop._shortcmd("AUTH PLAIN " + plain("alice", "pw-alice")).startswith(b"+OK"))
         self.assertEqual(pop.stat(), (0, 0))
         pop.quit()
+
+    def test_logins_at_once(self):
+        # Checks run side by side on the blocking pool, each with its own PAM handle (the sanitizer lanes watch).
+        # Over submission: POP3 would lock alice's maildrop for the first session.
+        codes = []
+
+        def login(password):
+            smtp = self.submission()
+            smtp.user, smtp.password = "alice", password
+            try:
+                codes.append(smtp.auth("PLAIN", smtp.auth_plain)[0])
+            except smtplib.SMTPAuthenticationError as refused:
+                codes.append(refused.smtp_code)
+            smtp.quit()
+
+        threads = [threading.Thread(target=login, args=("pw-alice" if i % 2 else "wrong",)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(sorted(codes), [235] * 4 + [535] * 4)
 
     def test_smtp_auth_plain_and_login(self):
         for mechanism in ("PLAIN", "LOGIN"):
@@ -234,7 +257,8 @@ class Settings(unittest.TestCase):
 
     def test_bad_settings_are_refused(self):
         for extra, expected in (('confdir = "relative/pam.d"', "confdir"), ('lookup = "ldap"', "lookup"),
-                                ('service = "../passwd"', "service"), ("min_uid = 10\nmax_uid = 5", "max_uid")):
+                                ('service = "../passwd"', "service"), ("min_uid = 10\nmax_uid = 5", "max_uid"),
+                                ("max_pending = 0", "max_pending")):
             path = os.path.join(self.work, "m.toml")
             with open(path, "w") as f:
                 f.write(config(self.work).replace('[plugin.pam]\n', f"[plugin.pam]\n{extra}\n", 1)
