@@ -301,7 +301,7 @@ class pam final : public plugin::auth_backend {
         // leave copies of a short password behind in each closure it was moved out of.
         if (gate_.admitted.fetch_add(1) >= max_pending_) {
             gate_.admitted.fetch_sub(1);
-            spdlog::warn("plugin=pam {} checks pending already (max_pending): a login fails for now", max_pending_);
+            spdlog::warn("plugin=pam max_pending = {} checks are pending already: a login fails for now", max_pending_);
             co_return auth_result{auth_status::tempfail, {}, "too many PAM checks pending"};
         }
         auto work = [this, user = std::string(user), secret = std::make_unique<std::string>(password)] {

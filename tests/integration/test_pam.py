@@ -13,6 +13,7 @@ import smtplib
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 from daemon import DAEMON, start_in, stop_in
@@ -239,6 +240,47 @@ class Settings(unittest.TestCase):
             self.assertEqual(refused.exception.smtp_code, 454)
             smtp.quit()
             self.assertTrue(daemon.log_contains(r"plugin=pam cannot decide: pam_authenticate: .* user=alice$"))
+        finally:
+            self.assertEqual(daemon.terminate(), 0)
+
+    def test_checks_beyond_max_pending_are_a_temporary_failure(self):
+        # A stack that holds the PAM transaction for 3 s (pam_exec of a script that says when it started).
+        started = os.path.join(self.work, "started")
+        script = os.path.join(self.work, "slow.sh")
+        with open(script, "w") as f:
+            f.write(f"#!/bin/sh\ntouch {started}\nsleep 3\n")
+        os.chmod(script, 0o755)
+        with open(os.path.join(self.work, "pam.d", "slow"), "w") as f:
+            f.write(f"auth required pam_exec.so quiet {script}\n"
+                    f"auth required pam_userdb.so db={self.work}/users crypt=crypt\n"
+                    "account required pam_permit.so\n")
+        daemon = start_in(self.work, config(self.work, service="slow", pam_extra="max_pending = 1"))
+        try:
+            first = []
+
+            def login():
+                pop = poplib.POP3("127.0.0.1", daemon.ports["pop3"], timeout=20)
+                pop.user("alice")
+                first.append(pop.pass_("pw-alice"))
+                pop.quit()
+
+            thread = threading.Thread(target=login)
+            thread.start()
+            for _ in range(200):
+                if os.path.exists(started):
+                    break
+                time.sleep(0.05)
+            self.assertTrue(os.path.exists(started))
+            smtp = smtplib.SMTP("127.0.0.1", daemon.ports["submission"], local_hostname="client.example", timeout=10)
+            smtp.ehlo()
+            smtp.user, smtp.password = "alice", "pw-alice"
+            with self.assertRaises(smtplib.SMTPAuthenticationError) as refused:
+                smtp.auth("PLAIN", smtp.auth_plain)
+            self.assertEqual(refused.exception.smtp_code, 454)
+            smtp.quit()
+            thread.join(30)
+            self.assertTrue(first and first[0].startswith(b"+OK alice has "), first)  # the first one got in
+            self.assertTrue(daemon.log_contains(r"plugin=pam max_pending = 1 checks are pending already: "))
         finally:
             self.assertEqual(daemon.terminate(), 0)
 
