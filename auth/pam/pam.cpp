@@ -210,6 +210,12 @@ struct gate {
     std::atomic<std::int64_t> admitted{0};
 };
 
+// One admitted check: counted in gate::admitted (by the caller) until this is destroyed.
+struct leave_gate {
+    void operator()(std::atomic<std::int64_t>* admitted) const noexcept { admitted->fetch_sub(1); }
+};
+using slot = std::unique_ptr<std::atomic<std::int64_t>, leave_gate>;
+
 auth_result find_account(const std::string& user, std::int64_t min_uid, std::int64_t max_uid) {
     if (!acceptable_user(user)) {
         return auth_result{auth_status::rejected, {}, "a user name PAM cannot take"};
@@ -297,18 +303,16 @@ class pam final : public plugin::auth_backend {
     }
 
     asio::awaitable<auth_result> verify_password(std::string_view user, std::string_view password) override {
-        // The password lives in one string on the heap that check() wipes: a string captured by value would
-        // leave copies of a short password behind in each closure it was moved out of.
-        if (gate_.admitted.fetch_add(1) >= max_pending_) {
-            gate_.admitted.fetch_sub(1);
+        slot admission(&gate_.admitted);
+        if (admission->fetch_add(1) >= max_pending_) {
             spdlog::warn("plugin=pam max_pending = {} checks are pending already: a login fails for now", max_pending_);
             co_return auth_result{auth_status::tempfail, {}, "too many PAM checks pending"};
         }
-        auto work = [this, user = std::string(user), secret = std::make_unique<std::string>(password)] {
-            struct leave {
-                std::atomic<std::int64_t>& admitted;
-                ~leave() { admitted.fetch_sub(1); }
-            } left{gate_.admitted};
+        // The password lives in one string on the heap that check() wipes: a string captured by value would
+        // leave copies of a short password behind in each closure it was moved out of. The admission ends when
+        // the work does (or is dropped unrun).
+        auto work = [this, user = std::string(user), secret = std::make_unique<std::string>(password),
+                     admission = std::move(admission)] {
             const std::lock_guard lock(gate_.transaction);
             return check(settings_, user, *secret);
         };
