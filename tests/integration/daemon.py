@@ -131,6 +131,14 @@ class Client:
         self.close()
 
 
+def passwd_line(user, password, *args):
+    """The line `mailwrightd passwd [args] user` prints for `password` (with its newline); it must succeed."""
+    result = subprocess.run([DAEMON, "passwd", *args, user], input=password + "\n", capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def start_in(work, config, **options):
     """A Daemon serving `config`, whose files are in `work`; `work` is removed when it does not start."""
     try:

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from daemon import DAEMON, Daemon
+from daemon import DAEMON, Daemon, passwd_line
 from test_pop3 import sasl_exchange
 
 # Every scheme Mailwright reads from Dovecot's files, as `doveadm pw -s` names it.
@@ -30,13 +30,6 @@ def doveadm_pw(scheme, password):
     line = result.stdout.strip()
     assert line.startswith("{" + scheme + "}"), line
     return line
-
-
-def mailwright_pw(user, password, *args):
-    result = subprocess.run([DAEMON, "passwd", *args, user], input=password + "\n", capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def pop3_config(work, extra="", mechanisms='["PLAIN"]'):
@@ -159,7 +152,7 @@ class DovecotPasswd(unittest.TestCase):
                              (("--scheme", "ARGON2ID"), "{ARGON2ID}$argon2id$"),
                              (("--scheme", "SCRAM-SHA-256"), "{SCRAM-SHA-256}4096,")):
             with self.subTest(args=args):
-                line = mailwright_pw("u", "pw-mailwright", *args)
+                line = passwd_line("u", "pw-mailwright", *args).strip()
                 self.assertTrue(line.startswith("u:" + prefix), line)
                 stored = line[len("u:"):]
                 right = doveadm("-t", stored, password="pw-mailwright")
@@ -170,8 +163,8 @@ class DovecotPasswd(unittest.TestCase):
 
     def test_old_mailwright_lines_still_log_in(self):
         # {YESCRYPT} and SCRAM keys with colons, as `mailwrightd passwd` wrote them before.
-        yes = mailwright_pw("y", "pw-yes")[len("y:{CRYPT}"):]
-        scram = mailwright_pw("s", "pw-scram", "--scheme", "SCRAM-SHA-256")[len("s:"):].replace(",", ":")
+        yes = passwd_line("y", "pw-yes").strip()[len("y:{CRYPT}"):]
+        scram = passwd_line("s", "pw-scram", "--scheme", "SCRAM-SHA-256").strip()[len("s:"):].replace(",", ":")
         self.write(f"yes:{{YESCRYPT}}{yes}\nscram:{scram}\n")
         daemon = self.start(mechanisms='["SCRAM-SHA-256", "PLAIN"]')
         try:

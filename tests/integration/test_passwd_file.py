@@ -8,14 +8,11 @@ import tempfile
 import time
 import unittest
 
-from daemon import DAEMON, Daemon
+from daemon import DAEMON, Daemon, passwd_line
 
 
-def passwd_line(user, password, scheme):
-    result = subprocess.run([DAEMON, "passwd", "--scheme", scheme, user], input=password + "\n",
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+def scheme_line(user, password, scheme):
+    return passwd_line(user, password, "--scheme", scheme)
 
 
 def config(path, extra=""):
@@ -67,7 +64,7 @@ class PasswdFile(unittest.TestCase):
         lines = "# users\n"
         for user, scheme in (("yes", "YESCRYPT"), ("sha", "SHA512-CRYPT"), ("blf", "BLF-CRYPT"),
                              ("argon", "ARGON2ID"), ("scram", "SCRAM-SHA-256"), ("equiv", "PLAIN-EQUIVALENT")):
-            lines += passwd_line(user, f"pw-{user}", scheme)
+            lines += scheme_line(user, f"pw-{user}", scheme)
         self.write(lines)
         daemon = Daemon(config(self.path))
         try:
@@ -80,7 +77,7 @@ class PasswdFile(unittest.TestCase):
                 c.send("CHECK nobody pw-yes\r\n")
                 self.assertEqual(c.line(), "NO\r\n")
 
-                self.write(lines + passwd_line("late", "pw-late", "YESCRYPT"))
+                self.write(lines + scheme_line("late", "pw-late", "YESCRYPT"))
                 c.send("CHECK late pw-late\r\n")
                 self.assertTrue(c.line().startswith("OK late"))  # the changed file was read again
 
@@ -92,7 +89,7 @@ class PasswdFile(unittest.TestCase):
             self.assertEqual(daemon.terminate(), 0)
 
     def test_bad_files_stop_the_start(self):
-        for text, expected in ((passwd_line("a", "x", "YESCRYPT") + "b:{NOPE}x\n", "passwd:2: unknown password scheme"),
+        for text, expected in ((scheme_line("a", "x", "YESCRYPT") + "b:{NOPE}x\n", "passwd:2: unknown password scheme"),
                                ("a:nohash\n", "passwd:1: the hash is cut short or damaged"),
                                ("a:{PLAIN}x\na:{PLAIN}y\n", "passwd:2: user 'a' appears twice")):
             self.write(text)
@@ -106,7 +103,7 @@ class PasswdFile(unittest.TestCase):
     def test_scram_salt_of_an_unknown_user_survives_a_restart(self):
         # A real user's salt stays across restarts; an unknown user's made-up one must too, or watching one
         # restart tells them apart (RFC 5802 9).
-        self.write(passwd_line("known", "pw-known", "SCRAM-SHA-256"))
+        self.write(scheme_line("known", "pw-known", "SCRAM-SHA-256"))
         client_first = base64.b64encode(b"n,,n=nosuchuser,r=abc").decode()
         salts = []
         for _ in range(2):
@@ -134,7 +131,7 @@ class PasswdFile(unittest.TestCase):
         key = os.path.join(self.work, "state", "scram-stand-in.key")
         with open(os.path.join(self.work, "m.toml"), "w") as f:
             f.write(pop3_config(self.work))
-        self.write(passwd_line("known", "pw-known", "YESCRYPT"))
+        self.write(scheme_line("known", "pw-known", "YESCRYPT"))
         for size, mode in ((31, 0o600), (32, 0o644)):
             with open(key, "wb") as f:
                 f.write(b"k" * size)
@@ -146,7 +143,7 @@ class PasswdFile(unittest.TestCase):
 
     def test_a_password_with_nul_never_matches_a_crypt_hash(self):
         # crypt(3) reads a C string: "pw-carol\0junk" must not pass for pw-carol.
-        self.write(passwd_line("carol", "pw-carol", "SHA512-CRYPT") + passwd_line("dave", "pw-dave", "YESCRYPT"))
+        self.write(scheme_line("carol", "pw-carol", "SHA512-CRYPT") + scheme_line("dave", "pw-dave", "YESCRYPT"))
         daemon = Daemon(pop3_config(self.work))
         try:
             for user in ("carol", "dave"):
