@@ -1,11 +1,7 @@
 // The access plugin's patterns (pattern.hpp): parsing each form, and matching a value against it.
 #include "pattern.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
-#include <charconv>
-#include <cstring>
 
 namespace mailwright::access {
 
@@ -27,56 +23,12 @@ bool plausible_domain(std::string_view d) {
     });
 }
 
-std::string network_text(const ip_address& a) {
-    char buffer[INET6_ADDRSTRLEN] = {};
-    ::inet_ntop(a.v4 ? AF_INET : AF_INET6, a.octets.data(), buffer, sizeof buffer);
-    return buffer;
-}
-
-// Whether the first `prefix` bits of a and b are equal.
-bool same_prefix(const ip_address& a, const ip_address& b, unsigned prefix) noexcept {
-    const unsigned whole = prefix / 8;
-    if (std::memcmp(a.octets.data(), b.octets.data(), whole) != 0) {
-        return false;
-    }
-    const unsigned rest = prefix % 8;
-    if (rest == 0) {
-        return true;
-    }
-    const auto mask = static_cast<unsigned char>(0xff << (8 - rest));
-    return (a.octets[whole] & mask) == (b.octets[whole] & mask);
-}
-
-std::optional<pattern> parse_network(std::string_view text, std::string& error) {
-    const auto slash = text.find('/');
-    const auto address = parse_ip(text.substr(0, slash));
-    if (!address || text.substr(0, slash).find('%') != std::string_view::npos) {
-        error = "expected an IP address or network, e.g. 192.0.2.1, 192.0.2.0/24, 2001:db8::/32 or ::1";
+std::optional<pattern> parse_client(std::string_view text, std::string& error) {
+    auto parsed = net::parse_network(text, error);
+    if (!parsed) {
         return std::nullopt;
     }
-    const unsigned bits = address->v4 ? 32 : 128;
-    unsigned prefix = bits;
-    if (slash != std::string_view::npos) {
-        const auto digits = text.substr(slash + 1);
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-        if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || prefix > bits) {
-            error = "the prefix length after '/' must be a number from 0 to " + std::to_string(bits);
-            return std::nullopt;
-        }
-    }
-    pattern p{.kind = pattern::form::network, .text = std::string(text), .network = *address, .prefix = prefix};
-    ip_address masked{.v4 = address->v4};
-    std::copy_n(address->octets.begin(), prefix / 8, masked.octets.begin());
-    if (prefix % 8 != 0) {
-        masked.octets[prefix / 8] = address->octets[prefix / 8] & static_cast<unsigned char>(0xff << (8 - prefix % 8));
-    }
-    if (masked.octets != address->octets) {
-        // A typo in the address or the length: say which network the bits given name (Postfix cidr_table too).
-        error = "host bits are set after the first " + std::to_string(prefix) + "; did you mean " +
-                network_text(masked) + "/" + std::to_string(prefix) + "?";
-        return std::nullopt;
-    }
-    return p;
+    return pattern{.kind = pattern::form::network, .text = std::string(text), .network = *parsed};
 }
 
 std::optional<pattern> parse_address_pattern(subject what, std::string_view text, std::string& error) {
@@ -123,30 +75,10 @@ bool in_domain_tree(std::string_view domain, std::string_view tree) noexcept {
 
 }  // namespace
 
-std::optional<ip_address> parse_ip(std::string_view text) {
-    const std::string address(text.substr(0, text.find('%')));  // an IPv6 scope names an interface, not a host
-    ip_address a;
-    if (::inet_pton(AF_INET, address.c_str(), a.octets.data()) == 1) {
-        a.v4 = true;
-        return a;
-    }
-    if (::inet_pton(AF_INET6, address.c_str(), a.octets.data()) != 1) {
-        return std::nullopt;
-    }
-    static constexpr unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(a.octets.data(), v4_mapped, sizeof v4_mapped) == 0) {
-        // An IPv4 client on a dual-stack socket: IPv4 rules are what the administrator wrote for it.
-        ip_address v4{.v4 = true};
-        std::copy_n(a.octets.begin() + 12, 4, v4.octets.begin());
-        return v4;
-    }
-    return a;
-}
-
 std::optional<pattern> parse_pattern(subject what, std::string_view text, std::string& error) {
     switch (what) {
         case subject::client:
-            return parse_network(text, error);
+            return parse_client(text, error);
         case subject::helo:
             if (has_wildcard(text)) {
                 return pattern{.kind = pattern::form::glob, .text = to_lower(text)};
@@ -164,7 +96,7 @@ std::optional<pattern> parse_pattern(subject what, std::string_view text, std::s
 }
 
 bool matches(const pattern& p, const ip_address& client) noexcept {
-    return p.kind == pattern::form::network && p.network.v4 == client.v4 && same_prefix(p.network, client, p.prefix);
+    return p.kind == pattern::form::network && p.network.contains(client);
 }
 
 bool matches(const pattern& p, subject what, std::string_view value) noexcept {

@@ -8,21 +8,18 @@
 // parts are case-sensitive in RFC 5321 2.4, but no mail system hands out addresses differing only in case).
 #pragma once
 
-#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
 #include "mailwright/io/ascii.hpp"
+#include "mailwright/net/network.hpp"
 
 namespace mailwright::access {
 
 enum class subject { client, helo, sender, recipient };
 
-// An IPv4 address is kept in the first four octets.
-struct ip_address {
-    bool v4 = false;
-    std::array<unsigned char, 16> octets{};
-};
+using net::ip_address;
+using net::parse_ip;
 
 struct pattern {
     enum class form {
@@ -35,17 +32,12 @@ struct pattern {
         null_sender,  // sender: <>, the null reverse-path of bounces
     };
     form kind = form::exact;
-    std::string text;     // lower case: the address, domain, local part or glob
-    ip_address network;   // form::network
-    unsigned prefix = 0;  // form::network: the number of leading bits compared
+    std::string text;      // lower case: the address, domain, local part or glob
+    net::network network;  // form::network
 };
 
 // Parses one pattern for rules about `what`. On error returns nothing and says what would be right in `error`.
 std::optional<pattern> parse_pattern(subject what, std::string_view text, std::string& error);
-
-// A numeric IP address as the framework gives it ("192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1" counts as
-// IPv4, a "%scope" suffix is ignored); nothing if it is not one.
-std::optional<ip_address> parse_ip(std::string_view text);
 
 // Whether `p` matches a client address, or a HELO name or address of `what` already in lower case ("" is the
 // null sender).
