@@ -1,5 +1,5 @@
 // A Maildir maildrop for one session, and the reader that turns stored LF line ends back into CRLF (and
-// stops after the headers and N body lines for POP3 TOP).
+// stops after the headers and N body lines for POP3 TOP) with the SDK's plugin::crlf_converter.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <mailwright/io/offload.hpp>
+#include <mailwright/plugin/message_text.hpp>
 #include <tuple>
 
 #include "names.hpp"
@@ -20,16 +21,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Octets of the message with CRLF line ends, as POP3 sends it: each LF not already preceded by CR gains one,
-// and a last line without a line end gains CRLF.
+// Octets of the message as POP3 sends it (plugin::crlf_size_counter), read from the file.
 std::uint64_t crlf_size_of(const fs::path& path, std::error_code& ec) {
     fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!file) {
         ec = last_error();
         return 0;
     }
-    std::uint64_t size = 0;
-    char previous = '\0';
+    plugin::crlf_size_counter size;
     char buffer[65536];
     for (;;) {
         const ssize_t n = ::read(file.get(), buffer, sizeof buffer);
@@ -38,12 +37,9 @@ std::uint64_t crlf_size_of(const fs::path& path, std::error_code& ec) {
             return 0;
         }
         if (n == 0) {
-            return size + (size > 0 && previous != '\n' ? 2 : 0);  // a last line without its end gets one when sent
+            return size.total();
         }
-        for (ssize_t i = 0; i < n; ++i) {
-            size += buffer[i] == '\n' && previous != '\r' ? 2 : 1;
-            previous = buffer[i];
-        }
+        size.add(std::string_view(buffer, static_cast<std::size_t>(n)));
     }
 }
 
@@ -93,28 +89,24 @@ file_chunk read_chunk(int file, std::size_t want) {
 
 constexpr std::size_t read_size = 64 * 1024;
 
+// The file's octets as POP3 sends them (plugin::crlf_converter: LF becomes CRLF, TOP stops early).
 class crlf_reader final : public plugin::message_reader {
   public:
     // `first`: the file's first chunk, read when it was opened.
     crlf_reader(fd file, std::optional<std::size_t> body_lines, file_chunk first)
-        : file_(std::move(file)), body_lines_(body_lines), eof_(first.eof) {
-        convert(first.data);
-        finished_ = finished_ || (eof_ && pending_.empty());
+        : file_(std::move(file)), converter_(body_lines), eof_(first.eof) {
+        converter_.convert(first.data, pending_);
     }
 
     asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
-        while (!finished_ && pending_.empty()) {
-            if (eof_) {
-                finished_ = true;
-                break;
-            }
+        while (taken_ == pending_.size() && !eof_ && !converter_.finished()) {
             auto work = [file = file_.get()] { return read_chunk(file, read_size); };
             auto chunk = co_await io::offload(std::move(work));
             if (chunk.ec) {
                 co_return plugin::chunk_result{0, chunk.ec};
             }
             eof_ = chunk.eof;
-            convert(chunk.data);
+            converter_.convert(chunk.data, pending_);
         }
         const std::size_t n = std::min(buffer.size(), pending_.size() - taken_);
         std::copy_n(pending_.data() + taken_, n, buffer.data());
@@ -127,57 +119,21 @@ class crlf_reader final : public plugin::message_reader {
     }
 
   private:
-    // LF -> CRLF (an LF already after a CR stays as it is), a line at a time.
-    void convert(std::string_view raw) {
-        pending_.reserve(pending_.size() + raw.size() + raw.size() / 16 + 2);
-        while (!raw.empty() && !finished_) {
-            const auto lf = raw.find('\n');
-            const std::string_view part = raw.substr(0, lf);
-            if (!part.empty()) {
-                pending_.append(part);
-                line_empty_ = line_empty_ && part.find_first_not_of('\r') == std::string_view::npos;
-                previous_ = part.back();
-            }
-            if (lf == std::string_view::npos) {
-                return;
-            }
-            if (previous_ != '\r') {
-                pending_ += '\r';
-            }
-            pending_ += '\n';
-            previous_ = '\n';
-            end_of_line();
-            raw.remove_prefix(lf + 1);
-        }
-    }
-
-    void end_of_line() {
-        if (!body_lines_) {
-            line_empty_ = true;
-            return;
-        }
-        if (in_body_) {
-            if (++lines_sent_ >= *body_lines_) {
-                finished_ = true;  // TOP: the headers and exactly N lines of the body
-            }
-        } else if (line_empty_) {
-            in_body_ = true;
-            finished_ = *body_lines_ == 0;
-        }
-        line_empty_ = true;
-    }
-
     fd file_;
-    std::optional<std::size_t> body_lines_;
+    plugin::crlf_converter converter_;
     bool eof_ = false;  // the file has no more octets to read
     std::string pending_;
     std::size_t taken_ = 0;
-    char previous_ = '\0';
-    bool finished_ = false;
-    bool in_body_ = false;
-    bool line_empty_ = true;
-    std::size_t lines_sent_ = 0;
 };
+
+std::vector<plugin::message_info> infos_of(const std::vector<message_file>& files) {
+    std::vector<plugin::message_info> infos;
+    infos.reserve(files.size());
+    for (const auto& f : files) {
+        infos.push_back(f.info);
+    }
+    return infos;
+}
 
 }  // namespace
 
@@ -222,20 +178,20 @@ std::vector<message_file> scan(const fs::path& dir) {
     return files;
 }
 
-drop::drop(fs::path dir, fd lock, std::vector<message_file> files)
-    : dir_(std::move(dir)), lock_(std::move(lock)), files_(std::move(files)), deleted_(files_.size(), false) {
-    for (const auto& f : files_) {
-        info_.push_back(f.info);
+drop::drop(fs::path dir, plugin::maildrop_lock lock, std::vector<message_file> files)
+    : listed_maildrop(infos_of(files)), dir_(std::move(dir)), lock_(std::move(lock)) {
+    for (auto& f : files) {
+        names_.push_back(std::move(f.name));
     }
 }
 
 asio::awaitable<plugin::open_message_result> drop::open_message(std::size_t index,
                                                                 std::optional<std::size_t> body_lines) {
-    if (index >= files_.size()) {
+    if (index >= names_.size()) {
         co_return plugin::open_message_result{plugin::store_status::not_found, nullptr};
     }
     // Opened and read up to the first chunk in one trip to the blocking pool.
-    auto work2 = [path = dir_ / "cur" / files_[index].name] {
+    auto work2 = [path = dir_ / "cur" / names_[index]] {
         fd opened(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!opened) {
             return std::tuple{last_error(), std::move(opened), file_chunk{}};
@@ -247,32 +203,17 @@ asio::awaitable<plugin::open_message_result> drop::open_message(std::size_t inde
     if (ec) {
         // Another program may have removed it since the session began: that message is gone, not the store.
         const auto status = ec.value() == ENOENT ? plugin::store_status::not_found : plugin::store_status::tempfail;
-        spdlog::warn("maildir: cannot open {}: {}", files_[index].name, ec.message());
+        spdlog::warn("maildir: cannot open {}: {}", names_[index], ec.message());
         co_return plugin::open_message_result{status, nullptr};
     }
     co_return plugin::open_message_result{plugin::store_status::ok,
                                           std::make_unique<crlf_reader>(std::move(file), body_lines, std::move(first))};
 }
 
-void drop::mark_deleted(std::size_t index) {
-    if (index < deleted_.size()) {
-        deleted_[index] = true;
-    }
-}
-
-bool drop::is_deleted(std::size_t index) const { return index < deleted_.size() && deleted_[index]; }
-
-void drop::undelete_all() { std::fill(deleted_.begin(), deleted_.end(), false); }
-
-asio::awaitable<plugin::store_status> drop::commit() {
+asio::awaitable<plugin::store_status> drop::remove(std::vector<std::size_t> indexes) {
     std::vector<fs::path> doomed;
-    for (std::size_t i = 0; i < files_.size(); ++i) {
-        if (deleted_[i]) {
-            doomed.push_back(dir_ / "cur" / files_[i].name);
-        }
-    }
-    if (doomed.empty()) {
-        co_return plugin::store_status::ok;
+    for (const auto i : indexes) {
+        doomed.push_back(dir_ / "cur" / names_[i]);
     }
     auto work3 = [doomed = std::move(doomed), cur = dir_ / "cur"] {
         for (const auto& path : doomed) {
@@ -284,9 +225,6 @@ asio::awaitable<plugin::store_status> drop::commit() {
         return sync_directory(cur) ? plugin::store_status::tempfail : plugin::store_status::ok;
     };
     const auto status = co_await io::offload(std::move(work3));
-    if (status == plugin::store_status::ok) {
-        std::fill(deleted_.begin(), deleted_.end(), false);
-    }
     co_return status;
 }
 

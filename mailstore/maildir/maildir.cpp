@@ -2,15 +2,11 @@
 //
 // Delivery (delivery.cpp): the message streams into tmp/ and is linked into new/ of every recipient.
 //
-// Sessions: open() takes an exclusive flock on <Maildir>/.mailwright.lock (held until the maildrop is
-// destroyed; works between processes, and between sessions of one process), moves new/ to cur/, and lists
-// cur/. Deletions happen only in commit().
+// Sessions: open() takes <Maildir>/.mailwright.lock with the SDK's plugin::maildrop_lock (an exclusive flock
+// held until the maildrop is destroyed: works between processes, and between sessions of one process), moves
+// new/ to cur/, and lists cur/. Deletions happen only in commit().
 //
 // [plugin.maildir] path = "var/mail/%u/Maildir"   where %u is the user name (checked by valid_user())
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 #include <mailwright/io/offload.hpp>
 #include <mailwright/plugin/mailstore.hpp>
@@ -44,12 +40,9 @@ class store final : public plugin::mailstore {
                 spdlog::error("maildir: cannot use {}: {}", dir.string(), ec.message());
                 return {is_temporary(ec) ? store_status::tempfail : store_status::permfail, nullptr};
             }
-            fd lock(::open((dir / ".mailwright.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-            if (!lock) {
-                return {store_status::tempfail, nullptr};
-            }
-            if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-                return {errno == EWOULDBLOCK ? store_status::in_use : store_status::tempfail, nullptr};
+            plugin::maildrop_lock lock(dir / ".mailwright.lock");
+            if (!lock.held()) {
+                return {lock.status(), nullptr};  // in_use: another session, of this process or another
             }
             return {store_status::ok, std::make_unique<drop>(dir, std::move(lock), scan(dir))};
         };

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <mailwright/plugin/listed_maildrop.hpp>
+#include <mailwright/plugin/maildrop_lock.hpp>
 #include <mailwright/plugin/mailstore.hpp>
 #include <string>
 #include <vector>
@@ -15,25 +17,22 @@ struct message_file {
     plugin::message_info info;
 };
 
-// One POP3 session's exclusive view, holding the lock for its lifetime (see drop.cpp).
-class drop final : public plugin::maildrop {
+// One POP3 session's exclusive view, holding the lock for its lifetime (see drop.cpp). The SDK's
+// listed_maildrop keeps the list and the deletion marks.
+class drop final : public plugin::listed_maildrop {
   public:
-    drop(std::filesystem::path dir, fd lock, std::vector<message_file> files);
+    drop(std::filesystem::path dir, plugin::maildrop_lock lock, std::vector<message_file> files);
 
-    const std::vector<plugin::message_info>& messages() const override { return info_; }
     asio::awaitable<plugin::open_message_result> open_message(std::size_t index,
                                                               std::optional<std::size_t> body_lines) override;
-    void mark_deleted(std::size_t index) override;
-    bool is_deleted(std::size_t index) const override;
-    void undelete_all() override;
-    asio::awaitable<plugin::store_status> commit() override;
+
+  protected:
+    asio::awaitable<plugin::store_status> remove(std::vector<std::size_t> indexes) override;
 
   private:
     std::filesystem::path dir_;
-    fd lock_;
-    std::vector<message_file> files_;
-    std::vector<plugin::message_info> info_;
-    std::vector<bool> deleted_;
+    plugin::maildrop_lock lock_;
+    std::vector<std::string> names_;  // in cur/, by index
 };
 
 // Starts a delivery into these Maildirs, one per recipient of `users` (fewer: a user name was no mailbox
