@@ -8,25 +8,25 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <mailwright/plugin/listed_maildrop.hpp>
 #include <mailwright/plugin/mailstore.hpp>
 
 namespace {
 
 using namespace mailwright;
 
-class empty_drop final : public plugin::maildrop {
+// The SDK's listed_maildrop with an empty list: nothing to open, nothing to remove.
+class empty_drop final : public plugin::listed_maildrop {
   public:
-    const std::vector<plugin::message_info>& messages() const override { return none_; }
+    empty_drop() : listed_maildrop({}) {}
     asio::awaitable<plugin::open_message_result> open_message(std::size_t, std::optional<std::size_t>) override {
         co_return plugin::open_message_result{plugin::store_status::not_found, nullptr};
     }
-    void mark_deleted(std::size_t) override {}
-    bool is_deleted(std::size_t) const override { return false; }
-    void undelete_all() override {}
-    asio::awaitable<plugin::store_status> commit() override { co_return plugin::store_status::ok; }
 
-  private:
-    std::vector<plugin::message_info> none_;
+  protected:
+    asio::awaitable<plugin::store_status> remove(std::vector<std::size_t>) override {
+        co_return plugin::store_status::ok;
+    }
 };
 
 // Takes every piece and drops it; counts the message when it is committed.

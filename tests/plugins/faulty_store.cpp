@@ -3,14 +3,13 @@
 // status (MODE error; for the calls that return nothing, the call does nothing) or an exception (MODE throw; an
 // int with MODE throwint). The calls counted: open, messages, open_message, each read_some, mark_deleted,
 // undelete_all, commit, and deliver (once per recipient, when the message is committed).
-#include <algorithm>
-#include <cstring>
-#include <mailwright/plugin/mailstore.hpp>
+#include <mailwright/plugin/collect.hpp>
+#include <mailwright/plugin/listed_maildrop.hpp>
+#include <mailwright/plugin/maildrop_lock.hpp>
+#include <mailwright/plugin/message_text.hpp>
 #include <map>
 #include <mutex>
-#include <set>
 
-#include "collect.hpp"
 #include "fault_schedule.hpp"
 
 namespace mw = mailwright::plugin;
@@ -19,47 +18,46 @@ namespace {
 
 class faulty_store;
 
-class faulty_reader final : public mw::message_reader {
+// The SDK's string_reader in small pieces (64 octets), so a message takes several reads and each can fail.
+class faulty_reader final : public mw::string_reader {
   public:
     faulty_reader(faulty::schedule& s, std::string user, std::string text)
-        : schedule_(s), user_(std::move(user)), text_(std::move(text)) {}
+        : string_reader(std::move(text), 64), schedule_(s), user_(std::move(user)) {}
     asio::awaitable<mw::chunk_result> read_some(std::span<char> buffer) override {
         if (const auto f = schedule_.next(user_, "read_some"); faulty::throws(f)) {
             schedule_.raise(user_, "read_some", f);
         } else if (f == faulty::fault::error) {
             co_return mw::chunk_result{0, std::make_error_code(std::errc::io_error)};
         }
-        // Small pieces, so a message takes several reads and each can fail.
-        const std::size_t n = std::min({buffer.size(), text_.size() - at_, std::size_t{64}});
-        std::memcpy(buffer.data(), text_.data() + at_, n);
-        at_ += n;
-        co_return mw::chunk_result{n, {}};
+        const auto read = co_await string_reader::read_some(buffer);
+        co_return read;
     }
 
   private:
     faulty::schedule& schedule_;
     std::string user_;
-    std::string text_;
-    std::size_t at_ = 0;
 };
 
-class faulty_drop final : public mw::maildrop {
+// The SDK's listed_maildrop, with every call it implements counted (and failed on schedule) first.
+class faulty_drop final : public mw::listed_maildrop {
   public:
-    faulty_drop(faulty_store& store, std::string user);
-    ~faulty_drop() override;
+    faulty_drop(faulty_store& store, std::string user, mw::maildrop_lock lock, std::vector<std::string> texts);
     const std::vector<mw::message_info>& messages() const override;
     asio::awaitable<mw::open_message_result> open_message(std::size_t index, std::optional<std::size_t>) override;
     void mark_deleted(std::size_t index) override;
-    bool is_deleted(std::size_t index) const override { return deleted_.count(index) != 0; }
     void undelete_all() override;
     asio::awaitable<mw::store_status> commit() override;
 
+  protected:
+    asio::awaitable<mw::store_status> remove(std::vector<std::size_t> indexes) override;
+
   private:
+    static std::vector<mw::message_info> list(const std::string& user, const std::vector<std::string>& texts);
+
     faulty_store& store_;
     std::string user_;
+    mw::maildrop_lock lock_;
     std::vector<std::string> texts_;
-    std::vector<mw::message_info> info_;
-    std::set<std::size_t> deleted_;
 };
 
 class faulty_store final : public mw::mailstore {
@@ -72,19 +70,24 @@ class faulty_store final : public mw::mailstore {
         } else if (f == faulty::fault::error) {
             co_return mw::open_result{mw::store_status::tempfail, nullptr};
         }
-        {
-            const std::lock_guard lock(mutex);
-            if (!in_use.insert(std::string(user)).second) {
-                co_return mw::open_result{mw::store_status::in_use, nullptr};
-            }
+        auto lock = mw::maildrop_lock::in_process("faulty-store:" + std::string(user));
+        if (!lock.held()) {
+            co_return mw::open_result{lock.status(), nullptr};
         }
-        co_return mw::open_result{mw::store_status::ok, std::make_unique<faulty_drop>(*this, std::string(user))};
+        std::vector<std::string> texts;
+        {
+            const std::lock_guard guard(mutex);
+            texts = box_of(std::string(user));
+        }
+        co_return mw::open_result{
+            mw::store_status::ok,
+            std::make_unique<faulty_drop>(*this, std::string(user), std::move(lock), std::move(texts))};
     }
 
     asio::awaitable<std::unique_ptr<mw::delivery>> begin(std::span<const std::string> users,
                                                          const mw::envelope*) override {
-        co_return test_plugins::collect([this, users = std::vector<std::string>(users.begin(), users.end())](
-                                            std::string text, const std::vector<bool>& wanted) {
+        co_return mw::collect([this, users = std::vector<std::string>(users.begin(), users.end())](
+                                  std::string text, const std::vector<bool>& wanted) {
             mw::delivery_result result;
             for (std::size_t i = 0; i < users.size(); ++i) {
                 const std::string& user = users[i];
@@ -124,27 +127,28 @@ class faulty_store final : public mw::mailstore {
     faulty::schedule schedule{"faulty-store", "store"};
     std::mutex mutex;
     std::map<std::string, std::vector<std::string>> boxes;
-    std::set<std::string> in_use;
 };
 
-faulty_drop::faulty_drop(faulty_store& store, std::string user) : store_(store), user_(std::move(user)) {
-    const std::lock_guard lock(store_.mutex);
-    texts_ = store_.box_of(user_);
-    for (std::size_t i = 0; i < texts_.size(); ++i) {
-        info_.push_back({user_ + "-" + std::to_string(i) + "-" + std::to_string(texts_[i].size()), texts_[i].size()});
-    }
-}
+faulty_drop::faulty_drop(faulty_store& store, std::string user, mw::maildrop_lock lock, std::vector<std::string> texts)
+    : listed_maildrop(list(user, texts)),
+      store_(store),
+      user_(std::move(user)),
+      lock_(std::move(lock)),
+      texts_(std::move(texts)) {}
 
-faulty_drop::~faulty_drop() {
-    const std::lock_guard lock(store_.mutex);
-    store_.in_use.erase(user_);
+std::vector<mw::message_info> faulty_drop::list(const std::string& user, const std::vector<std::string>& texts) {
+    std::vector<mw::message_info> info;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        info.push_back({user + "-" + std::to_string(i) + "-" + std::to_string(texts[i].size()), texts[i].size()});
+    }
+    return info;
 }
 
 const std::vector<mw::message_info>& faulty_drop::messages() const {
     if (const auto f = store_.schedule.next(user_, "messages"); f != faulty::fault::none) {
         store_.schedule.raise(user_, "messages", f);  // it returns a reference: it can only fail by throwing
     }
-    return info_;
+    return listed_maildrop::messages();
 }
 
 asio::awaitable<mw::open_message_result> faulty_drop::open_message(std::size_t index, std::optional<std::size_t>) {
@@ -167,7 +171,7 @@ void faulty_drop::mark_deleted(std::size_t index) {
     } else if (f == faulty::fault::error) {
         return;  // the mark is lost
     }
-    deleted_.insert(index);
+    listed_maildrop::mark_deleted(index);
 }
 
 void faulty_drop::undelete_all() {
@@ -176,7 +180,7 @@ void faulty_drop::undelete_all() {
     } else if (f == faulty::fault::error) {
         return;
     }
-    deleted_.clear();
+    listed_maildrop::undelete_all();
 }
 
 asio::awaitable<mw::store_status> faulty_drop::commit() {
@@ -185,9 +189,14 @@ asio::awaitable<mw::store_status> faulty_drop::commit() {
     } else if (f == faulty::fault::error) {
         co_return mw::store_status::tempfail;
     }
+    const auto status = co_await listed_maildrop::commit();
+    co_return status;
+}
+
+asio::awaitable<mw::store_status> faulty_drop::remove(std::vector<std::size_t> indexes) {
     const std::lock_guard lock(store_.mutex);
     auto& box = store_.box_of(user_);
-    for (auto it = deleted_.rbegin(); it != deleted_.rend(); ++it) {
+    for (auto it = indexes.rbegin(); it != indexes.rend(); ++it) {
         if (*it < box.size()) {
             box.erase(box.begin() + static_cast<std::ptrdiff_t>(*it));
         }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -12,7 +11,9 @@
 
 #include "dialogue.hpp"
 #include "mailwright/plugin/auth.hpp"
+#include "mailwright/plugin/listed_maildrop.hpp"
 #include "mailwright/plugin/mailstore.hpp"
+#include "mailwright/plugin/message_text.hpp"
 #include "mailwright/pop3/service.hpp"
 #include "mailwright/server/session.hpp"
 #include "mailwright/testing/memory_stream.hpp"
@@ -56,43 +57,49 @@ class test_auth final : public plugin::auth_backend, public plugin::secret_provi
 
 class test_store;
 
-class string_reader final : public plugin::message_reader {
+// The SDK's string_reader in small pieces (7 octets), failing once `fail_after` octets have been read.
+class failing_reader final : public plugin::string_reader {
   public:
-    string_reader(std::string text, std::size_t fail_after) : text_(std::move(text)), fail_after_(fail_after) {}
+    failing_reader(std::string text, std::size_t fail_after)
+        : string_reader(std::move(text), 7), fail_after_(fail_after) {}
     asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
-        if (at_ >= fail_after_) {
+        if (read_ >= fail_after_) {
             co_return plugin::chunk_result{0, std::make_error_code(std::errc::io_error)};
         }
-        const std::size_t n = std::min({buffer.size(), text_.size() - at_, std::size_t{7}});  // small pieces
-        std::memcpy(buffer.data(), text_.data() + at_, n);
-        at_ += n;
-        co_return plugin::chunk_result{n, {}};
+        const auto r = co_await string_reader::read_some(buffer);
+        read_ += r.bytes;
+        co_return r;
     }
 
   private:
-    std::string text_;
     std::size_t fail_after_;
-    std::size_t at_ = 0;
+    std::size_t read_ = 0;
 };
 
-class test_drop final : public plugin::maildrop {
+// The SDK's listed_maildrop over the store's texts as they were at open().
+class test_drop final : public plugin::listed_maildrop {
   public:
     test_drop(test_store& store, std::string user);
     ~test_drop() override;
-    const std::vector<plugin::message_info>& messages() const override { return info_; }
     asio::awaitable<plugin::open_message_result> open_message(std::size_t index,
                                                               std::optional<std::size_t> body_lines) override;
-    void mark_deleted(std::size_t index) override { deleted_.insert(index); }
-    bool is_deleted(std::size_t index) const override { return deleted_.count(index) != 0; }
-    void undelete_all() override { deleted_.clear(); }
     asio::awaitable<plugin::store_status> commit() override;
 
+  protected:
+    asio::awaitable<plugin::store_status> remove(std::vector<std::size_t> indexes) override;
+
   private:
+    static std::vector<plugin::message_info> list(const std::string& user, const std::vector<std::string>& texts) {
+        std::vector<plugin::message_info> info;
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            info.push_back({"uid-" + user + "-" + std::to_string(i + 1), texts[i].size()});
+        }
+        return info;
+    }
+
     test_store& store_;
     std::string user_;
     std::vector<std::string> texts_;
-    std::vector<plugin::message_info> info_;
-    std::set<std::size_t> deleted_;
 };
 
 class test_store final : public plugin::mailstore {
@@ -120,11 +127,10 @@ class test_store final : public plugin::mailstore {
 };
 
 inline test_drop::test_drop(test_store& store, std::string user)
-    : store_(store), user_(std::move(user)), texts_(store.boxes[user_]) {
-    for (std::size_t i = 0; i < texts_.size(); ++i) {
-        info_.push_back({"uid-" + user_ + "-" + std::to_string(i + 1), texts_[i].size()});
-    }
-}
+    : listed_maildrop(list(user, store.boxes[user])),
+      store_(store),
+      user_(std::move(user)),
+      texts_(store.boxes[user_]) {}
 
 inline test_drop::~test_drop() { store_.locked.erase(user_); }
 
@@ -132,24 +138,23 @@ inline asio::awaitable<plugin::open_message_result> test_drop::open_message(std:
                                                                             std::optional<std::size_t> body_lines) {
     std::string text = texts_.at(index);
     if (body_lines) {
-        std::size_t at = text.find("\r\n\r\n");
-        at = at == std::string::npos ? text.size() : at + 4;
-        for (std::size_t n = 0; n < *body_lines && at < text.size(); ++n) {
-            const auto eol = text.find("\r\n", at);
-            at = eol == std::string::npos ? text.size() : eol + 2;
-        }
-        text.resize(at);
+        text = plugin::top_of(text, *body_lines);
     }
     co_return plugin::open_message_result{plugin::store_status::ok,
-                                          std::make_unique<string_reader>(std::move(text), store_.fail_read_after)};
+                                          std::make_unique<failing_reader>(std::move(text), store_.fail_read_after)};
 }
 
 inline asio::awaitable<plugin::store_status> test_drop::commit() {
     if (store_.commit_status != plugin::store_status::ok) {
         co_return store_.commit_status;
     }
+    const auto status = co_await listed_maildrop::commit();
+    co_return status;
+}
+
+inline asio::awaitable<plugin::store_status> test_drop::remove(std::vector<std::size_t> indexes) {
     auto& box = store_.boxes[user_];
-    for (auto it = deleted_.rbegin(); it != deleted_.rend(); ++it) {
+    for (auto it = indexes.rbegin(); it != indexes.rend(); ++it) {
         box.erase(box.begin() + static_cast<std::ptrdiff_t>(*it));
     }
     co_return plugin::store_status::ok;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "mailwright/plugin/message_text.hpp"
 #include "pipeline/field_edits.hpp"
 #include "pipeline_fixture.hpp"
 
@@ -25,22 +26,6 @@ std::string body_of(std::size_t size) {
     }
     return body;
 }
-
-// A replacement body, read in small pieces.
-class string_reader final : public plugin::message_reader {
-  public:
-    explicit string_reader(std::string text) : text_(std::move(text)) {}
-    asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
-        const std::size_t n = std::min({buffer.size(), text_.size() - at_, std::size_t{1000}});
-        std::copy_n(text_.data() + at_, n, buffer.data());
-        at_ += n;
-        co_return plugin::chunk_result{n, {}};
-    }
-
-  private:
-    std::string text_;
-    std::size_t at_ = 0;
-};
 
 }  // namespace
 
@@ -76,7 +61,7 @@ TEST_CASE("pipeline: a filter's new body replaces the client's", "[pipeline][fil
     fixture fx;
     auto& f = fx.add("milter");
     f.edits = true;
-    f.verdict.new_body = std::make_shared<string_reader>(body_of(5000));
+    f.verdict.new_body = std::make_shared<plugin::string_reader>(body_of(5000), 1000);
     fx.push(head + "\r\nthe client's body\r\n");
     CHECK(fx.store.log.text == "Received: by test\r\n" + head + "\r\n" + body_of(5000));
 }
@@ -112,7 +97,7 @@ TEST_CASE("pipeline: a new body after a message without one gets its blank line"
     fixture fx;
     auto& f = fx.add("milter");
     f.edits = true;
-    f.verdict.new_body = std::make_shared<string_reader>("Body: not a field\r\n");
+    f.verdict.new_body = std::make_shared<plugin::string_reader>("Body: not a field\r\n", 1000);
     fx.push("Subject: only a header");
     CHECK(fx.store.log.text == "Received: by test\r\nSubject: only a header\r\n\r\nBody: not a field\r\n");
 }
