@@ -1,21 +1,24 @@
 """The SDK as a plugin author uses it: install Mailwright into a temporary prefix, build the out-of-tree
 examples against it with find_package(Mailwright), and load them into mailwrightd: the auth plugin
 (examples/out_of_tree_plugin) answers --auth-test, and the message filter (examples/out_of_tree_filter) tags
-the Subject of a message sent with smtplib and refuses one whose body holds the configured word. And the
-installed daemon on its own: the prefix copied elsewhere, the original removed and the build tree hidden, it
+the Subject of a message sent with smtplib and refuses one whose body holds the configured word; the SQLite
+mailstore (examples/sqlite_store) and the sender hook (examples/out_of_tree_hook) take mail from smtplib and
+serve it to poplib. And the installed daemon on its own: the prefix copied elsewhere, the original removed and the build tree hidden, it
 still finds its stock plugins beside its library."""
 import glob
 import os
+import poplib
 import re
 import shutil
 import smtplib
+import sqlite3
 import subprocess
 import tempfile
 import time
 import unittest
 import uuid
 
-from daemon import DAEMON, Daemon
+from daemon import DAEMON, Daemon, passwd_line
 
 BUILD_DIR = os.environ["MAILWRIGHT_BUILD_DIR"]
 SOURCE_DIR = os.environ["MAILWRIGHT_SOURCE_DIR"]
@@ -186,6 +189,139 @@ local_domains = ["example.org"]
         self.assertEqual(refused.exception.smtp_code, 554)
         self.assertIn(b"5.7.1", refused.exception.smtp_error)
         self.assertEqual(self.stored(tok), [])
+
+
+class OutOfTreeStore(unittest.TestCase):
+    """The sqlite-store mailstore and the sender-domains hook, both built against the installed SDK, in one
+    daemon: messages delivered with smtplib are rows of the database, and poplib lists, reads, cuts (TOP) and
+    deletes them; a second session of the same user hears [IN-USE]; a sender of a listed domain is refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        store_dir = build_example("sqlite_store")
+        hook_dir = build_example("out_of_tree_hook")
+        cls.database = os.path.join(WORK, "mail.sqlite")
+        passwd = os.path.join(WORK, "sqlite-passwd")
+        with open(passwd, "w") as f:
+            f.write("".join(passwd_line(user, f"pw-{user}") for user in ("bob", "carol", "dave")))
+        cls.config = f"""
+[server]
+workers = 2
+state_dir = "{os.path.join(WORK, 'sqlite-state')}"
+[auth]
+failure_delay = "0s"
+[plugin.passwd-file]
+file = "{passwd}"
+[plugin.sqlite-store]
+database = "{cls.database}"
+[plugin.sender-domains]
+domains = ["Spam.Example"]
+[plugins]
+path = ["{store_dir}", "{hook_dir}"]
+hooks = ["sender-domains"]
+[[listener]]
+name = "mx"
+service = "smtp"
+port = 0
+[listener.smtp]
+role = "mx"
+local_domains = ["example.org"]
+[[listener]]
+name = "pop3"
+service = "pop3"
+port = 0
+auth_mechanisms = ["PLAIN"]
+plaintext_auth = true
+"""
+        cls.daemon = Daemon(cls.config)
+
+    @classmethod
+    def tearDownClass(cls):
+        time.sleep(0.2)  # let the blocking pool go idle (see test_pop3.py)
+        code = cls.daemon.terminate()
+        assert code == 0, f"mailwrightd exited with {code}"
+
+    def send(self, sender, recipients, subject, body):
+        text = (f"From: {sender}\r\nTo: {', '.join(recipients)}\r\nSubject: {subject}\r\n\r\n{body}").encode()
+        with smtplib.SMTP("127.0.0.1", self.daemon.ports["mx"], local_hostname="client.example", timeout=10) as s:
+            return s.sendmail(sender, recipients, text)
+
+    def pop3(self, user):
+        p = poplib.POP3("127.0.0.1", self.daemon.ports["pop3"], timeout=10)
+        self.addCleanup(p.close)
+        p.user(user)
+        p.pass_(f"pw-{user}")
+        return p
+
+    def rows(self, user):
+        with sqlite3.connect(self.database) as db:
+            return [text for (text,) in db.execute("SELECT text FROM messages WHERE user = ? ORDER BY id", (user,))]
+
+    def test_messages_are_stored_listed_read_cut_and_deleted(self):
+        """bob's maildrop: only this test delivers to him."""
+        tok = uuid.uuid4().hex
+        self.assertEqual(self.send("alice@example.net", ["bob@example.org"], f"one {tok}",
+                                   "first line\r\n.a leading dot\r\nthird line\r\n"), {})
+        self.assertEqual(self.send("alice@example.net", ["bob@example.org"], f"two {tok}", "short\r\n"), {})
+        stored = [row for row in self.rows("bob") if tok in row]
+        self.assertEqual(len(stored), 2)  # rows of the database, with the trace fields the server wrote
+        self.assertTrue(stored[0].startswith("Return-Path: <alice@example.net>\r\nReceived: "))
+
+        p = self.pop3("bob")
+        count, total = p.stat()
+        self.assertEqual(count, 2)
+        listed = [tuple(map(int, line.split())) for line in p.list()[1]]
+        uids = [line.split()[1] for line in p.uidl()[1]]
+        self.assertEqual(len(set(uids)), 2)
+        bodies = []
+        for number, size in listed:
+            _, lines, octets = p.retr(number)
+            self.assertEqual(octets, size)  # LIST's size is what RETR sends (unstuffed, CRLF line ends)
+            bodies.append(b"\r\n".join(lines))
+        self.assertEqual(total, sum(size for _, size in listed))
+        self.assertIn(f"Subject: one {tok}".encode(), bodies[0])
+        self.assertIn(b"\r\n.a leading dot\r\n", bodies[0])  # stuffed on the wire, unstuffed by poplib
+        head = bodies[0].split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        self.assertEqual(p.top(1, 0)[1], head + [b""])
+        self.assertEqual(p.top(1, 2)[1], head + [b"", b"first line", b".a leading dot"])
+        self.assertEqual(p.top(2, 50)[1], bodies[1].split(b"\r\n"))  # more lines asked than there are
+
+        with self.assertRaises(poplib.error_proto) as busy:
+            self.pop3("bob")  # the first session still holds the maildrop
+        self.assertIn(b"[IN-USE]", busy.exception.args[0])
+
+        p.dele(1)
+        p.quit()
+        self.assertEqual([row for row in self.rows("bob") if tok in row], stored[1:])
+        again = self.pop3("bob")
+        self.assertEqual(again.stat()[0], 1)
+        self.assertEqual([line.split()[1] for line in again.uidl()[1]], uids[1:])  # the same UID as before
+        again.quit()
+
+    def test_a_message_for_two_users_is_stored_for_each(self):
+        tok = uuid.uuid4().hex
+        self.assertEqual(self.send("alice@example.net", ["carol@example.org", "dave@example.org"], tok, "hi\r\n"), {})
+        for user in ("carol", "dave"):
+            self.assertEqual(len([row for row in self.rows(user) if tok in row]), 1)
+
+    def test_a_sender_of_a_listed_domain_is_refused_in_the_hooks_words(self):
+        with self.assertRaises(smtplib.SMTPSenderRefused) as refused:
+            self.send("eve@SPAM.example", ["bob@example.org"], "offer", "buy\r\n")
+        self.assertEqual(refused.exception.smtp_code, 550)
+        self.assertEqual(refused.exception.smtp_error, b"5.7.1 mail from spam.example is not accepted here")
+        self.assertTrue(self.daemon.log_contains(
+            r"session=\d+ plugin=sender-domains refused mail for good \(eve@SPAM\.example\): mail from "
+            r"spam\.example is not accepted here"))
+
+    def test_check_config_creates_no_database(self):
+        elsewhere = os.path.join(WORK, "never-made.sqlite")
+        config = os.path.join(WORK, "sqlite-check.toml")
+        with open(config, "w") as f:
+            f.write(self.config.replace(self.database, elsewhere))
+        checked = subprocess.run([DAEMON, "--check-config", config], capture_output=True, text=True, timeout=60)
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        self.assertEqual(checked.stdout, f"{config}: configuration is valid\n")
+        self.assertFalse(os.path.exists(elsewhere))
 
 
 
