@@ -2,7 +2,9 @@
 its Maildirs and answers per recipient (4xx, 5xx), authenticates on its auth socket and can be stopped and
 started again; the private Postfix relays for clients authenticated through Dovecot after STARTTLS, into
 Dovecot's Maildir, with a Received field showing TLS and ESMTPSA; OpenDKIM listens with a key that
-verify_dkim checks; rspamd starts in bounded time and rejects GTUBE over its HTTP API. Each test also checks
+verify_dkim checks; rspamd starts in bounded time and rejects GTUBE over its HTTP API; PostgreSQL takes the
+test role's password login over TCP, refuses a wrong one, and keeps its data and port across a restart. Each
+test also checks
 that stopping a server leaves no process and no directory behind."""
 import base64
 import os
@@ -16,7 +18,7 @@ import uuid
 
 from daemon import insecure_context
 from milter_client import MilterClient
-from servers import GTUBE, Dovecot, OpenDKIM, Postfix, Rspamd, accepts, sign_dkim, verify_dkim
+from servers import GTUBE, Dovecot, OpenDKIM, Postfix, Postgres, Rspamd, accepts, sign_dkim, verify_dkim
 from servers_base import group_members
 
 USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw"}
@@ -338,3 +340,39 @@ class RspamdHarness(StopChecks, unittest.TestCase):
         verdict = self.rspamd.check(message("clean"), IP="127.0.0.1")
         self.assertEqual(verdict["action"], "no action", verdict)
         self.assertNotIn("GTUBE", verdict["symbols"])
+
+
+class PostgresHarness(StopChecks, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = Postgres()
+        cls.addClassCleanup(cls.pg.stop)
+        print(f"\npostgres ready after {cls.pg.started_in:.1f} s")
+
+    def client(self, sql, conninfo=None):
+        """psql, the PostgreSQL client, as the test role over TCP: (exit status, output, errors)."""
+        done = subprocess.run(["psql", "-X", "-A", "-t", conninfo or self.pg.conninfo, "-c", sql],
+                              capture_output=True, text=True, timeout=30)
+        return done.returncode, done.stdout.strip(), done.stderr
+
+    def test_the_role_logs_in_over_tcp_with_its_password(self):
+        self.assertEqual(self.client("SELECT current_user, current_database()"), (0, "mailwright|mail", ""))
+        status, _, errors = self.client("SELECT 1", self.pg.conninfo.replace(self.pg.password, "wrong"))
+        self.assertNotEqual(status, 0)
+        self.assertIn("password authentication failed", errors)
+
+    def test_runs_as_postgres_with_fsync_on(self):
+        self.assertEqual(owner(self.pg.proc.pid), int(subprocess.check_output(["id", "-u", "postgres"])))
+        self.assertEqual(self.pg.psql("SHOW fsync").strip(), "on")
+
+    def test_a_restart_keeps_data_and_port(self):
+        pg = Postgres()
+        self.addCleanup(pg.stop)
+        pg.psql("CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)")
+        port = pg.port
+        pg.stop(remove=False)
+        self.assertFalse(accepts(port))
+        pg.start()
+        self.assertEqual(pg.port, port)
+        self.assertEqual(pg.psql("SELECT x FROM kept").strip(), "7")
+        self.assert_stops_cleanly(pg)
