@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -215,7 +216,9 @@ asio::awaitable<result> connection::collect(clock::time_point deadline) {
 
 asio::awaitable<result> connection::prepare(std::size_t index, clock::time_point deadline) {
     const auto& s = setup_->statements[index];
-    if (PQsendPrepare(conn_, s.name.c_str(), s.sql.c_str(), s.params, nullptr) == 0) {
+    std::vector<Oid> types(static_cast<std::size_t>(s.params), 0);
+    std::copy_n(s.types.begin(), std::min(s.types.size(), types.size()), types.begin());
+    if (PQsendPrepare(conn_, s.name.c_str(), s.sql.c_str(), s.params, types.data()) == 0) {
         co_return lost("preparing " + s.name);
     }
     auto r = co_await collect(deadline);

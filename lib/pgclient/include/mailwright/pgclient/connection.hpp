@@ -34,11 +34,14 @@ struct pg_conn;
 namespace mailwright::pgclient {
 
 // A statement prepared on each connection the first time it is used there (PQsendPrepare), then run by name.
-// Parameters are $1...$n; their types are left to the server to infer (write casts in the SQL where it cannot).
+// Parameters are $1...$n. Their types are `types` (PostgreSQL type OIDs, e.g. 25 for text, 17 for bytea), or,
+// where that is empty or holds 0, left to the server to infer from the SQL (which fails for a parameter the SQL
+// does not use: give a type to those).
 struct statement {
     std::string name;
     std::string sql;
     int params = 0;
+    std::vector<unsigned> types = {};
 };
 using statement_set = std::vector<statement>;
 
