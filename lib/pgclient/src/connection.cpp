@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 namespace mailwright::pgclient {
@@ -57,29 +60,14 @@ std::vector<std::string> terminated_texts(std::span<const param> params, std::ve
 
 }  // namespace
 
-connection::connection(asio::any_io_executor executor, std::shared_ptr<const setup> shared)
-    : socket_(executor), timer_(executor), setup_(std::move(shared)) {}
+connection::connection(std::shared_ptr<const setup> shared) : setup_(std::move(shared)) {}
 
 connection::~connection() { close(); }
 
 void connection::close() noexcept {
-    if (socket_.is_open()) {
-        socket_.release();  // libpq closes its socket itself
-    }
     if (conn_ != nullptr) {
         PQfinish(conn_);
         conn_ = nullptr;
-    }
-}
-
-void connection::attach() noexcept {
-    if (socket_.is_open()) {
-        socket_.release();
-    }
-    const int fd = PQsocket(conn_);
-    if (fd >= 0) {
-        std::error_code ignored;
-        socket_.assign(fd, ignored);
     }
 }
 
@@ -93,9 +81,25 @@ asio::awaitable<bool> connection::wait(direction d, clock::time_point deadline) 
     if (ready_now(d)) {
         co_return true;
     }
-    if (!socket_.is_open() || clock::now() >= deadline) {
+    if (PQsocket(conn_) < 0 || clock::now() >= deadline) {
         co_return false;
     }
+    const auto executor = co_await asio::this_coro::executor;
+    asio::posix::stream_descriptor socket(executor);
+    std::error_code failed;
+    socket.assign(PQsocket(conn_), failed);
+    if (failed) {
+        co_return false;
+    }
+    // libpq's socket is given back, never closed, however this wait ends (also when its coroutine is destroyed).
+    struct give_back {
+        asio::posix::stream_descriptor& socket;
+        ~give_back() {
+            if (socket.is_open()) {
+                socket.release();
+            }
+        }
+    } guard{socket};
     // The timer's handler may run after this wait has ended (both became ready in the same turn of the loop):
     // it cancels the socket only while this wait is still on.
     struct state {
@@ -103,19 +107,19 @@ asio::awaitable<bool> connection::wait(direction d, clock::time_point deadline) 
         bool expired = false;
     };
     auto s = std::make_shared<state>();
-    timer_.expires_at(deadline);
-    timer_.async_wait([s, socket = &socket_](std::error_code ec) {
+    asio::steady_timer timer(executor, deadline);
+    timer.async_wait([s, watched = &socket](std::error_code ec) {
         if (!ec && s->waiting) {
             s->expired = true;
             std::error_code ignored;
-            socket->cancel(ignored);
+            watched->cancel(ignored);
         }
     });
     const auto type =
         d == direction::read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write;
-    auto [ec] = co_await socket_.async_wait(type, asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await socket.async_wait(type, asio::experimental::as_tuple(asio::use_awaitable));
     s->waiting = false;
-    timer_.cancel();
+    timer.cancel();
     co_return !ec && !s->expired;
 }
 
@@ -133,7 +137,6 @@ asio::awaitable<result> connection::open() {
         if (step == PGRES_POLLING_FAILED) {
             co_return lost("connecting");
         }
-        attach();
         const bool ready = co_await wait(step == PGRES_POLLING_READING ? direction::read : direction::write, deadline);
         if (!ready) {
             broken_ = true;
@@ -146,7 +149,6 @@ asio::awaitable<result> connection::open() {
     if (PQsetnonblocking(conn_, 1) != 0) {
         co_return lost("connecting");
     }
-    attach();
     prepared_.assign(setup_->statements.size(), false);
     co_return result::failure(status::ok, {});
 }

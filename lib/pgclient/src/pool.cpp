@@ -21,9 +21,8 @@ std::atomic<std::uint64_t> next_pool_id{1};
 // One worker thread's connections of one pool. Used only on that thread.
 class worker_pool : public std::enable_shared_from_this<worker_pool> {
   public:
-    worker_pool(asio::any_io_executor executor, std::shared_ptr<const setup> s, std::weak_ptr<const bool> alive)
-        : executor_(std::move(executor)),
-          setup_(std::move(s)),
+    worker_pool(std::shared_ptr<const setup> s, std::weak_ptr<const bool> alive)
+        : setup_(std::move(s)),
           alive_(std::move(alive)),
           backoff_(setup_->settings.reconnect_min, setup_->settings.reconnect_max) {}
 
@@ -47,7 +46,6 @@ class worker_pool : public std::enable_shared_from_this<worker_pool> {
     asio::awaitable<bool> wait_turn(waiter& w, clock::time_point deadline);
     void wake_first(std::unique_ptr<connection> c) noexcept;
 
-    asio::any_io_executor executor_;
     std::shared_ptr<const setup> setup_;
     std::weak_ptr<const bool> alive_;
     std::vector<std::unique_ptr<connection>> idle_;
@@ -60,8 +58,8 @@ class worker_pool : public std::enable_shared_from_this<worker_pool> {
 
 namespace {
 
-// This thread's worker pools, by pool id. Destroyed when the thread ends, closing the connections while the
-// thread's event loop still exists.
+// This thread's worker pools, by pool id. Destroyed when the thread ends, closing the connections (which hold
+// nothing of the thread's event loop, so it may be gone by then: connection.hpp).
 thread_local std::map<std::uint64_t, std::shared_ptr<worker_pool>> pools_here;
 
 }  // namespace
@@ -80,7 +78,8 @@ asio::awaitable<lease> worker_pool::acquire() {
         if (open_ < setup_->settings.pool_size) {
             co_return co_await open_one();
         }
-        waiter w(executor_, waiters_);
+        const auto executor = co_await asio::this_coro::executor;
+        waiter w(executor, waiters_);
         const bool turn = co_await wait_turn(w, deadline);
         if (w.handed) {
             co_return lease(std::move(w.handed), shared_from_this());
@@ -108,7 +107,7 @@ asio::awaitable<lease> worker_pool::open_one() {
         co_return lease(fmt::format("database unavailable ({}); next try in {} ms", last_error_, left.count()));
     }
     ++open_;
-    auto c = std::make_unique<connection>(executor_, setup_);
+    auto c = std::make_unique<connection>(setup_);
     auto opened = co_await c->open();
     if (opened.ok()) {
         if (backoff_.delay().count() != 0) {
@@ -190,8 +189,7 @@ asio::awaitable<lease> pool::acquire() {
     auto found = pools_here.find(id_);
     if (found == pools_here.end()) {
         std::erase_if(pools_here, [](const auto& entry) { return entry.second->orphaned(); });
-        auto executor = co_await asio::this_coro::executor;
-        found = pools_here.emplace(id_, std::make_shared<worker_pool>(executor, setup_, alive_)).first;
+        found = pools_here.emplace(id_, std::make_shared<worker_pool>(setup_, alive_)).first;
     }
     const auto mine = found->second;
     co_return co_await mine->acquire();

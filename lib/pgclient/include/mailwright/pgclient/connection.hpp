@@ -5,9 +5,10 @@
 // statement); a statement that misses it leaves the connection broken (the pool closes it, which makes the
 // server end the statement too).
 //
-// The socket is libpq's: the descriptor only watches it, and release()s it before libpq closes it. While
-// connecting, libpq may open another socket (the next host of a list, a retry without TLS), so the descriptor
-// is attached again at each step.
+// The socket is libpq's: a descriptor watches it only for the length of one wait (assigned, awaited, released;
+// never closed by Asio), so the socket libpq opens anew while connecting (the next host of a list, a retry
+// without TLS) is the one watched, and an idle connection holds nothing of an event loop: it may be closed at
+// any time, also after its loop is gone (a thread's table of connections is destroyed at the thread's end).
 //
 // Asio registers the socket with epoll edge-triggered, and libpq may leave octets in the socket when it reads,
 // so before waiting a zero-timeout poll() asks whether it is ready already: an edge that passed is never
@@ -16,10 +17,7 @@
 // A connection belongs to one worker thread; nothing here is synchronized.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
-#include <asio/posix/stream_descriptor.hpp>
-#include <asio/steady_timer.hpp>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,7 +52,7 @@ struct setup {
 
 class connection {
   public:
-    connection(asio::any_io_executor executor, std::shared_ptr<const setup> shared);
+    explicit connection(std::shared_ptr<const setup> shared);
     ~connection();
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
@@ -84,13 +82,10 @@ class connection {
     asio::awaitable<result> collect(clock::time_point deadline);
     asio::awaitable<result> prepare(std::size_t index, clock::time_point deadline);
     bool ready_now(direction d) const noexcept;
-    void attach() noexcept;
     void close() noexcept;
     result lost(std::string_view doing);
 
     pg_conn* conn_ = nullptr;
-    asio::posix::stream_descriptor socket_;
-    asio::steady_timer timer_;
     std::shared_ptr<const setup> setup_;
     std::vector<bool> prepared_;
     bool broken_ = false;

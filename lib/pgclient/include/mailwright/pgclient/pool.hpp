@@ -2,9 +2,9 @@
 //
 // A session never leaves its worker, and a connection's socket is bound to its worker's event loop, so each
 // worker thread has its own connections (at most settings::pool_size), kept in a thread_local table by pool:
-// the only lookup on the way to a connection, and no lock. They are closed when the thread ends (its event
-// loop still exists then), or, for a pool that is gone (a reload made a new one), when that thread next
-// acquires from a pool of this library.
+// the only lookup on the way to a connection, and no lock. They are closed when the thread ends, or, for a
+// pool that is gone (a reload made a new one), when that thread next acquires from a pool of this library (an
+// idle connection holds nothing of the event loop, so either is safe whenever it comes).
 //
 //     auto db = co_await pool.acquire();        // a lease: the connection, or why none (db.error())
 //     if (!db) { ... tempfail ... }
