@@ -11,7 +11,8 @@ PostgreSQL plugins:
     Rspamd()                                                                    servers_rspamd.py
         milter_port, normal_port, controller_port, check(message)
     Postgres(user="mailwright", password=..., database="mail")                   servers_postgres.py
-        port, conninfo (libpq's, for the role over TCP), psql(sql), socket_dir; stop(remove=False), start()
+        port, conninfo (libpq's, for the role over TCP), psql(sql), socket_dir, freeze()/thaw(); stop(remove=False),
+        start()
 
 Every server picks free ports itself, waits (bounded) until it accepts connections and raises ServerError
 with its log when it does not; log() gives its logs; stop() ends it (SIGTERM, bounded wait, SIGKILL to its

@@ -19,7 +19,8 @@ class Postgres(Server):
 
     `conninfo` is libpq's connection string for the role and database over TCP. stop(remove=False) is a fast
     shutdown (SIGINT: open sessions are ended, the cluster is checkpointed) that keeps the data, and start() runs
-    it again on the same port with the same data: a database restart mid-test."""
+    it again on the same port with the same data: a database restart mid-test. freeze() and thaw() stop and
+    continue every process of the server: a database that hangs."""
 
     name = "postgres"
 
@@ -102,6 +103,27 @@ log_min_messages = warning
                                f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
                               capture_output=True, text=True, timeout=60)
         return done.stdout.strip() == "1"
+
+    def processes(self):
+        """The postmaster and its children (each backend calls setsid(), so they are not in its process group)."""
+        found = [self.proc.pid]
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+        return found
+
+    def freeze(self):
+        """Stops every process of the server (SIGSTOP): the kernel still accepts connections, nothing answers."""
+        for pid in self.processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        for pid in self.processes():
+            os.kill(pid, signal.SIGCONT)
 
     def stop(self, timeout=20.0, remove=True):
         """A fast shutdown first (SIGINT ends open sessions; SIGTERM, the base's signal, would wait for every
