@@ -164,10 +164,16 @@ class postgres_auth_plugin final : public plugin::auth_backend,
             }
         }
         auto db = co_await pool_->acquire();
-        if (!db) {
-            co_return pgclient::result::failure(pgclient::status::tempfail, db.error());
+        auto r = pgclient::result::failure(pgclient::status::tempfail, db.error());
+        if (db) {
+            auto executed = co_await db->execute(statement, params);
+            r = std::move(executed);
         }
-        co_return co_await db->execute(statement, params);
+        if (r.status() == pgclient::status::tempfail) {
+            // The chain keeps only the verdict: the reason is said here.
+            spdlog::warn("{} cannot decide now: {}", log_name, r.error());
+        }
+        co_return r;
     }
 
     asio::awaitable<user_row> fetch(std::string_view login) {
