@@ -2,6 +2,8 @@
 // back-off. No I/O here: tests/unit/test_pgclient.cpp drives both.
 //
 //   conninfo        = "host=127.0.0.1 port=5432 dbname=mail user=mailwright"   (libpq's connection string; required)
+//                     An IP address (or hostaddr=) rather than a name: libpq resolves a host name with a blocking
+//                     getaddrinfo() inside PQconnectStart/PQconnectPoll, which would stall the event loop.
 //   pool_size       = 4        connections per worker thread (a session never leaves its worker)
 //   connect_timeout = "5s"     for a whole connection set-up (TCP, TLS, authentication)
 //   query_timeout   = "10s"    for one statement, and for waiting for a free connection
