@@ -1,0 +1,60 @@
+// mailstore/postgres: the PostgreSQL mailstore plugin, mailwright-postgres-store.so. Several nodes share one
+// database: a message delivered on one is read on any other, and a maildrop open on one is in use on all.
+//
+// Delivery (delivery.cpp): one transaction per message on a pooled connection, the octets streamed in as
+// chunks, acknowledged after COMMIT. Sessions (drop.cpp): a connection of their own holding the mailbox's
+// advisory lock, messages streamed out chunk by chunk, deletions in one transaction at UPDATE. The schema is
+// contrib/postgres/mailstore.sql; the statements are statements.hpp. The database down is a temporary failure
+// for everyone (pgclient's back-off keeps the daemon from hammering it), never a crash.
+//
+//   [plugin.postgres-store]
+//   conninfo = "host=db.example.org dbname=mail user=mailwright"   (required; libpq's connection string)
+//   pool_size, connect_timeout, query_timeout, reconnect_min, reconnect_max   (lib/pgclient/.../settings.hpp)
+#include <spdlog/spdlog.h>
+
+#include <mailwright/pgclient/pool.hpp>
+#include <mailwright/pgclient/settings.hpp>
+#include <mailwright/plugin/mailstore.hpp>
+#include <memory>
+
+#include "statements.hpp"
+#include "store.hpp"
+
+namespace mailwright::pgstore {
+
+namespace {
+
+class store final : public plugin::mailstore {
+  public:
+    void init(plugin::settings& config, plugin::host_view&) override {
+        auto settings = pgclient::read_settings(config);
+        if (!settings) {
+            return;  // reported where it stands
+        }
+        auto setup = std::make_shared<pgclient::setup>();
+        setup->settings = std::move(*settings);
+        setup->statements = sql::all();
+        setup->log_name = log_name;
+        setup_ = setup;
+        pool_ = std::make_unique<pgclient::pool>(*setup_);
+    }
+
+    asio::awaitable<plugin::open_result> open(std::string_view user) override {
+        co_return co_await open_drop(setup_, std::string(user));
+    }
+
+    asio::awaitable<std::unique_ptr<plugin::delivery>> begin(std::span<const std::string> users,
+                                                             const plugin::envelope*) override {
+        co_return co_await start_delivery(*pool_, users);
+    }
+
+  private:
+    std::shared_ptr<const pgclient::setup> setup_;  // for the maildrops' own connections
+    std::unique_ptr<pgclient::pool> pool_;          // for deliveries
+};
+
+}  // namespace
+
+}  // namespace mailwright::pgstore
+
+MAILWRIGHT_PLUGIN("postgres-store", "mailstore", "1.0", mailwright::pgstore::store)
