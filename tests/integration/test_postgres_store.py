@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import smtplib
+import socket
 import tempfile
 import time
 import unittest
@@ -24,7 +25,7 @@ IN_USE = "-ERR [IN-USE] the maildrop is in use by another session"
 SYS_TEMP = "-ERR [SYS/TEMP] the maildrop cannot be opened now, try again later"
 
 
-def config(work, conninfo):
+def config(work, conninfo, extra=""):
     return f"""
 [server]
 workers = 2
@@ -60,14 +61,29 @@ service = "pop3"
 port = 0
 auth_mechanisms = ["PLAIN", "LOGIN"]
 plaintext_auth = true
+{extra}"""
+
+
+# An LMTP listener and tests/plugins/verdict_filter.cpp, which refuses bob one by one: commit() is told that
+# bob's mailbox is not wanted.
+LMTP_WITH_FILTER = """
+[[listener]]
+name = "lmtp"
+service = "lmtp"
+port = 0
+[listener.smtp]
+local_domains = ["example.org"]
+
+[plugin.verdict-filter]
+refuse_recipients = ["bob@example.org"]
 """
 
 
-def start_node(pg):
+def start_node(pg, extra=""):
     work = tempfile.mkdtemp(prefix="mailwright-pgstore-")
     with open(os.path.join(work, "passwd"), "w") as f:
         f.write("".join(f"{u}:{{PLAIN}}pw-{u}\n" for u in USERS))
-    return work, start_in(work, config(work, pg.conninfo))
+    return work, start_in(work, config(work, pg.conninfo, extra))
 
 
 def message(tok, lines=3):
@@ -80,7 +96,8 @@ def token():
 
 
 class PostgresTest(unittest.TestCase):
-    """One PostgreSQL with the schema loaded and one daemon on it, for the class."""
+    """One PostgreSQL with the schema loaded and one daemon on it (configured with EXTRA), for the class."""
+    EXTRA = ""
 
     @classmethod
     def setUpClass(cls):
@@ -88,7 +105,7 @@ class PostgresTest(unittest.TestCase):
         try:
             with open(SCHEMA) as f:  # loaded by the role the daemon logs in as, which then owns the tables
                 cls.pg.psql(f"SET ROLE {cls.pg.user};\n" + f.read())
-            cls.work, cls.daemon = start_node(cls.pg)
+            cls.work, cls.daemon = start_node(cls.pg, cls.EXTRA)
         except BaseException:
             cls.pg.stop()
             raise
@@ -154,6 +171,18 @@ class PostgresTest(unittest.TestCase):
     def rows(self, sql):
         return self.pg.psql(sql).strip()
 
+    def in_transaction(self):
+        """How many sessions of the daemons' role are inside a transaction."""
+        return int(self.rows(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{self.pg.user}' "
+                             "AND state LIKE 'idle in transaction%'"))
+
+    def wait_for(self, condition, what):
+        for _ in range(100):
+            if condition():
+                return
+            time.sleep(0.1)
+        self.fail(what)
+
 
 class Delivery(PostgresTest):
     def test_every_recipient_gets_the_message_stored_once(self):
@@ -213,6 +242,57 @@ class Delivery(PostgresTest):
                 expected = head.split(b"\r\n") + [b""] + body.split(b"\r\n")[:min(n, 10)]
                 self.assertEqual(c.top(1, n)[1], expected)
         c.quit()
+
+
+    def test_a_message_given_up_mid_data_is_rolled_back(self):
+        tok = token()
+        with socket.create_connection(("127.0.0.1", self.daemon.ports["mx"]), timeout=10) as sock:
+            f = sock.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"220 "))
+            for command in (b"EHLO client.example", b"MAIL FROM:<sender@remote.example>", b"RCPT TO:<ivan@example.org>",
+                            b"DATA"):
+                sock.sendall(command + b"\r\n")
+                reply = f.readline()
+                while reply[3:4] == b"-":
+                    reply = f.readline()
+                self.assertIn(reply[:3], (b"250", b"354"), reply)
+            sock.sendall(message(tok, lines=20000))  # chunks go into the open transaction as they arrive
+            self.wait_for(lambda: self.in_transaction() == 1, "no delivery transaction open during DATA")
+            f.close()
+        # The client went away: the delivery is destroyed without commit(), and its transaction rolled back.
+        self.wait_for(lambda: self.in_transaction() == 0, "the given-up delivery's transaction stayed open")
+        self.assertEqual(self.rows(f"SELECT count(*) FROM mailwright_mailboxes b JOIN mailwright_messages m "
+                                   f"ON m.mailbox = b.id WHERE b.name = 'ivan'"), "0")
+
+
+class Recipients(PostgresTest):
+    EXTRA = LMTP_WITH_FILTER
+
+    def test_a_recipient_not_wanted_gets_nothing(self):
+        tok = token()
+        with socket.create_connection(("127.0.0.1", self.daemon.ports["lmtp"]), timeout=10) as sock:
+            f = sock.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"220 "))
+            sock.sendall(b"LHLO client.example\r\n")
+            while not f.readline().startswith(b"250 "):
+                pass
+            sock.sendall(b"MAIL FROM:<sender@remote.example>\r\n")
+            self.assertTrue(f.readline().startswith(b"250 "))
+            for rcpt in (b"alice@example.org", b"bob@example.org", b"carol@example.org"):
+                sock.sendall(b"RCPT TO:<" + rcpt + b">\r\n")
+                self.assertTrue(f.readline().startswith(b"250 "))
+            sock.sendall(b"DATA\r\n")
+            self.assertTrue(f.readline().startswith(b"354 "))
+            sock.sendall(message(tok) + b".\r\n")
+            answers = [f.readline() for _ in range(3)]
+            sock.sendall(b"QUIT\r\n")
+        self.assertTrue(answers[0].startswith(b"250 "), answers)
+        self.assertEqual(answers[1], b"550 5.7.1 not for bob@example.org\r\n")
+        self.assertTrue(answers[2].startswith(b"250 "), answers)
+        for user, count in (("alice", 1), ("bob", 0), ("carol", 1)):
+            c = self.pop(user)
+            self.assertEqual(len([m for m in self.retrieved(c) if tok.encode() in m]), count, user)
+            c.quit()
 
 
 class Maildrop(PostgresTest):
