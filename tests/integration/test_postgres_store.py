@@ -374,6 +374,10 @@ class Nodes(PostgresTest):
         self.send(["judy"], data, daemon=self.other)
         c = self.pop("judy")
         self.assertMessages(c, [data])
+        here = self.uidls(c)
+        c.quit()
+        c = self.pop("judy", daemon=self.other)
+        self.assertEqual(self.uidls(c), here)  # one UIDL on every node
         c.quit()
 
     def test_a_maildrop_open_on_one_node_is_in_use_on_the_other(self):
