@@ -195,7 +195,9 @@ asio::awaitable<store_status> drop::commit() {
     if (!db_->usable()) {
         co_return store_status::tempfail;
     }
-    const bool done = co_await apply_deletions(array_of(uids), array_of(contents));
+    const std::string uid_array = array_of(uids);
+    const std::string content_array = array_of(contents);
+    const bool done = co_await apply_deletions(uid_array, content_array);
     if (!done) {
         if (db_->usable() && db_->in_transaction()) {
             co_await db_->run("ROLLBACK");

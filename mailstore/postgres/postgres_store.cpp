@@ -40,7 +40,10 @@ class store final : public plugin::mailstore {
     }
 
     asio::awaitable<plugin::open_result> open(std::string_view user) override {
-        co_return co_await open_drop(setup_, std::string(user));
+        std::string name(user);  // named: g++ 12 mishandles temporaries with destructors in a co_await
+        auto setup = setup_;
+        auto opened = co_await open_drop(std::move(setup), std::move(name));
+        co_return opened;
     }
 
     asio::awaitable<std::unique_ptr<plugin::delivery>> begin(std::span<const std::string> users,
