@@ -123,6 +123,26 @@ class transaction_delivery final : public plugin::delivery {
     bool failed_ = false;
 };
 
+// A pooled connection inside BEGIN. An idle connection the server closed meanwhile (a restart) may look open
+// until it is used, so one found lost at BEGIN, which has changed nothing, is replaced once by a new one.
+asio::awaitable<pgclient::lease> begin_transaction(pgclient::pool& pool) {
+    for (int attempt = 0;; ++attempt) {
+        auto db = co_await pool.acquire();
+        if (!db) {
+            spdlog::warn("{} cannot take a message now: {}", log_name, db.error());
+            co_return db;
+        }
+        auto begun = co_await db->run("BEGIN");
+        if (begun.ok()) {
+            co_return db;
+        }
+        if (db->usable() || attempt > 0) {
+            spdlog::warn("{} cannot begin a delivery: {}", log_name, begun.error());
+            co_return pgclient::lease(begun.error());
+        }
+    }
+}
+
 }  // namespace
 
 asio::awaitable<std::unique_ptr<plugin::delivery>> start_delivery(pgclient::pool& pool,
@@ -132,14 +152,8 @@ asio::awaitable<std::unique_ptr<plugin::delivery>> start_delivery(pgclient::pool
             co_return nullptr;  // no mailbox has that name (libpq would cut it at the NUL)
         }
     }
-    auto db = co_await pool.acquire();
+    auto db = co_await begin_transaction(pool);
     if (!db) {
-        spdlog::warn("{} cannot take a message now: {}", log_name, db.error());
-        co_return nullptr;
-    }
-    auto begun = co_await db->run("BEGIN");
-    if (!begun.ok()) {
-        spdlog::warn("{} cannot begin a delivery: {}", log_name, begun.error());
         co_return nullptr;
     }
     auto made = co_await db->execute(sql::new_content.name, {});

@@ -4,6 +4,7 @@ delivery to several recipients in one transaction, a message larger than 1 MiB t
 TOP, UIDL stable across sessions and deletions, UPDATE only on QUIT, the maildrop lock as an advisory lock
 across sessions and across two daemons ("nodes") on one database, a node killed mid-session releasing it,
 and PostgreSQL stopped and started again under a running daemon."""
+import contextlib
 import os
 import poplib
 import re
@@ -171,6 +172,24 @@ class PostgresTest(unittest.TestCase):
     def rows(self, sql):
         return self.pg.psql(sql).strip()
 
+    @contextlib.contextmanager
+    def data_of(self, user):
+        """A raw SMTP connection, after DATA's 354 for a message to `user`: (socket, its reading file)."""
+        with socket.create_connection(("127.0.0.1", self.daemon.ports["mx"]), timeout=30) as sock:
+            f = sock.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"220 "))
+            for command in ("EHLO client.example", "MAIL FROM:<sender@remote.example>", f"RCPT TO:<{user}@example.org>",
+                            "DATA"):
+                sock.sendall(command.encode() + b"\r\n")
+                reply = f.readline()
+                while reply[3:4] == b"-":
+                    reply = f.readline()
+                self.assertIn(reply[:3], (b"250", b"354"), reply)
+            try:
+                yield sock, f
+            finally:
+                f.close()
+
     def in_transaction(self):
         """How many sessions of the daemons' role are inside a transaction."""
         return int(self.rows(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{self.pg.user}' "
@@ -181,7 +200,7 @@ class PostgresTest(unittest.TestCase):
             if condition():
                 return
             time.sleep(0.1)
-        self.fail(what)
+        self.fail(what + "\n" + "\n".join(self.daemon.lines[-40:]))
 
 
 class Delivery(PostgresTest):
@@ -243,22 +262,11 @@ class Delivery(PostgresTest):
                 self.assertEqual(c.top(1, n)[1], expected)
         c.quit()
 
-
     def test_a_message_given_up_mid_data_is_rolled_back(self):
         tok = token()
-        with socket.create_connection(("127.0.0.1", self.daemon.ports["mx"]), timeout=10) as sock:
-            f = sock.makefile("rb")
-            self.assertTrue(f.readline().startswith(b"220 "))
-            for command in (b"EHLO client.example", b"MAIL FROM:<sender@remote.example>", b"RCPT TO:<ivan@example.org>",
-                            b"DATA"):
-                sock.sendall(command + b"\r\n")
-                reply = f.readline()
-                while reply[3:4] == b"-":
-                    reply = f.readline()
-                self.assertIn(reply[:3], (b"250", b"354"), reply)
+        with self.data_of("ivan") as (sock, f):
             sock.sendall(message(tok, lines=20000))  # chunks go into the open transaction as they arrive
             self.wait_for(lambda: self.in_transaction() == 1, "no delivery transaction open during DATA")
-            f.close()
         # The client went away: the delivery is destroyed without commit(), and its transaction rolled back.
         self.wait_for(lambda: self.in_transaction() == 0, "the given-up delivery's transaction stayed open")
         self.assertEqual(self.rows(f"SELECT count(*) FROM mailwright_mailboxes b JOIN mailwright_messages m "
@@ -446,6 +454,25 @@ class DatabaseDown(PostgresTest):
         self.assertEqual(c.stat()[0], 1)
         c.quit()
         self.assertIsNone(self.daemon.proc.poll())
+
+    def test_postgres_stopped_mid_data_is_a_temporary_failure(self):
+        tok = token()
+        data = message(tok, lines=20000)
+        with self.data_of("dave") as (sock, f):
+            half = len(data) // 2
+            sock.sendall(data[:half])
+            self.wait_for(lambda: self.in_transaction() == 1, "no delivery transaction open during DATA")
+            self.pg.stop(remove=False)  # the delivery's connection is ended under it
+            try:
+                sock.sendall(data[half:] + b".\r\n")
+                reply = f.readline()
+            finally:
+                self.pg.start()
+        self.assertTrue(reply.startswith(b"451 "), reply)  # not acknowledged: the client sends it again
+        self.assertIsNone(self.daemon.proc.poll())
+        c = self.login_when_free_after_restart("dave")
+        self.assertFalse(any(tok.encode() in m for m in self.retrieved(c)))
+        c.quit()
 
     def login_when_free_after_restart(self, user):
         for _ in range(100):
