@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <mailwright/plugin/message_text.hpp>
 #include <set>
 
-#include "pop3_form.hpp"
 #include "statements.hpp"
 #include "store.hpp"
 
@@ -33,6 +33,7 @@ class transaction_delivery final : public plugin::delivery {
         }
         const std::string_view octets(piece.data(), piece.size());
         size_.add(octets);
+        stored_ += octets.size();
         buffer_.append(octets);
         while (buffer_.size() >= chunk_size && !failed_) {
             failed_ = !(co_await store_chunk(std::string_view(buffer_).substr(0, chunk_size)));
@@ -80,7 +81,7 @@ class transaction_delivery final : public plugin::delivery {
             co_return checked(r, "roll back");
         }
         const std::string size = std::to_string(size_.total());
-        const std::string stored = std::to_string(size_.stored());
+        const std::string stored = std::to_string(stored_);
         const pgclient::param sizes[] = {pgclient::param::text(content_), pgclient::param::text(size),
                                          pgclient::param::text(stored)};
         auto r = co_await db_->execute(sql::finish_content.name, sizes);
@@ -117,7 +118,8 @@ class transaction_delivery final : public plugin::delivery {
     pgclient::lease db_;
     std::string content_;  // its id
     std::vector<std::string> users_;
-    pop3_size size_;
+    plugin::crlf_size_counter size_;  // what POP3 will send (drop.cpp reads through crlf_converter)
+    std::uint64_t stored_ = 0;
     std::string buffer_;  // less than a chunk, waiting for the rest of it (pieces may be small: BDAT)
     std::int64_t seq_ = 0;
     bool failed_ = false;

@@ -11,10 +11,9 @@
 
 #include <fmt/format.h>
 #include <algorithm>
-#include <asio/this_coro.hpp>
 #include <charconv>
+#include <mailwright/plugin/message_text.hpp>
 
-#include "pop3_form.hpp"
 #include "statements.hpp"
 #include "store.hpp"
 
@@ -71,7 +70,7 @@ class chunk_reader final : public plugin::message_reader {
   private:
     std::shared_ptr<pgclient::connection> db_;
     stored_message message_;
-    pop3_lines lines_;
+    plugin::crlf_converter lines_;
     std::string pending_;  // POP3's form of the last chunk read, at most a chunk and its added CRs
     std::size_t taken_ = 0;
     std::uint64_t read_ = 0;
@@ -115,8 +114,7 @@ asio::awaitable<plugin::open_result> open_drop(std::shared_ptr<const pgclient::s
     if (user.empty() || user.find('\0') != std::string::npos) {
         co_return plugin::open_result{store_status::not_found, nullptr};
     }
-    auto executor = co_await asio::this_coro::executor;
-    auto db = std::make_shared<pgclient::connection>(executor, std::move(setup));
+    auto db = std::make_shared<pgclient::connection>(std::move(setup));
     if (auto opened = co_await db->open(); !opened.ok()) {
         spdlog::warn("{} cannot connect to the database: {}", log_name, opened.error());
         co_return plugin::open_result{store_status::tempfail, nullptr};
@@ -152,11 +150,7 @@ asio::awaitable<plugin::open_result> open_drop(std::shared_ptr<const pgclient::s
 
 drop::drop(std::shared_ptr<pgclient::connection> db, std::int64_t mailbox, std::vector<stored_message> list,
            std::vector<plugin::message_info> info)
-    : db_(std::move(db)),
-      mailbox_(mailbox),
-      list_(std::move(list)),
-      info_(std::move(info)),
-      deleted_(list_.size(), false) {}
+    : listed_maildrop(std::move(info)), db_(std::move(db)), mailbox_(mailbox), list_(std::move(list)) {}
 
 asio::awaitable<plugin::open_message_result> drop::open_message(std::size_t index,
                                                                 std::optional<std::size_t> body_lines) {
@@ -170,42 +164,23 @@ asio::awaitable<plugin::open_message_result> drop::open_message(std::size_t inde
                                           std::make_unique<chunk_reader>(db_, list_[index], body_lines)};
 }
 
-void drop::mark_deleted(std::size_t index) {
-    if (index < deleted_.size()) {
-        deleted_[index] = true;
+asio::awaitable<store_status> drop::remove(std::vector<std::size_t> indexes) {
+    if (!db_->usable()) {
+        co_return store_status::tempfail;  // the connection, and the lock with it, is gone: change nothing
     }
-}
-
-bool drop::is_deleted(std::size_t index) const { return index < deleted_.size() && deleted_[index]; }
-
-void drop::undelete_all() { std::fill(deleted_.begin(), deleted_.end(), false); }
-
-asio::awaitable<store_status> drop::commit() {
     std::vector<std::int64_t> uids;
     std::vector<std::int64_t> contents;
-    for (std::size_t i = 0; i < list_.size(); ++i) {
-        if (deleted_[i]) {
-            uids.push_back(list_[i].uid);
-            contents.push_back(list_[i].content);
-        }
-    }
-    if (uids.empty()) {
-        co_return store_status::ok;
-    }
-    if (!db_->usable()) {
-        co_return store_status::tempfail;
+    for (const std::size_t i : indexes) {
+        uids.push_back(list_.at(i).uid);
+        contents.push_back(list_.at(i).content);
     }
     const std::string uid_array = array_of(uids);
     const std::string content_array = array_of(contents);
     const bool done = co_await apply_deletions(uid_array, content_array);
-    if (!done) {
-        if (db_->usable() && db_->in_transaction()) {
-            co_await db_->run("ROLLBACK");
-        }
-        co_return store_status::tempfail;
+    if (!done && db_->usable() && db_->in_transaction()) {
+        co_await db_->run("ROLLBACK");
     }
-    std::fill(deleted_.begin(), deleted_.end(), false);
-    co_return store_status::ok;
+    co_return done ? store_status::ok : store_status::tempfail;
 }
 
 // BEGIN, lock the contents, delete the mailbox's rows and the contents nobody holds any more, COMMIT.

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <mailwright/pgclient/connection.hpp>
 #include <mailwright/pgclient/pool.hpp>
+#include <mailwright/plugin/listed_maildrop.hpp>
 #include <mailwright/plugin/mailstore.hpp>
 #include <memory>
 #include <string>
@@ -24,18 +25,16 @@ struct stored_message {
 // One POP3 session's exclusive view of a mailbox. It owns a connection of its own, which holds the mailbox's
 // advisory lock for the maildrop's life: destroying the maildrop closes the connection, and PostgreSQL
 // releases the lock with it (as it does when the node dies). See drop.cpp.
-class drop final : public plugin::maildrop {
+class drop final : public plugin::listed_maildrop {
   public:
     drop(std::shared_ptr<pgclient::connection> db, std::int64_t mailbox, std::vector<stored_message> list,
          std::vector<plugin::message_info> info);
 
-    const std::vector<plugin::message_info>& messages() const override { return info_; }
     asio::awaitable<plugin::open_message_result> open_message(std::size_t index,
                                                               std::optional<std::size_t> body_lines) override;
-    void mark_deleted(std::size_t index) override;
-    bool is_deleted(std::size_t index) const override;
-    void undelete_all() override;
-    asio::awaitable<plugin::store_status> commit() override;
+
+  protected:
+    asio::awaitable<plugin::store_status> remove(std::vector<std::size_t> indexes) override;
 
   private:
     asio::awaitable<bool> apply_deletions(const std::string& uids, const std::string& contents);
@@ -43,8 +42,6 @@ class drop final : public plugin::maildrop {
     std::shared_ptr<pgclient::connection> db_;
     std::int64_t mailbox_;
     std::vector<stored_message> list_;
-    std::vector<plugin::message_info> info_;
-    std::vector<bool> deleted_;
 };
 
 // Opens `user`'s maildrop on a connection of its own (drop.cpp).
