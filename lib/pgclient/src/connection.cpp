@@ -163,8 +163,12 @@ bool connection::still_open() noexcept {
     if (!usable()) {
         return false;
     }
-    if (ready_now(direction::read) && PQconsumeInput(conn_) == 0) {
-        broken_ = true;
+    // A server that ends the session (a restart) sends a FATAL message, then closes the socket: two reads, and
+    // only the second sees the close. Read while something is waiting (bounded: an idle session gets little).
+    for (int reads = 0; reads < 4 && usable() && ready_now(direction::read); ++reads) {
+        if (PQconsumeInput(conn_) == 0) {
+            broken_ = true;
+        }
     }
     // A notice or a FATAL message read here has no statement to go with: whatever came, the status says it.
     return usable() && !PQisBusy(conn_);
