@@ -142,6 +142,7 @@ asio::awaitable<pgclient::lease> begin_transaction(pgclient::pool& pool) {
             spdlog::warn("{} cannot begin a delivery: {}", log_name, begun.error());
             co_return pgclient::lease(begun.error());
         }
+        spdlog::info("{} an idle connection was lost ({}); trying another", log_name, begun.error());
     }
 }
 
