@@ -12,12 +12,13 @@ import shutil
 import signal
 import smtplib
 import socket
+import subprocess
 import tempfile
 import time
 import unittest
 import uuid
 
-from daemon import start_in, stop_in
+from daemon import DAEMON, start_in, stop_in
 from servers_postgres import Postgres
 
 SCHEMA = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "postgres", "mailstore.sql")
@@ -482,6 +483,42 @@ class DatabaseDown(PostgresTest):
             self.assertIn(reply, (IN_USE, SYS_TEMP))
             time.sleep(0.1)
         self.fail(f"no login for {user} after PostgreSQL came back")
+
+
+class Settings(unittest.TestCase):
+    """--check-config judges [plugin.postgres-store] without a database: nothing is connected to at start."""
+
+    def check(self, section):
+        work = tempfile.mkdtemp(prefix="mailwright-pgstore-check-")
+        try:
+            with open(os.path.join(work, "passwd"), "w") as f:
+                f.write("alice:{PLAIN}pw-alice\n")
+            path = os.path.join(work, "mailwright.toml")
+            with open(path, "w") as f:
+                # The test's section replaced by `section`.
+                f.write(re.sub(r"\[plugin\.postgres-store\]\n(?:.*\n)*?reconnect_max = .*\n", section + "\n",
+                               config(work, "")))
+            return subprocess.run([DAEMON, "--check-config", path], capture_output=True, text=True, timeout=30)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_a_valid_section_passes_with_no_database_there(self):
+        result = self.check('[plugin.postgres-store]\nconninfo = "host=127.0.0.1 port=1 dbname=mail"')
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_mistakes_are_named_where_they_stand(self):
+        cases = [
+            ("[plugin.postgres-store]\nbogus = 1",
+             [r"'conninfo' in \[plugin\.postgres-store\]", r"unknown key 'bogus'"]),
+            ('[plugin.postgres-store]\nconninfo = "dbname=mail"\npool_size = 0\nquery_timeout = "0s"',
+             [r"'pool_size' in \[plugin\.postgres-store\]", r"'query_timeout' in \[plugin\.postgres-store\]"]),
+        ]
+        for section, expected in cases:
+            with self.subTest(section=section):
+                result = self.check(section)
+                self.assertNotEqual(result.returncode, 0)
+                for what in expected:
+                    self.assertRegex(result.stderr, r"mailwright\.toml:\d+:\d+: " + what)
 
 
 if __name__ == "__main__":
