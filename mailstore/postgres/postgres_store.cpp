@@ -8,7 +8,8 @@
 // for everyone (pgclient's back-off keeps the daemon from hammering it), never a crash.
 //
 //   [plugin.postgres-store]
-//   conninfo = "host=db.example.org dbname=mail user=mailwright"   (required; libpq's connection string)
+//   conninfo = "host=192.0.2.10 dbname=mail user=mailwright"   (required; libpq's connection string, with an IP
+//              address: libpq resolves a name with a blocking getaddrinfo)
 //   pool_size, connect_timeout, query_timeout, reconnect_min, reconnect_max   (lib/pgclient/.../settings.hpp)
 #include <spdlog/spdlog.h>
 
