@@ -52,6 +52,10 @@ class store final : public plugin::mailstore {
         co_return co_await start_delivery(*pool_, users);
     }
 
+    // The octets go into bytea chunks as they come, NUL and bare CR or LF included: BINARYMIME is kept exactly
+    // (POP3 then reads it with every line ended by CRLF, as it reads any message).
+    bool keeps_binary() const noexcept override { return true; }
+
   private:
     std::shared_ptr<const pgclient::setup> setup_;  // for the maildrops' own connections
     std::unique_ptr<pgclient::pool> pool_;          // for deliveries

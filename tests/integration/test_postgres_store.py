@@ -274,6 +274,37 @@ class Delivery(PostgresTest):
                                    f"ON m.mailbox = b.id WHERE b.name = 'ivan'"), "0")
 
 
+    def test_binarymime_is_kept_octet_for_octet(self):
+        body = b"NUL \x00, bare CR \r, bare LF \n, high \xff\x80, " + b"x" * 2000 + b" a long line\r\n"
+        data = b"Subject: " + token().encode() + b"\r\nContent-Type: application/octet-stream\r\n\r\n" + body
+        with socket.create_connection(("127.0.0.1", self.daemon.ports["mx"]), timeout=30) as sock:
+            f = sock.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"220 "))
+            sock.sendall(b"EHLO client.example\r\n")
+            ehlo = [f.readline()]
+            while ehlo[-1][3:4] == b"-":
+                ehlo.append(f.readline())
+            self.assertIn(b"BINARYMIME\r\n", [line[4:] for line in ehlo])
+            for command in (b"MAIL FROM:<sender@remote.example> BODY=BINARYMIME", b"RCPT TO:<leo@example.org>"):
+                sock.sendall(command + b"\r\n")
+                self.assertTrue(f.readline().startswith(b"250 "))
+            sock.sendall(b"BDAT %d LAST\r\n" % len(data) + data)
+            reply = f.readline()
+            self.assertTrue(reply.startswith(b"250 "), reply)
+            f.close()
+        stored = self.rows("SELECT encode(string_agg(ch.data, ''::bytea ORDER BY ch.seq), 'hex') "
+                           "FROM mailwright_chunks ch JOIN mailwright_messages m ON m.content = ch.content "
+                           "JOIN mailwright_mailboxes b ON b.id = m.mailbox WHERE b.name = 'leo'")
+        self.assertTrue(stored.endswith(data.hex()), stored[-200:])
+        # POP3 reads it as text (every line ended by CRLF), and the size it tells is what it sends.
+        c = self.pop("leo")
+        told = int(c.list(1).split()[2])
+        _, lines, octets = c.retr(1)
+        c.quit()
+        self.assertEqual(octets, told)
+        self.assertIn(b"NUL \x00, bare CR \r, bare LF ", lines)
+
+
 class Recipients(PostgresTest):
     EXTRA = LMTP_WITH_FILTER
 
