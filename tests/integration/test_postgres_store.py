@@ -1,9 +1,10 @@
 """The postgres-store mailstore plugin (mailstore/postgres) in the real mailwrightd against a real PostgreSQL
-(Debian's, initdb into a temporary directory, servers_postgres.Postgres), driven by smtplib and poplib:
-delivery to several recipients in one transaction, a message larger than 1 MiB through RETR octet for octet,
-TOP, UIDL stable across sessions and deletions, UPDATE only on QUIT, the maildrop lock as an advisory lock
+(Debian's, initdb into a temporary directory, servers_postgres.Postgres), driven by smtplib, poplib and raw
+lines: delivery to several recipients in one transaction (rolled back when given up; a recipient a filter
+refused gets nothing), a message larger than 1 MiB through RETR octet for octet, BINARYMIME kept exactly, TOP,
+UIDL stable across sessions, deletions and nodes, UPDATE only on QUIT, the maildrop lock as an advisory lock
 across sessions and across two daemons ("nodes") on one database, a node killed mid-session releasing it,
-and PostgreSQL stopped and started again under a running daemon."""
+PostgreSQL stopped and started again under a running daemon, and --check-config."""
 import contextlib
 import os
 import poplib
