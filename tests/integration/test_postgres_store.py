@@ -4,7 +4,7 @@ lines: delivery to several recipients in one transaction (rolled back when given
 refused gets nothing), a message larger than 1 MiB through RETR octet for octet, BINARYMIME kept exactly, TOP,
 UIDL stable across sessions, deletions and nodes, UPDATE only on QUIT, the maildrop lock as an advisory lock
 across sessions and across two daemons ("nodes") on one database, a node killed mid-session releasing it,
-PostgreSQL stopped and started again under a running daemon, and --check-config."""
+PostgreSQL stopped and started again, or hanging, under a running daemon, and --check-config."""
 import contextlib
 import os
 import poplib
@@ -505,6 +505,33 @@ class DatabaseDown(PostgresTest):
         self.assertIsNone(self.daemon.proc.poll())
         c = self.login_when_free_after_restart("dave")
         self.assertFalse(any(tok.encode() in m for m in self.retrieved(c)))
+        c.quit()
+
+    def test_a_hanging_database_is_a_temporary_failure_within_the_timeouts(self):
+        self.send(["erin"], message(token()))
+        self.pg.freeze()  # connections are accepted by the kernel, and nothing answers
+        try:
+            # SMTP: BEGIN gets no answer within query_timeout (5s), a new connection none within
+            # connect_timeout (3s): 451, not a client left waiting for ever.
+            with self.assertRaises(smtplib.SMTPResponseException) as refused:
+                self.send(["erin"], message(token()))
+            self.assertTrue(400 <= refused.exception.smtp_code < 500, refused.exception)
+            self.assertEqual(self.login_reply("erin"), (SYS_TEMP, None))  # connect_timeout
+            self.assertIsNone(self.daemon.proc.poll())
+        finally:
+            self.pg.thaw()
+        data = message(token())
+        for _ in range(100):
+            try:
+                self.send(["erin"], data)
+                break
+            except smtplib.SMTPResponseException as e:
+                self.assertTrue(400 <= e.smtp_code < 500, e)
+                time.sleep(0.1)
+        else:
+            self.fail("no delivery after PostgreSQL answered again")
+        c = self.login_when_free_after_restart("erin")
+        self.assertDelivered(self.retrieved(c)[-1], data)
         c.quit()
 
     def login_when_free_after_restart(self, user):
