@@ -373,6 +373,24 @@ for i, (name, data) in enumerate(milter_conversations.items()):
     cuts = bytes([1, 7, 0, 3, 0, 11][: 2 * (i % 3)])
     write("fuzz_milter", name, data + cuts + bytes([i % 3, i % 2]))
 
+# --- fuzz_xclient: the argument of one XCLIENT command (XCLIENT_README's examples, and the malformed forms) ---
+xclient_arguments = {
+    "all": "ADDR=192.0.2.7 PORT=40000 NAME=client.example HELO=client.example LOGIN=alice PROTO=ESMTP",
+    "readme": "NAME=spike.porcupine.org ADDR=168.100.189.2",
+    "ipv6": "ADDR=IPV6:2001:db8::7 PORT=25",
+    "mapped": "ADDR=IPv6:::ffff:192.0.2.7",
+    "unavailable": "ADDR=[UNAVAILABLE] NAME=[TEMPUNAVAIL] HELO=[UNAVAILABLE] LOGIN=[UNAVAILABLE] PORT=[UNAVAILABLE]",
+    "xtext": "HELO=x+2By LOGIN=al+C3+A9ce",
+    "case": "addr=192.0.2.7 proto=smtp",
+    "unknown": "DESTADDR=192.0.2.1 DESTPORT=25",
+    "no_value": "ADDR= NAME",
+    "bad_xtext": "HELO=a+2b LOGIN=a+2",
+    "nul": "ADDR=192.0.2.7+00x",
+    "long": "HELO=" + "a" * 256,
+}
+for name, line in xclient_arguments.items():
+    write("fuzz_xclient", name, line)
+
 if __name__ == "__main__":
     total = {}
     for path in sorted(corpus.rglob("*")):

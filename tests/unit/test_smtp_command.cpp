@@ -127,7 +127,7 @@ TEST_CASE("smtp state table: the whole verb x state matrix", "[smtp][state]") {
         {verb::noop, true, true, true, true, true},     {verb::quit, true, true, true, true, true},
         {verb::vrfy, true, true, true, true, false},    {verb::expn, true, true, true, true, false},
         {verb::help, true, true, true, true, true},     {verb::starttls, false, true, false, false, false},
-        {verb::auth, false, true, false, false, false},
+        {verb::auth, false, true, false, false, false}, {verb::xclient, true, true, false, false, false},
     };
     STATIC_REQUIRE(sizeof expected / sizeof expected[0] == verb_count);
     for (const auto& r : expected) {
@@ -145,6 +145,8 @@ TEST_CASE("smtp state table: the whole verb x state matrix", "[smtp][state]") {
     CHECK(after(verb::bdat, state::rcpt) == state::chunking);  // a BDAT sequence is a state of its own
     CHECK(after(verb::bdat, state::chunking) == state::chunking);
     CHECK(after(verb::rset, state::chunking) == state::greeted);
+    CHECK(after(verb::xclient, state::connected) == state::connected);  // the session restarts: greet again
+    CHECK(after(verb::xclient, state::greeted) == state::connected);
 }
 
 TEST_CASE("smtp state table: the end of a message ends the transaction", "[smtp][state]") {
@@ -155,11 +157,14 @@ TEST_CASE("smtp state table: the end of a message ends the transaction", "[smtp]
 
 TEST_CASE("smtp state table: what is allowed before TLS, and what ends a pipelined group", "[smtp][state]") {
     // RFC 3207 4: where a listener requires STARTTLS first, only what leads to TLS and reveals nothing.
-    const verb before_tls[] = {verb::ehlo, verb::helo, verb::lhlo, verb::starttls, verb::noop, verb::rset, verb::quit};
+    // XCLIENT too: the proxy's own hop may be plain, as Postfix allows it before TLS.
+    const verb before_tls[] = {verb::ehlo, verb::helo, verb::lhlo, verb::starttls,
+                               verb::noop, verb::rset, verb::quit, verb::xclient};
     // RFC 2920 3.1: EHLO, HELO, DATA, VRFY, EXPN and NOOP end a group; LHLO and AUTH too (their exchange cannot
-    // be pipelined); STARTTLS, QUIT and BDAT decide themselves what the input after them means.
-    const verb ends[] = {verb::ehlo, verb::helo, verb::lhlo, verb::data,
-                         verb::vrfy, verb::expn, verb::noop, verb::auth};
+    // be pipelined), and XCLIENT (the proxy waits for the new greeting); STARTTLS, QUIT and BDAT decide themselves
+    // what the input after them means.
+    const verb ends[] = {verb::ehlo, verb::helo, verb::lhlo, verb::data,   verb::vrfy,
+                         verb::expn, verb::noop, verb::auth, verb::xclient};
     const verb own[] = {verb::starttls, verb::quit, verb::bdat};
     for (std::size_t i = 0; i < verb_count; ++i) {
         const auto v = static_cast<verb>(i);

@@ -38,6 +38,11 @@ TEST_CASE("trace name: the from clause is ASCII with a balanced comment, whateve
     CHECK(received_from("client.example", "192.0.2.7") == "client.example ([192.0.2.7])");
     CHECK(received_from("[IPv6:2001:db8::1]", "2001:db8::1") == "[IPv6:2001:db8::1] ([2001:db8::1])");
     CHECK(received_from("", "192.0.2.7") == "unknown ([192.0.2.7])");
+    // A host name the session knows (XCLIENT NAME=) goes before the address, as Postfix writes it.
+    CHECK(received_from("helo.example", "192.0.2.7", "client.example") == "helo.example (client.example [192.0.2.7])");
+    CHECK(received_from("", "192.0.2.7", "client.example") == "unknown (client.example [192.0.2.7])");
+    CHECK(received_from("a(b", "192.0.2.7", "c.example") == "unknown (c.example [192.0.2.7] helo=a?b)");
+    CHECK(received_from("helo.example", "192.0.2.7", "not a name") == "helo.example ([192.0.2.7])");
     CHECK(received_from("evil(\xe2\x80\xa8x", "192.0.2.7") == "unknown ([192.0.2.7] helo=evil????x)");
     CHECK(received_from("a)b(c\\d\"e\x7f\x01", "192.0.2.7") == "unknown ([192.0.2.7] helo=a?b?c?d?e?\?)");
     // Every octet value, alone: nothing outside printable ASCII, and the parentheses balance.

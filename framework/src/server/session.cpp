@@ -44,6 +44,11 @@ const tls::channel_info& session::tls_channel() const noexcept { return channel_
 bool session::stop_requested() const noexcept { return stop_requested_; }
 net::stream& session::stream() noexcept { return *stream_; }
 const std::string& session::log_prefix() const noexcept { return log_prefix_; }
+
+void session::replace_peer(endpoint_info peer) {
+    info_.peer = std::move(peer);
+    log_prefix_ = fmt::format("session={} peer={}", info_.id, info_.peer.to_string());
+}
 const std::string& session::user() const noexcept { return user_; }
 const std::string& session::state() const noexcept { return state_; }
 std::chrono::steady_clock::time_point session::started() const noexcept { return started_; }

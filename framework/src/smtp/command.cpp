@@ -8,7 +8,7 @@ namespace mailwright::smtp {
 namespace {
 
 constexpr std::string_view names[verb_count] = {"EHLO", "HELO", "LHLO", "MAIL", "RCPT", "DATA",     "BDAT", "RSET",
-                                                "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "STARTTLS", "AUTH"};
+                                                "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "STARTTLS", "AUTH", "XCLIENT"};
 
 // RFC 5321 4.5.3.1.4 caps a command line; a session caps the number of parameters it will look at too.
 constexpr std::size_t max_parameters = 16;
@@ -223,6 +223,7 @@ command parse(std::string_view line) noexcept {
         case verb::rcpt:
         case verb::bdat:
         case verb::auth:
+        case verb::xclient:
         case verb::vrfy:
         case verb::expn:
             if (out.argument.empty()) {

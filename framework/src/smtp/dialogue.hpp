@@ -1,7 +1,7 @@
 // The SMTP/LMTP dialogue's shape, shared by the files that implement it: session.cpp (the loop, the
-// greetings, STARTTLS, AUTH, DATA/BDAT and the replies to a message), envelope.cpp (MAIL and RCPT) and
-// incoming.cpp (the message as the dialogue reads it into the pipeline). What they say is in replies.hpp.
-// Private to the framework.
+// greetings, STARTTLS, AUTH, DATA/BDAT), answer.cpp (the replies to a message), envelope.cpp (MAIL and RCPT),
+// incoming.cpp (the message as the dialogue reads it into the pipeline) and xclient_step.cpp (XCLIENT). What they say
+// is in replies.hpp. Private to the framework.
 #pragma once
 
 #include <fmt/format.h>
@@ -122,6 +122,9 @@ class dialogue {
     // A reply to a client mistake: counted, and the connection closes at the limit (Postfix hard_error_limit).
     next error(std::string_view text);
 
+    // The connect hook for the client as the session knows it now, then the greeting (or the hook's refusal:
+    // false, and the connection closes). At the start, and again after XCLIENT.
+    asio::awaitable<bool> greet();
     asio::awaitable<next> on_line(std::string_view line);
     asio::awaitable<next> dispatch(const command& c);
     // Refuses a command with `text`; a refused BDAT's chunk is read and dropped first.
@@ -131,6 +134,9 @@ class dialogue {
     asio::awaitable<next> on_hello(const command& c);
     asio::awaitable<next> on_starttls();
     asio::awaitable<next> on_auth(const command& c);
+    asio::awaitable<next> on_xclient(const command& c);
+    // Whether the client as the session knows it now may send XCLIENT (options::xclient_trusted).
+    bool xclient_trusted() const;
     asio::awaitable<next> on_mail(const command& c);
     asio::awaitable<next> on_rcpt(const command& c);
     asio::awaitable<next> on_data();
@@ -191,6 +197,12 @@ class dialogue {
     unsigned auth_failures_ = 0;
     std::optional<verb> refusing_;  // the command being answered, when its refusals are logged (note_refusal)
     std::string attempted_to_;      // RCPT: the recipient being answered
+    // What a trusted proxy said with XCLIENT (xclient_step.cpp) beyond the session's peer: the client's host
+    // name for the Received header (empty: not known), the HELO name it gave, which stands for the client's
+    // through the proxy's next EHLO/HELO, and PROTO (SMTP or ESMTP) for the Received header's "with".
+    std::string client_name_;
+    std::optional<std::string> xclient_helo_;
+    std::optional<bool> xclient_esmtp_;
 };
 
 }  // namespace mailwright::smtp::detail

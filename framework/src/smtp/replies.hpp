@@ -13,6 +13,7 @@
 #include "mailwright/server/dialogue_steps.hpp"
 #include "mailwright/smtp/command.hpp"
 #include "mailwright/smtp/state.hpp"
+#include "mailwright/smtp/xclient.hpp"
 #include "plugin/reply_text.hpp"
 
 namespace mailwright::smtp::replies {
@@ -77,8 +78,41 @@ inline constexpr std::string_view lhlo_is_for_lmtp = "500 5.5.1 LHLO is for LMTP
 inline constexpr std::string_view improper_pipelining = "554 5.5.0 Error: improper command pipelining";
 // A command whose argument does not parse.
 inline std::string syntax_error(verb v) {
+    if (v == verb::xclient) {
+        return "501 5.5.4 Syntax: XCLIENT attribute=value...";  // Postfix's words
+    }
     return v == verb::starttls ? std::string("501 5.5.4 STARTTLS takes no argument")
                                : fmt::format("501 5.5.4 Syntax error in {}", to_string(v));
+}
+// XCLIENT's arguments refused (xclient::parse). The attribute is named only when it is a plain word: the
+// client's text is never echoed raw.
+inline std::string xclient_syntax(const xclient::result& r) {
+    std::string name(r.attribute.size() <= 16 ? r.attribute : "");
+    for (const char c : name) {
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+            name.clear();
+            break;
+        }
+    }
+    switch (r.problem) {
+        case xclient::error::unknown_attribute:
+            return name.empty() ? std::string("501 5.5.4 Bad XCLIENT attribute name")
+                                : fmt::format("501 5.5.4 Bad XCLIENT attribute name: {}", name);
+        case xclient::error::bad_value:
+        case xclient::error::bad_xtext:
+            return name.empty() ? std::string("501 5.5.4 Bad XCLIENT attribute value")
+                                : fmt::format("501 5.5.4 Bad {} syntax", name);
+        case xclient::error::value_too_long:
+            return "501 5.5.4 Error: attribute value too long";
+        case xclient::error::too_many:
+            return "501 5.5.4 Error: too many attributes";
+        case xclient::error::not_attribute_value:
+            return "501 5.5.4 Error: attribute=value expected";
+        case xclient::error::no_attributes:
+        case xclient::error::none:
+            break;
+    }
+    return syntax_error(verb::xclient);
 }
 inline constexpr std::string_view invalid_domain = "501 5.5.4 Invalid domain name";  // HELO/EHLO's argument
 // A BDAT whose size is unknown: its octets cannot be skipped, so the connection closes.
@@ -104,6 +138,8 @@ inline constexpr std::string_view auth_unrecognized = "504 5.5.4 Unrecognized au
 inline constexpr std::string_view auth_needs_tls =
     "538 5.7.11 Encryption required for requested authentication mechanism";
 inline constexpr std::string_view auth_failed = "535 5.7.8 Authentication credentials invalid";
+// XCLIENT from a client outside xclient_trusted (Postfix's words); nothing changes.
+inline constexpr std::string_view xclient_unauthorized = "550 5.7.0 Error: insufficient authorization";
 
 // --- the envelope: MAIL and RCPT ---------------------------------------------------------------------------
 

@@ -1,10 +1,10 @@
 // The SMTP/LMTP dialogue with one client (RFC 5321, 6409, 2033, 3207, 4954, 2920, 1870, 6152, 2034/3463, 6531,
 // 3030, 3461): read a line, parse it (command.cpp), ask the state table (state.cpp), act through hooks, the auth
 // chain and the mailstore, reply with an enhanced status code. This file has the loop, the greetings,
-// STARTTLS, AUTH, DATA and BDAT and the replies to a message; MAIL and RCPT are in envelope.cpp, and the
-// class they share in dialogue.hpp. What it does as POP3 does (what a read means, the AUTH exchange and the
-// count of failures, STARTTLS's checks and handshake) is in server/dialogue_steps and server/sasl_exchange;
-// this file says SMTP's replies (their texts are in replies.hpp) and keeps SMTP's state.
+// STARTTLS, AUTH, DATA and BDAT; the replies to a message are in answer.cpp, MAIL and RCPT in envelope.cpp,
+// XCLIENT in xclient_step.cpp, and the class they share in dialogue.hpp. What it does as POP3 does (what a read means,
+// the AUTH exchange and the count of failures, STARTTLS's checks and handshake) is in server/dialogue_steps and
+// server/sasl_exchange; this file says SMTP's replies (their texts are in replies.hpp) and keeps SMTP's state.
 //
 // A message streams: the mailstore pulls it through `incoming` (incoming.cpp), which reads the client's
 // octets, ends the data where data_reader says (DATA) or where the chunk sizes say (BDAT), and refuses a
@@ -44,24 +44,6 @@ std::string message_id() {
                        counter.fetch_add(1, std::memory_order_relaxed) & 0xfffff);
 }
 
-namespace {
-// The service a message is counted under (metrics::count_message).
-std::string_view counted_as(role kind) {
-    return kind == role::lmtp ? "lmtp" : kind == role::submission ? "submission" : "smtp";
-}
-
-// An LMTP message, answered per recipient, counts as accepted when a recipient has it, else as tempfailed
-// when one may have it on a retry.
-metrics::message_outcome lmtp_outcome(const std::vector<plugin::reply>& answers) {
-    if (std::any_of(answers.begin(), answers.end(), [](const auto& r) { return r.ok(); })) {
-        return metrics::message_outcome::accepted;
-    }
-    return std::any_of(answers.begin(), answers.end(), [](const auto& r) { return r.temporary(); })
-               ? metrics::message_outcome::tempfailed
-               : metrics::message_outcome::refused;
-}
-}  // namespace
-
 // --- the dialogue -------------------------------------------------------------------------------------------
 
 next dialogue::error(std::string_view text) {
@@ -86,14 +68,10 @@ asio::awaitable<void> dialogue::run() {
             co_return;
         }
     }
-    {
-        const auto v = co_await hook(plugin::smtp_phase::connect, s_.info().peer.address);
-        if (!v.ok()) {
-            reply(plugin::smtp_line(v, v.temporary() ? replies::service_refused_temp : replies::service_refused_perm));
-            co_return;
-        }
+    const bool greeted = co_await greet();
+    if (!greeted) {
+        co_return;
     }
-    reply(replies::greeting(options_.hostname, options_.kind == role::lmtp));
     for (;;) {
         s_.set_state(name(state_));  // what the administrator sees (mailwrightctl sessions)
         s_.set_user(user_);
@@ -116,12 +94,24 @@ asio::awaitable<void> dialogue::run() {
     }
 }
 
+asio::awaitable<bool> dialogue::greet() {
+    const auto v = co_await hook(plugin::smtp_phase::connect, s_.info().peer.address);
+    if (!v.ok()) {
+        reply(plugin::smtp_line(v, v.temporary() ? replies::service_refused_temp : replies::service_refused_perm));
+        co_return false;
+    }
+    reply(replies::greeting(options_.hostname, options_.kind == role::lmtp));
+    co_return true;
+}
+
 asio::awaitable<next> dialogue::on_line(std::string_view line) {
     if (line.size() + 2 > options_.max_command_line) {
         co_return error(replies::command_line_too_long);  // RFC 5321 4.5.3.1.4: refused, never cut and run
     }
     const command c = parse(line);
-    if (c.error == errc::unknown_command || c.error == errc::empty_line) {
+    // XCLIENT where no proxy is trusted (the default, and LMTP) is not there at all, as Postfix has it.
+    if (c.error == errc::unknown_command || c.error == errc::empty_line ||
+        (c.v == verb::xclient && options_.xclient_trusted.empty())) {
         co_return error(replies::unrecognized);
     }
     if (c.v == verb::mail || c.v == verb::rcpt || c.v == verb::data || c.v == verb::bdat) {
@@ -206,6 +196,8 @@ asio::awaitable<next> dialogue::dispatch(const command& c) {
             co_return co_await on_starttls();
         case verb::auth:
             co_return co_await on_auth(c);
+        case verb::xclient:
+            co_return co_await on_xclient(c);
         case verb::mail:
             co_return co_await on_mail(c);
         case verb::rcpt:
@@ -239,7 +231,9 @@ asio::awaitable<next> dialogue::dispatch(const command& c) {
 }
 
 asio::awaitable<next> dialogue::on_hello(const command& c) {
-    const std::string_view name = c.argument.substr(0, c.argument.find(' '));
+    // After XCLIENT HELO=, the name the proxy's client gave stands for the proxy's own (xclient_step.cpp).
+    const std::string_view name =
+        xclient_helo_ ? std::string_view(*xclient_helo_) : c.argument.substr(0, c.argument.find(' '));
     // Informational (RFC 5321 4.1.4): many clients send a bare host name or a literal; only text that could
     // corrupt the Received header is refused.
     if (!valid_utf8_text(name)) {
@@ -252,6 +246,7 @@ asio::awaitable<next> dialogue::on_hello(const command& c) {
         }
     }
     helo_ = std::string(name);
+    xclient_helo_.reset();
     helo_before_tls_.clear();
     txn_ = transaction{};
     state_ = after(c.v, state_);
@@ -279,6 +274,9 @@ asio::awaitable<next> dialogue::on_hello(const command& c) {
         if (const auto offered = mechanisms(); !offered.empty()) {
             lines.push_back(fmt::format("AUTH {}", fmt::join(offered, " ")));
         }
+    }
+    if (xclient_trusted()) {
+        lines.emplace_back(xclient::advertised);  // only to whom may use it (Postfix: xclient_allowed)
     }
     std::string text;
     for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -371,8 +369,10 @@ std::string dialogue::trace_headers() const {
     // that hands the message on is not (the next hop's final delivery adds it; a relay must not).
     std::string trace = env_.store->delivers_remote() ? "" : fmt::format("Return-Path: <{}>\r\n", e.sender);
     // RFC 5321 4.4 and RFC 3848: the protocol says whether EHLO, TLS and AUTH were used.
-    std::string with = options_.kind == role::lmtp ? "LMTP" : e.smtputf8 ? "UTF8SMTP" : extended_ ? "ESMTP" : "SMTP";
-    if (options_.kind != role::lmtp && extended_) {
+    // XCLIENT PROTO= says what the proxy's client spoke, whatever the proxy speaks to us.
+    const bool extended = xclient_esmtp_.value_or(extended_);
+    std::string with = options_.kind == role::lmtp ? "LMTP" : e.smtputf8 ? "UTF8SMTP" : extended ? "ESMTP" : "SMTP";
+    if (options_.kind != role::lmtp && extended) {
         with += s_.tls_active() ? "S" : "";
         with += user_.empty() ? "" : "A";
     }
@@ -383,8 +383,8 @@ std::string dialogue::trace_headers() const {
     // The client's name only as a domain or an address literal; anything else in a balanced ASCII comment.
     trace +=
         fmt::format("Received: from {}\r\n\tby {} (Mailwright) with {} id {}{}; {:%a, %d %b %Y %H:%M:%S +0000}\r\n",
-                    received_from(helo_, s_.info().peer.address), options_.hostname, with, e.id, for_clause,
-                    fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+                    received_from(helo_, s_.info().peer.address, client_name_), options_.hostname, with, e.id,
+                    for_clause, fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
     return trace;
 }
 
@@ -458,83 +458,6 @@ asio::awaitable<next> dialogue::receive(incoming& message) {
         co_return co_await on_line(interrupting);
     }
     co_return answer_message(done, problem, verdict.ok() ? nullptr : &verdict, answers, message.octets());
-}
-
-next dialogue::answer_message(const transaction& done, refusal problem, const plugin::reply* refused_by_hook,
-                              const std::vector<plugin::reply>& answers, std::uint64_t octets) {
-    const std::size_t recipients = done.envelope.recipients.size();
-    const bool lmtp = options_.kind == role::lmtp;
-    std::vector<std::string_view> to;
-    for (const auto& r : done.envelope.recipients) {
-        to.push_back(r.address);
-    }
-    // One line for the whole message; LMTP says it once per accepted recipient (RFC 2033 4.2). One log line.
-    auto answer = [&](std::string_view text) -> next {
-        if (text.front() == '4' || text.front() == '5') {
-            log_refusal("message", text, &done.envelope, to);
-        }
-        for (std::size_t i = 0; lmtp && i + 1 < recipients; ++i) {
-            reply(text);
-        }
-        metrics::count_message(counted_as(options_.kind), metrics::outcome_of_reply(text), octets);
-        return text.front() == '5' ? error(text) : (reply(text), next::go_on);
-    };
-    switch (problem) {
-        case refusal::too_big:
-            return answer(replies::message_too_big);
-        case refusal::bare_line_end:
-            return answer(replies::bare_line_end);
-        case refusal::line_too_long:
-            return answer(replies::text_line_too_long(options_.max_text_line));
-        case refusal::nul:
-            return answer(replies::nul_in_text);
-        case refusal::interrupted:
-        case refusal::lost:
-        case refusal::none:
-            break;
-    }
-    const std::string& id = done.envelope.id;
-    if (refused_by_hook != nullptr) {
-        return answer(plugin::smtp_line(*refused_by_hook, refused_by_hook->temporary() ? replies::policy_refused_temp
-                                                                                       : replies::policy_refused_perm));
-    }
-    if (lmtp) {
-        // LMTP answers each recipient by its own outcome (RFC 2033 4.2): a recipient delivered must hear 250,
-        // or the client sends the message again.
-        metrics::count_message(counted_as(options_.kind), lmtp_outcome(answers), octets);
-        const std::string stored = replies::lmtp_stored(id, octets);
-        std::vector<std::string_view> delivered;
-        for (std::size_t i = 0; i < answers.size(); ++i) {
-            const auto& r = answers[i];
-            const std::string line = plugin::smtp_line(r, r.ok()          ? replies::lmtp_delivered(stored)
-                                                          : r.temporary() ? replies::mailbox_temp
-                                                                          : replies::mailbox_perm);
-            const std::string_view address = i < to.size() ? to[i] : std::string_view();
-            if (r.ok()) {
-                delivered.push_back(address);
-            } else {
-                log_refusal("message", line, &done.envelope, std::span(&address, 1));
-            }
-            reply(line);
-        }
-        if (!delivered.empty()) {
-            log_accepted(done.envelope, octets, delivered);  // the recipients that have it, and only they
-        }
-        return next::go_on;
-    }
-    // SMTP has one reply for all: success only when every mailbox has the message; otherwise a temporary
-    // failure if any (the client tries again), else the first refusal.
-    const auto& all = answers;
-    const auto failed = std::find_if(all.begin(), all.end(), [](const auto& r) { return r.temporary(); });
-    const auto refused = std::find_if(all.begin(), all.end(), [](const auto& r) { return r.permanent(); });
-    if (failed != all.end()) {
-        return answer(plugin::smtp_line(*failed, replies::not_stored));
-    }
-    if (refused != all.end()) {
-        return answer(plugin::smtp_line(*refused, replies::message_refused));
-    }
-    log_accepted(done.envelope, octets, to);
-    return answer(replies::stored(id));
 }
 
 plugin::event_context dialogue::event(std::string_view argument, const plugin::envelope* envelope) const {

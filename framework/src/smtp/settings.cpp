@@ -2,9 +2,32 @@
 // defaults are options{}'s: a key the file omits keeps it.
 #include <fmt/format.h>
 
+#include "mailwright/net/network.hpp"
 #include "mailwright/smtp/service.hpp"
 
 namespace mailwright::smtp {
+
+namespace {
+
+// xclient_trusted: networks as net::parse_network reads them; each wrong one reported at the key.
+void read_trusted(config::section_reader& section, std::string_view key, net::network_list& out) {
+    std::vector<std::string> texts;
+    if (!section.strings(key, texts)) {
+        return;
+    }
+    std::vector<net::network> networks;
+    for (const auto& text : texts) {
+        std::string error;
+        if (const auto n = net::parse_network(text, error)) {
+            networks.push_back(*n);
+        } else {
+            section.invalid(key, fmt::format("\"{}\": {}", text, error));
+        }
+    }
+    out = net::network_list(std::move(networks));
+}
+
+}  // namespace
 
 options read_settings(config::section_reader& section, std::string_view service) {
     using namespace std::chrono_literals;
@@ -26,6 +49,12 @@ options read_settings(config::section_reader& section, std::string_view service)
     section.boolean("allow_null_sender", o.allow_null_sender);
     section.boolean("implicit_helo_after_starttls", o.implicit_helo_after_starttls);
     section.string("postmaster", o.postmaster);
+    read_trusted(section, "xclient_trusted", o.xclient_trusted);
+    if (!o.xclient_trusted.empty() && o.kind == role::lmtp) {
+        section.invalid("xclient_trusted",
+                        "applies to SMTP listeners only: an LMTP client is the local MTA, with no client of its "
+                        "own to speak for; leave it empty");
+    }
     if (o.allow_null_sender && o.kind != role::submission) {
         section.invalid("allow_null_sender",
                         "applies to role \"submission\" only: an MX and LMTP always take the "

@@ -32,7 +32,10 @@ constexpr state K = state::chunking;
 // and outside a transaction (RFC 4954 4); the session refuses a second one. Before TLS (where required): the
 // greetings, STARTTLS itself, and NOOP, RSET and QUIT, which reveal and change nothing (Postfix's list).
 // The verbs that end a group are RFC 2920 3.1's (EHLO, HELO, DATA, VRFY, EXPN, NOOP), with LHLO and AUTH,
-// whose exchange cannot be pipelined.
+// whose exchange cannot be pipelined. XCLIENT (Postfix's) is allowed outside a transaction, before TLS too (the
+// proxy's own connection may be plain), and leads back to `connected` as if the client had just connected: the
+// server greets again and the client must EHLO again. It ends a group: the proxy waits for the new greeting
+// (XCLIENT_README: "should be sent at the end of a command group").
 constexpr row table[verb_count] = {
     //                          C      G      M      R      K          C  G  M  R  K  before TLS
     {verb::ehlo, {true, true, true, true, false}, {G, G, G, G, K}, true, ends},
@@ -50,6 +53,7 @@ constexpr row table[verb_count] = {
     {verb::help, {true, true, true, true, true}, {C, G, M, R, K}, false, goes_on},
     {verb::starttls, {false, true, false, false, false}, {C, C, M, R, K}, true, own},
     {verb::auth, {false, true, false, false, false}, {C, G, M, R, K}, false, ends},
+    {verb::xclient, {true, true, false, false, false}, {C, C, M, R, K}, true, ends},
 };
 
 constexpr bool table_in_verb_order() {

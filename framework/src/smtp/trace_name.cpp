@@ -61,12 +61,13 @@ bool is_address_literal(std::string_view name) {
     return parses_as(AF_INET, inside);  // inet_pton takes only the dotted quad for AF_INET
 }
 
-std::string received_from(std::string_view helo, std::string_view peer) {
+std::string received_from(std::string_view helo, std::string_view peer, std::string_view name) {
+    const std::string client = is_ldh_domain(name) ? fmt::format("{} [{}]", name, peer) : fmt::format("[{}]", peer);
     if (is_ldh_domain(helo) || is_address_literal(helo)) {
-        return fmt::format("{} ([{}])", helo, peer);
+        return fmt::format("{} ({})", helo, client);
     }
     if (helo.empty()) {
-        return fmt::format("unknown ([{}])", peer);
+        return fmt::format("unknown ({})", client);
     }
     std::string safe(helo);
     for (char& c : safe) {
@@ -75,7 +76,7 @@ std::string received_from(std::string_view helo, std::string_view peer) {
             c = '?';
         }
     }
-    return fmt::format("unknown ([{}] helo={})", peer, safe);
+    return fmt::format("unknown ({} helo={})", client, safe);
 }
 
 }  // namespace mailwright::smtp

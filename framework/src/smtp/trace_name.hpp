@@ -15,7 +15,8 @@ bool is_address_literal(std::string_view name);
 // The "from" part of a Received header: "NAME ([peer])" when the name is a domain or an address literal,
 // otherwise "unknown ([peer] helo=TEXT)" with every octet outside printable ASCII, and every parenthesis,
 // backslash and quote, replaced by '?', so the comment is always balanced and the header always ASCII
-// whatever the client said; "unknown ([peer])" without a name.
-std::string received_from(std::string_view helo, std::string_view peer);
+// whatever the client said; "unknown ([peer])" without a name. A host name the session knows for the client
+// (`name`, an LDH domain: XCLIENT NAME=) goes before the address: "HELO (name [peer])", as Postfix writes it.
+std::string received_from(std::string_view helo, std::string_view peer, std::string_view name = {});
 
 }  // namespace mailwright::smtp

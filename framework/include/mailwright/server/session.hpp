@@ -68,6 +68,10 @@ class session {
 
     const session_info& info() const noexcept;
     std::uint64_t id() const noexcept;
+    // Replaces who the client is, for everything that asks from now on (hooks, limits, penalties, logs: the
+    // log prefix too), where a trusted proxy says whom it speaks for (SMTP XCLIENT). The connection, its TLS
+    // and its slot in the connection limits stay the proxy's.
+    void replace_peer(endpoint_info peer);
 
     // Reads the next line. Replies queued with reply() are flushed first whenever no complete line is
     // buffered, so a batch of pipelined commands gets all its replies in one write (RFC 2920, RFC 2449).

@@ -17,8 +17,27 @@
 
 namespace mailwright::smtp {
 
-enum class verb { ehlo, helo, lhlo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, expn, help, starttls, auth };
-inline constexpr std::size_t verb_count = 15;
+// XCLIENT is Postfix's extension (xclient.hpp), known to the tokenizer always and offered only where a listener
+// trusts someone to send it.
+enum class verb {
+    ehlo,
+    helo,
+    lhlo,
+    mail,
+    rcpt,
+    data,
+    bdat,
+    rset,
+    noop,
+    quit,
+    vrfy,
+    expn,
+    help,
+    starttls,
+    auth,
+    xclient
+};
+inline constexpr std::size_t verb_count = 16;
 
 std::string_view to_string(verb v) noexcept;
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "mailwright/config/section.hpp"
+#include "mailwright/net/network.hpp"
 #include "mailwright/pipeline/message_pipeline.hpp"
 #include "mailwright/plugin/auth.hpp"
 #include "mailwright/plugin/hook.hpp"
@@ -83,6 +84,12 @@ struct options {
     // When the auth backend does not know it, such mail gets 451 4.3.0 (and an error in the log), not 550: the
     // address must work, so the fault is the configuration's, and the sender keeps the mail until it is fixed.
     std::string postmaster = "postmaster";
+    // The proxies that may send XCLIENT (Postfix's extension, smtp/xclient.hpp): a client whose address is in
+    // one of these networks hears it in the EHLO reply and may replace the session's client facts (address,
+    // port, name, HELO, login) with those of the client it speaks for. Everyone else gets 550 5.7.0. Empty
+    // (the default): XCLIENT is not offered and is answered as an unknown command. SMTP only: an LMTP client
+    // is the local MTA, which has no client of its own to speak for.
+    net::network_list xclient_trusted;
 };
 
 // [listener.smtp] (docs/configuration.md) of a listener serving `service`, "smtp" (role "mx" or "submission")

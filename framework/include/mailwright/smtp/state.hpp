@@ -5,7 +5,9 @@
 // LMTP) opens it. MAIL starts a transaction, RCPT adds recipients, DATA or a last BDAT ends it and the
 // session is back in `greeted`. A greeting command or RSET at any point abandons the transaction. STARTTLS
 // (only between transactions) leads back to `connected`: after the handshake the client is a stranger who
-// must greet again (RFC 3207 4.2). The first BDAT enters `chunking`, a BDAT sequence, which admits only BDAT,
+// must greet again (RFC 3207 4.2). XCLIENT (Postfix's, from a trusted proxy) is allowed where STARTTLS is and
+// before the first greeting too, and leads back to `connected` in the same way: the session restarts with the
+// client facts it names. The first BDAT enters `chunking`, a BDAT sequence, which admits only BDAT,
 // RSET, NOOP, HELP and QUIT; when the message ends (DATA's final dot, the LAST chunk, or a refusal) the
 // session is back in `greeted` (after_message). Everything else is 503 and changes nothing; a missing entry
 // is a protocol error, never a fall-through. A command that fails changes nothing either: the session
