@@ -169,6 +169,40 @@ TEST_CASE("config: [listener.smtp] allow_null_sender and postmaster", "[config][
     }
 }
 
+TEST_CASE("config: [listener.smtp] xclient_trusted", "[config][smtp][xclient]") {
+    const std::string smtp = "[[listener]]\nname = \"s\"\nservice = \"smtp\"\n[listener.smtp]\n";
+    SECTION("default: nobody") {
+        const auto r = load(smtp);
+        REQUIRE(r.config);
+        CHECK(smtp_of(r.config->listeners[0]).xclient_trusted.empty());
+    }
+    SECTION("addresses and networks, one or a list") {
+        const auto r = load(smtp + "xclient_trusted = [\"127.0.0.1\", \"10.0.0.0/8\", \"2001:db8::/32\"]\n");
+        REQUIRE(r.config);
+        const auto& trusted = smtp_of(r.config->listeners[0]).xclient_trusted;
+        CHECK(trusted.contains("127.0.0.1"));
+        CHECK(trusted.contains("10.1.2.3"));
+        CHECK(trusted.contains("2001:db8::7"));
+        CHECK_FALSE(trusted.contains("127.0.0.2"));
+        const auto one = load(smtp + "xclient_trusted = \"192.0.2.1\"\n");
+        REQUIRE(one.config);
+        CHECK(smtp_of(one.config->listeners[0]).xclient_trusted.contains("192.0.2.1"));
+    }
+    SECTION("a wrong network names file:line:column and what would be right") {
+        const auto e = only_error(smtp + "\nxclient_trusted = [\"127.0.0.1\", \"10.0.0.1/8\"]\n");
+        CHECK(e.line == 6);
+        CHECK(e.column == 1);  // the key: section_reader::invalid() reports there
+        CHECK_THAT(e.message, Catch::Contains("'xclient_trusted' in [listener.smtp]") && Catch::Contains("10.0.0.1/8"));
+        CHECK_THAT(only_error(smtp + "xclient_trusted = [\"proxy.example\"]\n").message,
+                   Catch::Contains("expected an IP address or network"));
+    }
+    SECTION("not for LMTP") {
+        const auto e = only_error(
+            "[[listener]]\nname = \"l\"\nservice = \"lmtp\"\n[listener.smtp]\nxclient_trusted = \"127.0.0.1\"\n");
+        CHECK_THAT(e.message, Catch::Contains("'xclient_trusted' in [listener.smtp] applies to SMTP listeners only"));
+    }
+}
+
 TEST_CASE("config sections: a wrong value in a service's table names file:line:column", "[config][smtp]") {
     const auto e = only_error(smtp_listener + "max_recipients = 0\n");
     CHECK(e.line == 5);
