@@ -9,14 +9,15 @@
 //    line carries an enhanced status code of its class (RFC 2034, 3463), as the session tests demand;
 //  - mail is stored only for local users, at most once per 354 go-ahead or BDAT ... LAST, after its
 //    Return-Path and Received header, and (unless BODY=BINARYMIME) without a bare CR or LF; submission stores nothing
-//    without a password checked; without plaintext authentication (there is no TLS here) no password reaches the
-//    backend.
+//    without a password checked or an XCLIENT LOGIN from a trusted client; without plaintext authentication (there is
+//    no TLS here) no password reaches the backend.
 //
 // Input: byte 0 chooses the options (bits 0-1: role mx, submission, lmtp, mx; bit 2: plaintext authentication;
 // bit 3: bare line ends normalised instead of refused; bits 4-5: reads of any size, 1, 7 or 64 octets; bit 6:
 // 1000 errors tolerated instead of 20; bit 7: STARTTLS required), byte 1 the limits (bit 0: messages of at
 // most 100 octets; bit 1: 2 recipients; bit 2: command lines of 40 octets; bit 3: text lines of 40 octets;
-// bit 4: a store that keeps binary, so BINARYMIME is offered),
+// bit 4: a store that keeps binary, so BINARYMIME is offered; bit 5: the client, 192.0.2.7, is trusted to send
+// XCLIENT, except on LMTP),
 // then the client's bytes, a new TCP segment after each 0xff octet (which is dropped).
 #include <algorithm>
 #include <array>
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "mailwright/net/network.hpp"
 #include "smtp_fixture.hpp"
 
 namespace {
@@ -65,8 +67,9 @@ bool closes(const std::string& line) {
            line.find("closing the connection") != std::string::npos;
 }
 
-// Checks the reply structure; returns the number of 354 go-aheads.
-std::size_t check_output(const std::string& output, const std::string& hostname) {
+// Checks the reply structure; returns the number of 354 go-aheads. `regreets`: XCLIENT may make the server
+// greet again.
+std::size_t check_output(const std::string& output, const std::string& hostname, bool regreets) {
     FUZZ_CHECK(output.ends_with("\r\n"), "the output does not end with CRLF");
     for (std::size_t at = output.find('\n'); at != std::string::npos; at = output.find('\n', at + 1)) {
         FUZZ_CHECK(at > 0 && output[at - 1] == '\r', "a line of the output ends with a bare LF");
@@ -94,8 +97,9 @@ std::size_t check_output(const std::string& output, const std::string& hostname)
             continue;
         }
         const bool multi = pending.find('\n') != std::string::npos;
-        const bool exempt =
-            multi || pending.starts_with("354 ") || pending.starts_with("334 ") || pending == "250 " + hostname;
+        const bool exempt = multi || pending.starts_with("354 ") || pending.starts_with("334 ") ||
+                            pending == "250 " + hostname ||
+                            (regreets && pending == "220 " + hostname + " ESMTP Mailwright");
         if (!exempt) {
             FUZZ_CHECK(std::regex_search(pending, smtp_test::enhanced_code()) && pending[0] == pending[4],
                        "a reply without an enhanced status code of its class");
@@ -144,6 +148,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     o.require_tls = (settings & 0x80) != 0;
     o.min_data_rate = 0;  // the clock must not matter
+    const bool xclient = (limits & 32) != 0 && o.kind != smtp::role::lmtp;
+    if (xclient) {
+        std::string error;
+        o.xclient_trusted = net::network_list({*net::parse_network("192.0.2.7", error)});
+    }
     if ((limits & 1) != 0) {
         o.max_message_size = 100;
     }
@@ -188,7 +197,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::fwrite(output.data(), 1, output.size(), stderr);
         std::fprintf(stderr, "--- %zu octets of the client's unread, %d deliveries\n", unread, w.store->calls);
     }
-    const std::size_t go_aheads = check_output(output, o.hostname);
+    const std::size_t go_aheads = check_output(output, o.hostname, xclient);
     const auto replies = smtp_test::lines(output);
     FUZZ_CHECK(unread == 0 || closes(replies.back()), "the session ended before the input did, without closing");
 
@@ -220,7 +229,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     if (o.kind == smtp::role::submission && w.store->calls > 0) {
-        FUZZ_CHECK(w.auth.password_calls > 0, "submission stored mail without checking a password");
+        FUZZ_CHECK(w.auth.password_calls > 0 || (xclient && said.find("login=") != std::string::npos),
+                   "submission stored mail without checking a password or an XCLIENT LOGIN");
     }
     if (!o.plaintext_auth) {
         FUZZ_CHECK(w.auth.password_calls == 0, "a password reached the backend without TLS or plaintext_auth");

@@ -299,7 +299,8 @@ for i, (name, text) in enumerate(smtp_data.items()):
 # --- fuzz_smtp_session: settings byte, limits byte, then the client's bytes (0xff: next TCP segment) ----------
 # Settings: 0x03 role (0 mx, 1 submission, 2 lmtp), 0x04 plaintext auth, 0x08 normalise bare line ends,
 # 0x30 read size (any/1/7/64), 0x40 1000 errors, 0x80 STARTTLS required. Limits: 0x01 100-octet messages,
-# 0x02 2 recipients, 0x04 40-octet command lines, 0x08 40-octet text lines.
+# 0x02 2 recipients, 0x04 40-octet command lines, 0x08 40-octet text lines, 0x10 a store that keeps binary,
+# 0x20 the client (192.0.2.7) trusted to send XCLIENT.
 def each(*lines):
     """One TCP segment per command, as a client that waits for every reply sends them."""
     return b"\xff".join(line if isinstance(line, bytes) else line.encode() for line in lines)
@@ -336,6 +337,12 @@ smtp_sessions = {
     "limits": b"\x40\x0f" + each(envelope, "RCPT TO:<bob@example.org>\r\n", "RCPT TO:<carol@example.org>\r\n",
                                   "DATA\r\n", "y" * 50 + "\r\n" + "z" * 120 + "\r\n.\r\n", "QUIT\r\n"),
     "require_tls": b"\xc0\x00" + each("EHLO c\r\n", "MAIL FROM:<a@b.example>\r\n", "STARTTLS\r\n", "QUIT\r\n"),
+    "mx_xclient": b"\x40\x20" + each(ehlo, "XCLIENT ADDR=192.0.2.9 NAME=c.example HELO=h+2Bx PROTO=SMTP\r\n",
+                                       ehlo, "XCLIENT ADDR=192.0.2.10\r\n", "MAIL FROM:<a@b.example>\r\n",
+                                       "RCPT TO:<alice@example.org>\r\n", "DATA\r\n", "x\r\n.\r\n", "QUIT\r\n"),
+    "submission_xclient": b"\x41\x20" + each("XCLIENT ADDR=IPV6:2001:db8::1 LOGIN=alice\r\n", ehlo,
+                                               "MAIL FROM:<alice@example.org>\r\n", "RCPT TO:<bob@example.org>\r\n",
+                                               "DATA\r\n", "hi\r\n.\r\n", "XCLIENT LOGIN=bob\r\n", "QUIT\r\n"),
 }
 for name, data in smtp_sessions.items():
     write("fuzz_smtp_session", name, data)
