@@ -398,6 +398,51 @@ xclient_arguments = {
 for name, line in xclient_arguments.items():
     write("fuzz_xclient", name, line)
 
+# fuzz_proxy_header: a piece-size octet, then PROXY headers (HAProxy's doc/proxy-protocol.txt) and the client's
+# first octets behind them
+def tlv(kind, value=b""):
+    return bytes([kind]) + len(value).to_bytes(2, "big") + value
+
+
+def proxy_v2(ver_cmd, family, payload):
+    return b"\r\n\r\n\0\r\nQUIT\n" + bytes([ver_cmd, family]) + len(payload).to_bytes(2, "big") + payload
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for octet in data:
+        crc ^= octet
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def with_crc32c(ver_cmd, family, payload):
+    header = proxy_v2(ver_cmd, family, payload + tlv(0x03, bytes(4)))
+    return header[:-4] + crc32c(header).to_bytes(4, "big")
+
+
+inet4 = bytes([192, 0, 2, 1, 198, 51, 100, 2]) + (40000).to_bytes(2, "big") + (995).to_bytes(2, "big")
+inet6 = bytes.fromhex("20010db8000000000000000000000001" "20010db8000000000000000000000002") + bytes([0, 1, 0, 25])
+ssl = tlv(0x20, b"\x07" + bytes(4) + tlv(0x21, b"TLSv1.3") + tlv(0x22, b"alice") + tlv(0x23, b"TLS_AES_256_GCM_SHA384")
+          + tlv(0x24, b"RSA-SHA256") + tlv(0x25, b"EC256"))
+proxy_headers = {
+    "v1_tcp4": b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 995\r\nEHLO x\r\n",
+    "v1_tcp6": b"PROXY TCP6 2001:db8::1 ::ffff:192.0.2.9 1 65535\r\nUSER a\r\n",
+    "v1_unknown": b"PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ::1 65535 65535\r\n",
+    "v1_bad_port": b"PROXY TCP4 192.0.2.1 198.51.100.2 01 2\r\n",
+    "v2_tcp4": proxy_v2(0x21, 0x11, inet4) + b"\x16\x03\x01\x00\x05hello",
+    "v2_tcp6": proxy_v2(0x21, 0x21, inet6 + tlv(0x04, b"pad")),
+    "v2_local": proxy_v2(0x20, 0x00, tlv(0x05, b"id")),
+    "v2_unix": proxy_v2(0x21, 0x31, bytes(216)),
+    "v2_tlvs_crc": with_crc32c(0x21, 0x11, inet4 + tlv(0x02, b"mail.example") + tlv(0x05, b"u" * 16)
+                               + tlv(0xE0, b"x") + ssl) + b"CAPA\r\n",
+    "v2_ssl_unverified": proxy_v2(0x21, 0x11, inet4 + tlv(0x20, b"\x03" + bytes([0, 0, 0, 1]) + tlv(0x21, b"TLSv1.2"))),
+    "v2_bad_tlv": proxy_v2(0x21, 0x11, inet4 + b"\x02\x00\x09abc"),
+}
+for i, (name, data) in enumerate(proxy_headers.items()):
+    write("fuzz_proxy_header", name, bytes([i * 37 % 256]) + data)
+
 if __name__ == "__main__":
     total = {}
     for path in sorted(corpus.rglob("*")):
