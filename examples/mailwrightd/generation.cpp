@@ -53,14 +53,16 @@ void build_listeners(generation& g, lasting_state& lasting) {
     g.listeners.clear();
     for (const auto& l : g.config.listeners) {
         const auto tls = g.tls.find(l.name);
-        g.listeners.push_back({.name = l.name,
-                               .addresses = l.addresses,
-                               .port = l.port,
-                               .handler = make_service(l, services),
-                               .lines = {.max_line = l.max_line, .bare_lf = l.bare_lf},
-                               .read_timeout = l.read_timeout,
-                               .tls_mode = l.tls_mode,
-                               .tls = tls == g.tls.end() ? nullptr : tls->second});
+        g.listeners.push_back(
+            {.name = l.name,
+             .addresses = l.addresses,
+             .port = l.port,
+             .handler = make_service(l, services),
+             .lines = {.max_line = l.max_line, .bare_lf = l.bare_lf},
+             .read_timeout = l.read_timeout,
+             .tls_mode = l.tls_mode,
+             .tls = tls == g.tls.end() ? nullptr : tls->second,
+             .proxy = {.enabled = l.proxy_protocol, .trusted = l.proxy_trusted, .timeout = l.proxy_timeout}});
     }
 }
 

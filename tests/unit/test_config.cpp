@@ -301,3 +301,43 @@ client_ca = "ca.pem"
     CHECK(result.errors[3].line == 15);
     CHECK(result.errors[3].message.find("'client_ca' in [listener.tls_options]") == 0);
 }
+
+TEST_CASE("config: proxy_protocol, proxy_trusted and proxy_timeout", "[config][proxy]") {
+    const auto result = load(R"(
+[[listener]]
+name = "pop3"
+service = "pop3"
+proxy_protocol = true
+proxy_trusted = ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"]
+proxy_timeout = "2s"
+)");
+    INFO((result.errors.empty() ? "" : result.errors.front().to_string()));
+    REQUIRE(result.config);
+    const auto& l = result.config->listeners.front();
+    CHECK(l.proxy_protocol);
+    CHECK(l.proxy_timeout == 2s);
+    CHECK(l.proxy_trusted.contains("10.200.0.1"));
+    CHECK(l.proxy_trusted.contains("2001:db8::5"));
+    CHECK_FALSE(l.proxy_trusted.contains("127.0.0.2"));
+
+    const auto off = load("[[listener]]\nname = \"p\"\nservice = \"pop3\"\n");
+    REQUIRE(off.config);
+    CHECK_FALSE(off.config->listeners.front().proxy_protocol);
+    CHECK(off.config->listeners.front().proxy_timeout == 5s);
+}
+
+TEST_CASE("config: proxy_protocol without trusted proxies, or a wrong network, is located", "[config][proxy]") {
+    const auto none = only_error("[[listener]]\nname = \"p\"\nservice = \"pop3\"\nproxy_protocol = true\n");
+    CHECK(none.line == 4);
+    CHECK_THAT(none.message, Catch::Contains("trusts no proxy") && Catch::Contains("proxy_trusted"));
+
+    const auto bad = only_error(
+        "[[listener]]\nname = \"p\"\nservice = \"pop3\"\nproxy_protocol = true\n"
+        "proxy_trusted = [\"127.0.0.1\", \"10.0.0.1/8\"]\n");
+    CHECK(bad.line == 5);
+    CHECK(bad.column == 31);
+    CHECK_THAT(bad.message, Catch::Contains("'10.0.0.1/8'") && Catch::Contains("10.0.0.0/8"));
+
+    const auto slow = only_error("[[listener]]\nname = \"p\"\nservice = \"pop3\"\nproxy_timeout = \"1h\"\n");
+    CHECK(slow.line == 4);
+}

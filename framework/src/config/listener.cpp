@@ -54,6 +54,34 @@ void read_transport(table_reader& r, listener_config& out, context& ctx) {
     }
 }
 
+// proxy_protocol, proxy_trusted (networks, each checked where it stands) and proxy_timeout.
+void read_proxy(table_reader& r, listener_config& out, context& ctx) {
+    r.boolean("proxy_protocol", out.proxy_protocol);
+    std::vector<std::string> texts;
+    r.strings("proxy_trusted", texts);
+    const toml::node* node = r.node_of("proxy_trusted");
+    const toml::array* array = node != nullptr ? node->as_array() : nullptr;
+    std::vector<net::network> networks;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        std::string error;
+        if (auto n = net::parse_network(texts[i], error)) {
+            networks.push_back(*n);
+            continue;
+        }
+        const auto& where = array != nullptr && i < array->size() ? (*array)[i].source() : node->source();
+        ctx.add(where, fmt::format("'{}' in 'proxy_trusted' of [[listener]] '{}' is not a network: {}", texts[i],
+                                   out.name, error));
+    }
+    out.proxy_trusted = net::network_list(std::move(networks));
+    r.duration("proxy_timeout", out.proxy_timeout, 100ms, 5min);
+    if (out.proxy_protocol && texts.empty()) {
+        ctx.add(node != nullptr ? node->source() : r.key_source("proxy_protocol"),
+                fmt::format("[[listener]] '{}' has proxy_protocol = true but trusts no proxy: set proxy_trusted to "
+                            "the load balancers' addresses, e.g. [\"10.0.0.0/8\"] (only they may name the client)",
+                            out.name));
+    }
+}
+
 // The services whose table is `table`, as a message lists them: "\"smtp\" or \"lmtp\"".
 std::string owners_of(std::string_view table, const schema& known) {
     std::vector<std::string> names;
@@ -174,6 +202,7 @@ void read_listener(const toml::table& table, listener_config& out, const schema&
     r.integer("max_line", out.max_line, 64, 1 << 20);
     r.choice("bare_lf", out.bare_lf, {{"accept", io::bare_lf_policy::accept}, {"reject", io::bare_lf_policy::reject}});
     read_transport(r, out, ctx);
+    read_proxy(r, out, ctx);
     read_service_tables(r, out, known, ctx);
     r.finish();
     check_tls(table, out, ctx);

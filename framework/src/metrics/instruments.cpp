@@ -48,6 +48,22 @@ std::string_view name_of(message_outcome o) {
     return "refused";
 }
 
+std::string_view name_of(proxy_outcome o) {
+    switch (o) {
+        case proxy_outcome::accepted:
+            return "accepted";
+        case proxy_outcome::untrusted:
+            return "untrusted";
+        case proxy_outcome::malformed:
+            return "malformed";
+        case proxy_outcome::timeout:
+            return "timeout";
+        case proxy_outcome::closed:
+            return "closed";
+    }
+    return "malformed";
+}
+
 struct instruments {
     registry all;
     counter_family& accepted = all.add_counter("mailwright_connections_accepted_total",
@@ -55,6 +71,11 @@ struct instruments {
     counter_family& refused =
         all.add_counter("mailwright_connections_refused_total",
                         "Connections refused by a connection limit (limit: total or per_ip).", {"listener", "limit"});
+    counter_family& proxy_headers = all.add_counter(
+        "mailwright_proxy_headers_total",
+        "Connections to PROXY protocol listeners by what became of the header (accepted, untrusted, malformed, "
+        "timeout, closed).",
+        {"listener", "outcome"});
     gauge_family& open = all.add_gauge("mailwright_connections_open", "Connections being served.", {"listener"});
     counter_family& sessions =
         all.add_counter("mailwright_sessions_total", "Sessions started, by the protocol served.", {"protocol"});
@@ -130,6 +151,10 @@ open_session::~open_session() {
 
 void count_refused_connection(std::string_view listener, bool total_limit) {
     the().refused.with({listener, total_limit ? "total" : "per_ip"}).inc();
+}
+
+void count_proxy_header(std::string_view listener, proxy_outcome outcome) {
+    the().proxy_headers.with({listener, name_of(outcome)}).inc();
 }
 
 void count_tls_handshake(std::string_view listener, bool succeeded) {

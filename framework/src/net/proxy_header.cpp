@@ -214,6 +214,48 @@ std::string_view parse_ssl(bytes value, ssl_facts& out) {
     });
 }
 
+// 2.2.1-2.2.6: the TLVs after the addresses; `offset`: where `area` starts in the header, for the CRC32C's place.
+std::string_view parse_tlvs(bytes area, std::size_t offset, header& h, std::optional<std::size_t>& crc_at) {
+    unsigned seen = 0;  // the TLV types read here may appear once: two answers to one question is no answer
+    const auto why = walk_tlvs(area, [&](unsigned char type, bytes v, std::size_t at) -> std::string_view {
+        const unsigned bit = type == authority     ? 1u
+                             : type == crc32c_type ? 2u
+                             : type == unique_id   ? 4u
+                             : type == ssl         ? 8u
+                                                   : 0u;
+        if ((seen & bit) != 0) {
+            return "v2: a TLV appears twice";
+        }
+        seen |= bit;
+        switch (type) {
+            case authority:
+                if (v.size() > max_authority) {
+                    return "v2: AUTHORITY longer than 255 octets";
+                }
+                h.authority = text_of(v);
+                return {};
+            case crc32c_type:
+                if (v.size() != 4) {
+                    return "v2: CRC32C is not 4 octets";
+                }
+                crc_at = offset + at;
+                return {};
+            case unique_id:
+                if (v.size() > max_unique_id) {
+                    return "v2: UNIQUE_ID longer than 128 octets";
+                }
+                h.unique_id = text_of(v);
+                return {};
+            case ssl:
+                return parse_ssl(v, h.ssl.emplace());
+            case noop:
+            default:
+                return {};  // NOOP is padding; other types are skipped (2.2)
+        }
+    });
+    return why;
+}
+
 // 2.2: command, family, addresses and TLVs of a complete version 2 header in `all`.
 std::string_view parse_v2(bytes all, header& h) {
     h.version = 2;
@@ -248,44 +290,7 @@ std::string_view parse_v2(bytes all, header& h) {
         h.destination.port = be16(p + 2);
     }
     std::optional<std::size_t> crc_at;
-    unsigned seen = 0;  // the TLV types read here may appear once: two answers to one question is no answer
-    const auto why =
-        walk_tlvs(payload.subspan(block), [&](unsigned char type, bytes v, std::size_t at) -> std::string_view {
-            const unsigned bit = type == authority     ? 1u
-                                 : type == crc32c_type ? 2u
-                                 : type == unique_id   ? 4u
-                                 : type == ssl         ? 8u
-                                                       : 0u;
-            if ((seen & bit) != 0) {
-                return "v2: a TLV appears twice";
-            }
-            seen |= bit;
-            switch (type) {
-                case authority:
-                    if (v.size() > max_authority) {
-                        return "v2: AUTHORITY longer than 255 octets";
-                    }
-                    h.authority = text_of(v);
-                    return {};
-                case crc32c_type:
-                    if (v.size() != 4) {
-                        return "v2: CRC32C is not 4 octets";
-                    }
-                    crc_at = v2_fixed + block + at;
-                    return {};
-                case unique_id:
-                    if (v.size() > max_unique_id) {
-                        return "v2: UNIQUE_ID longer than 128 octets";
-                    }
-                    h.unique_id = text_of(v);
-                    return {};
-                case ssl:
-                    return parse_ssl(v, h.ssl.emplace());
-                case noop:
-                default:
-                    return {};  // NOOP is padding; other types are skipped (2.2)
-            }
-        });
+    const auto why = parse_tlvs(payload.subspan(block), v2_fixed + block, h, crc_at);
     if (!why.empty()) {
         return why;
     }

@@ -41,6 +41,9 @@ std::shared_ptr<listener_state> prepare(listener_options options) {
     if (options.tls_mode != tls::mode::none && !options.tls) {
         throw std::invalid_argument("listener '" + options.name + "' uses TLS but has no TLS context");
     }
+    if (options.proxy.enabled && options.proxy.trusted.empty()) {
+        throw std::invalid_argument("listener '" + options.name + "' takes PROXY headers but trusts no sender");
+    }
     auto state = std::make_shared<listener_state>();
     state->limits = options.lines;
     if (state->limits.max_line == 0) {

@@ -43,6 +43,7 @@
 #include "mailwright/io/offload.hpp"
 #include "mailwright/metrics/instruments.hpp"
 #include "mailwright/server/service.hpp"
+#include "proxy_intake.hpp"
 #include "server_impl.hpp"
 
 namespace mailwright::server {
@@ -103,6 +104,21 @@ class slot {
     address_key key_;
 };
 
+// A connection over a limit: logged, counted, told so in the service's words, closed.
+asio::awaitable<void> refuse(net::stream& stream, const listener_state& listener, const session_info& info,
+                             bool total) {
+    spdlog::warn("session={} peer={} listener={} refused: too many connections{}", info.id, info.peer.to_string(),
+                 info.listener, total ? "" : " from this address");
+    metrics::count_refused_connection(info.listener, total);
+    const auto line = listener.options.handler->refusal_line(total ? refusal::too_many_connections
+                                                                   : refusal::too_many_connections_per_ip);
+    stream.set_timeout(refusal_timeout);
+    if (!line.empty()) {
+        co_await stream.write_all(line);
+    }
+    stream.close();
+}
+
 }  // namespace
 
 asio::awaitable<void> server::impl::accept_loop(worker& w, std::shared_ptr<worker_acceptor> wa) {
@@ -151,24 +167,25 @@ asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, t
     }
     socket.set_option(tcp::no_delay(true), ec);  // replies are whole lines, written when a batch is done
 
-    const auto key = key_of(peer.address());
-    const auto verdict = limiter.try_acquire(key);
     session_info info{next_session_id.fetch_add(1, std::memory_order_relaxed), info_of(peer), info_of(local),
                       listener.options.name};
-    auto stream = std::make_unique<net::tcp_stream>(std::move(socket));
+    std::unique_ptr<net::stream> stream = std::make_unique<net::tcp_stream>(std::move(socket));
+    // Behind a load balancer the header comes first, before the limits: they count the client it names, not
+    // the proxy (which would otherwise be one address holding every connection).
+    auto key = key_of(peer.address());
+    proxied_start proxied;
+    if (listener.options.proxy.enabled) {
+        proxied = co_await read_proxy_header(listener.options.proxy, stream, info);
+        if (!proxied.admitted) {
+            stream->close();
+            co_return;
+        }
+        key = key_of(asio::ip::make_address(info.peer.address, ec));  // a numeric address the parser made
+    }
+    const auto verdict = limiter.try_acquire(key);
 
     if (verdict != connection_limiter::verdict::accepted) {
-        const bool total = verdict == connection_limiter::verdict::too_many_total;
-        spdlog::warn("session={} peer={} listener={} refused: too many connections{}", info.id, info.peer.to_string(),
-                     info.listener, total ? "" : " from this address");
-        metrics::count_refused_connection(info.listener, total);
-        const auto line = listener.options.handler->refusal_line(total ? refusal::too_many_connections
-                                                                       : refusal::too_many_connections_per_ip);
-        stream->set_timeout(refusal_timeout);
-        if (!line.empty()) {
-            co_await stream->write_all(line);
-        }
-        stream->close();
+        co_await refuse(*stream, listener, info, verdict == connection_limiter::verdict::too_many_total);
         co_return;
     }
 
@@ -178,7 +195,8 @@ asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, t
     session s(std::move(stream), std::move(info),
               {.limits = listener.limits,
                .read_timeout = options.read_timeout,
-               .tls = options.tls_mode == tls::mode::none ? nullptr : options.tls});
+               .tls = options.tls_mode == tls::mode::none ? nullptr : options.tls,
+               .proxied_tls = std::move(proxied.tls)});
     registration registered(w, s);
     const metrics::open_session counted(s.info().listener, options.handler->name());
     if (w.stopping) {

@@ -23,7 +23,12 @@ session::session(std::unique_ptr<net::stream> stream, session_info info, session
       info_(std::move(info)),
       options_(std::move(options)),
       input_(options_.limits),
-      log_prefix_(fmt::format("session={} peer={}", info_.id, info_.peer.to_string())) {}
+      log_prefix_(fmt::format("session={} peer={}", info_.id, info_.peer.to_string())) {
+    if (options_.proxied_tls) {
+        channel_ = *options_.proxied_tls;
+        tls_active_ = true;
+    }
+}
 
 session::~session() = default;
 
@@ -173,7 +178,9 @@ asio::awaitable<std::error_code> session::flush() {
 }
 
 asio::awaitable<std::error_code> session::start_tls() {
-    if (!can_start_tls()) {
+    // Not can_start_tls(): a session whose proxy ended the client's TLS may still shake hands with that proxy
+    // (implicit TLS), once.
+    if (options_.tls == nullptr || handshaken_ || (tls_active_ && !options_.proxied_tls)) {
         co_return std::make_error_code(std::errc::operation_not_supported);
     }
     if (auto ec = co_await flush()) {
@@ -194,19 +201,20 @@ asio::awaitable<std::error_code> session::start_tls() {
     stream_ = std::move(owned);
     const auto ec = co_await tls.handshake(options_.read_timeout);
     metrics::count_tls_handshake(info_.listener, !ec);
-    if (!ec) {
-        channel_ = tls.channel();
-        tls_active_ = true;
-    }
     if (ec) {
         write_error_ = ec;
         co_return ec;
     }
-    spdlog::info("{} TLS established: {} {}{}{}", log_prefix_, channel_.version, channel_.cipher,
-                 channel_.server_name.empty() ? "" : " sni=" + channel_.server_name,
-                 channel_.peer.present
-                     ? fmt::format(" client-cert=\"{}\" verified={}", channel_.peer.subject, channel_.peer.verified)
-                     : "");
+    const tls::channel_info own = tls.channel();
+    if (!options_.proxied_tls) {
+        channel_ = own;
+    }
+    tls_active_ = true;
+    handshaken_ = true;
+    spdlog::info(
+        "{} TLS established: {} {}{}{}", log_prefix_, own.version, own.cipher,
+        own.server_name.empty() ? "" : " sni=" + own.server_name,
+        own.peer.present ? fmt::format(" client-cert=\"{}\" verified={}", own.peer.subject, own.peer.verified) : "");
     co_return std::error_code{};
 }
 

@@ -19,6 +19,7 @@
 #include "mailwright/config/section.hpp"
 #include "mailwright/io/line_buffer.hpp"
 #include "mailwright/log/log.hpp"
+#include "mailwright/net/network.hpp"
 #include "mailwright/plugin/plugin.hpp"
 #include "mailwright/tls/settings.hpp"
 
@@ -50,6 +51,11 @@ struct listener_config {
     bool auth_requires_tls = false;  // no authentication at all before TLS; default: on for tls = "starttls"
     unsigned max_auth_failures = 3;  // then the connection is closed
     unsigned max_bad_commands = 0;   // 0: the service's default
+    // The PROXY protocol (v1 and v2) in front: who may send it and how long its header may take
+    // (server::proxy_protocol_options).
+    bool proxy_protocol = false;
+    net::network_list proxy_trusted;  // required when proxy_protocol is on
+    std::chrono::milliseconds proxy_timeout{std::chrono::seconds(5)};
     // What the service made of its own table ([listener.pop3], [listener.smtp]), as its section reader
     // returned it: pop3::options, smtp::options. Empty for a service without one (echo, a service plugin).
     std::any settings;

@@ -39,6 +39,11 @@ class open_session {
 // A connection refused because `total_limit` ([server] max_connections) or the per-address limit was reached.
 void count_refused_connection(std::string_view listener, bool total_limit);
 
+// A connection to a PROXY protocol listener, by what became of its header: accepted, untrusted (the peer is not
+// in proxy_trusted), malformed, timeout (incomplete when proxy_timeout passed), closed (the peer left first).
+enum class proxy_outcome { accepted, untrusted, malformed, timeout, closed };
+void count_proxy_header(std::string_view listener, proxy_outcome outcome);
+
 // A TLS handshake (implicit TLS, STARTTLS, STLS) and whether it completed.
 void count_tls_handshake(std::string_view listener, bool succeeded);
 

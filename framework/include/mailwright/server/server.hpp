@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mailwright/io/line_buffer.hpp"
+#include "mailwright/net/network.hpp"
 #include "mailwright/server/session.hpp"
 #include "mailwright/tls/context.hpp"
 #include "mailwright/tls/settings.hpp"
@@ -20,6 +21,17 @@
 namespace mailwright::server {
 
 class service;
+
+// The PROXY protocol (v1 and v2, told apart by their signatures) in front of a listener: a load balancer says
+// who the client is before the client's first octet. Only from `trusted` peers (anyone else is closed before
+// a byte is answered), within `timeout` of the connection; then the session's peer is the client.
+struct proxy_protocol_options {
+    bool enabled = false;
+    net::network_list trusted;  // must not be empty when enabled
+    // The proxy sends its header at once (doc/proxy-protocol.txt 2.1: "sent immediately and at once"); waiting
+    // longer only lets a stuck or hostile peer hold a socket and a worker's attention.
+    std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+};
 
 struct listener_options {
     std::string name;                    // for logs and session_info::listener
@@ -30,6 +42,7 @@ struct listener_options {
     std::chrono::milliseconds read_timeout{0};  // 0: the service's default_read_timeout()
     tls::mode tls_mode = tls::mode::none;
     std::shared_ptr<tls::context_holder> tls;  // required unless tls_mode is none
+    proxy_protocol_options proxy;              // before TLS and the greeting, when enabled
 };
 
 struct server_options {

@@ -48,6 +48,11 @@ struct session_options {
     std::chrono::milliseconds read_timeout{std::chrono::minutes(5)};
     // The listener's TLS context, if it has one: what start_tls() uses.
     std::shared_ptr<const tls::context_holder> tls;
+    // The client's TLS as a trusted proxy that ended it reported it (PROXY protocol v2's SSL TLV): the session
+    // is in TLS from the start (tls_active(), tls_channel()), so STARTTLS/STLS is refused as "already in
+    // TLS", and has no channel binding. A handshake of ours (implicit TLS behind a re-encrypting proxy) then
+    // secures only the proxy's leg and leaves these facts as they are.
+    std::optional<tls::channel_info> proxied_tls;
 };
 
 struct read_result {
@@ -151,6 +156,7 @@ class session {
     io::line_buffer input_;
     tls::channel_info channel_;
     bool tls_active_ = false;
+    bool handshaken_ = false;  // our own handshake ran (tls_active_ is also set by proxied_tls)
     std::string output_;
     std::string log_prefix_;
     std::error_code write_error_;
