@@ -3,8 +3,8 @@ its Maildirs and answers per recipient (4xx, 5xx), authenticates on its auth soc
 started again; the private Postfix relays for clients authenticated through Dovecot after STARTTLS, into
 Dovecot's Maildir, with a Received field showing TLS and ESMTPSA; OpenDKIM listens with a key that
 verify_dkim checks; rspamd starts in bounded time and rejects GTUBE over its HTTP API; PostgreSQL takes the
-test role's password login over TCP, refuses a wrong one, and keeps its data and port across a restart. Each
-test also checks
+test role's password login over TCP, refuses a wrong one, and keeps its data and port across a restart; HAProxy
+passes a connection on with a PROXY v1 line naming the client before its octets. Each test also checks
 that stopping a server leaves no process and no directory behind."""
 import base64
 import os
@@ -18,7 +18,7 @@ import uuid
 
 from daemon import insecure_context
 from milter_client import MilterClient
-from servers import GTUBE, Dovecot, OpenDKIM, Postfix, Postgres, Rspamd, accepts, sign_dkim, verify_dkim
+from servers import GTUBE, Dovecot, HAProxy, OpenDKIM, Postfix, Postgres, Rspamd, accepts, sign_dkim, verify_dkim
 from servers_base import group_members
 
 USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw"}
@@ -376,3 +376,33 @@ class PostgresHarness(StopChecks, unittest.TestCase):
         self.assertEqual(pg.port, port)
         self.assertEqual(pg.psql("SELECT x FROM kept").strip(), "7")
         self.assert_stops_cleanly(pg)
+
+
+class HAProxyHarness(StopChecks, unittest.TestCase):
+    def test_a_connection_arrives_with_a_proxy_line_naming_the_client(self):
+        with socket.socket() as backend:
+            backend.bind(("127.0.0.1", 0))
+            backend.listen(8)
+            backend.settimeout(15)
+            proxy = HAProxy({"plain": (f"127.0.0.1:{backend.getsockname()[1]} send-proxy", "")})
+            try:
+                with socket.create_connection(("127.0.0.1", proxy.ports["plain"]), timeout=15,
+                                              source_address=("127.0.0.2", 0)) as client:
+                    client.sendall(b"hello\r\n")
+                    port = client.getsockname()[1]
+                    while True:  # the readiness probes came first: each a line and nothing after it
+                        conn, _ = backend.accept()
+                        with conn:
+                            conn.settimeout(15)
+                            received = b""
+                            while b"hello" not in received:
+                                chunk = conn.recv(4096)
+                                if not chunk:
+                                    break
+                                received += chunk
+                        if b"hello" in received:
+                            break
+                self.assertEqual(received, f"PROXY TCP4 127.0.0.2 127.0.0.1 {port} {proxy.ports['plain']}\r\n"
+                                 .encode() + b"hello\r\n")
+            finally:
+                self.assert_stops_cleanly(proxy)
