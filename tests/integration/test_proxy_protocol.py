@@ -2,7 +2,8 @@
 and v2 (`send-proxy-v2`) to POP3 and SMTP, TLS ended at HAProxy with its SSL facts (`send-proxy-v2-ssl-cn`)
 for EXTERNAL, and TCP passthrough to implicit TLS. The client connects from 127.0.0.2, HAProxy to the daemon
 from 127.0.0.1, so the daemon's log and the mail show which address it took for the client's. Peers that are
-not trusted, headers that never end and headers that are wrong are closed without a byte answered."""
+not trusted, headers that never end and headers that are wrong are closed without a byte answered, and the
+per-address connection limit counts the client a header names, not the proxy."""
 import os
 import poplib
 import re
@@ -29,6 +30,7 @@ def config(work, certs):
     return f"""
 [server]
 workers = 2
+max_connections_per_ip = 3
 [log]
 level = "debug"
 [auth]
@@ -334,6 +336,7 @@ class RefusedBeforeAByte(unittest.TestCase):
             self.assertTrue(closed_without_a_byte(s))
         self.assertTrue(DAEMON.log_contains(r"PROXY header refused: neither a PROXY v1 line nor a v2 signature"))
 
+
     def test_the_octets_after_a_header_are_the_clients(self):
         # Header and first command in one write: the command is answered, not lost.
         with socket.create_connection(("127.0.0.1", DAEMON.ports["pop3-proxied"]), timeout=10) as s:
@@ -343,6 +346,33 @@ class RefusedBeforeAByte(unittest.TestCase):
             self.assertTrue(f.readline().startswith(b"+OK"))  # CAPA's answer
         self.assertTrue(DAEMON.log_contains(r"peer=198\.51\.100\.7:4711 listener=pop3-proxied PROXY v1 from "
                                             r"proxy=127\.0\.0\.1:\d+"))
+
+
+class RealClientLimits(unittest.TestCase):
+
+    def test_the_per_address_limit_counts_the_client_the_header_names(self):
+        # All from 127.0.0.1, the proxy: three connections for 198.51.100.9 are served, a fourth is refused by
+        # max_connections_per_ip = 3, and one for 198.51.100.10 is served.
+        def proxied(client):
+            s = socket.create_connection(("127.0.0.1", DAEMON.ports["pop3-proxied"]), timeout=10)
+            s.sendall(f"PROXY TCP4 {client} 127.0.0.1 4000 110\r\n".encode())
+            return s, s.makefile("rb").readline()
+
+        held = []
+        try:
+            for _ in range(3):
+                held.append(proxied("198.51.100.9"))
+                self.assertTrue(held[-1][1].startswith(b"+OK"), held[-1][1])
+            held.append(proxied("198.51.100.9"))
+            self.assertEqual(held[-1][1],
+                             b"-ERR [SYS/TEMP] too many connections from your address, try again later\r\n")
+            held.append(proxied("198.51.100.10"))
+            self.assertTrue(held[-1][1].startswith(b"+OK"), held[-1][1])
+        finally:
+            for s, _ in held:
+                s.close()
+        self.assertTrue(DAEMON.log_contains(r"peer=198\.51\.100\.9:4000 listener=pop3-proxied refused: too many "
+                                            r"connections from this address"))
 
 
 if __name__ == "__main__":
