@@ -18,12 +18,21 @@ std::string endpoint_info::to_string() const {
     return fmt::format("{}:{}", address, port);
 }
 
+namespace {
+
+// What every log line of a session begins with: which session, and who its client is.
+std::string log_prefix_of(const session_info& info) {
+    return fmt::format("session={} peer={}", info.id, info.peer.to_string());
+}
+
+}  // namespace
+
 session::session(std::unique_ptr<net::stream> stream, session_info info, session_options options)
     : stream_(std::move(stream)),
       info_(std::move(info)),
       options_(std::move(options)),
       input_(options_.limits),
-      log_prefix_(fmt::format("session={} peer={}", info_.id, info_.peer.to_string())) {
+      log_prefix_(log_prefix_of(info_)) {
     if (options_.proxied_tls) {
         channel_ = *options_.proxied_tls;
         tls_active_ = true;
@@ -52,7 +61,7 @@ const std::string& session::log_prefix() const noexcept { return log_prefix_; }
 
 void session::replace_peer(endpoint_info peer) {
     info_.peer = std::move(peer);
-    log_prefix_ = fmt::format("session={} peer={}", info_.id, info_.peer.to_string());
+    log_prefix_ = log_prefix_of(info_);
 }
 const std::string& session::user() const noexcept { return user_; }
 const std::string& session::state() const noexcept { return state_; }
