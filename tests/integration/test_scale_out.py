@@ -12,15 +12,17 @@ import re
 import shutil
 import signal
 import smtplib
+import ssl
 import tempfile
 import time
 import unittest
 import uuid
 
+from certs import make_all
 from daemon import start_in, stop_in
 from servers_haproxy import HAProxy
 from servers_postgres import Postgres
-from test_proxy_protocol import CLIENT, ClientPOP3
+from test_proxy_protocol import CLIENT, ClientPOP3, client_socket
 
 HERE = os.path.dirname(__file__)
 SCHEMAS = [os.path.join(HERE, "..", "..", "contrib", "postgres", name) for name in ("auth.sql", "mailstore.sql")]
@@ -30,10 +32,11 @@ SYS_TEMP = "[SYS/TEMP]"
 
 
 def node_config(work, name, conninfo):
+    """Node `name`'s file: PostgreSQL for users and mail, listeners that take PROXY headers from HAProxy."""
     proxied = """proxy_protocol = true
 proxy_trusted = ["127.0.0.1"]
 plaintext_auth = true
-auth_mechanisms = ["PLAIN", "LOGIN"]"""
+auth_mechanisms = ["PLAIN", "LOGIN", "EXTERNAL"]"""
     return f"""
 [server]
 workers = 2
@@ -48,6 +51,8 @@ failure_delay_max = "200ms"
 auth = ["postgres-auth"]
 [plugin.postgres-auth]
 conninfo = "{conninfo}"
+# A certificate HAProxy verified comes with its CN only (no DER, so no fingerprint): map the CN to the user then.
+certificate_query = "SELECT name FROM users WHERE $1 = '' AND name = $2"
 connect_timeout = "2s"
 query_timeout = "3s"
 reconnect_min = "100ms"
@@ -99,6 +104,12 @@ class ScaleOut(unittest.TestCase):
             for name in ("a", "b"):
                 work = tempfile.mkdtemp(prefix=f"mailwright-node-{name}-")
                 cls.nodes[name] = (work, start_in(work, node_config(work, f"node-{name}", cls.pg.conninfo)))
+            cls.certs = tempfile.mkdtemp(prefix="mailwright-scale-out-certs-")
+            make_all(cls.certs)
+            with open(os.path.join(cls.certs, "one-combined.pem"), "w") as out:
+                for name in ("one.pem", "one.key"):
+                    with open(os.path.join(cls.certs, name)) as f:
+                        out.write(f.read())
             cls.haproxy = HAProxy(cls.routes())
         except BaseException:
             cls.stop_all()
@@ -106,15 +117,18 @@ class ScaleOut(unittest.TestCase):
 
     @classmethod
     def routes(cls):
-        def to(first, listener):
+        def to(first, listener, options="send-proxy-v2"):
             other = "b" if first == "a" else "a"
-            return [f"{first} 127.0.0.1:{cls.nodes[first][1].ports[listener]} send-proxy-v2 check "
-                    "check-send-proxy inter 200ms fall 1 rise 1",
-                    f"{other} 127.0.0.1:{cls.nodes[other][1].ports[listener]} send-proxy-v2 check "
-                    "check-send-proxy inter 200ms fall 1 rise 1 backup"]
+            check = "check check-send-proxy inter 200ms fall 1 rise 1"
+            return [f"{first} 127.0.0.1:{cls.nodes[first][1].ports[listener]} {options} {check}",
+                    f"{other} 127.0.0.1:{cls.nodes[other][1].ports[listener]} {options} {check} backup"]
 
+        # TLS ended at HAProxy: any client certificate let through, its verification result and CN passed on.
+        tls = (f"ssl crt {cls.certs}/one-combined.pem ca-file {cls.certs}/ca.pem verify optional "
+               "ca-ignore-err all crt-ignore-err all")
         return {"submission": (to("a", "submission"), ""), "pop3": (to("b", "pop3"), ""),
-                "pop3-a": (to("a", "pop3"), "")}
+                "pop3-a": (to("a", "pop3"), ""),
+                "pop3s": (to("b", "pop3", "send-proxy-v2 send-proxy-v2-ssl-cn"), tls)}
 
     @classmethod
     def stop_all(cls):
@@ -127,6 +141,8 @@ class ScaleOut(unittest.TestCase):
                 daemon.kill()
                 shutil.rmtree(work, ignore_errors=True)
         cls.pg.stop()
+        if getattr(cls, "certs", None):
+            shutil.rmtree(cls.certs, ignore_errors=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -191,6 +207,23 @@ class ScaleOut(unittest.TestCase):
             pop.close()
             self.assertTrue(self.node(name).log_contains(
                 rf"authentication failed client={re.escape(CLIENT)}\b"), f"node {name}")
+
+    def external(self, cert):
+        """AUTH EXTERNAL through HAProxy's TLS frontend with `cert`'s client certificate: the reply line."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(os.path.join(self.certs, "one.pem"))
+        ctx.load_cert_chain(os.path.join(self.certs, f"{cert}.pem"), os.path.join(self.certs, f"{cert}.key"))
+        with ctx.wrap_socket(client_socket(self.haproxy.ports["pop3s"], timeout=20), server_hostname="one.test") as sock:
+            replies = sock.makefile("rb")
+            self.assertTrue(replies.readline().startswith(b"+OK"))
+            sock.sendall(b"AUTH EXTERNAL =\r\n")
+            return replies.readline().decode()
+
+    def test_tls_ended_at_haproxy_external_only_with_a_certificate_haproxy_verified(self):
+        self.assertTrue(self.external("alice").startswith("+OK"))
+        self.assertTrue(self.node("b").log_contains(rf"peer={re.escape(CLIENT)}:\d+ logged in as alice"))
+        self.assertIn("-ERR", self.external("mallory"))
+        self.assertTrue(self.node("b").log_contains(r"client-cert-cn=\"mallory\" verified=false"))
 
     def test_z_node_killed_mid_session_loses_nothing_and_releases_the_lock(self):
         # Named to run last: it kills node A (unittest runs a class's tests in name order).
