@@ -2,6 +2,7 @@
 // a plugin's settings reads them through (tests/unit/test_config_plugins.cpp, test_forward_routes.cpp).
 #pragma once
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
@@ -12,6 +13,12 @@
 namespace test {
 
 inline const std::string_view plugin_file_services[] = {"echo"};
+
+// Whether one of the error lines finish() gave mentions `text`.
+inline bool has_error(const std::vector<std::string>& errors, const std::string& text) {
+    return std::any_of(errors.begin(), errors.end(),
+                       [&](const std::string& e) { return e.find(text) != std::string::npos; });
+}
 
 // The file's [plugin.<name>] tables, each opened as the daemon opens it for init().
 struct plugin_file {

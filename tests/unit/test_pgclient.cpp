@@ -9,16 +9,8 @@
 #include "plugin_file.hpp"
 
 using namespace mailwright;
+using test::has_error;
 using test::plugin_file;
-
-namespace {
-
-bool has(const std::vector<std::string>& errors, const std::string& text) {
-    return std::any_of(errors.begin(), errors.end(),
-                       [&](const std::string& e) { return e.find(text) != std::string::npos; });
-}
-
-}  // namespace
 
 TEST_CASE("pgclient settings: defaults, and every key as written", "[pgclient]") {
     SECTION("only conninfo") {
@@ -52,14 +44,14 @@ TEST_CASE("pgclient settings: each mistake is named where it stands", "[pgclient
     SECTION("conninfo missing") {
         plugin_file f("[plugin.db]\npool_size = 2\n");
         CHECK_FALSE(pgclient::read_settings(*f.settings));
-        CHECK(has(f.finish(), "'conninfo' in [plugin.db]"));
+        CHECK(has_error(f.finish(), "'conninfo' in [plugin.db]"));
     }
     SECTION("conninfo libpq cannot read") {
         plugin_file f("[plugin.db]\nconninfo = \"host=x nonsense=1\"\n");
         CHECK_FALSE(pgclient::read_settings(*f.settings));
         const auto errors = f.finish();
-        CHECK(has(errors, "plugins.toml:2:"));
-        CHECK(has(errors, "nonsense"));
+        CHECK(has_error(errors, "plugins.toml:2:"));
+        CHECK(has_error(errors, "nonsense"));
     }
     SECTION("a pool too large, a back-off upside down") {
         plugin_file f(
@@ -67,13 +59,13 @@ TEST_CASE("pgclient settings: each mistake is named where it stands", "[pgclient
             "\"1s\"\n");
         CHECK_FALSE(pgclient::read_settings(*f.settings));
         const auto errors = f.finish();
-        CHECK(has(errors, "'pool_size'"));
-        CHECK(has(errors, "'reconnect_max'"));
+        CHECK(has_error(errors, "'pool_size'"));
+        CHECK(has_error(errors, "'reconnect_max'"));
     }
     SECTION("an unknown key") {
         plugin_file f("[plugin.db]\nconninfo = \"host=x\"\npoolsize = 3\n");
         CHECK(pgclient::read_settings(*f.settings));
-        CHECK(has(f.finish(), "poolsize"));
+        CHECK(has_error(f.finish(), "poolsize"));
     }
 }
 

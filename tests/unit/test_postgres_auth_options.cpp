@@ -9,16 +9,8 @@
 #include "plugin_file.hpp"
 
 using namespace mailwright;
+using test::has_error;
 using test::plugin_file;
-
-namespace {
-
-bool has(const std::vector<std::string>& errors, const std::string& text) {
-    return std::any_of(errors.begin(), errors.end(),
-                       [&](const std::string& e) { return e.find(text) != std::string::npos; });
-}
-
-}  // namespace
 
 TEST_CASE("postgres-auth options: the defaults", "[postgres-auth]") {
     plugin_file f("[plugin.postgres-auth]\nconninfo = \"dbname=mail\"\n");
@@ -55,7 +47,7 @@ TEST_CASE("postgres-auth options: each mistake is named where it stands", "[post
     SECTION("no conninfo") {
         plugin_file f("[plugin.postgres-auth]\n");
         CHECK_FALSE(postgres_auth::read_options(*f.settings));
-        CHECK(has(f.finish(), "'conninfo' in [plugin.postgres-auth]"));
+        CHECK(has_error(f.finish(), "'conninfo' in [plugin.postgres-auth]"));
     }
     SECTION("queries that do not name their parameters, an unknown scheme") {
         plugin_file f(
@@ -64,10 +56,10 @@ TEST_CASE("postgres-auth options: each mistake is named where it stands", "[post
             "default_scheme = \"ROT13\"\n");
         CHECK_FALSE(postgres_auth::read_options(*f.settings));
         const auto errors = f.finish();
-        CHECK(has(errors, "plugins.toml:3:"));
-        CHECK(has(errors, "'user_query'"));
-        CHECK(has(errors, "'sender_query'"));
-        CHECK(has(errors, "'default_scheme'"));
+        CHECK(has_error(errors, "plugins.toml:3:"));
+        CHECK(has_error(errors, "'user_query'"));
+        CHECK(has_error(errors, "'sender_query'"));
+        CHECK(has_error(errors, "'default_scheme'"));
     }
 }
 
