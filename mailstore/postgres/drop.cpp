@@ -1,16 +1,24 @@
-// The postgres-store's maildrop: opened under the mailbox's advisory lock on a connection of its own, read
+// The postgres-store's maildrop: opened under the mailbox's advisory lock on a connection it holds alone, read
 // chunk by chunk, its deletions applied in one transaction at POP3 UPDATE.
 //
-// The lock is session-level (pg_try_advisory_lock), so it lives exactly as long as the connection: a maildrop
-// destroyed closes its connection and PostgreSQL releases the lock, and a node that dies (SIGKILL, power) has
-// its connections closed by the kernel, so PostgreSQL ends their backends and releases their locks too. The
-// cost: one PostgreSQL connection (a backend process) per open maildrop, besides the pool, opened at login
-// and closed at the end of the session. A connection lost mid-session is never replaced: its lock is gone, so
-// the session's reads and its UPDATE fail (temporarily) rather than act without it.
+// The lock is session-level (pg_try_advisory_lock), so it lives at most as long as the connection: a node that
+// dies (SIGKILL, power) has its connections closed by the kernel, so PostgreSQL ends their backends and
+// releases their locks. The connection comes from the store's lock pool (per worker, apart from the
+// deliveries' pool) so that a login does not pay for a new backend each time; when the worker's lock
+// connections are all in use, the session opens one of its own, closed at its end. The lease is guarded
+// (pgclient::pool::acquire_guarded): its connection goes back to the pool only once pg_advisory_unlock_all()
+// has succeeded on it (at commit(), before QUIT is answered, or in a coroutine the destructor spawns on the
+// session's executor); on any other path (a failed unlock, a broken connection, one inside a transaction, a
+// coroutine that never ran because the worker stopped) it is closed, which releases the lock. A connection
+// lost mid-session is never replaced: its lock is gone, so the session's reads and its UPDATE fail
+// (temporarily) rather than act without it.
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
 #include <charconv>
 #include <mailwright/plugin/message_text.hpp>
 
@@ -39,8 +47,7 @@ std::string array_of(const std::vector<std::int64_t>& numbers) {
 // The message's octets, one chunk (at most 64 KiB) per statement, turned into POP3's lines as they come.
 class chunk_reader final : public plugin::message_reader {
   public:
-    chunk_reader(std::shared_ptr<pgclient::connection> db, stored_message message,
-                 std::optional<std::size_t> body_lines)
+    chunk_reader(std::shared_ptr<pgclient::lease> db, stored_message message, std::optional<std::size_t> body_lines)
         : db_(std::move(db)), message_(message), lines_(body_lines) {}
 
     asio::awaitable<plugin::chunk_result> read_some(std::span<char> buffer) override {
@@ -50,7 +57,7 @@ class chunk_reader final : public plugin::message_reader {
             const std::string content = std::to_string(message_.content);
             const std::string seq = std::to_string(seq_);
             const pgclient::param params[] = {pgclient::param::text(content), pgclient::param::text(seq)};
-            auto r = co_await db_->execute(sql::read_chunk.name, params, pgclient::result_format::binary);
+            auto r = co_await (*db_)->execute(sql::read_chunk.name, params, pgclient::result_format::binary);
             if (!r.ok() || r.rows() != 1) {
                 spdlog::error("{} cannot read chunk {} of message {}: {}", log_name, seq_, message_.content,
                               r.ok() ? std::string("missing") : r.error());
@@ -68,7 +75,7 @@ class chunk_reader final : public plugin::message_reader {
     }
 
   private:
-    std::shared_ptr<pgclient::connection> db_;
+    std::shared_ptr<pgclient::lease> db_;  // the maildrop's: kept open while this reads
     stored_message message_;
     plugin::crlf_converter lines_;
     std::string pending_;  // POP3's form of the last chunk read, at most a chunk and its added CRs
@@ -108,24 +115,52 @@ asio::awaitable<lock_outcome> lock_mailbox(pgclient::connection& db, const std::
     co_return lock_outcome{};
 }
 
-}  // namespace
+// Releases every session-level advisory lock of the lease's connection; once PostgreSQL has said so, the
+// connection is clean and the lease may give it back to the pool. Otherwise the lease closes it.
+asio::awaitable<void> release(pgclient::lease& db) {
+    if (!db || !db->usable() || db->in_transaction()) {
+        co_return;
+    }
+    auto r = co_await db->run("SELECT pg_advisory_unlock_all()");
+    if (r.ok()) {
+        db.mark_clean();
+    } else {
+        spdlog::warn("{} cannot release the maildrop lock: {}; closing its connection", log_name, r.error());
+    }
+}
 
-asio::awaitable<plugin::open_result> open_drop(std::shared_ptr<const pgclient::setup> setup, std::string user) {
-    if (user.empty() || user.find('\0') != std::string::npos) {
-        co_return plugin::open_result{store_status::not_found, nullptr};
+// The unlock of a maildrop destroyed without commit(). Should a reader still hold the connection (it may be
+// inside a statement), nothing runs on it: the last one to let it go closes it.
+asio::awaitable<void> release_at_end(std::shared_ptr<pgclient::lease> db) {
+    if (db.use_count() == 1) {
+        co_await release(*db);
     }
-    auto db = std::make_shared<pgclient::connection>(std::move(setup));
-    if (auto opened = co_await db->open(); !opened.ok()) {
-        spdlog::warn("{} cannot connect to the database: {}", log_name, opened.error());
-        co_return plugin::open_result{store_status::tempfail, nullptr};
+}
+
+// A connection from the lock pool, or, when the worker's lock connections are all in use, one of the
+// session's own (an unowned lease: closed at its end). An error: the database cannot be reached now.
+asio::awaitable<pgclient::lease> lock_connection(pgclient::pool& locks, std::shared_ptr<const pgclient::setup> setup) {
+    auto pooled = co_await locks.acquire_guarded();
+    if (pooled || !pooled.error().empty()) {
+        co_return pooled;
     }
-    const auto locked = co_await lock_mailbox(*db, user);
+    auto own = std::make_unique<pgclient::connection>(std::move(setup));
+    auto opened = co_await own->open();
+    if (!opened.ok()) {
+        co_return pgclient::lease(opened.error());
+    }
+    co_return pgclient::lease(std::move(own), nullptr, true);
+}
+
+// Locks and lists `user`'s maildrop on `db`.
+asio::awaitable<plugin::open_result> open_on(std::shared_ptr<pgclient::lease> db, std::string user) {
+    const auto locked = co_await lock_mailbox(**db, user);
     if (locked.status != store_status::ok) {
         co_return plugin::open_result{locked.status, nullptr};
     }
     const std::string mailbox = std::to_string(locked.mailbox);
     const pgclient::param params[] = {pgclient::param::text(mailbox)};
-    auto r = co_await db->execute(sql::list_messages.name, params);
+    auto r = co_await (*db)->execute(sql::list_messages.name, params);
     if (!r.ok()) {
         spdlog::error("{} cannot list the maildrop of {}: {}", log_name, user, r.error());
         co_return plugin::open_result{store_status::tempfail, nullptr};
@@ -144,20 +179,68 @@ asio::awaitable<plugin::open_result> open_drop(std::shared_ptr<const pgclient::s
         // Stable across sessions and nodes, and never given again: a mailbox made anew has a new id.
         info.push_back({fmt::format("{}.{}", locked.mailbox, *uid), static_cast<std::uint64_t>(*size)});
     }
-    co_return plugin::open_result{
-        store_status::ok, std::make_unique<drop>(std::move(db), locked.mailbox, std::move(list), std::move(info))};
+    const auto executor = co_await asio::this_coro::executor;
+    co_return plugin::open_result{store_status::ok, std::make_unique<drop>(std::move(db), executor, locked.mailbox,
+                                                                           std::move(list), std::move(info))};
 }
 
-drop::drop(std::shared_ptr<pgclient::connection> db, std::int64_t mailbox, std::vector<stored_message> list,
-           std::vector<plugin::message_info> info)
-    : listed_maildrop(std::move(info)), db_(std::move(db)), mailbox_(mailbox), list_(std::move(list)) {}
+}  // namespace
+
+asio::awaitable<plugin::open_result> open_drop(pgclient::pool& locks, std::shared_ptr<const pgclient::setup> setup,
+                                               std::string user) {
+    if (user.empty() || user.find('\0') != std::string::npos) {
+        co_return plugin::open_result{store_status::not_found, nullptr};
+    }
+    auto leased = co_await lock_connection(locks, std::move(setup));
+    if (!leased) {
+        spdlog::warn("{} cannot connect to the database: {}", log_name, leased.error());
+        co_return plugin::open_result{store_status::tempfail, nullptr};
+    }
+    auto db = std::make_shared<pgclient::lease>(std::move(leased));
+    auto opened = co_await open_on(db, std::move(user));
+    if (opened.status != store_status::ok) {
+        co_await release(*db);  // in use, or a failure after the lock was taken: the connection may be kept
+    }
+    co_return opened;
+}
+
+drop::drop(std::shared_ptr<pgclient::lease> db, asio::any_io_executor executor, std::int64_t mailbox,
+           std::vector<stored_message> list, std::vector<plugin::message_info> info)
+    : listed_maildrop(std::move(info)),
+      db_(std::move(db)),
+      executor_(std::move(executor)),
+      mailbox_(mailbox),
+      list_(std::move(list)) {}
+
+drop::~drop() {
+    if (released_) {
+        return;  // clean (the lease returns its connection) or not (the lease closes it)
+    }
+    try {
+        asio::co_spawn(executor_, release_at_end(std::move(db_)), asio::detached);
+    } catch (...) {
+        // The lease, still guarded, closes its connection: PostgreSQL releases the lock.
+    }
+}
+
+asio::awaitable<store_status> drop::commit() {
+    if (released_) {
+        co_return store_status::tempfail;
+    }
+    const auto status = co_await listed_maildrop::commit();
+    // UPDATE ends the session: the lock is released before QUIT is answered, so that the user may log in
+    // again at once, on any node.
+    released_ = true;
+    co_await release(*db_);
+    co_return status;
+}
 
 asio::awaitable<plugin::open_message_result> drop::open_message(std::size_t index,
                                                                 std::optional<std::size_t> body_lines) {
     if (index >= list_.size()) {
         co_return plugin::open_message_result{store_status::not_found, nullptr};
     }
-    if (!db_->usable()) {
+    if (!holds_lock()) {
         co_return plugin::open_message_result{store_status::tempfail, nullptr};  // and the lock is gone with it
     }
     co_return plugin::open_message_result{store_status::ok,
@@ -165,7 +248,7 @@ asio::awaitable<plugin::open_message_result> drop::open_message(std::size_t inde
 }
 
 asio::awaitable<store_status> drop::remove(std::vector<std::size_t> indexes) {
-    if (!db_->usable()) {
+    if (!holds_lock()) {
         co_return store_status::tempfail;  // the connection, and the lock with it, is gone: change nothing
     }
     std::vector<std::int64_t> uids;
@@ -177,8 +260,8 @@ asio::awaitable<store_status> drop::remove(std::vector<std::size_t> indexes) {
     const std::string uid_array = array_of(uids);
     const std::string content_array = array_of(contents);
     const bool done = co_await apply_deletions(uid_array, content_array);
-    if (!done && db_->usable() && db_->in_transaction()) {
-        co_await db_->run("ROLLBACK");
+    if (!done && (*db_)->usable() && (*db_)->in_transaction()) {
+        co_await (*db_)->run("ROLLBACK");
     }
     co_return done ? store_status::ok : store_status::tempfail;
 }
@@ -188,18 +271,18 @@ asio::awaitable<bool> drop::apply_deletions(const std::string& uids, const std::
     const std::string mailbox = std::to_string(mailbox_);
     const pgclient::param by_contents[] = {pgclient::param::text(contents)};
     const pgclient::param by_uids[] = {pgclient::param::text(mailbox), pgclient::param::text(uids)};
-    auto step = co_await db_->run("BEGIN");
+    auto step = co_await (*db_)->run("BEGIN");
     if (step.ok()) {
-        step = co_await db_->execute(sql::lock_contents.name, by_contents);
+        step = co_await (*db_)->execute(sql::lock_contents.name, by_contents);
     }
     if (step.ok()) {
-        step = co_await db_->execute(sql::delete_messages.name, by_uids);
+        step = co_await (*db_)->execute(sql::delete_messages.name, by_uids);
     }
     if (step.ok()) {
-        step = co_await db_->execute(sql::delete_unheld.name, by_contents);
+        step = co_await (*db_)->execute(sql::delete_unheld.name, by_contents);
     }
     if (step.ok()) {
-        step = co_await db_->run("COMMIT");
+        step = co_await (*db_)->run("COMMIT");
     }
     if (!step.ok()) {
         spdlog::error("{} cannot apply the deletions of mailbox {}: {}", log_name, mailbox_, step.error());

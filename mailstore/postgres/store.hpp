@@ -1,6 +1,7 @@
 // The postgres-store's shared pieces: what its connections share, the maildrop, and the start of a delivery.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <cstdint>
 #include <mailwright/pgclient/connection.hpp>
 #include <mailwright/pgclient/pool.hpp>
@@ -22,30 +23,41 @@ struct stored_message {
     std::uint64_t stored = 0;  // octets in its chunks
 };
 
-// One POP3 session's exclusive view of a mailbox. It owns a connection of its own, which holds the mailbox's
-// advisory lock for the maildrop's life: destroying the maildrop closes the connection, and PostgreSQL
-// releases the lock with it (as it does when the node dies). See drop.cpp.
+// One POP3 session's exclusive view of a mailbox. Its connection (a guarded lease of the store's lock pool, or
+// one of its own when that pool is full) holds the mailbox's advisory lock for the maildrop's life. At commit()
+// (POP3 UPDATE) the lock is released before QUIT is answered; a maildrop destroyed otherwise releases it in a
+// coroutine of its own. Only a connection whose unlock succeeded goes back to the pool: any other is closed,
+// and PostgreSQL releases the lock with it (as it does when the node dies). See drop.cpp.
 class drop final : public plugin::listed_maildrop {
   public:
-    drop(std::shared_ptr<pgclient::connection> db, std::int64_t mailbox, std::vector<stored_message> list,
-         std::vector<plugin::message_info> info);
+    drop(std::shared_ptr<pgclient::lease> db, asio::any_io_executor executor, std::int64_t mailbox,
+         std::vector<stored_message> list, std::vector<plugin::message_info> info);
+    ~drop() override;
+    drop(const drop&) = delete;
+    drop& operator=(const drop&) = delete;
 
     asio::awaitable<plugin::open_message_result> open_message(std::size_t index,
                                                               std::optional<std::size_t> body_lines) override;
+    asio::awaitable<plugin::store_status> commit() override;
 
   protected:
     asio::awaitable<plugin::store_status> remove(std::vector<std::size_t> indexes) override;
 
   private:
     asio::awaitable<bool> apply_deletions(const std::string& uids, const std::string& contents);
+    bool holds_lock() const noexcept { return !released_ && (*db_)->usable(); }
 
-    std::shared_ptr<pgclient::connection> db_;
+    std::shared_ptr<pgclient::lease> db_;
+    asio::any_io_executor executor_;  // the session's: where the unlock runs when the maildrop is destroyed
     std::int64_t mailbox_;
     std::vector<stored_message> list_;
+    bool released_ = false;  // the unlock was tried at commit(): no statement runs here any more
 };
 
-// Opens `user`'s maildrop on a connection of its own (drop.cpp).
-asio::awaitable<plugin::open_result> open_drop(std::shared_ptr<const pgclient::setup> setup, std::string user);
+// Opens `user`'s maildrop on a connection of `locks` (acquire_guarded), or on one of its own (made with
+// `setup`) when the worker's lock connections are all in use (drop.cpp).
+asio::awaitable<plugin::open_result> open_drop(pgclient::pool& locks, std::shared_ptr<const pgclient::setup> setup,
+                                               std::string user);
 
 // Starts a delivery to `users` in one transaction on a connection of `pool` (delivery.cpp); null when the
 // database cannot take one now.

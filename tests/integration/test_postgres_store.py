@@ -197,6 +197,21 @@ class PostgresTest(unittest.TestCase):
         return int(self.rows(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{self.pg.user}' "
                              "AND state LIKE 'idle in transaction%'"))
 
+    def lock_holder(self, user):
+        """The backend pid holding `user`'s maildrop lock (advisory, keys 19799 and the mailbox id), or None."""
+        pid = self.rows("SELECT l.pid FROM pg_locks l JOIN mailwright_mailboxes m ON l.objid::text::bigint = m.id "
+                        f"WHERE l.locktype = 'advisory' AND l.classid::text = '19799' AND m.name = '{user}' "
+                        "AND l.granted")
+        return int(pid) if pid else None
+
+    def advisory_locks(self):
+        return int(self.rows("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+
+    def alive(self, pids):
+        """How many of these backends are still connected."""
+        listed = ",".join(str(p) for p in pids)
+        return int(self.rows(f"SELECT count(*) FROM pg_stat_activity WHERE pid IN ({listed})"))
+
     def wait_for(self, condition, what):
         for _ in range(100):
             if condition():
@@ -396,6 +411,34 @@ class Maildrop(PostgresTest):
         first.quit()
         self.pop("ivan").quit()  # QUIT gave it up
 
+    def test_lock_connections_are_reused_and_released(self):
+        # Sessions one after another take their lock on the workers' pooled lock connections (2 workers), not
+        # on a new backend each; after each, no connection holds a lock, while the pooled ones stay connected.
+        for user in ("alice", "bob"):
+            self.send([user], message(token()))
+        holders = []
+        for user in ("alice", "bob") * 4:
+            c = self.pop(user)
+            holders.append(self.lock_holder(user))
+            c.quit()
+            self.assertEqual(self.advisory_locks(), 0)
+        self.assertNotIn(None, holders)
+        self.assertLessEqual(len(set(holders)), 2, holders)
+        self.assertEqual(self.alive(set(holders)), len(set(holders)))
+
+    def test_a_dropped_session_unlocks_and_keeps_its_connection(self):
+        # No QUIT: the maildrop destroyed releases the lock in a coroutine of its own, and the connection, proven
+        # clean, stays in the pool (not closed).
+        self.send(["carol"], message(token()))
+        c = self.pop("carol")
+        holder = self.lock_holder("carol")
+        self.assertIsNotNone(holder)
+        c.close()
+        self.wait_for(lambda: self.advisory_locks() == 0, "the dropped session's lock stayed held")
+        self.assertEqual(self.alive([holder]), 1)
+        self.pop("carol").quit()
+        self.assertEqual(self.advisory_locks(), 0)
+
 
 class Nodes(PostgresTest):
     """A second daemon on the same database: another node."""
@@ -428,6 +471,19 @@ class Nodes(PostgresTest):
         self.assertEqual((reply, second), (IN_USE, None))
         first.quit()
         self.pop("leo", daemon=self.other).quit()
+
+    def test_after_quit_the_other_node_logs_in_at_once(self):
+        # The lock is released before QUIT is answered, on a connection kept for the next session: the other
+        # node never hears [IN-USE], whichever of them served the last session.
+        self.send(["ken"], message(token()))
+        for daemon, other in ((self.daemon, self.other), (self.other, self.daemon)) * 3:
+            c = self.pop("ken", daemon=daemon)
+            self.assertEqual(c.stat()[0], 1)
+            c.quit()
+            reply, c = self.login_reply("ken", daemon=other)
+            self.assertTrue(reply.startswith("+OK"), reply)
+            c.quit()
+        self.assertEqual(self.advisory_locks(), 0)
 
     def test_a_node_killed_mid_session_releases_the_lock(self):
         data = message(token())

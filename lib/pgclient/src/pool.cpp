@@ -27,8 +27,8 @@ class worker_pool : public std::enable_shared_from_this<worker_pool> {
           backoff_(setup_->settings.reconnect_min, setup_->settings.reconnect_max) {}
 
     bool orphaned() const noexcept { return alive_.expired(); }
-    asio::awaitable<lease> acquire();
-    void give_back(std::unique_ptr<connection> c) noexcept;
+    asio::awaitable<lease> acquire(bool guarded);
+    void give_back(std::unique_ptr<connection> c, bool close) noexcept;
 
   private:
     // An acquire() waiting for a connection to come back; lives in its coroutine's frame.
@@ -42,7 +42,7 @@ class worker_pool : public std::enable_shared_from_this<worker_pool> {
         std::unique_ptr<connection> handed;  // a connection given to it
         bool woken = false;                  // woken without one: a place became free
     };
-    asio::awaitable<lease> open_one();
+    asio::awaitable<lease> open_one(bool guarded);
     asio::awaitable<bool> wait_turn(waiter& w, clock::time_point deadline);
     void wake_first(std::unique_ptr<connection> c) noexcept;
 
@@ -64,19 +64,22 @@ thread_local std::map<std::uint64_t, std::shared_ptr<worker_pool>> pools_here;
 
 }  // namespace
 
-asio::awaitable<lease> worker_pool::acquire() {
+asio::awaitable<lease> worker_pool::acquire(bool guarded) {
     const auto deadline = clock::now() + setup_->settings.query_timeout;
     for (;;) {
         while (!idle_.empty()) {
             auto c = std::move(idle_.back());
             idle_.pop_back();
             if (c->still_open()) {
-                co_return lease(std::move(c), shared_from_this());
+                co_return lease(std::move(c), shared_from_this(), guarded);
             }
             --open_;  // closed by the server meanwhile (restarted?): dropped
         }
         if (open_ < setup_->settings.pool_size) {
-            co_return co_await open_one();
+            co_return co_await open_one(guarded);
+        }
+        if (guarded) {
+            co_return lease();  // full: a guarded user never waits
         }
         const auto executor = co_await asio::this_coro::executor;
         waiter w(executor, waiters_);
@@ -100,7 +103,7 @@ asio::awaitable<bool> worker_pool::wait_turn(waiter& w, clock::time_point deadli
     co_return w.handed != nullptr || w.woken;
 }
 
-asio::awaitable<lease> worker_pool::open_one() {
+asio::awaitable<lease> worker_pool::open_one(bool guarded) {
     const auto now = clock::now();
     if (!backoff_.may_try(now)) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(backoff_.not_before() - now);
@@ -114,7 +117,7 @@ asio::awaitable<lease> worker_pool::open_one() {
             spdlog::info("{} connected to the database again", setup_->log_name);
         }
         backoff_.succeeded();
-        co_return lease(std::move(c), shared_from_this());
+        co_return lease(std::move(c), shared_from_this(), guarded);
     }
     --open_;
     c.reset();
@@ -141,10 +144,10 @@ void worker_pool::wake_first(std::unique_ptr<connection> c) noexcept {
     w->timer.cancel();
 }
 
-void worker_pool::give_back(std::unique_ptr<connection> c) noexcept {
-    // A broken connection, or one inside a transaction (its statements failed, or the lease ended early), is
-    // closed: the next user must find a clean session.
-    if (!c->usable() || c->in_transaction() || orphaned()) {
+void worker_pool::give_back(std::unique_ptr<connection> c, bool close) noexcept {
+    // A broken connection, or one inside a transaction (its statements failed, or the lease ended early), or
+    // one its guarded lease never marked clean, is closed: the next user must find a clean session.
+    if (close || !c->usable() || c->in_transaction() || orphaned()) {
         c.reset();
         --open_;
         wake_first(nullptr);
@@ -157,8 +160,8 @@ void worker_pool::give_back(std::unique_ptr<connection> c) noexcept {
     idle_.push_back(std::move(c));
 }
 
-lease::lease(std::unique_ptr<connection> c, std::shared_ptr<worker_pool> owner) noexcept
-    : connection_(std::move(c)), owner_(std::move(owner)) {}
+lease::lease(std::unique_ptr<connection> c, std::shared_ptr<worker_pool> owner, bool guarded) noexcept
+    : connection_(std::move(c)), owner_(std::move(owner)), guarded_(guarded) {}
 
 lease& lease::operator=(lease&& other) noexcept {
     if (this != &other) {
@@ -166,6 +169,7 @@ lease& lease::operator=(lease&& other) noexcept {
         connection_ = std::move(other.connection_);
         owner_ = std::move(other.owner_);
         error_ = std::move(other.error_);
+        guarded_ = other.guarded_;
     }
     return *this;
 }
@@ -174,7 +178,7 @@ lease::~lease() { give_back(); }
 
 void lease::give_back() noexcept {
     if (connection_ && owner_) {
-        owner_->give_back(std::move(connection_));
+        owner_->give_back(std::move(connection_), guarded_);
     }
     connection_.reset();
     owner_.reset();
@@ -186,13 +190,22 @@ pool::pool(pgclient::setup s)
 pool::~pool() = default;
 
 asio::awaitable<lease> pool::acquire() {
+    auto mine = here();
+    co_return co_await mine->acquire(false);
+}
+
+asio::awaitable<lease> pool::acquire_guarded() {
+    auto mine = here();
+    co_return co_await mine->acquire(true);
+}
+
+std::shared_ptr<worker_pool> pool::here() {
     auto found = pools_here.find(id_);
     if (found == pools_here.end()) {
         std::erase_if(pools_here, [](const auto& entry) { return entry.second->orphaned(); });
         found = pools_here.emplace(id_, std::make_shared<worker_pool>(setup_, alive_)).first;
     }
-    const auto mine = found->second;
-    co_return co_await mine->acquire();
+    return found->second;
 }
 
 }  // namespace mailwright::pgclient
