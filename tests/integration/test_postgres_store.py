@@ -28,7 +28,7 @@ IN_USE = "-ERR [IN-USE] the maildrop is in use by another session"
 SYS_TEMP = "-ERR [SYS/TEMP] the maildrop cannot be opened now, try again later"
 
 
-def config(work, conninfo, extra=""):
+def config(work, conninfo, extra="", store=""):
     return f"""
 [server]
 workers = 2
@@ -50,6 +50,7 @@ connect_timeout = "3s"
 query_timeout = "5s"
 reconnect_min = "100ms"
 reconnect_max = "500ms"
+{store}
 
 [[listener]]
 name = "mx"
@@ -82,11 +83,11 @@ refuse_recipients = ["bob@example.org"]
 """
 
 
-def start_node(pg, extra=""):
+def start_node(pg, extra="", store=""):
     work = tempfile.mkdtemp(prefix="mailwright-pgstore-")
     with open(os.path.join(work, "passwd"), "w") as f:
         f.write("".join(f"{u}:{{PLAIN}}pw-{u}\n" for u in USERS))
-    return work, start_in(work, config(work, pg.conninfo, extra))
+    return work, start_in(work, config(work, pg.conninfo, extra, store))
 
 
 def message(tok, lines=3):
@@ -438,6 +439,23 @@ class Maildrop(PostgresTest):
         self.assertEqual(self.alive([holder]), 1)
         self.pop("carol").quit()
         self.assertEqual(self.advisory_locks(), 0)
+
+    def test_sessions_beyond_the_lock_pool_open_their_own(self):
+        # One lock connection per worker (2 workers): four sessions at once all log in, on four backends; at
+        # their end no lock is left, and the ones beyond the pool are closed.
+        work, node = start_node(self.pg, store="pop3_pool_size = 1")
+        try:
+            users = ("dave", "erin", "frank", "grace")
+            sessions = [self.pop(u, daemon=node) for u in users]
+            holders = [self.lock_holder(u) for u in users]
+            self.assertNotIn(None, holders)
+            self.assertEqual(len(set(holders)), 4)
+            for c in sessions:
+                c.quit()
+            self.assertEqual(self.advisory_locks(), 0)
+            self.wait_for(lambda: self.alive(holders) <= 2, "the sessions' own connections stayed open")
+        finally:
+            stop_in(work, node)
 
 
 class Nodes(PostgresTest):
