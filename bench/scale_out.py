@@ -23,9 +23,10 @@ PASSWORD = "secret"
 STORED = "{PLAIN}" + PASSWORD
 
 
-def node_config(work, store, conninfo, proxied):
+def node_config(work, store, conninfo, proxied, pop3_pool_size=None):
+    pool = f"pop3_pool_size = {pop3_pool_size}\n" if pop3_pool_size is not None else ""
     backends = (f'[plugins]\nauth = ["postgres-auth"]\n[plugin.postgres-auth]\nconninfo = "{conninfo}"\n'
-                f'[plugin.postgres-store]\nconninfo = "{conninfo}"\n' if store == "postgres" else
+                f'[plugin.postgres-store]\nconninfo = "{conninfo}"\n{pool}' if store == "postgres" else
                 f'[plugin.passwd-file]\nfile = "{work}/passwd"\nallow_plain = true\n'
                 f'[plugin.maildir]\npath = "{work}/mail/%u/Maildir"\n')
     proxy = 'proxy_protocol = true\nproxy_trusted = ["127.0.0.1"]\n' if proxied else ""
@@ -79,13 +80,13 @@ def command_options(command, args):
     return ["--concurrency", str(args.concurrency // 2 or 1), "--size", "10240", "--to", "sink@example.org"]
 
 
-def start_nodes(count, store, conninfo, proxied, users):
+def start_nodes(count, store, conninfo, proxied, users, pop3_pool_size=None):
     nodes = []
     for _ in range(count):
         work = tempfile.mkdtemp(prefix="mailwright-scale-out-")
         with open(os.path.join(work, "passwd"), "w") as f:
             f.write("".join(f"{u}:{STORED}\n" for u in users))
-        nodes.append((work, start_in(work, node_config(work, store, conninfo, proxied))))
+        nodes.append((work, start_in(work, node_config(work, store, conninfo, proxied, pop3_pool_size))))
     return nodes
 
 
@@ -127,12 +128,17 @@ def main():
                 pg.psql(f"SET ROLE {pg.user};\n" + f.read())
         rows = ", ".join(f"('{u}', '{STORED}')" for u in users)
         pg.psql(f"SET ROLE {pg.user}; INSERT INTO users (name, password) VALUES {rows}")
-        for count, proxied in ((1, False), (1, True), (2, True)):
-            nodes = start_nodes(count, "postgres", pg.conninfo, proxied, users)
+        # The default pool of lock connections (8 per worker), then one as large as the clients: every POP3
+        # session finds a pooled connection.
+        layouts = ((1, False, None), (1, False, args.concurrency), (1, True, None), (2, True, None))
+        for count, proxied, pool in layouts:
+            nodes = start_nodes(count, "postgres", pg.conninfo, proxied, users, pool)
             balancer = balanced(nodes) if proxied else None
             try:
                 where = "HAProxy in front" if proxied else "no balancer"
-                measure(f"PostgreSQL, {count} node{'s' if count > 1 else ''}, {where}", nodes, args, users, balancer)
+                sized = f", pop3_pool_size = {pool}" if pool is not None else ""
+                measure(f"PostgreSQL, {count} node{'s' if count > 1 else ''}, {where}{sized}", nodes, args, users,
+                        balancer)
             finally:
                 if balancer:
                     balancer.stop()
