@@ -7,18 +7,14 @@
 // deliveries' pool) so that a login does not pay for a new backend each time; when the worker's lock
 // connections are all in use, the session opens one of its own, closed at its end. The lease is guarded
 // (pgclient::pool::acquire_guarded): its connection goes back to the pool only once pg_advisory_unlock_all()
-// has succeeded on it (at commit(), before QUIT is answered, or in a coroutine the destructor spawns on the
-// session's executor); on any other path (a failed unlock, a broken connection, one inside a transaction, a
-// coroutine that never ran because the worker stopped) it is closed, which releases the lock. A connection
-// lost mid-session is never replaced: its lock is gone, so the session's reads and its UPDATE fail
-// (temporarily) rather than act without it.
+// has succeeded on it (at commit(), before QUIT is answered, or right after a login that did not open it); on
+// any other path (a failed unlock, a broken connection, one inside a transaction, a session that ended without
+// QUIT) it is closed, which releases the lock. A connection lost mid-session is never replaced: its lock is
+// gone, so the session's reads and its UPDATE fail (temporarily) rather than act without it.
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
 #include <algorithm>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/this_coro.hpp>
 #include <charconv>
 #include <mailwright/plugin/message_text.hpp>
 
@@ -129,14 +125,6 @@ asio::awaitable<void> release(pgclient::lease& db) {
     }
 }
 
-// The unlock of a maildrop destroyed without commit(). Should a reader still hold the connection (it may be
-// inside a statement), nothing runs on it: the last one to let it go closes it.
-asio::awaitable<void> release_at_end(std::shared_ptr<pgclient::lease> db) {
-    if (db.use_count() == 1) {
-        co_await release(*db);
-    }
-}
-
 // A connection from the lock pool, or, when the worker's lock connections are all in use, one of the
 // session's own (an unowned lease: closed at its end). An error: the database cannot be reached now.
 asio::awaitable<pgclient::lease> lock_connection(pgclient::pool& locks, std::shared_ptr<const pgclient::setup> setup) {
@@ -179,9 +167,8 @@ asio::awaitable<plugin::open_result> open_on(std::shared_ptr<pgclient::lease> db
         // Stable across sessions and nodes, and never given again: a mailbox made anew has a new id.
         info.push_back({fmt::format("{}.{}", locked.mailbox, *uid), static_cast<std::uint64_t>(*size)});
     }
-    const auto executor = co_await asio::this_coro::executor;
-    co_return plugin::open_result{store_status::ok, std::make_unique<drop>(std::move(db), executor, locked.mailbox,
-                                                                           std::move(list), std::move(info))};
+    co_return plugin::open_result{
+        store_status::ok, std::make_unique<drop>(std::move(db), locked.mailbox, std::move(list), std::move(info))};
 }
 
 }  // namespace
@@ -204,24 +191,12 @@ asio::awaitable<plugin::open_result> open_drop(pgclient::pool& locks, std::share
     co_return opened;
 }
 
-drop::drop(std::shared_ptr<pgclient::lease> db, asio::any_io_executor executor, std::int64_t mailbox,
-           std::vector<stored_message> list, std::vector<plugin::message_info> info)
-    : listed_maildrop(std::move(info)),
-      db_(std::move(db)),
-      executor_(std::move(executor)),
-      mailbox_(mailbox),
-      list_(std::move(list)) {}
-
-drop::~drop() {
-    if (released_) {
-        return;  // clean (the lease returns its connection) or not (the lease closes it)
-    }
-    try {
-        asio::co_spawn(executor_, release_at_end(std::move(db_)), asio::detached);
-    } catch (...) {
-        // The lease, still guarded, closes its connection: PostgreSQL releases the lock.
-    }
-}
+// A maildrop destroyed without commit() (the client left without QUIT) runs nothing more: its lease, still
+// guarded, closes the connection, and PostgreSQL releases the lock with it. An unlock there would need a
+// coroutine outliving the session, whose code could be unloaded under it after a reload.
+drop::drop(std::shared_ptr<pgclient::lease> db, std::int64_t mailbox, std::vector<stored_message> list,
+           std::vector<plugin::message_info> info)
+    : listed_maildrop(std::move(info)), db_(std::move(db)), mailbox_(mailbox), list_(std::move(list)) {}
 
 asio::awaitable<store_status> drop::commit() {
     if (released_) {

@@ -1,7 +1,6 @@
 // The postgres-store's shared pieces: what its connections share, the maildrop, and the start of a delivery.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
 #include <cstdint>
 #include <mailwright/pgclient/connection.hpp>
 #include <mailwright/pgclient/pool.hpp>
@@ -30,9 +29,8 @@ struct stored_message {
 // and PostgreSQL releases the lock with it (as it does when the node dies). See drop.cpp.
 class drop final : public plugin::listed_maildrop {
   public:
-    drop(std::shared_ptr<pgclient::lease> db, asio::any_io_executor executor, std::int64_t mailbox,
-         std::vector<stored_message> list, std::vector<plugin::message_info> info);
-    ~drop() override;
+    drop(std::shared_ptr<pgclient::lease> db, std::int64_t mailbox, std::vector<stored_message> list,
+         std::vector<plugin::message_info> info);
     drop(const drop&) = delete;
     drop& operator=(const drop&) = delete;
 
@@ -48,7 +46,6 @@ class drop final : public plugin::listed_maildrop {
     bool holds_lock() const noexcept { return !released_ && (*db_)->usable(); }
 
     std::shared_ptr<pgclient::lease> db_;
-    asio::any_io_executor executor_;  // the session's: where the unlock runs when the maildrop is destroyed
     std::int64_t mailbox_;
     std::vector<stored_message> list_;
     bool released_ = false;  // the unlock was tried at commit(): no statement runs here any more
