@@ -27,8 +27,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -136,30 +138,100 @@ inline void run(asio::io_context& io, int threads) {
     }
 }
 
-// The CPU time process `pid` has used, in seconds; a negative number when it cannot be read.
-inline double process_cpu_seconds(int pid) {
+// One process's line of /proc/PID/stat: its parent and its CPU times in clock ticks.
+struct process_stat {
+    int ppid = 0;
+    long own_ticks = 0;       // utime + stime (all of its threads)
+    long children_ticks = 0;  // cutime + cstime: its children that have ended and been waited for
+};
+
+inline std::optional<process_stat> read_process_stat(int pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const auto paren = text.rfind(')');  // the command name may hold spaces; the fields follow its ')'
-    if (paren == std::string::npos) {
-        return -1;
+    if (paren == std::string::npos || paren + 2 > text.size()) {
+        return std::nullopt;
     }
     std::istringstream fields(text.substr(paren + 2));
     std::string field;
-    long utime = -1;
-    long stime = -1;
-    for (int n = 3; fields >> field; ++n) {  // field 3 is the state; 14 and 15 are utime and stime
-        if (n == 14) {
-            utime = std::atol(field.c_str());
-        } else if (n == 15) {
-            stime = std::atol(field.c_str());
-            break;
+    process_stat s;
+    long ticks[4] = {-1, -1, -1, -1};                   // fields 14 to 17: utime, stime, cutime, cstime
+    for (int n = 3; n <= 17 && fields >> field; ++n) {  // field 3 is the state, 4 the parent
+        if (n == 4) {
+            s.ppid = std::atoi(field.c_str());
+        } else if (n >= 14) {
+            ticks[n - 14] = std::atol(field.c_str());
         }
     }
-    if (utime < 0 || stime < 0) {
+    if (std::any_of(std::begin(ticks), std::end(ticks), [](long t) { return t < 0; })) {
+        return std::nullopt;
+    }
+    s.own_ticks = ticks[0] + ticks[1];
+    s.children_ticks = ticks[2] + ticks[3];
+    return s;
+}
+
+// `pid` and every process below it (children, their children...), found by scanning /proc for parents: a server
+// such as Dovecot is a master with a process per service and per session.
+inline std::vector<int> process_tree(int pid) {
+    std::vector<std::pair<int, int>> parent_of;  // (pid, ppid) of every process
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            continue;
+        }
+        const int p = std::atoi(name.c_str());
+        if (const auto s = read_process_stat(p)) {
+            parent_of.emplace_back(p, s->ppid);
+        }
+    }
+    std::vector<int> tree{pid};
+    for (std::size_t i = 0; i < tree.size(); ++i) {  // breadth first; each process has one parent, so no repeats
+        for (const auto& [p, ppid] : parent_of) {
+            if (ppid == tree[i]) {
+                tree.push_back(p);
+            }
+        }
+    }
+    return tree;
+}
+
+// The CPU time process `pid` and the processes below it have used, in seconds: each live one's own time and
+// that of its children that ended (a session process that exited and was reaped is in its parent's cutime and
+// cstime, so nothing is counted twice or lost); a negative number when `pid` cannot be read.
+inline double process_cpu_seconds(int pid) {
+    if (!read_process_stat(pid)) {
         return -1;
     }
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    long ticks = 0;
+    for (const int p : process_tree(pid)) {
+        if (const auto s = read_process_stat(p)) {
+            ticks += s->own_ticks + s->children_ticks;
+        }
+    }
+    return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// The memory of process `pid` and the processes below it, in KiB: the sum of their proportional set sizes (Pss
+// of /proc/PID/smaps_rollup: a page shared by n of them counts 1/n in each, so shared libraries are not counted
+// once per process as RSS would); a negative number when `pid` cannot be read.
+inline long process_tree_pss_kib(int pid) {
+    long total = -1;
+    for (const int p : process_tree(pid)) {
+        std::ifstream in("/proc/" + std::to_string(p) + "/smaps_rollup");
+        std::string key;
+        long kib = 0;
+        while (in >> key) {
+            if (key == "Pss:") {
+                in >> kib;
+                total = std::max(total, 0L) + kib;
+                break;
+            }
+            in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+        }
+    }
+    return total;
 }
 
 // One client connection, plain or TLS, with a buffered line reader. Used by one coroutine at a time, on the

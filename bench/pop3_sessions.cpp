@@ -5,10 +5,15 @@
 // connects from 127.0.0.(1 + i % 250) and logs in as user{i % users}: a POP3 maildrop is locked for the length
 // of a session, so concurrent clients need different users (a second session of the same user gets
 // -ERR [IN-USE]). Client and server share the machine, so the figure includes the client's half of the work.
-// bench/pop3.sh makes the users and their Maildirs, starts mailwrightd and runs this program.
+// Each client's first session is also reported apart (p50 and max): with a credentials cache those are the
+// cold logins, one per user when there are as many users as clients. With --pid, the server's CPU time per
+// session and its memory (proportional set size) at the end, both summed over the process and the processes
+// below it, so a server made of many processes (Dovecot: a master, auth, a login and a pop3 process per
+// session...) is measured whole. bench/pop3.sh and bench/peers.sh make the users and their Maildirs, start the
+// server and run this program.
 //
 //   mailwright-bench pop3 --port 1110 [--seconds 10] [--concurrency 32] [--tls] [--users N]
-//                         [--password secret] [--host 127.0.0.1] [--threads 1]
+//                         [--password secret] [--host 127.0.0.1] [--threads 1] [--pid SERVER_PID]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -40,6 +45,7 @@ struct options {
     bool tls = false;
     std::string password = "secret";
     int threads = 1;  // running the io_context
+    int pid = 0;      // the server's process, for its CPU time per session and its memory; 0: not measured
 };
 
 std::string base64(std::string_view in) {
@@ -195,7 +201,8 @@ struct totals {
     std::atomic<long> failures{0};
     std::atomic<long> size_mismatches{0};
     std::mutex mutex;
-    std::vector<double> latencies_ms;
+    std::vector<double> latencies_ms;  // every session that succeeded
+    std::vector<double> first_ms;      // each client's first session that succeeded (a cold cache's logins)
     std::string first_error;
     std::uint64_t retr_octets = 0;
 };
@@ -213,6 +220,7 @@ asio::awaitable<void> client(const options& o, const asio::ip::tcp::endpoint& ta
     std::vector<double> mine;
     std::string error;
     std::uint64_t octets = 0;
+    std::optional<double> first;
     while (bench::clock::now() < until) {
         const auto begun = bench::clock::now();
         const outcome r = co_await run_session(o, target, t, auth_line, give_up_at);
@@ -224,6 +232,9 @@ asio::awaitable<void> client(const options& o, const asio::ip::tcp::endpoint& ta
             continue;
         }
         mine.push_back(bench::milliseconds_since(begun));
+        if (!first) {
+            first = mine.back();
+        }
         octets = r.retr_octets;
         if (r.stat_messages == 1 && r.stat_octets != r.retr_octets) {
             ++all.size_mismatches;
@@ -231,6 +242,9 @@ asio::awaitable<void> client(const options& o, const asio::ip::tcp::endpoint& ta
     }
     std::lock_guard lock(all.mutex);
     all.latencies_ms.insert(all.latencies_ms.end(), mine.begin(), mine.end());
+    if (first) {
+        all.first_ms.push_back(*first);
+    }
     if (all.first_error.empty()) {
         all.first_error = error;
     }
@@ -253,6 +267,10 @@ int bench::pop3_main(int argc, char** argv) {
     app.add_option("--users", o.users, "client i logs in as user{i % N} (default: one per client)")
         ->check(CLI::PositiveNumber);
     app.add_option("--password", o.password, "every user's password")->capture_default_str();
+    app.add_option("--pid", o.pid,
+                   "the server's process, for its CPU time per session and its memory (with the "
+                   "processes below it)")
+        ->check(CLI::PositiveNumber);
     if (const auto code = bench::parse_command_line(app, argc, argv)) {
         return *code;
     }
@@ -269,6 +287,7 @@ int bench::pop3_main(int argc, char** argv) {
     }
     totals all;
     asio::io_context io(o.threads);
+    const double cpu_before = o.pid > 0 ? bench::process_cpu_seconds(o.pid) : -1;
     const auto start = bench::clock::now();
     const auto until = start + std::chrono::seconds(o.seconds);
     for (int t = 0; t < o.concurrency; ++t) {
@@ -276,6 +295,8 @@ int bench::pop3_main(int argc, char** argv) {
     }
     bench::run(io, o.threads);
     const double elapsed = std::chrono::duration<double>(bench::clock::now() - start).count();
+    const double cpu_after = o.pid > 0 ? bench::process_cpu_seconds(o.pid) : -1;
+    const long pss_kib = o.pid > 0 ? bench::process_tree_pss_kib(o.pid) : -1;
     const long failed = all.failures.load();
     auto& latencies_ms = all.latencies_ms;
     const auto sessions = static_cast<long>(latencies_ms.size());
@@ -292,15 +313,36 @@ int bench::pop3_main(int argc, char** argv) {
         return 1;
     }
     std::sort(latencies_ms.begin(), latencies_ms.end());
+    std::sort(all.first_ms.begin(), all.first_ms.end());
     auto pct = [&](double p) { return bench::percentile(latencies_ms, p); };
+    auto first_pct = [&](double p) { return bench::percentile(all.first_ms, p); };
     const double rate = static_cast<double>(sessions) / elapsed;
+    // Microseconds of the server's CPU per session (its processes' utime and stime; 10 ms ticks, so a run should
+    // give it a few seconds of CPU) and its memory at the end; left out when not measured.
+    const double cpu_us = cpu_before >= 0 && cpu_after >= cpu_before && sessions > 0
+                              ? (cpu_after - cpu_before) * 1e6 / static_cast<double>(sessions)
+                              : -1;
+    std::string server_text;
+    std::string server_json;
+    if (cpu_us >= 0) {
+        server_text += fmt::format("; {:.0f} us of server CPU per session", cpu_us);
+        server_json += fmt::format(R"(,"server_cpu_us_per_session":{:.1f})", cpu_us);
+    }
+    if (pss_kib >= 0) {
+        server_text += fmt::format(", server PSS {} KiB", pss_kib);
+        server_json += fmt::format(R"(,"server_pss_kib":{})", pss_kib);
+    }
+    // Each client's first session: the logins a cold credentials cache sees (one per user, all at once).
     fmt::print(
         "pop3 {}: {:.0f} sessions/s over {:.1f} s, {} clients, p50 {:.1f} ms, p99 {:.1f} ms, {} failed, "
-        "RETR {} octets\n",
-        o.tls ? "tls" : "plain", rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed, all.retr_octets);
+        "RETR {} octets; first session of each client p50 {:.1f} ms, max {:.1f} ms{}\n",
+        o.tls ? "tls" : "plain", rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed, all.retr_octets,
+        first_pct(0.5), first_pct(1.0), server_text);
     fmt::print(R"({{"bench":"pop3","tls":{},"sessions_per_second":{:.0f},"seconds":{:.3f},"concurrency":{},)"
-               R"("p50_ms":{:.3f},"p99_ms":{:.3f},"failed":{},"retr_octets":{}}})"
+               R"("p50_ms":{:.3f},"p99_ms":{:.3f},"failed":{},"retr_octets":{},"first_p50_ms":{:.3f},)"
+               R"("first_max_ms":{:.3f}{}}})"
                "\n",
-               o.tls, rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed, all.retr_octets);
+               o.tls, rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed, all.retr_octets, first_pct(0.5),
+               first_pct(1.0), server_json);
     return 0;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The standard set: every benchmark script against a fresh mailwrightd (each starts its own, on loopback, with
-# a temporary configuration), Postfix's smtp-sink and smtp-source beside it, then the figures section of
-# docs/performance.md rewritten from the JSON lines the programs print (the text around it is left alone).
-# Usage: bench/run-all.sh [seconds]   (default 10 s a run; the whole set takes about 65 runs of that)
+# a temporary configuration), its peers beside it (Postfix's smtp-sink and smtp-source, Dovecot's POP3:
+# bench/peers.sh), then the figures section of docs/performance.md rewritten from the JSON lines the programs
+# print and the tables bench/peers.sh and bench/filters.sh print (the text around it is left alone).
+# Usage: bench/run-all.sh [seconds]   (default 10 s a run; the whole set takes about 80 runs of that)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -88,7 +89,7 @@ for name in ("idle-plain", "idle-tls"):
                      f"sessions", f"{j['bytes_per_session'] / 1024:.1f} KiB ({j['failed']} failed)", command(name)))
 
 with open(os.path.join(logs, "peers.out")) as f:
-    peers = "".join(line for line in f if line.startswith("|"))
+    peers = f.read().split("\n== tables\n")[-1]  # its captions and tables, after the runs' own lines
 
 with open(os.path.join(logs, "filters.out")) as f:
     lines = f.readlines()
@@ -98,8 +99,7 @@ with open(os.path.join(logs, "filters.out")) as f:
 section = [f"Machine: {machine}. Written by `bench/run-all.sh`.", "",
            "| what | figure | command |", "| --- | --- | --- |"]
 section += [f"| {what} | {figure} | `{cmd}` |" for what, figure, cmd in rows]
-section += ["", "Postfix's do-nothing `smtp-sink` and mailwrightd into the discard store, both measured by the same "
-            f"clients (`{command('peers')}`), 1 KiB messages:", "", peers.rstrip()]
+section += ["", f"mailwrightd beside its peers (`{command('peers')}`):", "", peers.rstrip()]
 section += ["", "The stock hook plugins and filters (access, ratelimit, aliases, headers) against none: mailwrightd "
             "with one worker into the discard store, connections reused, each round's figure in turn "
             f"(`{command('filters')}`); then the headers filter in the pipeline alone (`mailwright-bench-pipeline`):",

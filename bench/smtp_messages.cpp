@@ -9,12 +9,17 @@
 // threads run them all. Client i connects from 127.0.0.(1 + i % 250). Client and server share the machine, so
 // the figure includes the client's half of the work. With --pid, the server's own CPU time over the run
 // (utime + stime of /proc/PID/stat) divided by the messages accepted: the steadier figure on a shared machine,
-// where the rate also depends on what the client costs. bench/smtp.sh and bench/filters.sh start mailwrightd
-// and run this program.
+// where the rate also depends on what the client costs (summed over the process and the processes below it).
+// With --rate the clients are paced instead of running flat out: client i's messages are due every
+// concurrency/rate seconds, the clients staggered, and a message's latency runs from when it was due (so a
+// server that stalls is charged for the messages that waited behind the stall, not only the one it held; with
+// --reuse a connection's first message also carries its connect and EHLO). That is the latency of a given load,
+// the figure to compare with and without other work on the server (bench/pop3.sh --mixed). bench/smtp.sh and
+// bench/filters.sh start mailwrightd and run this program.
 //
 //   mailwright-bench smtp --port 2525 [--seconds 10] [--concurrency 16] [--size 1024] [--tls] [--reuse]
 //                         [--pipeline] [--to bench@example.org] [--from sender@remote.example] [--host 127.0.0.1]
-//                         [--threads 1] [--pid SERVER_PID]
+//                         [--threads 1] [--pid SERVER_PID] [--rate MESSAGES_PER_SECOND]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -50,6 +55,7 @@ struct options {
     std::string from = "sender@remote.example";
     int threads = 1;  // running the io_context
     int pid = 0;      // the server's process, for its CPU time per message; 0: not measured
+    double rate = 0;  // messages per second from all clients together; 0: each client as fast as it can
 };
 
 struct message_text {
@@ -281,14 +287,27 @@ asio::awaitable<void> run_client(const options& o, const asio::ip::tcp::endpoint
     client c(o, target, t, message, until + bench::io_timeout);
     std::vector<double> mine;
     std::string error;
+    // With --rate, this client's messages are due every `interval`, the clients' schedules staggered.
+    const auto interval = std::chrono::duration_cast<bench::clock::duration>(
+        std::chrono::duration<double>(o.rate > 0 ? o.concurrency / o.rate : 0.0));
+    auto due = bench::clock::now() + interval * t / o.concurrency;
+    asio::steady_timer pace(co_await asio::this_coro::executor);
     while (bench::clock::now() < until) {
-        auto begun = bench::clock::now();
+        if (o.rate > 0) {
+            if (due >= until) {
+                break;
+            }
+            pace.expires_at(due);
+            co_await pace.async_wait(asio::use_awaitable);
+        }
+        auto begun = o.rate > 0 ? due : bench::clock::now();
+        due += interval;
         bool ok = c.connected();
         if (!ok) {
             ok = co_await c.open();
         }
         if (ok) {
-            if (o.reuse) {
+            if (o.reuse && o.rate <= 0) {
                 begun = bench::clock::now();  // connect and EHLO are not this message's
             }
             ok = co_await c.send_message();
@@ -331,6 +350,8 @@ int bench::smtp_main(int argc, char** argv) {
     app.add_option("--to", o.to, "the recipient")->capture_default_str();
     app.add_option("--from", o.from, "the sender")->capture_default_str();
     app.add_option("--pid", o.pid, "the server's process, for its CPU time per message")->check(CLI::PositiveNumber);
+    app.add_option("--rate", o.rate, "messages per second from all clients together, paced (default: no pacing)")
+        ->check(CLI::PositiveNumber);
     if (const auto code = bench::parse_command_line(app, argc, argv)) {
         return *code;
     }
@@ -377,15 +398,18 @@ int bench::smtp_main(int argc, char** argv) {
     const double cpu_us = cpu_before >= 0 && cpu_after >= cpu_before && messages > 0
                               ? (cpu_after - cpu_before) * 1e6 / static_cast<double>(messages)
                               : 0.0;
-    fmt::print("smtp {} {} B {}{}: {:.0f} msg/s over {:.1f} s, {} clients, p50 {:.1f} ms, p99 {:.1f} ms, {} failed{}\n",
-               o.tls ? "tls" : "plain", o.size, o.reuse ? "reuse" : "new-connection", o.pipeline ? " pipelined" : "",
-               rate, elapsed, o.concurrency, pct(0.5), pct(0.99), failed,
-               cpu_us > 0 ? fmt::format("; {:.1f} us of server CPU per message", cpu_us) : "");
-    fmt::print(R"({{"bench":"smtp","tls":{},"size":{},"reuse":{},"pipeline":{},"messages_per_second":{:.0f},)"
-               R"("messages":{},"seconds":{:.3f},"concurrency":{},"p50_ms":{:.3f},"p99_ms":{:.3f},"failed":{},)"
-               R"("server_cpu_us_per_message":{:.1f}}})"
-               "\n",
-               o.tls, o.size, o.reuse, o.pipeline, rate, messages, elapsed, o.concurrency, pct(0.5), pct(0.99), failed,
-               cpu_us);
+    fmt::print(
+        "smtp {} {} B {}{}{}: {:.0f} msg/s over {:.1f} s, {} clients, p50 {:.1f} ms, p99 {:.1f} ms, p99.9 {:.1f} ms, "
+        "max {:.1f} ms, {} failed{}\n",
+        o.tls ? "tls" : "plain", o.size, o.reuse ? "reuse" : "new-connection", o.pipeline ? " pipelined" : "",
+        o.rate > 0 ? fmt::format(" paced at {:g}/s", o.rate) : "", rate, elapsed, o.concurrency, pct(0.5), pct(0.99),
+        pct(0.999), pct(1.0), failed, cpu_us > 0 ? fmt::format("; {:.1f} us of server CPU per message", cpu_us) : "");
+    fmt::print(
+        R"({{"bench":"smtp","tls":{},"size":{},"reuse":{},"pipeline":{},"rate":{:g},"messages_per_second":{:.0f},)"
+        R"("messages":{},"seconds":{:.3f},"concurrency":{},"p50_ms":{:.3f},"p99_ms":{:.3f},"p999_ms":{:.3f},)"
+        R"("max_ms":{:.3f},"failed":{},"server_cpu_us_per_message":{:.1f}}})"
+        "\n",
+        o.tls, o.size, o.reuse, o.pipeline, o.rate, rate, messages, elapsed, o.concurrency, pct(0.5), pct(0.99),
+        pct(0.999), pct(1.0), failed, cpu_us);
     return 0;
 }
