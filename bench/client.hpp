@@ -213,6 +213,29 @@ inline double process_cpu_seconds(int pid) {
     return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// How long the threads of process `pid` and of the processes below it have waited to run while runnable (the
+// second field of /proc/PID/task/TID/schedstat), in seconds; a negative number when `pid` cannot be read. Over a
+// run, divided by the messages, it says how much of a latency is the scheduler's: a thread that was woken up
+// (a reply to write, a lock released) but found every core busy.
+inline double process_runqueue_wait_seconds(int pid) {
+    if (!read_process_stat(pid)) {
+        return -1;
+    }
+    long double ns = 0;
+    for (const int p : process_tree(pid)) {
+        std::error_code ec;
+        for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(p) + "/task", ec)) {
+            std::ifstream in(task.path() / "schedstat");
+            unsigned long long running = 0;
+            unsigned long long waiting = 0;
+            if (in >> running >> waiting) {
+                ns += static_cast<long double>(waiting);
+            }
+        }
+    }
+    return static_cast<double>(ns / 1e9L);
+}
+
 // The memory of process `pid` and the processes below it, in KiB: the sum of their proportional set sizes (Pss
 // of /proc/PID/smaps_rollup: a page shared by n of them counts 1/n in each, so shared libraries are not counted
 // once per process as RSS would); a negative number when `pid` cannot be read.

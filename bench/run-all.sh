@@ -89,7 +89,7 @@ for name in ("idle-plain", "idle-tls"):
                      f"sessions", f"{j['bytes_per_session'] / 1024:.1f} KiB ({j['failed']} failed)", command(name)))
 
 with open(os.path.join(logs, "peers.out")) as f:
-    peers = f.read().split("\n== tables\n")[-1]  # its captions and tables, after the runs' own lines
+    peers = re.split(r"(?m)^== tables\n", f.read())[-1]  # its captions and tables, after the runs' own lines
 
 with open(os.path.join(logs, "filters.out")) as f:
     lines = f.readlines()

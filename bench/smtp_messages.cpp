@@ -9,7 +9,9 @@
 // threads run them all. Client i connects from 127.0.0.(1 + i % 250). Client and server share the machine, so
 // the figure includes the client's half of the work. With --pid, the server's own CPU time over the run
 // (utime + stime of /proc/PID/stat) divided by the messages accepted: the steadier figure on a shared machine,
-// where the rate also depends on what the client costs (summed over the process and the processes below it).
+// where the rate also depends on what the client costs (summed over the process and the processes below it),
+// and how long its threads waited for a core per message (/proc/PID/task/TID/schedstat): the scheduler's share
+// of the latency when client and server share the cores.
 // With --rate the clients are paced instead of running flat out: client i's messages are due every
 // concurrency/rate seconds, the clients staggered, and a message's latency runs from when it was due (so a
 // server that stalls is charged for the messages that waited behind the stall, not only the one it held; with
@@ -371,6 +373,7 @@ int bench::smtp_main(int argc, char** argv) {
     totals all;
     asio::io_context io(o.threads);
     const double cpu_before = o.pid > 0 ? bench::process_cpu_seconds(o.pid) : -1;
+    const double wait_before = o.pid > 0 ? bench::process_runqueue_wait_seconds(o.pid) : -1;
     const auto start = bench::clock::now();
     const auto until = start + std::chrono::seconds(o.seconds);
     for (int t = 0; t < o.concurrency; ++t) {
@@ -379,6 +382,7 @@ int bench::smtp_main(int argc, char** argv) {
     bench::run(io, o.threads);
     const double elapsed = std::chrono::duration<double>(bench::clock::now() - start).count();
     const double cpu_after = o.pid > 0 ? bench::process_cpu_seconds(o.pid) : -1;
+    const double wait_after = o.pid > 0 ? bench::process_runqueue_wait_seconds(o.pid) : -1;
     const long failed = all.failures.load();
     auto& latencies_ms = all.latencies_ms;
     const auto messages = static_cast<long>(latencies_ms.size());
@@ -398,18 +402,28 @@ int bench::smtp_main(int argc, char** argv) {
     const double cpu_us = cpu_before >= 0 && cpu_after >= cpu_before && messages > 0
                               ? (cpu_after - cpu_before) * 1e6 / static_cast<double>(messages)
                               : 0.0;
+    // Microseconds the server's threads waited for a core, per message (left out when not measured).
+    const double wait_us = wait_before >= 0 && wait_after >= wait_before && messages > 0
+                               ? (wait_after - wait_before) * 1e6 / static_cast<double>(messages)
+                               : -1;
+    std::string server_text = cpu_us > 0 ? fmt::format("; {:.1f} us of server CPU per message", cpu_us) : "";
+    std::string server_json;
+    if (wait_us >= 0) {
+        server_text += fmt::format(", {:.1f} us waiting for a core", wait_us);
+        server_json = fmt::format(R"(,"server_runqueue_wait_us_per_message":{:.1f})", wait_us);
+    }
     fmt::print(
         "smtp {} {} B {}{}{}: {:.0f} msg/s over {:.1f} s, {} clients, p50 {:.1f} ms, p99 {:.1f} ms, p99.9 {:.1f} ms, "
         "max {:.1f} ms, {} failed{}\n",
         o.tls ? "tls" : "plain", o.size, o.reuse ? "reuse" : "new-connection", o.pipeline ? " pipelined" : "",
         o.rate > 0 ? fmt::format(" paced at {:g}/s", o.rate) : "", rate, elapsed, o.concurrency, pct(0.5), pct(0.99),
-        pct(0.999), pct(1.0), failed, cpu_us > 0 ? fmt::format("; {:.1f} us of server CPU per message", cpu_us) : "");
+        pct(0.999), pct(1.0), failed, server_text);
     fmt::print(
         R"({{"bench":"smtp","tls":{},"size":{},"reuse":{},"pipeline":{},"rate":{:g},"messages_per_second":{:.0f},)"
         R"("messages":{},"seconds":{:.3f},"concurrency":{},"p50_ms":{:.3f},"p99_ms":{:.3f},"p999_ms":{:.3f},)"
-        R"("max_ms":{:.3f},"failed":{},"server_cpu_us_per_message":{:.1f}}})"
+        R"("max_ms":{:.3f},"failed":{},"server_cpu_us_per_message":{:.1f}{}}})"
         "\n",
         o.tls, o.size, o.reuse, o.pipeline, o.rate, rate, messages, elapsed, o.concurrency, pct(0.5), pct(0.99),
-        pct(0.999), pct(1.0), failed, cpu_us);
+        pct(0.999), pct(1.0), failed, cpu_us, server_json);
     return 0;
 }
