@@ -1,8 +1,17 @@
-// log::escape: what a client says can never start a log line of its own (SECURITY-CASES 44).
+// log::escape: what a client says can never start a log line of its own (SECURITY-CASES 44); stderr's sink,
+// shared by threads without a lock of ours.
 #include "mailwright/log/log.hpp"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <map>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 using mailwright::log::escape;
 
@@ -87,4 +96,73 @@ TEST_CASE("log::json_line: quotes and backslashes are escaped for JSON, after th
     // The long-message cut applies as it does to text.
     const std::string line = json_line("t", "info", std::string(10000, 'a'));
     CHECK(line.find("...[5904 octets cut]\"}") != std::string::npos);
+}
+
+namespace {
+
+// Runs `body` with stderr going to a temporary file, and returns what was written there.
+template <class F>
+std::string capture_stderr(F body) {
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file != nullptr);
+    const int saved = ::dup(STDERR_FILENO);
+    ::dup2(::fileno(file), STDERR_FILENO);
+    body();
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    std::string text;
+    std::rewind(file);
+    char chunk[4096];
+    for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, file)) > 0;) {
+        text.append(chunk, n);
+    }
+    std::fclose(file);
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("log on stderr: lines from several threads at once each arrive whole, none lost", "[log]") {
+    constexpr int threads = 4;
+    constexpr int lines = 2000;
+    const std::string text = capture_stderr([] {
+        mailwright::log::init(mailwright::log::level::info);
+        std::vector<std::thread> writers;
+        for (int t = 0; t < threads; ++t) {
+            writers.emplace_back([t] {
+                for (int i = 0; i < lines; ++i) {
+                    spdlog::info("writer={} line={} {}", t, i, std::string(200, static_cast<char>('a' + t)));
+                }
+            });
+        }
+        for (auto& w : writers) {
+            w.join();
+        }
+    });
+    std::map<int, int> next_line;  // each writer's lines in its own order
+    std::istringstream in(text);
+    int count = 0;
+    for (std::string line; std::getline(in, line); ++count) {
+        int writer = -1;
+        int number = -1;
+        const auto at = line.find(" info writer=");
+        REQUIRE(at != std::string::npos);
+        REQUIRE(std::sscanf(line.c_str() + at, " info writer=%d line=%d", &writer, &number) == 2);
+        CHECK(line.size() - line.rfind(' ') - 1 == 200);
+        CHECK(line.back() == static_cast<char>('a' + writer));
+        CHECK(number == next_line[writer]++);
+    }
+    CHECK(count == threads * lines);
+}
+
+TEST_CASE("log on stderr: a thread that logged before a new init() writes in the new form after it", "[log]") {
+    const std::string text = capture_stderr([] {
+        mailwright::log::init(mailwright::log::settings{.threshold = mailwright::log::level::info});
+        spdlog::info("before");
+        mailwright::log::init(mailwright::log::settings{.threshold = mailwright::log::level::info,
+                                                        .style = mailwright::log::format::json});
+        spdlog::info("after");
+    });
+    CHECK(text.find(" info before\n") != std::string::npos);
+    CHECK(text.find("\"message\":\"after\"}\n") != std::string::npos);
 }

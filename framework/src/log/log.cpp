@@ -1,5 +1,5 @@
 // Logging set-up over spdlog: the escaping every line goes through, the text and JSON forms, and the outputs
-// (stderr, syslog, journald).
+// (stderr: stderr_sink.hpp; syslog, journald).
 #include "mailwright/log/log.hpp"
 
 #include <syslog.h>
@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +17,7 @@
 #include <iterator>
 
 #include "mailwright/io/utf8.hpp"
+#include "stderr_sink.hpp"
 
 namespace mailwright::log {
 
@@ -184,7 +184,7 @@ spdlog::sink_ptr make_sink(output destination, const char*& missing) {
             }
             return std::make_shared<spdlog::sinks::systemd_sink_mt>(ident, true);
     }
-    return std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    return std::make_shared<stderr_sink>();
 }
 
 }  // namespace
@@ -252,7 +252,7 @@ void init(const settings& s) {
     spdlog::sink_ptr sink = make_sink(s.destination, missing);
     const bool on_stderr = sink == nullptr || s.destination == output::standard_error;
     if (sink == nullptr) {
-        sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+        sink = std::make_shared<stderr_sink>();
     }
     // Not registered by name: a second init() (a test, an embedder) replaces the default logger.
     auto logger = std::make_shared<spdlog::logger>("mailwright", std::move(sink));
