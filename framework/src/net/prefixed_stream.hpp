@@ -35,6 +35,12 @@ class prefixed_stream final : public stream {
         auto r = co_await inner_->read_some(buffer);
         co_return r;
     }
+    asio::awaitable<std::error_code> wait_readable() override {
+        if (offset_ < prefix_.size()) {
+            co_return interrupted_ ? std::error_code(errc::stopping) : std::error_code{};
+        }
+        co_return co_await inner_->wait_readable();
+    }
     asio::awaitable<io_result> write_all(std::span<const char> data) override {
         auto r = co_await inner_->write_all(data);
         co_return r;

@@ -4,7 +4,10 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <utility>
+
+#include <sys/socket.h>
 
 #include "mailwright/net/error.hpp"
 
@@ -83,6 +86,25 @@ asio::awaitable<io_result> socket_stream<Protocol>::read_some(std::span<char> bu
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_tuple);
     disarm();
     co_return io_result{translate(ec, true), n};
+}
+
+template <class Protocol>
+asio::awaitable<std::error_code> socket_stream<Protocol>::wait_readable() {
+    if (interrupted_) {
+        co_return errc::stopping;
+    }
+    // Asio's wait is not speculative and its epoll registration is edge-triggered: input (or the client's
+    // FIN) that arrived while no read was pending raised its edge already and would not wake the wait. So
+    // look first: anything there, the end of the stream or an error, and read_some() has its answer at once.
+    char probe = 0;
+    if (::recv(socket_.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+        (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        co_return std::error_code{};
+    }
+    arm();
+    auto [ec] = co_await socket_.async_wait(socket_type::wait_read, use_tuple);
+    disarm();
+    co_return translate(ec, true);
 }
 
 template <class Protocol>

@@ -25,6 +25,7 @@ class socket_stream final : public stream {
     ~socket_stream() override;
 
     asio::awaitable<io_result> read_some(std::span<char> buffer) override;
+    asio::awaitable<std::error_code> wait_readable() override;
     asio::awaitable<io_result> write_all(std::span<const char> data) override;
     void set_timeout(std::chrono::milliseconds timeout) override { timeout_ = timeout; }
     void interrupt() override;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <asio/error.hpp>
 
 #include "../tls/tls_stream.hpp"
@@ -69,10 +70,9 @@ std::chrono::steady_clock::time_point session::started() const noexcept { return
 void session::set_user(std::string_view user) { user_.assign(user); }
 void session::set_state(std::string_view state) { state_.assign(state); }
 
-asio::awaitable<read_result> session::read_line() {
-    auto r = co_await read_line(options_.limits.max_line);
-    co_return r;
-}
+// Not a coroutine: the awaitable of read_line(max_line) itself, so an idle session's chain of frames is one
+// frame shorter.
+asio::awaitable<read_result> session::read_line() { return read_line(options_.limits.max_line); }
 
 asio::awaitable<read_result> session::read_line(std::size_t max_line) {
     input_.set_max_line(max_line);
@@ -107,6 +107,42 @@ asio::awaitable<read_result> session::read_line(std::size_t max_line) {
     }
 }
 
+namespace {
+
+// A failed read or wait, as the session reports it.
+read_result failure(std::error_code ec) {
+    if (ec == asio::error::eof) {
+        return read_result{read_status::eof, {}, ec};
+    }
+    if (ec == net::errc::timeout) {
+        return read_result{read_status::timeout, {}, ec};
+    }
+    if (ec == net::errc::stopping) {
+        return read_result{read_status::stopping, {}, ec};
+    }
+    return read_result{read_status::error, {}, ec};
+}
+
+}  // namespace
+
+bool session::set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+    if (deadline) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return false;
+        }
+        stream_->set_timeout(left);
+    }
+    return true;
+}
+
+void session::give_back_buffers() noexcept {
+    input_.give_back();
+    if (output_.capacity() > std::string().capacity()) {
+        std::string().swap(output_);
+    }
+}
+
 asio::awaitable<std::optional<read_result>> session::fill(
     std::optional<std::chrono::steady_clock::time_point> deadline) {
     if (!output_.empty()) {
@@ -115,28 +151,31 @@ asio::awaitable<std::optional<read_result>> session::fill(
             co_return read_result{read_status::error, {}, failed};
         }
     }
-    if (deadline) {
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            co_return read_result{read_status::timeout, {}, net::errc::timeout};
-        }
-        stream_->set_timeout(left);
+    if (!set_deadline(deadline)) {
+        co_return read_result{read_status::timeout, {}, net::errc::timeout};
     }
-    const auto [ec, n] = co_await stream_->read_some(input_.prepare());
+    // Nothing is buffered (no partial line): the client is between commands, which may take minutes. Wait
+    // for its next octets without holding a buffer (a hundred thousand idle sessions hold none); the buffer
+    // comes from the pool again once there is something to read.
+    std::error_code ec;
+    if (!input_.has_buffered()) {
+        give_back_buffers();
+        ec = co_await stream_->wait_readable();
+        if (!ec && !set_deadline(deadline)) {
+            ec = net::errc::timeout;
+        }
+    }
+    std::size_t n = 0;
+    if (!ec) {
+        const net::io_result r = co_await stream_->read_some(input_.prepare());
+        ec = r.ec;
+        n = r.bytes;
+    }
     if (deadline) {
         stream_->set_timeout(options_.read_timeout);  // writes and raw reads keep the timeout per operation
     }
     if (ec) {
-        if (ec == asio::error::eof) {
-            co_return read_result{read_status::eof, {}, ec};
-        }
-        if (ec == net::errc::timeout) {
-            co_return read_result{read_status::timeout, {}, ec};
-        }
-        if (ec == net::errc::stopping) {
-            co_return read_result{read_status::stopping, {}, ec};
-        }
-        co_return read_result{read_status::error, {}, ec};
+        co_return failure(ec);
     }
     input_.commit(n);
     co_return std::nullopt;
@@ -162,8 +201,20 @@ asio::awaitable<bool> session::talks_within(std::chrono::milliseconds wait) {
     if (input_.has_buffered()) {
         co_return true;
     }
+    give_back_buffers();
     stream_->set_timeout(wait);
-    const auto [ec, n] = co_await stream_->read_some(input_.prepare());
+    const auto started = std::chrono::steady_clock::now();
+    std::error_code ec = co_await stream_->wait_readable();
+    std::size_t n = 0;
+    if (!ec) {
+        // A stream that cannot wait without reading said "readable" at once: the read waits out the rest.
+        const auto left =
+            wait - std::chrono::ceil<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+        stream_->set_timeout(std::max(left, std::chrono::milliseconds(1)));
+        const net::io_result r = co_await stream_->read_some(input_.prepare());
+        ec = r.ec;
+        n = r.bytes;
+    }
     stream_->set_timeout(options_.read_timeout);
     if (ec) {
         co_return false;  // silence; a real failure is reported again by the next read

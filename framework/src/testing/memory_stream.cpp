@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <asio/error.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <cstring>
 
 #include "mailwright/net/error.hpp"
@@ -11,7 +14,50 @@ namespace mailwright::testing {
 
 memory_stream::memory_stream(std::vector<std::string> chunks) : input_(chunks.begin(), chunks.end()) {}
 
+void memory_stream::push(std::string chunk) {
+    input_.push_back(std::move(chunk));
+    wake();
+}
+
+void memory_stream::interrupt() {
+    interrupted_ = true;
+    wake();
+}
+
+void memory_stream::close() {
+    closed_ = true;
+    wake();
+}
+
+void memory_stream::wake() noexcept {
+    if (waiting_ != nullptr) {
+        waiting_->cancel();
+    }
+}
+
+bool memory_stream::input_used_up() noexcept {
+    while (!input_.empty() && input_.front().empty()) {
+        input_.pop_front();
+    }
+    return input_.empty();
+}
+
+asio::awaitable<void> memory_stream::wait_for_input() {
+    while (ending_ == ending::wait && input_used_up() && !interrupted_ && !closed_) {
+        asio::steady_timer timer(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+        waiting_ = &timer;
+        co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        waiting_ = nullptr;
+    }
+}
+
+asio::awaitable<std::error_code> memory_stream::wait_readable() {
+    co_await wait_for_input();
+    co_return interrupted_ && !closed_ ? std::error_code(net::errc::stopping) : std::error_code{};
+}
+
 asio::awaitable<net::io_result> memory_stream::read_some(std::span<char> buffer) {
+    co_await wait_for_input();
     const std::size_t index = reads_++;
     if (closed_) {
         co_return net::io_result{asio::error::bad_descriptor, 0};
@@ -22,11 +68,9 @@ asio::awaitable<net::io_result> memory_stream::read_some(std::span<char> buffer)
     if (interrupted_) {
         co_return net::io_result{net::errc::stopping, 0};
     }
-    while (!input_.empty() && input_.front().empty()) {
-        input_.pop_front();
-    }
-    if (input_.empty()) {
+    if (input_used_up()) {
         switch (ending_) {
+            case ending::wait:  // interrupted or closed while waiting: reported above
             case ending::eof:
                 co_return net::io_result{asio::error::eof, 0};
             case ending::timeout:

@@ -213,13 +213,13 @@ asio::awaitable<std::error_code> tls_stream::fill_input() {
         in_begin_ = in_end_ = 0;
     }
     if (in_.empty()) {
-        in_.resize(input_chunk);
-    } else if (in_end_ == in_.size()) {
+        in_ = io::pooled_buffer(input_chunk);
+    } else if (in_end_ == input_chunk) {
         std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
         in_end_ -= in_begin_;
         in_begin_ = 0;
     }
-    const auto result = co_await transport_->read_some({in_.data() + in_end_, in_.size() - in_end_});
+    const auto result = co_await transport_->read_some({in_.data() + in_end_, input_chunk - in_end_});
     in_end_ += result.bytes;
     co_return result.ec;
 }
@@ -346,6 +346,20 @@ asio::awaitable<net::io_result> tls_stream::read_some(std::span<char> buffer) {
             co_return net::io_result{ec, 0};  // timeout, stopping, eof: the session decides
         }
     }
+}
+
+asio::awaitable<std::error_code> tls_stream::wait_readable() {
+    if (failed_ || wolfSSL_pending(ssl_) > 0 || wolfSSL_has_pending(ssl_) == 1 || in_end_ > in_begin_) {
+        co_return std::error_code{};  // read_some() answers at once (or reports the failure)
+    }
+    if (auto ec = co_await flush_output()) {
+        failed_ = ec;
+        co_return std::error_code{};
+    }
+    in_begin_ = in_end_ = 0;
+    in_.release();
+    std::string().swap(out_);
+    co_return co_await transport_->wait_readable();
 }
 
 asio::awaitable<net::io_result> tls_stream::write_all(std::span<const char> data) {

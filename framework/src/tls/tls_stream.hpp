@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "client_context.hpp"
+#include "mailwright/io/buffer_pool.hpp"
 #include "mailwright/net/stream.hpp"
 #include "mailwright/tls/context.hpp"
 #include "mailwright/tls/peer.hpp"
@@ -55,6 +56,9 @@ class tls_stream final : public net::stream {
     channel_info channel() const;
 
     asio::awaitable<net::io_result> read_some(std::span<char> buffer) override;
+    // Ready at once when wolfSSL holds plaintext or a record, or ciphertext waits in in_; otherwise gives in_
+    // and out_ back and waits on the transport.
+    asio::awaitable<std::error_code> wait_readable() override;
     asio::awaitable<net::io_result> write_all(std::span<const char> data) override;
     void set_timeout(std::chrono::milliseconds timeout) override { transport_->set_timeout(timeout); }
     void interrupt() override { transport_->interrupt(); }
@@ -81,10 +85,10 @@ class tls_stream final : public net::stream {
     std::chrono::milliseconds handshake_timeout_;
     const client_context* client_ = nullptr;  // the client side's context (owner_ holds it); null on a server
     WOLFSSL* ssl_ = nullptr;
-    std::vector<char> in_;  // ciphertext from the transport, not yet taken by wolfSSL
+    io::pooled_buffer in_;  // ciphertext from the transport, not yet taken by wolfSSL; given back while idle
     std::size_t in_begin_ = 0;
     std::size_t in_end_ = 0;
-    std::string out_;  // ciphertext from wolfSSL, not yet written to the transport
+    std::string out_;  // ciphertext from wolfSSL, not yet written to the transport; freed while idle
     std::error_code failed_;
     bool extended_master_secret_ = false;  // RFC 7627, seen in the ServerHello we sent
 };

@@ -23,6 +23,12 @@ class stream {
     // whatever the transport reports. Every read has a deadline (set_timeout).
     virtual asio::awaitable<io_result> read_some(std::span<char> buffer) = 0;
 
+    // Waits until read_some() would not wait: input is there (or the end of the stream, or a failure, which the
+    // read then reports), under the same deadline as a read and ending the same ways (errc::timeout,
+    // errc::stopping). A session waits here between commands, without a buffer to read into (io/buffer_pool.hpp).
+    // The default, for a stream that cannot wait without reading, says "ready" at once: the read then waits.
+    virtual asio::awaitable<std::error_code> wait_readable() { co_return std::error_code{}; }
+
     // Writes all of data or fails. Every write has the same deadline as a read: a peer that stops reading
     // cannot hold a session forever.
     virtual asio::awaitable<io_result> write_all(std::span<const char> data) = 0;

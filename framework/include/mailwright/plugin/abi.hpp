@@ -41,7 +41,9 @@
 //    settings::tables() (tables inside a plugin's table); envelope::one_reply; net::stream::park().
 // 8: auth_backend::tokens() and plugin::token_verifier (OAuth 2.0 bearer tokens for OAUTHBEARER and XOAUTH2);
 //    sasl::mechanism_info::bearer_token; sasl::step::refused.
-#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 8
+// 9: net::stream::wait_readable() (a new virtual); io::line_buffer's storage comes from io::pooled_buffer
+//    (io/buffer_pool.hpp); testing::memory_stream can wait for input (ending::wait).
+#define MAILWRIGHT_PLUGIN_INTERFACE_VERSION 9
 
 #if defined(__clang__)
 #define MAILWRIGHT_PLUGIN_ABI_COMPILER                                                             \

@@ -149,6 +149,11 @@ class session {
     // read_result only when that failed.
     asio::awaitable<std::optional<read_result>> fill(
         std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+    // Applies what is left of `deadline` (if any) to the stream; false when nothing is left.
+    bool set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline);
+    // Before waiting for the client: the line buffer's storage (when nothing is buffered) and the output
+    // string's go back to the pool and the heap.
+    void give_back_buffers() noexcept;
 
     std::unique_ptr<net::stream> stream_;
     session_info info_;
