@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <mailwright/io/compute.hpp>
 #include <mailwright/io/offload.hpp>
 #include <mailwright/io/watched_file.hpp>
 #include <mailwright/plugin/auth.hpp>
@@ -75,20 +76,28 @@ class jwt_plugin final : public plugin::auth_backend, plugin::token_verifier {
 
     plugin::token_verifier* tokens() noexcept override { return keys_ ? this : nullptr; }
 
-    // Signature checks cost tens of microseconds to a millisecond, and a changed JWKS is read from disk: both
-    // run on the blocking pool.
+    // A changed JWKS is read from disk, on the blocking pool; signature checks cost tens of microseconds to a
+    // millisecond, on the compute pool (busy: a temporary failure).
     asio::awaitable<plugin::auth_result> verify_token(std::string_view token, std::string_view) override {
-        auto work = [keys = keys_, rules = rules_, token = std::string(token)] {
-            if (keys->due(std::chrono::steady_clock::now())) {
+        if (keys_->due(std::chrono::steady_clock::now())) {
+            auto refresh = [keys = keys_] {
                 keys->refresh();
-            }
+                return 0;
+            };
+            co_await io::offload(std::move(refresh));
+        }
+        auto work = [keys = keys_, rules = rules_, token = std::string(token)] {
             const auto now =
                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
             auto v = jwt::check(token, *keys->current(), rules, now.count());
             return v.ok ? plugin::auth_result{plugin::auth_status::ok, std::move(v.user), {}}
                         : plugin::auth_result{plugin::auth_status::rejected, {}, std::move(v.reason)};
         };
-        co_return co_await io::offload(std::move(work));
+        auto checked = co_await io::compute(std::move(work));
+        if (checked.busy()) {
+            co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "the compute pool is busy"};
+        }
+        co_return std::move(*checked);
     }
 
     std::string token_scope() const override { return scope_; }

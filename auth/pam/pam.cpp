@@ -1,7 +1,8 @@
 // pam: passwords checked by Linux-PAM (pam(3)), for system accounts (pam_unix) or whatever stack the service
 // file names (pam_userdb, pam_sss, pam_ldap). Each check is pam_start, pam_authenticate, pam_acct_mgmt (an
-// expired or locked account is refused even with the right password) and pam_end, on the blocking pool: PAM
-// modules read files, run helpers (unix_chkpwd) and ask directories over the network.
+// expired or locked account is refused even with the right password) and pam_end, on the compute pool (io::compute:
+// pam_unix hashes the password, the heavy part; PAM modules also read files, run helpers (unix_chkpwd) and ask
+// directories over the network). A compute pool without a place within [server] hashing_wait is a tempfail.
 //
 //   [plugin.pam]
 //   service = "mailwright"   # the PAM service: <confdir>/mailwright
@@ -26,6 +27,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <mailwright/io/compute.hpp>
 #include <mailwright/io/offload.hpp>
 #include <mailwright/plugin/auth.hpp>
 #include <mailwright/sasl/crypto.hpp>
@@ -110,7 +112,7 @@ int converse(int count, const pam_message** messages, pam_response** responses, 
 }
 
 // pam_unix and pam_faildelay ask libpam to sleep after a failure (pam_fail_delay(3): 2 s and more). That would
-// hold a blocking-pool thread (and the PAM lock, `gate`) for nothing: the session already answers a failure only after
+// hold a compute-pool thread (and the PAM lock, `gate`) for nothing: the session already answers a failure only after
 // its own delay (mailwright/sasl/penalty.hpp), which waits on a timer and grows with repeated failures. A
 // PAM_FAIL_DELAY function replaces libpam's sleep; this one does not wait.
 void no_delay(int, unsigned, void*) {}
@@ -202,9 +204,9 @@ auth_result check(const pam_settings& settings, const std::string& user, std::st
 // Debian's libpam reports every transaction through libaudit, whose audit_log_acct_message() fills static
 // buffers (ThreadSanitizer caught two logins at once racing there); every pam_start and pam_end loads and
 // unloads the modules; and a module from elsewhere promises nothing (Dovecot runs PAM in worker processes
-// for this). A check waiting for the lock holds a blocking-pool thread, so at most max_pending checks are
+// for this). A check waiting for the lock holds a compute-pool thread, so at most max_pending checks are
 // admitted at once, running, waiting or queued for the pool; beyond that a login is a temporary failure,
-// and the rest of the pool stays free for the mailboxes.
+// and the rest of the pool stays free for other hashing.
 struct gate {
     std::mutex transaction;
     std::atomic<std::int64_t> admitted{0};
@@ -316,8 +318,11 @@ class pam final : public plugin::auth_backend {
             const std::lock_guard lock(gate_.transaction);
             return check(settings_, user, *secret);
         };
-        auto result = co_await io::offload(std::move(work));
-        co_return result;
+        auto result = co_await io::compute(std::move(work));
+        if (result.busy()) {
+            co_return auth_result{auth_status::tempfail, {}, "the compute pool is busy"};
+        }
+        co_return std::move(*result);
     }
 
     // PAM has no call that asks whether a user exists (pam_acct_mgmt without a password is not one: many

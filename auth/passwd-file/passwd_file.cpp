@@ -10,16 +10,20 @@
 //   default_scheme = "CRYPT"  # how a password without {SCHEME} is read (Dovecot's default_pass_scheme)
 //   allow_plain = false       # true: {PLAIN}/{CLEAR} lines are meant, and their warning is not logged
 //
-// Every password check runs on the blocking pool, and so does a recipient lookup unless the file was checked
-// within the last second and the user is in it. An unknown user is checked against a stand-in of the scheme
-// most users have, so the answer and the time are the same as for a wrong password.
+// A password check reads the table on the blocking pool (the file is checked for changes every time, so an
+// edited password counts at once), then goes through sasl::check_password(): the verified-credentials cache,
+// else the hash on the compute pool. A recipient lookup runs on the blocking pool too, unless the file was
+// checked within the last second and the user is in it. An unknown user is checked against a stand-in of the
+// scheme most users have, so the answer and the time are the same as for a wrong password.
 #include <sys/stat.h>
 
 #include <spdlog/spdlog.h>
 #include <chrono>
 #include <fstream>
+#include <mailwright/io/compute.hpp>
 #include <mailwright/io/offload.hpp>
 #include <mailwright/plugin/auth.hpp>
+#include <mailwright/sasl/check_password.hpp>
 #include <mailwright/sasl/crypto.hpp>
 #include <mailwright/sasl/password.hpp>
 #include <map>
@@ -142,16 +146,26 @@ class passwd_file final : public plugin::auth_backend, plugin::secret_provider {
     }
 
     asio::awaitable<plugin::auth_result> verify_password(std::string_view user, std::string_view password) override {
-        auto check = [this, user = std::string(user), password = std::string(password)]() mutable {
-            const auto t = fresh();
-            const auto it = t->entries.find(user);
-            const bool known = it != t->entries.end();
-            const bool ok = sasl::verify_password(known ? it->second : t->stand_in, password).value_or(false) && known;
-            sasl::wipe(password);
-            return plugin::auth_result{
-                ok ? plugin::auth_status::ok : plugin::auth_status::rejected, ok ? user : "", {}};
-        };
-        co_return co_await io::offload(std::move(check));
+        auto read = [this] { return fresh(); };
+        const auto t = co_await io::offload(std::move(read));
+        const auto it = t->entries.find(user);
+        const bool known = it != t->entries.end();
+        auto checked = sasl::check_result::mismatch;
+        if (known) {
+            checked = co_await sasl::check_password(user, it->second, password);
+        } else {
+            checked = co_await sasl::check_stand_in(user, t->stand_in, password);
+        }
+        switch (checked) {
+            case sasl::check_result::match:
+                co_return plugin::auth_result{plugin::auth_status::ok, std::string(user), {}};
+            case sasl::check_result::busy:
+                co_return plugin::auth_result{plugin::auth_status::tempfail, {}, "the compute pool is busy"};
+            case sasl::check_result::invalid:
+            case sasl::check_result::mismatch:
+                break;
+        }
+        co_return plugin::auth_result{plugin::auth_status::rejected, {}, {}};
     }
 
     // SMTP asks this for every recipient. A map search does not block, so a user found in a table checked
@@ -172,18 +186,25 @@ class passwd_file final : public plugin::auth_backend, plugin::secret_provider {
 
     plugin::secret_provider* secrets() noexcept override { return this; }
 
+    // Deriving SCRAM keys from a plaintext equivalent is PBKDF2: CPU work, on the compute pool.
     asio::awaitable<plugin::secret_result> stored_secret(std::string_view user, plugin::secret_kind kind) override {
-        auto derive = [this, user = std::string(user), kind] {
-            const auto t = fresh();
-            const auto it = t->entries.find(user);
-            if (it == t->entries.end()) {
-                return plugin::secret_result{};
-            }
-            auto secret = sasl::secret_from(it->second, kind, user);
-            return secret ? plugin::secret_result{plugin::auth_status::ok, user, std::move(*secret)}
-                          : plugin::secret_result{};
+        auto read = [this] { return fresh(); };
+        const auto t = co_await io::offload(std::move(read));
+        const auto it = t->entries.find(user);
+        if (it == t->entries.end()) {
+            co_return plugin::secret_result{};
+        }
+        auto derive = [stored = it->second, kind, user = std::string(user)] {
+            return sasl::secret_from(stored, kind, user);
         };
-        co_return co_await io::offload(std::move(derive));
+        auto secret = co_await io::compute(std::move(derive));
+        if (secret.busy()) {
+            co_return plugin::secret_result{plugin::auth_status::tempfail};
+        }
+        if (!*secret) {
+            co_return plugin::secret_result{};
+        }
+        co_return plugin::secret_result{plugin::auth_status::ok, std::string(user), std::move(**secret)};
     }
 
   private:

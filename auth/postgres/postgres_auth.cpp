@@ -6,8 +6,9 @@
 //   [plugin.postgres-auth]
 //   conninfo = "host=db.example.org dbname=mail user=mailwright password=..."
 //
-// A password check fetches the user's row on the event loop, then verifies the password on the blocking pool
-// (io::offload: hashing is CPU work), as passwd-file does. An unknown user, or one without a password, is
+// A password check fetches the user's row on the event loop, then verifies the password through
+// sasl::check_password() (the verified-credentials cache, else the hash on the compute pool), as passwd-file
+// does; a compute pool with no place for it is a temporary failure. An unknown user, or one without a password, is
 // checked against a stand-in (the stored password of the last known user seen, so the cost is that of the
 // kind most users have; a yescrypt hash before any), so the answer and the time are those of a wrong password.
 // A database that cannot answer (down, restarting, a statement over query_timeout, a query the server refuses)
@@ -15,8 +16,9 @@
 // An ability with no temporary answer (may_act_as) answers no then.
 #include <spdlog/spdlog.h>
 
-#include <mailwright/io/offload.hpp>
+#include <mailwright/io/compute.hpp>
 #include <mailwright/plugin/auth.hpp>
+#include <mailwright/sasl/check_password.hpp>
 #include <mailwright/sasl/crypto.hpp>
 #include <mailwright/sasl/password.hpp>
 #include <memory>
@@ -79,14 +81,22 @@ class postgres_auth_plugin final : public plugin::auth_backend,
         if (known) {
             set_stand_in(row.stored);
         }
-        auto check = [stored = known ? row.stored : stand_in(), password = std::string(password)]() mutable {
-            const bool match = sasl::verify_password(stored, password).value_or(false);
-            sasl::wipe(password);
-            return match;
-        };
-        const bool match = co_await io::offload(std::move(check));
-        if (match && known) {
-            co_return plugin::auth_result{auth_status::ok, std::move(row.user), {}};
+        auto checked = sasl::check_result::mismatch;
+        if (known) {
+            checked = co_await sasl::check_password(row.user, row.stored, password);
+        } else {
+            const auto stand_in_hash = stand_in();
+            checked = co_await sasl::check_stand_in(user, stand_in_hash, password);
+        }
+        switch (checked) {
+            case sasl::check_result::match:
+                co_return plugin::auth_result{auth_status::ok, std::move(row.user), {}};
+            case sasl::check_result::busy:
+                co_return plugin::auth_result{auth_status::tempfail, {}, "the compute pool is busy"};
+            case sasl::check_result::invalid:
+                co_return plugin::auth_result{auth_status::rejected, {}, "the stored password is not usable"};
+            case sasl::check_result::mismatch:
+                break;
         }
         co_return plugin::auth_result{auth_status::rejected, {}, known ? "wrong password" : row.message};
     }
@@ -106,15 +116,18 @@ class postgres_auth_plugin final : public plugin::auth_backend,
             co_return plugin::secret_result{row.status == auth_status::tempfail ? auth_status::tempfail
                                                                                 : auth_status::rejected};
         }
-        // Deriving SCRAM keys from a plaintext equivalent is PBKDF2: CPU work, off the event loop.
+        // Deriving SCRAM keys from a plaintext equivalent is PBKDF2: CPU work, on the compute pool.
         auto derive = [stored = std::move(row.stored), kind, name = row.user] {
             return sasl::secret_from(stored, kind, name);
         };
-        auto secret = co_await io::offload(std::move(derive));
-        if (!secret) {
+        auto secret = co_await io::compute(std::move(derive));
+        if (secret.busy()) {
+            co_return plugin::secret_result{auth_status::tempfail};
+        }
+        if (!*secret) {
             co_return plugin::secret_result{};
         }
-        co_return plugin::secret_result{auth_status::ok, std::move(row.user), std::move(*secret)};
+        co_return plugin::secret_result{auth_status::ok, std::move(row.user), std::move(**secret)};
     }
 
     asio::awaitable<plugin::auth_result> map_certificate(const tls::peer_certificate& certificate) override {

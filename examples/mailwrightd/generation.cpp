@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "mailwright/log/log.hpp"
+#include "mailwright/sasl/check_password.hpp"
 #include "notify.hpp"
 #include "setup.hpp"
 
@@ -26,6 +27,9 @@ std::vector<std::string> needs_restart(const config::daemon_config& before, cons
     };
     check(b.workers == a.workers, "[server] workers");
     check(b.blocking_threads == a.blocking_threads, "[server] blocking_threads");
+    check(b.hashing_threads == a.hashing_threads && b.hashing_queue == a.hashing_queue &&
+              b.hashing_wait == a.hashing_wait,
+          "[server] hashing_threads, hashing_queue and hashing_wait");
     check(b.ipv6_prefix == a.ipv6_prefix, "[server] ipv6_prefix");
     check(b.state_dir == a.state_dir, "[server] state_dir");
     check(b.user == a.user && b.group == a.group, "[server] user and group");
@@ -120,6 +124,8 @@ reload_outcome configuration_keeper::reload_locked() {
                         .max_connections_per_ip = next->config.server.max_connections_per_ip,
                         .shutdown_grace = next->config.server.shutdown_grace});
     lasting_ = std::move(lasting);
+    // A changed ttl or a smaller size starts the cache afresh; the same one keeps what it holds.
+    sasl::configure_credential_cache({.ttl = next->config.auth.cache_ttl, .size = next->config.auth.cache_size});
     spdlog::default_logger()->set_level(
         static_cast<spdlog::level::level_enum>(*log::parse_level(next->config.log.level)));
     std::string message = "configuration reloaded from " + path_;

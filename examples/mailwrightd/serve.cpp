@@ -16,9 +16,11 @@
 #include "bootstrap.hpp"
 #include "control_socket.hpp"
 #include "generation.hpp"
+#include "mailwright/io/compute.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/log/log.hpp"
 #include "mailwright/plugin/host.hpp"
+#include "mailwright/sasl/check_password.hpp"
 #include "mailwright/sasl/penalty.hpp"
 #include "mailwright/sasl/stand_in_key.hpp"
 #include "mailwright/server/server.hpp"
@@ -141,6 +143,10 @@ int serve(const std::string& config_path) {
     log::init(config::log_settings(cfg.log));
     raise_fd_limit();
     io::set_blocking_threads(cfg.server.blocking_threads);  // before anything offloads: the pool starts then
+    io::set_compute_options({.threads = cfg.server.hashing_threads,
+                             .queue = cfg.server.hashing_queue,
+                             .wait = cfg.server.hashing_wait});  // likewise, before anything hashes
+    sasl::configure_credential_cache({.ttl = cfg.auth.cache_ttl, .size = cfg.auth.cache_size});
 
     std::unique_ptr<configuration_keeper> keeper;  // set once serving; outlives the server, which holds its services
     server::server srv(server_options(cfg, config_path.empty(), [&keeper] {

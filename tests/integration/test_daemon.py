@@ -79,7 +79,8 @@ class DaemonBasics(unittest.TestCase):
 
 
 class BlockingPool(unittest.TestCase):
-    """[server] blocking_threads sizes the pool that io::offload() uses; it starts with the first blocking job."""
+    """[server] blocking_threads sizes the pool that io::offload() uses, hashing_threads the one io::compute()
+    uses; each starts with its first job (a password check: the file read on one, the hash on the other)."""
 
     def test_the_pool_has_the_configured_threads(self):
         work = tempfile.mkdtemp(prefix="mailwright-pool-")
@@ -90,6 +91,7 @@ class BlockingPool(unittest.TestCase):
 [server]
 workers = 1
 blocking_threads = 3
+hashing_threads = 2
 [plugin.passwd-file]
 file = "{passwd}"
 [plugin.authcheck]
@@ -105,9 +107,9 @@ port = 0
             with daemon.connect("check") as c:
                 self.assertEqual(c.line(), "READY\r\n")
                 before = threads()  # the control thread, one worker (and a sanitizer's own, if any)
-                c.send("CHECK alice secret\r\n")  # a password check: the first job for the pool
+                c.send("CHECK alice secret\r\n")  # a password check: the first job for each pool
                 self.assertTrue(c.line().startswith("OK alice"))
-                self.assertEqual(threads() - before, 3)
+                self.assertEqual(threads() - before, 3 + 2)
         finally:
             self.assertEqual(daemon.terminate(), 0)
             shutil.rmtree(work, ignore_errors=True)

@@ -33,10 +33,17 @@ TEST_CASE("config: a complete file reaches the structs", "[config]") {
 [server]
 workers = 3
 blocking_threads = 2
+hashing_threads = 4
+hashing_queue = 16
+hashing_wait = "250ms"
 max_connections = 100
 max_connections_per_ip = 7
 shutdown_grace = "2500ms"
 state_dir = "/srv/mail"
+
+[auth]
+cache_ttl = "90s"
+cache_size = 500
 
 [log]
 level = "debug"
@@ -66,6 +73,11 @@ read_timeout = 30
     const auto& c = *result.config;
     CHECK(c.server.workers == 3);
     CHECK(c.server.blocking_threads == 2);
+    CHECK(c.server.hashing_threads == 4);
+    CHECK(c.server.hashing_queue == 16);
+    CHECK(c.server.hashing_wait == 250ms);
+    CHECK(c.auth.cache_ttl == 90s);
+    CHECK(c.auth.cache_size == 500);
     CHECK(c.server.max_connections == 100);
     CHECK(c.server.max_connections_per_ip == 7);
     CHECK(c.server.shutdown_grace == 2500ms);
@@ -95,6 +107,9 @@ TEST_CASE("config: defaults are safe", "[config]") {
     CHECK(result.config->listeners[0].read_timeout == 0ms);  // the service's own (echo 5 min, POP3 10 min)
     CHECK(result.config->log.format == log::format::text);   // lines on stderr, as text
     CHECK(result.config->log.output == log::output::standard_error);
+    CHECK(result.config->server.hashing_threads == 0);  // the compute pool: one thread per core
+    CHECK(result.config->server.hashing_wait > 0ms);
+    CHECK(result.config->auth.cache_ttl == 5min);  // the credential cache is on, briefly
 }
 
 TEST_CASE("config: an unknown key names its line, column and the likely key", "[config]") {

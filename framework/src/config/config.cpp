@@ -85,6 +85,9 @@ void read_server(const toml::table& table, server_config& out, context& ctx) {
     table_reader r(table, "[server]", ctx);
     r.integer("workers", out.workers, 0, 256);
     r.integer("blocking_threads", out.blocking_threads, 1, 1024);
+    r.integer("hashing_threads", out.hashing_threads, 0, 1024);
+    r.integer("hashing_queue", out.hashing_queue, 0, 100'000);
+    r.duration("hashing_wait", out.hashing_wait, 0ms, 1min);
     r.integer("max_connections", out.max_connections, 1, 1'000'000);
     r.integer("max_connections_per_ip", out.max_connections_per_ip, 1, 1'000'000);
     r.integer("ipv6_prefix", out.ipv6_prefix, 16, 128);
@@ -115,6 +118,8 @@ void read_auth(const toml::table& table, auth_config& out, context& ctx) {
     table_reader r(table, "[auth]", ctx);
     r.duration("failure_delay", out.failure_delay, 0ms, 1min);
     r.duration("failure_delay_max", out.failure_delay_max, 0ms, 10min);
+    r.duration("cache_ttl", out.cache_ttl, 0ms, 24h);
+    r.integer("cache_size", out.cache_size, 0, 10'000'000);
     r.finish();
     if (out.failure_delay_max < out.failure_delay) {
         ctx.add(table.source(), "'failure_delay_max' in [auth] must not be shorter than 'failure_delay'");

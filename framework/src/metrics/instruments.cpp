@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 
+#include "mailwright/io/compute.hpp"
 #include "mailwright/io/offload.hpp"
+#include "mailwright/sasl/check_password.hpp"
 
 namespace mailwright::metrics {
 
@@ -100,6 +102,17 @@ struct instruments {
         all.add_histogram("mailwright_plugin_call_duration_seconds",
                           "Time spent in calls into plugins (auth, store, hooks, filters), by plugin and call.",
                           {"plugin", "call"}, call_buckets);
+    counter& compute_refused = all.add_counter("mailwright_compute_pool_refused_total",
+                                               "Callers of the compute pool (password hashing and other CPU work) "
+                                               "answered busy: no place within [server] hashing_wait.")
+                                   .with(std::span<const std::string_view>{});
+    counter_family& cache_lookups = all.add_counter(
+        "mailwright_credential_cache_lookups_total",
+        "Lookups in the verified-credentials cache by outcome (hit: a match without hashing, miss).", {"outcome"});
+    counter& cache_evictions = all.add_counter("mailwright_credential_cache_evictions_total",
+                                               "Entries of the verified-credentials cache dropped for room "
+                                               "([auth] cache_size), oldest first.")
+                                   .with(std::span<const std::string_view>{});
 
     instruments() {
         all.add_computed_gauge("mailwright_blocking_pool_queued_jobs",
@@ -110,6 +123,21 @@ struct instruments {
                                [] { return static_cast<double>(io::blocking_pool_load().running); });
         all.add_computed_gauge("mailwright_blocking_pool_threads", "Threads of the blocking pool.",
                                [] { return static_cast<double>(io::blocking_pool_load().threads); });
+        all.add_computed_gauge("mailwright_compute_pool_queued_jobs",
+                               "Compute jobs (password hashing, signature checks) admitted and waiting for a thread.",
+                               [] { return static_cast<double>(io::compute_pool_load().queued); });
+        all.add_computed_gauge("mailwright_compute_pool_running_jobs", "Compute jobs a thread of the pool is running.",
+                               [] { return static_cast<double>(io::compute_pool_load().running); });
+        all.add_computed_gauge("mailwright_compute_pool_waiting_callers",
+                               "Callers waiting for a place in the compute pool (its queue is full).",
+                               [] { return static_cast<double>(io::compute_pool_load().waiting); });
+        all.add_computed_gauge("mailwright_compute_pool_threads", "Threads of the compute pool.",
+                               [] { return static_cast<double>(io::compute_pool_load().threads); });
+        all.add_computed_gauge("mailwright_credential_cache_entries", "Entries in the verified-credentials cache.", [] {
+            return static_cast<double>(sasl::process_credential_cache().statistics().entries);
+        });
+        cache_lookups.with({"hit"});
+        cache_lookups.with({"miss"});
     }
 };
 
@@ -179,6 +207,22 @@ message_outcome outcome_of_reply(std::string_view reply) noexcept {
 void count_message(std::string_view service, message_outcome outcome, std::uint64_t octets) {
     the().messages.with({service, name_of(outcome)}).inc();
     the().message_bytes.with({service, name_of(outcome)}).inc(octets);
+}
+
+void count_compute_refused() { the().compute_refused.inc(); }
+
+void count_credential_cache(cache_event event, std::uint64_t count) {
+    switch (event) {
+        case cache_event::hit:
+            the().cache_lookups.with({"hit"}).inc(count);
+            break;
+        case cache_event::miss:
+            the().cache_lookups.with({"miss"}).inc(count);
+            break;
+        case cache_event::eviction:
+            the().cache_evictions.inc(count);
+            break;
+    }
 }
 
 plugin_call_timer::plugin_call_timer(std::string_view plugin, std::string_view call)

@@ -13,6 +13,7 @@
 #include "abi_check.hpp"
 #include "barrier.hpp"
 #include "guarded_store.hpp"
+#include "mailwright/io/compute.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/plugin/service.hpp"
 #include "registry.hpp"
@@ -239,12 +240,14 @@ candidate host::impl::find(const load_request& request) const {
         try {
             // RTLD_LOCAL: one plugin's symbols never satisfy another's; RTLD_NOW: a missing symbol is an error
             // now, at start, not a crash in the middle of a session.
-            // Unloaded only once no offloaded work is in the blocking pool: that work runs this library's code
-            // (io::offload is a template), up to the very end of its job.
+            // Unloaded only once no offloaded work is in the blocking pool and none in the compute pool: that
+            // work runs this library's code (io::offload and io::compute are templates), up to the very end of
+            // its job.
             c.library = library_ptr(new boost::dll::shared_library(
                                         path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local),
                                     [](boost::dll::shared_library* library) {
                                         io::wait_blocking_idle();
+                                        io::wait_compute_idle();
                                         delete library;
                                     });
         } catch (const std::exception& e) {

@@ -40,6 +40,7 @@
 #include "../net/socket_stream.hpp"
 #include "admin_requests.hpp"
 #include "connection_limiter.hpp"
+#include "mailwright/io/compute.hpp"
 #include "mailwright/io/offload.hpp"
 #include "mailwright/metrics/instruments.hpp"
 #include "mailwright/server/service.hpp"
@@ -426,8 +427,10 @@ void server::run() {
         t.join();
     }
     // A blocking job still running (an fsync, a plugin's slow call) hands its result to its worker's io_context
-    // when it ends, so the contexts must outlive every job, also after a forced stop.
+    // when it ends, and a compute job (a hash) its result and its place to a waiter's, so the contexts must
+    // outlive every job, also after a forced stop.
     io::wait_blocking_idle();
+    io::wait_compute_idle();
     // Destroying the io_contexts ends the coroutines of sessions that outlived the grace period, which closes
     // their sockets now rather than when the server object goes.
     const std::lock_guard lock(m.mutex);  // no administrator's request is posting to a worker (admin_requests.hpp)

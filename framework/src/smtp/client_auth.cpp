@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "client_session.hpp"
-#include "mailwright/io/offload.hpp"
+#include "mailwright/io/compute.hpp"
 #include "mailwright/sasl/crypto.hpp"
 
 namespace mailwright::smtp::client {
@@ -87,9 +87,14 @@ asio::awaitable<reply> session::impl::scram() {
         co_await command("*");  // RFC 4954 4: cancels the exchange
         co_return own_reply(451, "4.7.0", where.to_string() + " sent an unusable SCRAM challenge");
     }
-    // PBKDF2 with thousands of iterations takes milliseconds: not on the event loop.
+    // PBKDF2 with thousands of iterations takes milliseconds: not on the event loop, on the compute pool.
     auto work = [&scram, &server_first, n = *iterations] { return scram.salt_password(*server_first, n); };
-    std::string salted = co_await io::offload(std::move(work));
+    auto derived = co_await io::compute(std::move(work));
+    if (derived.busy()) {
+        co_await command("*");
+        co_return own_reply(451, "4.3.0", "no room to compute the SCRAM key for " + where.to_string() + " now");
+    }
+    std::string salted = std::move(*derived);
     std::string final_message = sasl::base64_encode(scram.final_message(*server_first, salted));
     sasl::wipe(salted);
     answer = co_await command(final_message, "(SCRAM client-final-message)");

@@ -61,10 +61,13 @@ struct listener_config {
     std::any settings;
 };
 
-// [auth]: failed-login penalties, shared by every listener (sasl::failure_penalty).
+// [auth]: failed-login penalties, shared by every listener (sasl::failure_penalty), and the verified-credentials
+// cache (sasl::credential_cache).
 struct auth_config {
     std::chrono::milliseconds failure_delay{2000};
     std::chrono::milliseconds failure_delay_max{15000};
+    std::chrono::milliseconds cache_ttl{std::chrono::minutes(5)};  // 0: no cache
+    std::size_t cache_size = 10000;                                // entries; 0: no cache
 };
 
 struct tls_config {
@@ -76,7 +79,11 @@ struct tls_config {
 
 struct server_config {
     unsigned workers = 0;
-    unsigned blocking_threads = 8;  // io::offload's pool: file I/O, fsync, password hashing
+    unsigned blocking_threads = 8;  // io::offload's pool: file I/O, fsync
+    // io::compute's pool: password hashing and other CPU work (io::compute_options)
+    unsigned hashing_threads = 0;  // 0: one per core
+    std::size_t hashing_queue = 64;
+    std::chrono::milliseconds hashing_wait{1000};
     std::size_t max_connections = 4096;
     std::size_t max_connections_per_ip = 64;
     unsigned ipv6_prefix = 64;  // IPv6 clients are counted by this prefix for max_connections_per_ip

@@ -1,4 +1,5 @@
-// The framework's own metrics: what the server, the sessions, the plugin host and the blocking pool count,
+// The framework's own metrics: what the server, the sessions, the plugin host, the blocking and compute pools
+// and the credential cache count,
 // in one process-wide registry that mailwrightd's metrics endpoint serves (docs/operations.md, "Metrics").
 // Each function here is what one place in the framework calls, in one line.
 //
@@ -57,6 +58,13 @@ void count_login(std::string_view mechanism, login_outcome outcome);
 enum class message_outcome { accepted, refused, tempfailed };
 message_outcome outcome_of_reply(std::string_view reply) noexcept;
 void count_message(std::string_view service, message_outcome outcome, std::uint64_t octets);
+
+// A caller of io::compute() answered busy: the compute pool had no place within its wait.
+void count_compute_refused();
+
+// The verified-credentials cache (sasl::check_password): a lookup that hit or missed, entries evicted for room.
+enum class cache_event { hit, miss, eviction };
+void count_credential_cache(cache_event event, std::uint64_t count = 1);
 
 // Times one call into a plugin, from construction to destruction (also when the call throws).
 class plugin_call_timer {
