@@ -11,6 +11,9 @@
 // place it was granted, from its destructor.
 #include "mailwright/io/compute.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -33,6 +36,22 @@ struct waiter {
 };
 
 thread_local const void* current_pool = nullptr;  // the pool whose thread this is, if any
+
+// How much lower than the rest of the process a compute thread runs (setpriority(2) of the thread: on Linux
+// a nice value is each thread's own). CPU work can wait for the event loops and the blocking pool, but they
+// cannot wait for it: when both want the cores, a worker woken by a client gets one at once, and the hashes
+// take what is left; when nothing else runs, the hashes take the cores whole. 10 is a weight of 110 against a
+// normal thread's 1024 (the kernel's sched_prio_to_weight): about a tenth of a core each while the rest of the
+// daemon keeps the cores busy, so logins slow down under a delivery flood but are never starved.
+constexpr int compute_nice = 10;
+
+void lower_this_thread() noexcept {
+    thread_local bool lowered = false;
+    if (!lowered) {
+        lowered = true;
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), compute_nice);  // best effort
+    }
+}
 
 unsigned thread_count(unsigned configured) {
     return configured != 0 ? configured : std::max(1u, std::thread::hardware_concurrency());
@@ -143,6 +162,7 @@ void compute_pool::post(std::unique_ptr<detail::blocking_job> job) {
     }
     asio::post(state_->pool, [s = state_, job = std::move(job)]() mutable {
         current_pool = s.get();
+        lower_this_thread();
         {
             std::lock_guard lock(s->mutex);
             ++s->running;
