@@ -1,4 +1,9 @@
 // Test helpers: run a coroutine to completion on a private io_context.
+//
+// The context is destroyed only once the blocking and compute pools are idle: a pool thread ends a job by
+// releasing the work it held on the caller's context (asio's work_finished(), which may stop the context), and
+// it may still be inside that call when the context's run() returns (server::run() waits for both pools the
+// same way before it destroys its workers' contexts).
 #pragma once
 
 #include <asio/co_spawn.hpp>
@@ -6,6 +11,9 @@
 #include <exception>
 #include <optional>
 #include <stdexcept>
+
+#include "mailwright/io/compute.hpp"
+#include "mailwright/io/offload.hpp"
 
 namespace mailwright::test {
 
@@ -21,6 +29,8 @@ T run(asio::awaitable<T> task) {
         }
     });
     context.run();
+    io::wait_blocking_idle();
+    io::wait_compute_idle();
     if (error) {
         std::rethrow_exception(error);
     }
@@ -39,6 +49,8 @@ inline void run(asio::awaitable<void> task) {
         done = true;
     });
     context.run();
+    io::wait_blocking_idle();
+    io::wait_compute_idle();
     if (error) {
         std::rethrow_exception(error);
     }

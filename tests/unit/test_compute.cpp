@@ -55,9 +55,13 @@ void run_until(asio::io_context& io, Done done, int limit = 1000) {
 
 }  // namespace
 
+// Every test's io_context outlives its pool: a pool thread ends a job by releasing the work it held on the
+// caller's io_context (asio's work_finished(), which may stop it), so the context must not be destroyed until
+// the pool is idle, as server::run() waits for both pools before it destroys its workers' contexts.
+
 TEST_CASE("A caller finding the compute pool full waits, then is busy when its wait passes", "[compute]") {
-    io::compute_pool pool({.threads = 1, .queue = 1, .wait = 20ms});
     asio::io_context io;
+    io::compute_pool pool({.threads = 1, .queue = 1, .wait = 20ms});
     gate g;
     call running, queued, refused;
     running.spawn(io, pool, g.job(1));
@@ -85,8 +89,8 @@ TEST_CASE("A caller finding the compute pool full waits, then is busy when its w
 }
 
 TEST_CASE("A waiting caller gets the place a finished job frees", "[compute]") {
-    io::compute_pool pool({.threads = 1, .queue = 0, .wait = 10min});
     asio::io_context io;
+    io::compute_pool pool({.threads = 1, .queue = 0, .wait = 10min});
     gate g;
     call first, waiting;
     first.spawn(io, pool, g.job(1));
@@ -102,8 +106,8 @@ TEST_CASE("A waiting caller gets the place a finished job frees", "[compute]") {
 }
 
 TEST_CASE("With no wait a full compute pool is busy at once", "[compute]") {
-    io::compute_pool pool({.threads = 1, .queue = 0, .wait = 0ms});
     asio::io_context io;
+    io::compute_pool pool({.threads = 1, .queue = 0, .wait = 0ms});
     gate g;
     call first, second;
     first.spawn(io, pool, g.job(1));
@@ -116,24 +120,33 @@ TEST_CASE("With no wait a full compute pool is busy at once", "[compute]") {
 }
 
 TEST_CASE("An exception thrown by compute work reaches the caller and frees the place", "[compute]") {
+    asio::io_context io;
     io::compute_pool pool({.threads = 1, .queue = 0, .wait = 0ms});
     auto throws = [&pool]() -> asio::awaitable<int> {
         auto work = []() -> int { throw std::runtime_error("broken"); };
         auto done = co_await io::compute(pool, std::move(work));
         co_return *done;
     };
-    CHECK_THROWS_WITH(test::run(throws()), "broken");
+    std::exception_ptr error;
+    asio::co_spawn(io, throws(), [&error](std::exception_ptr e, int) { error = e; });
+    io.run();
+    REQUIRE(error != nullptr);
+    CHECK_THROWS_WITH(std::rethrow_exception(error), "broken");
     pool.wait_idle();  // the place is given back just after the caller hears of the job's end
     auto fine = [&pool]() -> asio::awaitable<int> {
         auto done = co_await io::compute(pool, [] { return 5; });
         co_return done.busy() ? -1 : *done;
     };
-    CHECK(test::run(fine()) == 5);
+    std::optional<int> answer;
+    io.restart();
+    asio::co_spawn(io, fine(), [&answer](std::exception_ptr, int v) { answer = v; });
+    io.run();
+    CHECK(answer == 5);
 }
 
 TEST_CASE("A caller destroyed while it waits leaves the line", "[compute]") {
-    io::compute_pool pool({.threads = 1, .queue = 0, .wait = 10min});
     asio::io_context io;
+    io::compute_pool pool({.threads = 1, .queue = 0, .wait = 10min});
     gate g;
     call first;
     first.spawn(io, pool, g.job(1));
@@ -155,5 +168,9 @@ TEST_CASE("A caller destroyed while it waits leaves the line", "[compute]") {
         co_return done.busy() ? -1 : *done;
     };
     pool.wait_idle();
-    CHECK(test::run(fine()) == 5);
+    std::optional<int> answer;
+    io.restart();  // it ran out of work when the first call ended
+    asio::co_spawn(io, fine(), [&answer](std::exception_ptr, int v) { answer = v; });
+    run_until(io, [&] { return answer.has_value(); });
+    CHECK(answer == 5);
 }
