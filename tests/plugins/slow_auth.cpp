@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "user_list.hpp"
+
 namespace {
 
 using mailwright::plugin::auth_result;
@@ -19,14 +21,7 @@ using mailwright::plugin::auth_status;
 class slow_auth final : public mailwright::plugin::auth_backend {
   public:
     void init(mailwright::plugin::settings& config, mailwright::plugin::host_view&) override {
-        for (const auto& entry : config.strings("users").value_or(std::vector<std::string>{})) {
-            const auto colon = entry.find(':');
-            if (colon == std::string::npos) {
-                config.invalid("users", "each entry must read \"user:password\"");
-                continue;
-            }
-            users_[entry.substr(0, colon)] = entry.substr(colon + 1);
-        }
+        users_ = mailwright::test::read_users(config);
         hold_ = config.duration("hold").value_or(std::chrono::milliseconds(0));
     }
 

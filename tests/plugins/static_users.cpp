@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "user_list.hpp"
+
 #ifndef TEST_PLUGIN_NAME
 #define TEST_PLUGIN_NAME "static-users"
 #endif
@@ -19,14 +21,7 @@ namespace {
 class static_users final : public mailwright::plugin::auth_backend {
   public:
     void init(mailwright::plugin::settings& config, mailwright::plugin::host_view&) override {
-        for (const auto& entry : config.strings("users").value_or(std::vector<std::string>{})) {
-            const auto colon = entry.find(':');
-            if (colon == std::string::npos) {
-                config.invalid("users", "each entry must read \"user:password\"");
-                continue;
-            }
-            users_[entry.substr(0, colon)] = entry.substr(colon + 1);
-        }
+        users_ = mailwright::test::read_users(config);
         delay_ = config.duration("delay").value_or(std::chrono::milliseconds(0));
     }
 
