@@ -122,6 +122,23 @@ asio::awaitable<void> refuse(net::stream& stream, const listener_state& listener
 
 }  // namespace
 
+// What a session holds from admission to its end, in one allocation: run_session()'s frame, which an idle
+// session keeps for minutes, then holds a pointer instead (docs/performance.md, "Idle sessions").
+struct live_session {
+    live_session(worker& w, connection_limiter& limiter, const address_key& key, std::unique_ptr<net::stream> stream,
+                 session_info info, session_options options, std::string_view service)
+        : held(limiter, key),
+          s(std::move(stream), std::move(info), std::move(options)),
+          registered(w, s),
+          counted(s.info().listener, service) {}
+
+    slot held;
+    session s;
+    registration registered;
+    metrics::open_session counted;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
 asio::awaitable<void> server::impl::accept_loop(worker& w, std::shared_ptr<worker_acceptor> wa) {
     asio::steady_timer backoff_timer(w.context);
     std::chrono::milliseconds backoff{0};
@@ -144,7 +161,8 @@ asio::awaitable<void> server::impl::accept_loop(worker& w, std::shared_ptr<worke
             continue;  // anything else (ECONNABORTED, ...) concerns only the client that gave up
         }
         backoff = std::chrono::milliseconds{0};
-        asio::co_spawn(w.context, run_session(w, std::move(socket), peer, wa->listener), [](std::exception_ptr e) {
+        auto stream = std::make_unique<net::tcp_stream>(std::move(socket));
+        asio::co_spawn(w.context, run_session(w, std::move(stream), peer, wa->listener), [](std::exception_ptr e) {
             if (e) {
                 try {
                     std::rethrow_exception(e);
@@ -158,19 +176,18 @@ asio::awaitable<void> server::impl::accept_loop(worker& w, std::shared_ptr<worke
     }
 }
 
-asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, tcp::endpoint peer,
-                                                std::shared_ptr<const listener_state> held_listener) {
-    const listener_state& listener = *held_listener;  // this session's, whatever a reload does meanwhile
+asio::awaitable<std::unique_ptr<live_session>> server::impl::admit(worker& w, std::unique_ptr<net::tcp_stream> tcp,
+                                                                   tcp::endpoint peer, const listener_state& listener) {
     std::error_code ec;
-    const auto local = socket.local_endpoint(ec);
+    const auto local = tcp->socket().local_endpoint(ec);
     if (ec) {
-        co_return;  // the client is already gone
+        co_return nullptr;  // the client is already gone
     }
-    socket.set_option(tcp::no_delay(true), ec);  // replies are whole lines, written when a batch is done
+    tcp->socket().set_option(tcp::no_delay(true), ec);  // replies are whole lines, written when a batch is done
 
     session_info info{next_session_id.fetch_add(1, std::memory_order_relaxed), info_of(peer), info_of(local),
                       listener.options.name};
-    std::unique_ptr<net::stream> stream = std::make_unique<net::tcp_stream>(std::move(socket));
+    std::unique_ptr<net::stream> stream = std::move(tcp);
     // Behind a load balancer the header comes first, before the limits: they count the client it names, not
     // the proxy (which would otherwise be one address holding every connection).
     auto key = key_of(peer.address());
@@ -179,32 +196,39 @@ asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, t
         proxied = co_await read_proxy_header(listener.options.proxy, stream, info);
         if (!proxied.admitted) {
             stream->close();
-            co_return;
+            co_return nullptr;
         }
         key = key_of(asio::ip::make_address(info.peer.address, ec));  // a numeric address the parser made
     }
     const auto verdict = limiter.try_acquire(key);
-
     if (verdict != connection_limiter::verdict::accepted) {
         co_await refuse(*stream, listener, info, verdict == connection_limiter::verdict::too_many_total);
+        co_return nullptr;
+    }
+    const auto& options = listener.options;
+    stream->set_timeout(options.read_timeout);
+    co_return std::make_unique<live_session>(
+        w, limiter, key, std::move(stream), std::move(info),
+        session_options{.limits = listener.limits,
+                        .read_timeout = options.read_timeout,
+                        .tls = options.tls_mode == tls::mode::none ? nullptr : options.tls,
+                        .proxied_tls = std::move(proxied.tls)},
+        options.handler->name());
+}
+
+asio::awaitable<void> server::impl::run_session(worker& w, std::unique_ptr<net::tcp_stream> stream, tcp::endpoint peer,
+                                                std::shared_ptr<const listener_state> held_listener) {
+    const listener_state& listener = *held_listener;  // this session's, whatever a reload does meanwhile
+    const std::unique_ptr<live_session> live = co_await admit(w, std::move(stream), peer, listener);
+    if (!live) {
         co_return;
     }
-
-    slot held(limiter, key);
-    stream->set_timeout(listener.options.read_timeout);
+    session& s = live->s;
     const auto& options = listener.options;
-    session s(std::move(stream), std::move(info),
-              {.limits = listener.limits,
-               .read_timeout = options.read_timeout,
-               .tls = options.tls_mode == tls::mode::none ? nullptr : options.tls,
-               .proxied_tls = std::move(proxied.tls)});
-    registration registered(w, s);
-    const metrics::open_session counted(s.info().listener, options.handler->name());
     if (w.stopping) {
         s.request_stop();
     }
     spdlog::info("{} listener={} connected", s.log_prefix(), s.info().listener);
-    const auto started = std::chrono::steady_clock::now();
 
     bool failed = false;
     if (options.tls_mode == tls::mode::implicit) {
@@ -234,7 +258,7 @@ asio::awaitable<void> server::impl::run_session(worker& w, tcp::socket socket, t
     }
     s.stream().close();
     const auto lasted =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - live->started);
     spdlog::info("{} disconnected after {} ms", s.log_prefix(), lasted.count());
 }
 

@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "../net/socket_stream.hpp"
 #include "connection_limiter.hpp"
 #include "listening.hpp"
 #include "mailwright/server/server.hpp"
@@ -21,6 +22,8 @@
 namespace mailwright::server {
 
 using asio::ip::tcp;
+
+struct live_session;  // server.cpp
 
 // A listener as configured. Immutable once serving: a reload makes new ones, and a session keeps the one it
 // was accepted by (its service, its TLS context, its limits) until it ends.
@@ -111,7 +114,11 @@ struct server::impl {
     std::vector<bound_endpoint> endpoints() const;
 
     asio::awaitable<void> accept_loop(worker& w, std::shared_ptr<worker_acceptor> acceptor);
-    asio::awaitable<void> run_session(worker& w, tcp::socket socket, tcp::endpoint peer,
+    // A connection's life: admit() reads a PROXY header if the listener wants one and takes a slot in the
+    // limits (or refuses the client); run_session() then serves it and says goodbye.
+    asio::awaitable<std::unique_ptr<live_session>> admit(worker& w, std::unique_ptr<net::tcp_stream> stream,
+                                                         tcp::endpoint peer, const listener_state& listener);
+    asio::awaitable<void> run_session(worker& w, std::unique_ptr<net::tcp_stream> stream, tcp::endpoint peer,
                                       std::shared_ptr<const listener_state> listener);
     void announce();  // the workers run: say where the server listens, and that it is ready
     void begin_shutdown();

@@ -31,12 +31,14 @@ std::string log_prefix_of(const session_info& info) {
 session::session(std::unique_ptr<net::stream> stream, session_info info, session_options options)
     : stream_(std::move(stream)),
       info_(std::move(info)),
-      options_(std::move(options)),
-      input_(options_.limits),
+      limits_(options.limits),
+      read_timeout_(options.read_timeout),
+      tls_context_(std::move(options.tls)),
+      input_(limits_),
       log_prefix_(log_prefix_of(info_)) {
-    if (options_.proxied_tls) {
-        channel_ = *options_.proxied_tls;
-        tls_active_ = true;
+    if (options.proxied_tls) {
+        channel_ = std::make_unique<const tls::channel_info>(std::move(*options.proxied_tls));
+        proxied_tls_ = true;
     }
 }
 
@@ -53,9 +55,12 @@ bool session::has_pending_output() const noexcept { return !output_.empty(); }
 std::size_t session::pending_output() const noexcept { return output_.size(); }
 std::size_t session::discard_input() noexcept { return input_.discard(); }
 void session::wipe_line(std::string_view line) noexcept { input_.wipe(line); }
-bool session::can_start_tls() const noexcept { return options_.tls != nullptr && !tls_active_; }
-bool session::tls_active() const noexcept { return tls_active_; }
-const tls::channel_info& session::tls_channel() const noexcept { return channel_; }
+bool session::can_start_tls() const noexcept { return tls_context_ != nullptr && !tls_active(); }
+bool session::tls_active() const noexcept { return channel_ != nullptr; }
+const tls::channel_info& session::tls_channel() const noexcept {
+    static const tls::channel_info none;
+    return channel_ ? *channel_ : none;
+}
 bool session::stop_requested() const noexcept { return stop_requested_; }
 net::stream& session::stream() noexcept { return *stream_; }
 const std::string& session::log_prefix() const noexcept { return log_prefix_; }
@@ -72,40 +77,7 @@ void session::set_state(std::string_view state) { state_.assign(state); }
 
 // Not a coroutine: the awaitable of read_line(max_line) itself, so an idle session's chain of frames is one
 // frame shorter.
-asio::awaitable<read_result> session::read_line() { return read_line(options_.limits.max_line); }
-
-asio::awaitable<read_result> session::read_line(std::size_t max_line) {
-    input_.set_max_line(max_line);
-    // The whole line must arrive within the read timeout, not each octet of it: a client that dribbles one
-    // octet just before every read's deadline would otherwise hold the session forever (slow-loris; RFC 5321
-    // 4.5.3.2.7 gives the timeout per command).
-    const auto deadline = std::chrono::steady_clock::now() + options_.read_timeout;
-    for (;;) {
-        if (write_error_) {
-            co_return read_result{read_status::error, {}, write_error_};
-        }
-        if (stop_requested_) {
-            co_return read_result{read_status::stopping, {}, net::errc::stopping};
-        }
-        const auto next = input_.next();
-        switch (next.kind) {
-            case io::line_buffer::status::line:
-                co_return read_result{read_status::line, next.line, {}};
-            case io::line_buffer::status::too_long:
-                co_return read_result{read_status::too_long, {}, {}};
-            case io::line_buffer::status::bare_lf:
-                co_return read_result{read_status::bare_lf, {}, {}};
-            case io::line_buffer::status::need_more:
-                break;
-        }
-        // Nothing complete is buffered: the client waits for our replies before it sends more, so this is
-        // the moment to send them, all in one write.
-        const auto failed = co_await fill(deadline);
-        if (failed) {
-            co_return *failed;
-        }
-    }
-}
+asio::awaitable<read_result> session::read_line() { return read_line(limits_.max_line); }
 
 namespace {
 
@@ -125,6 +97,69 @@ read_result failure(std::error_code ec) {
 
 }  // namespace
 
+std::optional<read_result> session::buffered_line() {
+    if (write_error_) {
+        return read_result{read_status::error, {}, write_error_};
+    }
+    if (stop_requested_) {
+        return read_result{read_status::stopping, {}, net::errc::stopping};
+    }
+    const auto next = input_.next();
+    switch (next.kind) {
+        case io::line_buffer::status::line:
+            return read_result{read_status::line, next.line, {}};
+        case io::line_buffer::status::too_long:
+            return read_result{read_status::too_long, {}, {}};
+        case io::line_buffer::status::bare_lf:
+            return read_result{read_status::bare_lf, {}, {}};
+        case io::line_buffer::status::need_more:
+            break;
+    }
+    return std::nullopt;
+}
+
+// The loop waits and reads itself, rather than through fill(): a session between commands waits here, and
+// every frame less in that chain is memory a hundred thousand idle sessions do not hold.
+asio::awaitable<read_result> session::read_line(std::size_t max_line) {
+    input_.set_max_line(max_line);
+    // The whole line must arrive within the read timeout, not each octet of it: a client that dribbles one
+    // octet just before every read's deadline would otherwise hold the session forever (slow-loris; RFC 5321
+    // 4.5.3.2.7 gives the timeout per command).
+    const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
+    for (;;) {
+        if (auto done = buffered_line()) {
+            co_return *done;
+        }
+        // Nothing complete is buffered: the client waits for our replies before it sends more, so this is
+        // the moment to send them, all in one write.
+        if (!output_.empty()) {
+            if (const std::error_code failed = co_await flush()) {
+                co_return read_result{read_status::error, {}, failed};
+            }
+        }
+        std::error_code ec = set_deadline(deadline) ? std::error_code{} : net::errc::timeout;
+        if (!ec && !input_.has_buffered()) {
+            // Between commands, which may take minutes: wait for the next octets without holding a buffer.
+            give_back_buffers();
+            ec = co_await stream_->wait_readable();
+            if (!ec && !set_deadline(deadline)) {
+                ec = net::errc::timeout;
+            }
+        }
+        std::size_t n = 0;
+        if (!ec) {
+            const net::io_result r = co_await stream_->read_some(input_.prepare());
+            ec = r.ec;
+            n = r.bytes;
+        }
+        stream_->set_timeout(read_timeout_);  // writes and raw reads keep the timeout per operation
+        if (ec) {
+            co_return failure(ec);
+        }
+        input_.commit(n);
+    }
+}
+
 bool session::set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
     if (deadline) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
@@ -143,36 +178,24 @@ void session::give_back_buffers() noexcept {
     }
 }
 
-asio::awaitable<std::optional<read_result>> session::fill(
-    std::optional<std::chrono::steady_clock::time_point> deadline) {
+// read_raw()'s read: flushes what is queued, waits without a buffer when nothing is buffered, reads once.
+asio::awaitable<std::optional<read_result>> session::fill() {
     if (!output_.empty()) {
         const std::error_code failed = co_await flush();
         if (failed) {
             co_return read_result{read_status::error, {}, failed};
         }
     }
-    if (!set_deadline(deadline)) {
-        co_return read_result{read_status::timeout, {}, net::errc::timeout};
-    }
-    // Nothing is buffered (no partial line): the client is between commands, which may take minutes. Wait
-    // for its next octets without holding a buffer (a hundred thousand idle sessions hold none); the buffer
-    // comes from the pool again once there is something to read.
     std::error_code ec;
     if (!input_.has_buffered()) {
         give_back_buffers();
         ec = co_await stream_->wait_readable();
-        if (!ec && !set_deadline(deadline)) {
-            ec = net::errc::timeout;
-        }
     }
     std::size_t n = 0;
     if (!ec) {
         const net::io_result r = co_await stream_->read_some(input_.prepare());
         ec = r.ec;
         n = r.bytes;
-    }
-    if (deadline) {
-        stream_->set_timeout(options_.read_timeout);  // writes and raw reads keep the timeout per operation
     }
     if (ec) {
         co_return failure(ec);
@@ -215,7 +238,7 @@ asio::awaitable<bool> session::talks_within(std::chrono::milliseconds wait) {
         ec = r.ec;
         n = r.bytes;
     }
-    stream_->set_timeout(options_.read_timeout);
+    stream_->set_timeout(read_timeout_);
     if (ec) {
         co_return false;  // silence; a real failure is reported again by the next read
     }
@@ -240,7 +263,7 @@ asio::awaitable<std::error_code> session::flush() {
 asio::awaitable<std::error_code> session::start_tls() {
     // Not can_start_tls(): a session whose proxy ended the client's TLS may still shake hands with that proxy
     // (implicit TLS), once.
-    if (options_.tls == nullptr || handshaken_ || (tls_active_ && !options_.proxied_tls)) {
+    if (tls_context_ == nullptr || handshaken_ || (tls_active() && !proxied_tls_)) {
         co_return std::make_error_code(std::errc::operation_not_supported);
     }
     if (auto ec = co_await flush()) {
@@ -251,30 +274,29 @@ asio::awaitable<std::error_code> session::start_tls() {
         spdlog::warn("{} discarded {} octets sent before the TLS handshake: possible command injection", log_prefix_,
                      dropped);
     }
-    input_ = io::line_buffer(options_.limits);  // the reader that served plaintext never serves TLS
+    input_ = io::line_buffer(limits_);  // the reader that served plaintext never serves TLS
 
     // The TLS stream is the session's stream before the handshake starts, and stays so even after a failure
     // (this connection never speaks plaintext again): request_stop() must reach a client that holds the
     // handshake open, as it reaches one in any other phase.
-    auto owned = std::make_unique<tls::tls_stream>(std::move(stream_), options_.tls->get());
+    auto owned = std::make_unique<tls::tls_stream>(std::move(stream_), tls_context_->get());
     tls::tls_stream& tls = *owned;
     stream_ = std::move(owned);
-    const auto ec = co_await tls.handshake(options_.read_timeout);
+    const auto ec = co_await tls.handshake(read_timeout_);
     metrics::count_tls_handshake(info_.listener, !ec);
     if (ec) {
         write_error_ = ec;
         co_return ec;
     }
-    const tls::channel_info own = tls.channel();
-    if (!options_.proxied_tls) {
-        channel_ = own;
-    }
-    tls_active_ = true;
+    tls::channel_info own = tls.channel();
     handshaken_ = true;
     spdlog::info(
         "{} TLS established: {} {}{}{}", log_prefix_, own.version, own.cipher,
         own.server_name.empty() ? "" : " sni=" + own.server_name,
         own.peer.present ? fmt::format(" client-cert=\"{}\" verified={}", own.peer.subject, own.peer.verified) : "");
+    if (!proxied_tls_) {
+        channel_ = std::make_unique<const tls::channel_info>(std::move(own));
+    }
     co_return std::error_code{};
 }
 

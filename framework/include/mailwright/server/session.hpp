@@ -145,23 +145,28 @@ class session {
     std::chrono::steady_clock::time_point started() const noexcept;
 
   private:
-    // Flushes queued replies and reads once into the line buffer, by `deadline` when there is one; a
-    // read_result only when that failed.
-    asio::awaitable<std::optional<read_result>> fill(
-        std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+    // A line or an ending already decided without reading (a line buffered, a failed write, a stop).
+    std::optional<read_result> buffered_line();
+    // Flushes queued replies and reads once into the line buffer (read_raw()); a read_result only when that
+    // failed.
+    asio::awaitable<std::optional<read_result>> fill();
     // Applies what is left of `deadline` (if any) to the stream; false when nothing is left.
     bool set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline);
     // Before waiting for the client: the line buffer's storage (when nothing is buffered) and the output
     // string's go back to the pool and the heap.
     void give_back_buffers() noexcept;
 
+    // Held by every idle session, so kept small: of session_options only what is used, and the TLS facts
+    // on the heap, only once there are any (docs/performance.md, "Idle sessions").
     std::unique_ptr<net::stream> stream_;
     session_info info_;
-    session_options options_;
+    io::line_limits limits_;  // the listener's (input_ may hold a larger line limit for the moment)
+    std::chrono::milliseconds read_timeout_;
+    std::shared_ptr<const tls::context_holder> tls_context_;
     io::line_buffer input_;
-    tls::channel_info channel_;
-    bool tls_active_ = false;
-    bool handshaken_ = false;  // our own handshake ran (tls_active_ is also set by proxied_tls)
+    std::unique_ptr<const tls::channel_info> channel_;  // null until TLS is active
+    bool proxied_tls_ = false;                          // channel_ is what the proxy reported, and stays so
+    bool handshaken_ = false;                           // our own handshake ran
     std::string output_;
     std::string log_prefix_;
     std::error_code write_error_;
