@@ -107,7 +107,7 @@ TEST_CASE("config: defaults are safe", "[config]") {
     CHECK(result.config->listeners[0].read_timeout == 0ms);  // the service's own (echo 5 min, POP3 10 min)
     CHECK(result.config->log.format == log::format::text);   // lines on stderr, as text
     CHECK(result.config->log.output == log::output::standard_error);
-    CHECK(result.config->server.hashing_threads == 0);  // the compute pool: one thread per core
+    CHECK(result.config->server.hashing_threads == 0);  // the compute pool: one less than the cores
     CHECK(result.config->server.hashing_wait > 0ms);
     CHECK(result.config->auth.cache_ttl == 5min);  // the credential cache is on, briefly
 }

@@ -53,8 +53,11 @@ void lower_this_thread() noexcept {
     }
 }
 
+// The default leaves a core to the event loops and the blocking pool: on two cores, two hashing threads kept
+// the deliveries' p99 at 9-35 ms during a flood of uncached yescrypt logins, one at 6-7 ms (docs/performance.md).
 unsigned thread_count(unsigned configured) {
-    return configured != 0 ? configured : std::max(1u, std::thread::hardware_concurrency());
+    const unsigned cores = std::thread::hardware_concurrency();
+    return configured != 0 ? configured : std::max(1u, cores > 1 ? cores - 1 : 1u);
 }
 }  // namespace
 

@@ -81,7 +81,7 @@ struct server_config {
     unsigned workers = 0;
     unsigned blocking_threads = 8;  // io::offload's pool: file I/O, fsync
     // io::compute's pool: password hashing and other CPU work (io::compute_options)
-    unsigned hashing_threads = 0;  // 0: one per core
+    unsigned hashing_threads = 0;  // 0: one less than the cores, at least one
     std::size_t hashing_queue = 64;
     std::chrono::milliseconds hashing_wait{1000};
     std::size_t max_connections = 4096;

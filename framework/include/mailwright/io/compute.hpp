@@ -30,7 +30,7 @@
 namespace mailwright::io {
 
 struct compute_options {
-    unsigned threads = 0;                  // 0: one per core (std::thread::hardware_concurrency)
+    unsigned threads = 0;                  // 0: one less than the cores, at least one
     std::size_t queue = 64;                // jobs admitted beyond the running ones, waiting for a thread
     std::chrono::milliseconds wait{1000};  // how long a caller waits for a place when all are taken; 0: not at all
 };
