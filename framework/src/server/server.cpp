@@ -234,7 +234,8 @@ asio::awaitable<void> server::impl::run_session(worker& w, std::unique_ptr<net::
     if (options.tls_mode == tls::mode::implicit) {
         // RFC 8314: the handshake comes first; the protocol then starts exactly as it would in plaintext,
         // greeting and all. TLS never stands in for authentication.
-        if (auto ec = co_await s.start_tls()) {
+        const std::error_code ec = co_await s.start_tls();  // named first: GCC 12 (docs/architecture.md)
+        if (ec) {
             spdlog::info("{} TLS handshake failed: {}", s.log_prefix(), ec.message());
             failed = true;
         }

@@ -133,7 +133,8 @@ asio::awaitable<read_result> session::read_line(std::size_t max_line) {
         // Nothing complete is buffered: the client waits for our replies before it sends more, so this is
         // the moment to send them, all in one write.
         if (!output_.empty()) {
-            if (const std::error_code failed = co_await flush()) {
+            const std::error_code failed = co_await flush();  // named first: GCC 12 (docs/architecture.md)
+            if (failed) {
                 co_return read_result{read_status::error, {}, failed};
             }
         }
