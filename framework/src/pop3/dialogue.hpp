@@ -39,7 +39,9 @@ class dialogue {
   public:
     dialogue(service& svc, server::session& s) : svc_(svc), options_(svc.settings()), env_(svc.env()), s_(s) {}
 
-    asio::awaitable<void> run();
+    // The whole dialogue with one client. Static, with the dialogue a local of its frame: service::serve()
+    // returns it as it is, so a session waiting for a command holds one frame here, not two.
+    static asio::awaitable<void> run(service& svc, server::session& s);
 
   private:
     // Replies. Every negative reply goes through err(), so the text is the only thing that varies.

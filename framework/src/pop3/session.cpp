@@ -55,24 +55,25 @@ std::string printable(std::string_view text, std::size_t max) {
     return out;
 }
 
-asio::awaitable<void> dialogue::run() {
-    if (apop_available()) {
-        timestamp_ = sasl::apop_timestamp(options_.hostname);
+asio::awaitable<void> dialogue::run(service& svc, server::session& s) {
+    dialogue d(svc, s);
+    if (d.apop_available()) {
+        d.timestamp_ = sasl::apop_timestamp(d.options_.hostname);
     }
-    ok(replies::greeting(timestamp_));
+    d.ok(replies::greeting(d.timestamp_));
     for (;;) {
-        s_.set_state(to_string(state_));  // what the administrator sees (mailwrightctl sessions)
-        s_.set_user(authenticated_);
-        const auto r = co_await s_.read_line();
-        const server::read_step read = server::interpret(s_, r, replies::to_reads);
+        s.set_state(to_string(d.state_));  // what the administrator sees (mailwrightctl sessions)
+        s.set_user(d.authenticated_);
+        const auto r = co_await s.read_line();
+        const server::read_step read = server::interpret(s, r, replies::to_reads);
         if (read.what == server::read_step::kind::over) {
             co_return;
         }
         next n = next::go_on;
         if (read.what == server::read_step::kind::command) {
-            n = co_await on_line(read.text);
+            n = co_await d.on_line(read.text);
         } else {
-            n = bad_command(read.text);
+            n = d.bad_command(read.text);
         }
         if (n == next::close) {
             co_return;
@@ -434,10 +435,8 @@ service::service(options o, environment env) : options_(std::move(o)), env_(std:
     }
 }
 
-asio::awaitable<void> service::serve(server::session& s) {
-    detail::dialogue d(*this, s);
-    co_await d.run();
-}
+// Not a coroutine: the dialogue's own, whose frame holds the dialogue (one frame fewer per session).
+asio::awaitable<void> service::serve(server::session& s) { return detail::dialogue::run(*this, s); }
 
 std::string service::refusal_line(server::refusal why) const {
     return fmt::format("{}\r\n", why == server::refusal::too_many_connections ? replies::too_many_connections

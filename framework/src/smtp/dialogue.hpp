@@ -106,7 +106,9 @@ class dialogue {
   public:
     dialogue(service& svc, server::session& s) : options_(svc.settings()), env_(svc.env()), s_(s) {}
 
-    asio::awaitable<void> run();
+    // The whole dialogue with one client. Static, with the dialogue a local of its frame: service::serve()
+    // returns it as it is, so a session waiting for a command holds one frame here, not two.
+    static asio::awaitable<void> run(service& svc, server::session& s);
 
     // For `incoming`.
     server::session& session() noexcept { return s_; }

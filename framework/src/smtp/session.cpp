@@ -57,36 +57,37 @@ next dialogue::error(std::string_view text) {
     return next::go_on;
 }
 
-asio::awaitable<void> dialogue::run() {
-    if (options_.pregreet_wait.count() > 0 && !s_.tls_active()) {
-        const bool early = co_await s_.talks_within(options_.pregreet_wait);
+asio::awaitable<void> dialogue::run(service& svc, server::session& s) {
+    dialogue d(svc, s);
+    if (d.options_.pregreet_wait.count() > 0 && !s.tls_active()) {
+        const bool early = co_await s.talks_within(d.options_.pregreet_wait);
         if (early) {
             // RFC 5321 4.3.1: the client waits for the greeting. One that does not is a spam engine, or an
             // attempt to desynchronise the dialogue (Postfix postscreen's pregreet test).
-            spdlog::info("{} talked before the greeting", s_.log_prefix());
-            reply(replies::pregreet(options_.hostname));
+            spdlog::info("{} talked before the greeting", s.log_prefix());
+            d.reply(replies::pregreet(d.options_.hostname));
             co_return;
         }
     }
-    const bool greeted = co_await greet();
+    const bool greeted = co_await d.greet();
     if (!greeted) {
         co_return;
     }
     for (;;) {
-        s_.set_state(name(state_));  // what the administrator sees (mailwrightctl sessions)
-        s_.set_user(user_);
-        refusing_.reset();
-        attempted_to_.clear();
-        const auto r = co_await s_.read_line();
-        const server::read_step read = server::interpret(s_, r, replies::to_reads);
+        s.set_state(name(d.state_));  // what the administrator sees (mailwrightctl sessions)
+        s.set_user(d.user_);
+        d.refusing_.reset();
+        d.attempted_to_.clear();
+        const auto r = co_await s.read_line();
+        const server::read_step read = server::interpret(s, r, replies::to_reads);
         if (read.what == server::read_step::kind::over) {
             co_return;
         }
         next n = next::go_on;
         if (read.what == server::read_step::kind::command) {
-            n = co_await on_line(read.text);
+            n = co_await d.on_line(read.text);
         } else {
-            n = error(read.text);
+            n = d.error(read.text);
         }
         if (n == next::close) {
             co_return;
@@ -499,10 +500,8 @@ service::service(options o, environment env) : options_(std::move(o)), env_(std:
     }
 }
 
-asio::awaitable<void> service::serve(server::session& s) {
-    detail::dialogue d(*this, s);
-    co_await d.run();
-}
+// Not a coroutine: the dialogue's own, whose frame holds the dialogue (one frame fewer per session).
+asio::awaitable<void> service::serve(server::session& s) { return detail::dialogue::run(*this, s); }
 
 std::string service::refusal_line(server::refusal why) const {
     return fmt::format("{}\r\n", why == server::refusal::too_many_connections ? replies::too_many_connections
