@@ -57,7 +57,7 @@ void lower_this_thread() noexcept {
 // the deliveries' p99 at 9-35 ms during a flood of uncached yescrypt logins, one at 6-7 ms (docs/performance.md).
 unsigned thread_count(unsigned configured) {
     const unsigned cores = std::thread::hardware_concurrency();
-    return configured != 0 ? configured : std::max(1u, cores > 1 ? cores - 1 : 1u);
+    return configured != 0 ? configured : (cores > 1 ? cores - 1 : 1u);
 }
 }  // namespace
 

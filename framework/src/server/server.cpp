@@ -136,7 +136,6 @@ struct live_session {
     session s;
     registration registered;
     metrics::open_session counted;
-    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 asio::awaitable<void> server::impl::accept_loop(worker& w, std::shared_ptr<worker_acceptor> wa) {
@@ -259,7 +258,7 @@ asio::awaitable<void> server::impl::run_session(worker& w, std::unique_ptr<net::
     }
     s.stream().close();
     const auto lasted =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - live->started);
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - s.started());
     spdlog::info("{} disconnected after {} ms", s.log_prefix(), lasted.count());
 }
 

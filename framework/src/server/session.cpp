@@ -97,12 +97,19 @@ read_result failure(std::error_code ec) {
 
 }  // namespace
 
-std::optional<read_result> session::buffered_line() {
+std::optional<read_result> session::ended() const {
     if (write_error_) {
         return read_result{read_status::error, {}, write_error_};
     }
     if (stop_requested_) {
         return read_result{read_status::stopping, {}, net::errc::stopping};
+    }
+    return std::nullopt;
+}
+
+std::optional<read_result> session::buffered_line() {
+    if (auto over = ended()) {
+        return over;
     }
     const auto next = input_.next();
     switch (next.kind) {
@@ -118,7 +125,7 @@ std::optional<read_result> session::buffered_line() {
     return std::nullopt;
 }
 
-// The loop waits and reads itself, rather than through fill(): a session between commands waits here, and
+// The loop waits and reads in this frame, not a helper coroutine's: a session between commands waits here, and
 // every frame less in that chain is memory a hundred thousand idle sessions do not hold.
 asio::awaitable<read_result> session::read_line(std::size_t max_line) {
     input_.set_max_line(max_line);
@@ -179,19 +186,22 @@ void session::give_back_buffers() noexcept {
     }
 }
 
-// read_raw()'s read: flushes what is queued, waits without a buffer when nothing is buffered, reads once.
-asio::awaitable<std::optional<read_result>> session::fill() {
+asio::awaitable<read_result> session::read_raw() {
+    if (auto over = ended()) {
+        co_return *over;
+    }
+    if (input_.has_buffered()) {
+        co_return read_result{read_status::line, input_.buffered(), {}};
+    }
+    // Nothing buffered: what is queued goes out, then the session waits without a buffer and reads once.
     if (!output_.empty()) {
         const std::error_code failed = co_await flush();
         if (failed) {
             co_return read_result{read_status::error, {}, failed};
         }
     }
-    std::error_code ec;
-    if (!input_.has_buffered()) {
-        give_back_buffers();
-        ec = co_await stream_->wait_readable();
-    }
+    give_back_buffers();
+    std::error_code ec = co_await stream_->wait_readable();
     std::size_t n = 0;
     if (!ec) {
         const net::io_result r = co_await stream_->read_some(input_.prepare());
@@ -202,22 +212,6 @@ asio::awaitable<std::optional<read_result>> session::fill() {
         co_return failure(ec);
     }
     input_.commit(n);
-    co_return std::nullopt;
-}
-
-asio::awaitable<read_result> session::read_raw() {
-    if (write_error_) {
-        co_return read_result{read_status::error, {}, write_error_};
-    }
-    if (stop_requested_) {
-        co_return read_result{read_status::stopping, {}, net::errc::stopping};
-    }
-    if (!input_.has_buffered()) {
-        const auto failed = co_await fill();
-        if (failed) {
-            co_return *failed;
-        }
-    }
     co_return read_result{read_status::line, input_.buffered(), {}};
 }
 

@@ -145,11 +145,10 @@ class session {
     std::chrono::steady_clock::time_point started() const noexcept;
 
   private:
-    // A line or an ending already decided without reading (a line buffered, a failed write, a stop).
+    // The conversation's end, when a write failed or a stop was asked for.
+    std::optional<read_result> ended() const;
+    // A line or an ending already decided without reading (ended(), a line buffered, one too long, a bare LF).
     std::optional<read_result> buffered_line();
-    // Flushes queued replies and reads once into the line buffer (read_raw()); a read_result only when that
-    // failed.
-    asio::awaitable<std::optional<read_result>> fill();
     // Applies what is left of `deadline` (if any) to the stream; false when nothing is left.
     bool set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline);
     // Before waiting for the client: the line buffer's storage (when nothing is buffered) and the output
